@@ -1,0 +1,76 @@
+#include "env/env.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+
+#include <random>
+
+#include "env/fake_env.h"
+
+namespace livepoll {
+namespace {
+
+class DlLibrary : public SharedLibrary {
+ public:
+  DlLibrary(void* handle, std::string path) : handle_(handle), path_(std::move(path)) {}
+  ~DlLibrary() override { dlclose(handle_); }
+  void* Symbol(const char* name) override { return dlsym(handle_, name); }
+  const std::string& path() const override { return path_; }
+
+ private:
+  void* handle_;
+  std::string path_;
+};
+
+std::thread StartNamedThread(std::string name, std::function<void()> fn) {
+  return std::thread([name = std::move(name), fn = std::move(fn)] {
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    fn();
+  });
+}
+
+Result<std::unique_ptr<SharedLibrary>> DlOpen(const std::string& path) {
+  dlerror();
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    const char* why = dlerror();
+    return Status::Unavailable("cannot load plugin " + path + ": " + (why ? why : "unknown error"));
+  }
+  return std::unique_ptr<SharedLibrary>(new DlLibrary(handle, path));
+}
+
+class RealEnv : public Env {
+ public:
+  Time Now() const override { return std::chrono::steady_clock::now(); }
+  WallTime WallNow() const override { return std::chrono::system_clock::now(); }
+  void SleepFor(Duration d) override { std::this_thread::sleep_for(d); }
+  std::thread StartThread(std::string name, std::function<void()> fn) override {
+    return StartNamedThread(std::move(name), std::move(fn));
+  }
+  Result<std::unique_ptr<SharedLibrary>> OpenLibrary(const std::string& path) override {
+    return DlOpen(path);
+  }
+  uint64_t RandomSeed() override { return std::random_device{}(); }
+};
+
+}  // namespace
+
+Env& Env::Real() {
+  static RealEnv env;
+  return env;
+}
+
+Time FakeEnv::Now() const { return Time(std::chrono::nanoseconds(now_ns_.load())); }
+WallTime FakeEnv::WallNow() const {
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(
+      std::chrono::nanoseconds(now_ns_.load())));
+}
+std::thread FakeEnv::StartThread(std::string name, std::function<void()> fn) {
+  return StartNamedThread(std::move(name), std::move(fn));
+}
+Result<std::unique_ptr<SharedLibrary>> FakeEnv::OpenLibrary(const std::string& path) {
+  return DlOpen(path);
+}
+void FakeEnv::Advance(Duration d) { now_ns_ += d.count(); }
+
+}  // namespace livepoll

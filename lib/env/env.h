@@ -1,0 +1,51 @@
+// The Env: livepoll's one door to time, threads and dynamic libraries (cf. leveldb's env.h).
+// Production code takes an Env& and never calls a clock, std::thread or dlopen itself, so tests can
+// substitute FakeEnv (fake_env.h) and drive time by hand.
+//
+// Thread safety: every Env method may be called from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "livepoll/status.h"
+
+namespace livepoll {
+
+using Duration = std::chrono::nanoseconds;
+// Monotonic time. Ordering and timeouts use only this; wall time is for display.
+using Time = std::chrono::steady_clock::time_point;
+using WallTime = std::chrono::system_clock::time_point;
+
+// A dlopen'ed library; dlclose on destruction.
+class SharedLibrary {
+ public:
+  virtual ~SharedLibrary() = default;
+  // The address of `name`, or nullptr when the library does not export it.
+  virtual void* Symbol(const char* name) = 0;
+  virtual const std::string& path() const = 0;
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+
+  virtual Time Now() const = 0;
+  virtual WallTime WallNow() const = 0;
+  virtual void SleepFor(Duration d) = 0;
+  // Starts a named thread (the name shows in `top -H`, truncated to 15 characters).
+  virtual std::thread StartThread(std::string name, std::function<void()> fn) = 0;
+  // dlopen(path, RTLD_NOW | RTLD_LOCAL); the error names the path and dlerror()'s reason.
+  virtual Result<std::unique_ptr<SharedLibrary>> OpenLibrary(const std::string& path) = 0;
+  // A seed for jitter and other randomness; fixed in tests.
+  virtual uint64_t RandomSeed() = 0;
+
+  // The process-wide real Env.
+  static Env& Real();
+};
+
+}  // namespace livepoll

@@ -1,0 +1,29 @@
+// FakeEnv: a real Env whose clock only moves when a test says so. Threads and dlopen are real.
+#pragma once
+
+#include <atomic>
+
+#include "env/env.h"
+
+namespace livepoll {
+
+class FakeEnv : public Env {
+ public:
+  explicit FakeEnv(uint64_t seed = 1) : seed_(seed) {}
+
+  Time Now() const override;
+  WallTime WallNow() const override;
+  // Advances the fake clock instead of sleeping, so code that sleeps finishes at once.
+  void SleepFor(Duration d) override { Advance(d); }
+  std::thread StartThread(std::string name, std::function<void()> fn) override;
+  Result<std::unique_ptr<SharedLibrary>> OpenLibrary(const std::string& path) override;
+  uint64_t RandomSeed() override { return seed_; }
+
+  void Advance(Duration d);
+
+ private:
+  uint64_t seed_;
+  std::atomic<int64_t> now_ns_{1'000'000'000};  // start at 1 s, not 0, so "never" (0) differs
+};
+
+}  // namespace livepoll

@@ -1,0 +1,24 @@
+// The msgpack codec of proto::Message (see PROTOCOL.md). Pure functions, thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "livepoll/status.h"
+#include "proto/messages.h"
+
+namespace livepoll::proto {
+
+// Limits on what Decode accepts, so a hostile frame cannot make the daemon allocate without bound.
+inline constexpr size_t kMaxFrameBytes = 64 * 1024 * 1024;
+
+std::string Encode(const Message& m);
+
+// Decodes one frame. Errors:
+//  - Malformed: not msgpack, trailing bytes, not a map, a missing or mistyped field, over a limit;
+//  - Incompatible: an envelope with another protocol version `v`;
+//  - InvalidArgument: a well-formed envelope of an unknown `type` (message names the type).
+// Unknown extra fields are ignored (a newer sender may add fields).
+Result<Message> Decode(std::string_view bytes);
+
+}  // namespace livepoll::proto

@@ -1,0 +1,62 @@
+// The C++ side of the data-source plugin ABI (plugins/include/livepoll/source.h): loading and
+// checking a plugin, and typed wrappers around its connections and statements.
+//
+// A plugin is refused before it is trusted: Plugin::Load checks the entry point, then
+// `struct_size` and `abi_major`, and only then reads any other field. Every refusal names the file
+// and, for version mismatches, both versions.
+//
+// Thread safety: a Plugin may be shared between threads. A Connection (and its Statements) is
+// used by one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "env/env.h"
+#include "livepoll/source.h"
+#include "livepoll/status.h"
+#include "livepoll/value.h"
+
+namespace livepoll::source {
+
+class Statement {
+ public:
+  virtual ~Statement() = default;
+  // Runs the statement with `params` bound in the order given at Prepare.
+  virtual Result<ResultSet> Query(const std::vector<Value>& params) = 0;
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Prepares `sql` whose parameters are written `:name`; `param_names` must match them exactly.
+  virtual Result<std::unique_ptr<Statement>> Prepare(const std::string& sql,
+                                                     const std::vector<std::string>& param_names) = 0;
+};
+
+class Plugin {
+ public:
+  virtual ~Plugin() = default;
+  // Loads and checks the shared object at `path`.
+  static Result<std::shared_ptr<Plugin>> Load(Env& env, const std::string& path);
+
+  virtual const std::string& path() const = 0;
+  virtual const std::string& name() const = 0;
+  virtual const std::string& version() const = 0;
+  virtual uint32_t abi_major() const = 0;
+  virtual uint32_t abi_minor() const = 0;
+  // Connects to `dsn`. The connection keeps the plugin loaded while it lives.
+  virtual Result<std::unique_ptr<Connection>> Open(const std::string& dsn) = 0;
+};
+
+// The folders searched for plugins, in order: `plugin_dir` if set; else each entry of the
+// LIVEPOLL_PLUGIN_PATH environment variable (colon-separated) if set; else the install folder
+// relative to the running executable (<exe>/../lib/livepoll/plugins) and the build tree's folder.
+std::vector<std::string> PluginSearchPath(const std::string& plugin_dir);
+
+// Finds plugin `name`: a path containing '/' is taken as it is; otherwise `<dir>/<name>.so` in
+// the first folder of `search_path` that has it. NotFound lists the folders searched.
+Result<std::string> FindPlugin(const std::string& name, const std::vector<std::string>& search_path);
+
+}  // namespace livepoll::source

@@ -1,0 +1,104 @@
+#include "proto/codec.h"
+
+#include <gtest/gtest.h>
+#include <msgpack.hpp>
+
+namespace livepoll::proto {
+namespace {
+
+Message RoundTrip(const Message& m) {
+  Result<Message> r = Decode(Encode(m));
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? r.value() : Message(Heartbeat{});
+}
+
+TEST(Codec, EveryMessageRoundTrips) {
+  Update snap{"q?a=1", UpdateKind::kSnapshot, "n1", 3, 7, {"a", "b"}, {}, {}, ""};
+  snap.rows = {{Value(int64_t{-5}), Value(std::string("x"))},
+               {Value(Null{}), Value(Blob{std::string("\0\1", 2)})},
+               {Value(2.5), Value(true)}};
+  Update diff{"q", UpdateKind::kDiff, "n2", 1, 2, {"k"}, {}, {}, ""};
+  diff.changes = {{Change::Op::kInsert, {Value(int64_t{1})}},
+                  {Change::Op::kUpdate, {Value(int64_t{2})}},
+                  {Change::Op::kDelete, {Value(int64_t{3})}}};
+  Update err{"q", UpdateKind::kError, "n1", 1, 9, {}, {}, {}, "database is locked"};
+  AdminReply reply{4, "", "", {"name", "n"}, {{Value(std::string("a")), Value(int64_t{1})}}};
+  const std::vector<Message> all = {
+      Join{1, "revenue", {{"region", "eu"}, {"year", "2024"}}},
+      Leave{2, "revenue?region=eu"},
+      Heartbeat{},
+      Joined{1, "revenue?region=eu"},
+      Left{2, "revenue?region=eu"},
+      snap,
+      diff,
+      err,
+      Error{5, "invalid-argument", "unknown query 'x'"},
+      AdminRequest{6, "subs", {{"json", "1"}}},
+      reply,
+  };
+  for (const Message& m : all) {
+    EXPECT_EQ(RoundTrip(m), m) << MessageTypeName(m);
+  }
+}
+
+TEST(Codec, GarbageIsMalformed) {
+  for (std::string bad : {std::string(""), std::string("\xc1"), std::string("hello"),
+                          std::string("\x92\x01\x02"), std::string("\xdd\xff\xff\xff\xff")}) {
+    Result<Message> r = Decode(bad);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Status::Code::kMalformed) << r.status().ToString();
+  }
+}
+
+TEST(Codec, TrailingBytesAreMalformed) {
+  std::string b = Encode(Heartbeat{}) + "x";
+  EXPECT_EQ(Decode(b).status().code(), Status::Code::kMalformed);
+}
+
+std::string PackMap(const std::map<std::string, msgpack::type::variant>& fields) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, fields);
+  return std::string(buf.data(), buf.size());
+}
+
+TEST(Codec, OtherVersionIsIncompatible) {
+  std::string b = PackMap({{"v", uint64_t{99}}, {"type", std::string("heartbeat")}});
+  Result<Message> r = Decode(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kIncompatible);
+  EXPECT_NE(r.status().message().find("99"), std::string::npos);
+}
+
+TEST(Codec, UnknownTypeIsNamed) {
+  std::string b = PackMap({{"v", uint64_t{1}}, {"type", std::string("teleport")}});
+  Result<Message> r = Decode(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("teleport"), std::string::npos);
+}
+
+TEST(Codec, MistypedFieldIsMalformedAndNamed) {
+  std::string b = PackMap({{"v", uint64_t{1}}, {"type", std::string("join")},
+                           {"id", std::string("not a number")}});
+  Result<Message> r = Decode(b);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kMalformed);
+  EXPECT_NE(r.status().message().find("'id'"), std::string::npos);
+}
+
+TEST(Codec, EveryTruncationOfAValidFrameIsRejectedNotCrashed) {
+  Update u{"q", UpdateKind::kSnapshot, "n", 1, 1, {"a"}, {{Value(std::string("abc"))}}, {}, ""};
+  std::string b = Encode(u);
+  for (size_t i = 0; i < b.size(); ++i) {
+    EXPECT_FALSE(Decode(b.substr(0, i)).ok()) << "prefix " << i;
+  }
+}
+
+TEST(Codec, UnknownExtraFieldsAreIgnored) {
+  std::string b = PackMap({{"v", uint64_t{1}}, {"type", std::string("heartbeat")},
+                           {"future", std::string("x")}});
+  EXPECT_TRUE(Decode(b).ok());
+}
+
+}  // namespace
+}  // namespace livepoll::proto
