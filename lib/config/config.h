@@ -1,0 +1,90 @@
+// livepolld's configuration: node options, data sources and the query catalog, read from an INI
+// file (`--config FILE`) and the command line with Boost.Program_options. Command-line values win
+// over the file. See man/livepoll.conf.5 for every key and its default.
+//
+//   [node]                       # every key here is also a command-line option: --client-bind ...
+//   name = n1
+//   client_bind = tcp://127.0.0.1:7470
+//   admin_bind = tcp://127.0.0.1:7471
+//   [source.main]
+//   plugin = soci                # a plugin name (<dir>/<name>.so) or a path to a .so
+//   dsn = sqlite3://db=demo.db
+//   max_concurrent = 4           # the cap on concurrent queries against this source
+//   [query.revenue_by_region]
+//   source = main
+//   sql = SELECT region, SUM(total) AS revenue FROM orders WHERE region = :region GROUP BY region
+//   params = region              # comma-separated, the `:name`s of the SQL, in order
+//   key = region                 # optional: key columns -> row diffs instead of snapshots
+//   interval = 500ms
+#pragma once
+
+#include <chrono>
+#include <iosfwd>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "env/env.h"
+#include "livepoll/status.h"
+
+namespace livepoll::config {
+
+using std::chrono::milliseconds;
+
+struct SourceConfig {
+  std::string name;   // from the section name [source.NAME]
+  std::string plugin;  // required
+  std::string dsn;     // required
+  int max_concurrent = 4;
+};
+
+struct QueryConfig {
+  std::string name;    // from [query.NAME]
+  std::string source;  // required; must name a [source.*]
+  std::string sql;     // required
+  std::vector<std::string> params;  // default none
+  std::vector<std::string> key;     // default none: snapshots
+  milliseconds interval{1000};
+  double jitter = 0.1;  // each wait is interval * (1 +- jitter), 0 <= jitter < 1
+};
+
+struct NodeConfig {
+  std::string name;  // default: the host name
+  std::string client_bind = "tcp://127.0.0.1:7470";
+  std::string admin_bind = "tcp://127.0.0.1:7471";
+  std::string plugin_dir;  // default empty: see source::PluginSearchPath
+  milliseconds linger{5000};          // a poller stops this long after its last subscriber left
+  milliseconds client_timeout{10000};  // a client silent this long is dropped with its subscriptions
+  milliseconds backoff_max{10000};     // the longest wait between polls while a source fails
+  std::string log_level = "info";      // trace, debug, info, warn, error
+  std::string log_format = "text";     // text or json
+};
+
+struct Config {
+  NodeConfig node;
+  std::map<std::string, SourceConfig> sources;  // by name
+  std::map<std::string, QueryConfig> queries;   // the catalog, by name
+};
+
+// What the command line asked for.
+struct DaemonArgs {
+  enum class Action { kRun, kHelp, kVersion };
+  Action action = Action::kRun;
+  Config config;
+  std::string config_file;  // empty when none was given
+  bool demo = false;        // --demo: serve the built-in demo catalog (daemon/demo.h)
+  std::string demo_db;      // --demo-db PATH: the demo's SQLite file (default: a temporary one)
+  std::string help;         // the --help text, when action == kHelp
+};
+
+// Parses livepolld's command line and, with --config, the file. Errors are InvalidArgument with
+// a message naming the file and the key (or the option), e.g.
+//   "demo.conf: [query.top] interval: 'fast' is not a duration (use 500ms, 2s or 1m)".
+// Checks: required keys present, unknown keys and sections refused, numbers and durations valid,
+// each query's source exists, log_level/log_format known. It does not load plugins.
+Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]);
+
+// "500ms", "2s", "1m" (also "1.5s"); a number without a unit is refused.
+Result<milliseconds> ParseDuration(const std::string& text);
+
+}  // namespace livepoll::config
