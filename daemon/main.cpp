@@ -1,1 +1,167 @@
-int main() { return 0; }
+// livepolld: parses its options, wires Env, plugins, pollers and endpoints, and serves until
+// SIGTERM or SIGINT. Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad options,
+// configuration or plugins.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "config/config.h"
+#include "core/subscriptions.h"
+#include "daemon/demo.h"
+#include "daemon/logging.h"
+#include "livepoll/version.h"
+#include "net/server.h"
+#include "source/plugin.h"
+#include "source/poll_runner.h"
+
+namespace livepoll::daemon {
+namespace {
+
+constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
+
+core::Catalog MakeCatalog(const config::Config& cfg) {
+  core::Catalog catalog;
+  for (const auto& [name, q] : cfg.queries)
+    catalog.queries[name] = {name, q.source, q.params, q.key, q.interval, q.jitter};
+  for (const auto& [name, s] : cfg.sources) catalog.source_caps[name] = s.max_concurrent;
+  return catalog;
+}
+
+// Loads each source's plugin; the error names the source, the file and the reason.
+Result<std::vector<source::SourceSpec>> LoadSources(Env& env, const config::Config& cfg) {
+  const std::vector<std::string> path = source::PluginSearchPath(cfg.node.plugin_dir);
+  std::map<std::string, std::shared_ptr<source::Plugin>> loaded;  // one load per plugin file
+  std::vector<source::SourceSpec> specs;
+  for (const auto& [name, s] : cfg.sources) {
+    Result<std::string> file = source::FindPlugin(s.plugin, path);
+    if (!file.ok()) return Status::InvalidArgument("source '" + name + "': " + file.status().message());
+    auto& plugin = loaded[*file];
+    if (!plugin) {
+      Result<std::shared_ptr<source::Plugin>> p = source::Plugin::Load(env, *file);
+      if (!p.ok()) return Status::InvalidArgument("source '" + name + "': " + p.status().message());
+      plugin = *p;
+      spdlog::info("loaded plugin {} {} (ABI {}.{}) from {}", plugin->name(), plugin->version(),
+                   plugin->abi_major(), plugin->abi_minor(), plugin->path());
+    }
+    specs.push_back({name, plugin, s.dsn, s.max_concurrent});
+  }
+  return specs;
+}
+
+// A temporary folder for the demo database when --demo-db is not given; removed at exit.
+struct TempDir {
+  std::string path;
+  ~TempDir() {
+    if (!path.empty()) std::filesystem::remove_all(path);
+  }
+};
+
+int Serve(const config::DaemonArgs& args) {
+  Env& env = Env::Real();
+  config::Config cfg = args.config;
+
+  TempDir demo_dir;
+  std::unique_ptr<DemoWriter> writer;
+  std::string demo_db = args.demo_db;
+  if (args.demo) {
+    if (demo_db.empty()) {
+      char tmpl[] = "/tmp/livepolld-demo-XXXXXX";
+      if (mkdtemp(tmpl) == nullptr) {
+        spdlog::error("--demo: cannot create a temporary folder: {}", strerror(errno));
+        return kExitFailure;
+      }
+      demo_dir.path = tmpl;
+      demo_db = demo_dir.path + "/demo.db";
+    }
+    if (Status s = AddDemoCatalog(demo_db, cfg); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return kExitUsage;
+    }
+    if (Status s = CreateDemoDatabase(demo_db); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return kExitFailure;
+    }
+    spdlog::info("demo database: {}", demo_db);
+  }
+
+  Result<std::vector<source::SourceSpec>> sources = LoadSources(env, cfg);
+  if (!sources.ok()) {
+    spdlog::error("{}", sources.status().message());
+    return kExitUsage;
+  }
+  std::vector<source::QuerySpec> queries;
+  for (const auto& [name, q] : cfg.queries) queries.push_back({name, q.source, q.sql, q.params});
+  source::PollRunner runner(env, std::move(*sources), std::move(queries));
+  source::CatalogCheck check = runner.Check();
+  for (const std::string& w : check.warnings) spdlog::warn("{}", w);
+  for (const std::string& e : check.errors) spdlog::error("{}", e);
+  if (!check.errors.empty()) return kExitUsage;
+
+  // SIGTERM and SIGINT arrive on a signalfd the event loop polls; block them before any thread
+  // starts so that no worker takes them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  int stop_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  core::SubscriptionsOptions so;
+  so.node = cfg.node.name;
+  so.linger = cfg.node.linger;
+  so.client_timeout = cfg.node.client_timeout;
+  so.backoff_max = cfg.node.backoff_max;
+  so.seed = env.RandomSeed();
+  core::Subscriptions subs(MakeCatalog(cfg), so);
+  net::Server server(env, {cfg.node.name, cfg.node.client_bind, cfg.node.admin_bind}, subs, runner);
+  if (Status s = server.Bind(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitFailure;
+  }
+  runner.Start();
+  if (args.demo) writer = std::make_unique<DemoWriter>(env, demo_db, std::chrono::seconds(1));
+  spdlog::info("livepolld {} node {}: clients at {}, admin at {}, {} queries", Version(),
+               cfg.node.name, server.client_endpoint(), server.admin_endpoint(), cfg.queries.size());
+  Status s = server.Run(stop_fd);
+  spdlog::info("stopping");
+  writer.reset();
+  close(stop_fd);
+  if (!s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace livepoll::daemon
+
+int main(int argc, char** argv) {
+  using namespace livepoll;
+  Result<config::DaemonArgs> args = config::ParseDaemonArgs(argc, argv);
+  if (!args.ok()) {
+    std::cerr << "livepolld: " << args.status().message() << "\n"
+              << "Try 'livepolld --help' for more information.\n";
+    return daemon::kExitUsage;
+  }
+  switch (args->action) {
+    case config::DaemonArgs::Action::kHelp: std::cout << args->help; return daemon::kExitOk;
+    case config::DaemonArgs::Action::kVersion:
+      std::cout << "livepolld " << Version() << "\n";
+      return daemon::kExitOk;
+    case config::DaemonArgs::Action::kRun: break;
+  }
+  daemon::SetupLogging(args->config.node.log_level, args->config.node.log_format);
+  try {
+    return daemon::Serve(*args);
+  } catch (const std::exception& e) {
+    spdlog::critical("unexpected failure: {}", e.what());
+    return daemon::kExitFailure;
+  }
+}

@@ -31,8 +31,8 @@ class Connection {
  public:
   virtual ~Connection() = default;
   // Prepares `sql` whose parameters are written `:name`; `param_names` must match them exactly.
-  virtual Result<std::unique_ptr<Statement>> Prepare(const std::string& sql,
-                                                     const std::vector<std::string>& param_names) = 0;
+  virtual Result<std::unique_ptr<Statement>> Prepare(
+      const std::string& sql, const std::vector<std::string>& param_names) = 0;
 };
 
 class Plugin {
@@ -50,6 +50,12 @@ class Plugin {
   virtual Result<std::unique_ptr<Connection>> Open(const std::string& dsn) = 0;
 };
 
+// Where plugins' log lines (lp_host.log) go: `level` is one of LP_LOG_*, `plugin` the plugin's
+// name. The default writes WARN and ERROR to stderr; the daemon points it at its logger. It may be
+// set at any time from any thread (it is an atomic pointer); nullptr restores the default.
+using PluginLogFn = void (*)(int level, const std::string& plugin, const std::string& message);
+void SetPluginLog(PluginLogFn fn);
+
 // The folders searched for plugins, in order: `plugin_dir` if set; else each entry of the
 // LIVEPOLL_PLUGIN_PATH environment variable (colon-separated) if set; else the install folder
 // relative to the running executable (<exe>/../lib/livepoll/plugins) and the build tree's folder.
@@ -57,6 +63,7 @@ std::vector<std::string> PluginSearchPath(const std::string& plugin_dir);
 
 // Finds plugin `name`: a path containing '/' is taken as it is; otherwise `<dir>/<name>.so` in
 // the first folder of `search_path` that has it. NotFound lists the folders searched.
-Result<std::string> FindPlugin(const std::string& name, const std::vector<std::string>& search_path);
+Result<std::string> FindPlugin(const std::string& name,
+                               const std::vector<std::string>& search_path);
 
 }  // namespace livepoll::source

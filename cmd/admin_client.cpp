@@ -1,0 +1,73 @@
+#include "admin_client.h"
+
+#include <ostream>
+
+#include "connection.h"
+#include "duration.h"
+
+namespace livepoll::cli {
+
+Result<proto::AdminReply> CallAdmin(zmq::context_t& context, const std::string& endpoint,
+                                    std::chrono::milliseconds timeout, const std::string& command,
+                                    const proto::Params& args) {
+  using Clock = std::chrono::steady_clock;
+  // Linger 0: a CLI that gave up must exit at once, not wait to deliver to a daemon that is gone.
+  Result<std::unique_ptr<Connection>> conn = Connection::Open(context, endpoint, {});
+  if (!conn.ok()) return conn.status();
+  constexpr uint64_t kRequestId = 1;
+  Status sent = (*conn)->Send(proto::AdminRequest{kRequestId, command, args});
+  if (!sent.ok()) return Status::Timeout(sent.message());
+  const Clock::time_point deadline = Clock::now() + timeout;
+  for (Clock::time_point now = Clock::now(); now < deadline; now = Clock::now()) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    Result<std::optional<proto::Message>> m = (*conn)->Receive(left);
+    if (!m.ok()) return m.status();
+    if (!m->has_value()) continue;
+    if (auto* reply = std::get_if<proto::AdminReply>(&**m); reply && reply->id == kRequestId) {
+      return std::move(*reply);
+    }
+    if (auto* error = std::get_if<proto::Error>(&**m)) {
+      return proto::AdminReply{kRequestId, error->code, error->message, {}, {}};
+    }
+    // Anything else (another id, another type) is not the answer: keep waiting.
+  }
+  return Status::Timeout(UnreachableMessage(endpoint, timeout));
+}
+
+std::string UnreachableMessage(const std::string& endpoint, std::chrono::milliseconds timeout) {
+  return "cannot reach livepolld at " + endpoint + " (no answer within " + FormatDuration(timeout) +
+         ")";
+}
+
+std::optional<proto::AdminReply> CallAdminOrReport(const CommandContext& ctx,
+                                                   zmq::context_t& context,
+                                                   const std::string& command,
+                                                   const proto::Params& args, int* exit_code) {
+  Result<proto::AdminReply> reply =
+      CallAdmin(context, ctx.global.endpoint, ctx.global.timeout, command, args);
+  if (!reply.ok()) {
+    switch (reply.status().code()) {
+      case Status::Code::kTimeout:
+        ctx.err << "livepoll: " << UnreachableMessage(ctx.global.endpoint, ctx.global.timeout)
+                << '\n';
+        *exit_code = kExitUnreachable;
+        break;
+      case Status::Code::kInvalidArgument:
+        ctx.err << "livepoll: " << reply.status().message() << '\n';
+        *exit_code = kExitUsage;
+        break;
+      default:
+        ctx.err << "livepoll: " << command << ": " << reply.status().ToString() << '\n';
+        *exit_code = kExitFailure;
+    }
+    return std::nullopt;
+  }
+  if (!reply->code.empty()) {
+    ctx.err << "livepoll: " << command << ": " << reply->message << " (" << reply->code << ")\n";
+    *exit_code = kExitFailure;
+    return std::nullopt;
+  }
+  return std::move(reply).value();
+}
+
+}  // namespace livepoll::cli

@@ -1,0 +1,33 @@
+// One admin request and its reply (PROTOCOL.md, "Admin endpoint messages"), and the error
+// reporting every admin command shares, so they all fail with the same words and exit codes.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <zmq.hpp>
+
+#include "command.h"
+#include "livepoll/status.h"
+#include "proto/messages.h"
+
+namespace livepoll::cli {
+
+// Sends `command` to the admin endpoint and waits up to `timeout` for its admin_reply. An `error`
+// answer is returned as a reply with its code and message. Errors: Timeout (nobody answered),
+// InvalidArgument (a bad endpoint), Malformed (the answer did not decode).
+Result<proto::AdminReply> CallAdmin(zmq::context_t& context, const std::string& endpoint,
+                                    std::chrono::milliseconds timeout, const std::string& command,
+                                    const proto::Params& args = {});
+
+// CallAdmin with ctx's endpoint and timeout; on failure writes one line to ctx.err and sets
+// *exit_code (kExitUnreachable, kExitUsage for a bad endpoint, else kExitFailure), returning
+// nullopt. A reply with a non-empty code is a failure.
+std::optional<proto::AdminReply> CallAdminOrReport(const CommandContext& ctx,
+                                                   zmq::context_t& context,
+                                                   const std::string& command,
+                                                   const proto::Params& args, int* exit_code);
+
+// "livepoll: cannot reach livepolld at ENDPOINT (no answer within 2s)"
+std::string UnreachableMessage(const std::string& endpoint, std::chrono::milliseconds timeout);
+
+}  // namespace livepoll::cli

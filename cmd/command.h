@@ -1,0 +1,51 @@
+// The command table: each command group (one .cpp file) contributes Commands; Run() finds the
+// command by name, builds its options next to the global ones and calls it. Adding a command is a
+// new entry in a group file; adding a group is one line in commands.cpp.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "output.h"
+
+namespace livepoll::cli {
+
+// The global options, resolved (defaults and LIVEPOLL_CONNECT applied).
+struct GlobalOptions {
+  std::string endpoint;                     // the admin endpoint of livepolld
+  std::chrono::milliseconds timeout{2000};  // how long to wait for an answer
+  OutputMode mode = OutputMode::kTsv;       // table on a terminal, TSV piped, --json
+  bool header = false;                      // --header: a header line on TSV too
+};
+
+// What a command runs with.
+struct CommandContext {
+  const GlobalOptions& global;
+  const boost::program_options::variables_map& vm;  // global and command options, parsed
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+  const CliEnv& env;
+};
+
+struct Command {
+  const char* name;      // "subs"
+  const char* synopsis;  // the part after the name: "QUERY [NAME=VALUE ...] [--count N]"
+  const char* summary;   // one line for `livepoll --help`
+  // Adds the command's own options and positional arguments. May be null (none).
+  void (*define)(boost::program_options::options_description& options,
+                 boost::program_options::positional_options_description& positional);
+  // Runs the command; returns an ExitCode. Errors are reported on ctx.err by the command.
+  int (*run)(const CommandContext& ctx);
+};
+
+// The command groups (one file each) and the table made of them, in `--help` order.
+std::vector<Command> InspectCommands();  // inspect_commands.cpp: status, queries, subs
+std::vector<Command> WatchCommands();    // watch_command.cpp: watch
+const std::vector<Command>& AllCommands();
+
+}  // namespace livepoll::cli

@@ -1,0 +1,43 @@
+// A DEALER connected to one livepolld endpoint (admin or client), one proto message per frame
+// (lib/proto/PROTOCOL.md, "Transport").
+// Thread safety: none; like every ZeroMQ socket, a Connection belongs to the thread that opened it.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <zmq.hpp>
+
+#include "livepoll/status.h"
+#include "proto/messages.h"
+
+namespace livepoll::cli {
+
+class Connection {
+ public:
+  // Connects to `endpoint`. ZeroMQ connects in the background, so nobody listening is no error
+  // here: it shows as silence. InvalidArgument when the endpoint is not one ZeroMQ can connect to.
+  // `linger`: how long a closing socket still tries to deliver what was sent.
+  static Result<std::unique_ptr<Connection>> Open(zmq::context_t& context,
+                                                  const std::string& endpoint,
+                                                  std::chrono::milliseconds linger);
+
+  // Queues one message without blocking. Unavailable when it cannot be queued.
+  Status Send(const proto::Message& m);
+
+  // Waits up to `timeout` for one message. nullopt when none came in time or a signal interrupted
+  // the wait (the caller checks its stop flag and calls again). Malformed for a frame that does
+  // not decode; the connection stays usable.
+  Result<std::optional<proto::Message>> Receive(std::chrono::milliseconds timeout);
+
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  Connection(zmq::socket_t socket, std::string endpoint)
+      : socket_(std::move(socket)), endpoint_(std::move(endpoint)) {}
+  zmq::socket_t socket_;
+  std::string endpoint_;
+};
+
+}  // namespace livepoll::cli

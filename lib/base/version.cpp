@@ -1,0 +1,5 @@
+#include "livepoll/version.h"
+
+namespace livepoll {
+const char* Version() { return LIVEPOLL_VERSION; }
+}  // namespace livepoll

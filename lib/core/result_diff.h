@@ -1,0 +1,37 @@
+// Change detection for pollers: a stable hash of a result, and the keyed row diff between two
+// results of the same query.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "livepoll/status.h"
+#include "livepoll/value.h"
+#include "proto/messages.h"
+
+namespace livepoll::core {
+
+// A 64-bit hash of columns and rows, value types included (integer 1 != real 1.0 != text "1").
+// Stable across runs and processes (no std::hash), so two nodes hash the same result alike.
+uint64_t HashResult(const ResultSet& r);
+
+// The positions of `key_columns` in `columns`; NotFound names a key column the result lacks.
+Result<std::vector<size_t>> KeyIndexes(const std::vector<std::string>& columns,
+                                       const std::vector<std::string>& key_columns);
+
+// The changes that turn `before` into `after`, rows matched by the values at `key`:
+// deletes for keys gone, updates for keys whose row changed, inserts for new keys, in the order
+// deletes (before's order), then updates and inserts (after's order).
+// Returns nullopt when a diff cannot describe the change — the columns differ, or a key repeats
+// within one result — and the caller sends a snapshot instead.
+std::optional<std::vector<proto::Change>> DiffRows(const ResultSet& before, const ResultSet& after,
+                                                   const std::vector<size_t>& key);
+
+// Applies `changes` to `rows` (the client side of DiffRows; used by tests and the node's cache).
+// InvalidArgument when a change's key is missing (update/delete) or already present (insert).
+Status ApplyChanges(std::vector<Row>& rows, const std::vector<proto::Change>& changes,
+                    const std::vector<size_t>& key);
+
+}  // namespace livepoll::core

@@ -1,0 +1,60 @@
+#include "net/router_endpoint.h"
+
+#include <sys/stat.h>
+
+namespace livepoll::net {
+
+RouterEndpoint::RouterEndpoint(zmq::context_t& ctx, std::string name)
+    : name_(std::move(name)), socket_(ctx, zmq::socket_type::router) {
+  socket_.set(zmq::sockopt::linger, 0);
+  // Report unroutable peers instead of dropping silently, so a vanished client is noticed.
+  socket_.set(zmq::sockopt::router_mandatory, 1);
+  // Room for bursts of fan-out; beyond it a slow peer loses messages (and sees a seq gap).
+  socket_.set(zmq::sockopt::sndhwm, 100000);
+  socket_.set(zmq::sockopt::rcvhwm, 100000);
+}
+
+Status RouterEndpoint::Bind(const std::string& endpoint) {
+  try {
+    socket_.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable("cannot bind " + name_ + " endpoint " + endpoint + ": " + e.what());
+  }
+  bound_ = socket_.get(zmq::sockopt::last_endpoint);
+  if (bound_.rfind("ipc://", 0) == 0) chmod(bound_.c_str() + 6, 0600);
+  return Status::Ok();
+}
+
+std::optional<RouterEndpoint::Frame> RouterEndpoint::Receive() {
+  zmq::message_t id;
+  if (!socket_.recv(id, zmq::recv_flags::dontwait)) return std::nullopt;
+  Frame f{id.to_string(), "", true};
+  int parts = 0;
+  bool more = id.more();
+  while (more) {
+    zmq::message_t part;
+    // The rest of a multipart message is already queued: these receives do not block.
+    if (!socket_.recv(part)) break;
+    if (++parts == 1) f.payload = part.to_string();
+    more = part.more();
+  }
+  if (parts != 1) {
+    f.payload.clear();
+    f.well_formed = false;
+  }
+  return f;
+}
+
+RouterEndpoint::SendResult RouterEndpoint::Send(std::string_view peer, std::string_view payload) {
+  try {
+    if (!socket_.send(zmq::buffer(peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+      return SendResult::kPeerSlow;
+    socket_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    return SendResult::kSent;
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EHOSTUNREACH) return SendResult::kPeerGone;
+    return SendResult::kPeerSlow;
+  }
+}
+
+}  // namespace livepoll::net

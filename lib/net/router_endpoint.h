@@ -1,0 +1,46 @@
+// RouterEndpoint: a bound ZeroMQ ROUTER socket that speaks one-frame messages with DEALER peers
+// (PROTOCOL.md, "Transport"). It hides identity frames and refuses multipart junk.
+//
+// Thread safety: one thread owns it (a ZeroMQ socket belongs to one thread).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <zmq.hpp>
+
+#include "livepoll/status.h"
+
+namespace livepoll::net {
+
+class RouterEndpoint {
+ public:
+  struct Frame {
+    std::string peer;     // the ROUTER's identity of the sender
+    std::string payload;  // the one frame it sent
+    bool well_formed;     // false: it sent no frame or several; payload is then empty
+  };
+  enum class SendResult { kSent, kPeerGone, kPeerSlow };
+
+  RouterEndpoint(zmq::context_t& ctx, std::string name);
+  // Binds `endpoint`. ipc:// socket files are made owner-only (0600). `endpoint` may use port 0;
+  // endpoint() then tells the real one.
+  Status Bind(const std::string& endpoint);
+  const std::string& endpoint() const { return bound_; }
+
+  // The next waiting frame, or nullopt when none waits. Never blocks.
+  std::optional<Frame> Receive();
+  // Sends `payload` to `peer` without blocking: kPeerGone when the peer disconnected, kPeerSlow
+  // when its queue is full (the message is dropped).
+  SendResult Send(std::string_view peer, std::string_view payload);
+
+  zmq::socket_t& socket() { return socket_; }
+
+ private:
+  std::string name_;
+  zmq::socket_t socket_;
+  std::string bound_;
+};
+
+}  // namespace livepoll::net

@@ -1,0 +1,258 @@
+#include "net/server.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "livepoll/version.h"
+#include "proto/codec.h"
+
+namespace livepoll::net {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+Server::Server(Env& env, ServerOptions options, core::Subscriptions& subs,
+               source::PollRunner& runner)
+    : env_(env),
+      options_(std::move(options)),
+      subs_(subs),
+      runner_(runner),
+      ctx_(1),
+      client_(ctx_, "client"),
+      admin_(ctx_, "admin"),
+      started_(env.Now()) {
+  for (const char* name :
+       {"frames_malformed", "frames_incompatible", "frames_unknown", "polls", "poll_errors",
+        "clients_dropped", "updates_sent", "updates_dropped_slow_client", "joins", "leaves"})
+    counters_[name] = 0;
+}
+
+Status Server::Bind() {
+  if (Status s = client_.Bind(options_.client_bind); !s.ok()) return s;
+  return admin_.Bind(options_.admin_bind);
+}
+
+Status Server::Run(int stop_fd) {
+  zmq::pollitem_t items[] = {
+      {static_cast<void*>(client_.socket()), 0, ZMQ_POLLIN, 0},
+      {static_cast<void*>(admin_.socket()), 0, ZMQ_POLLIN, 0},
+      {nullptr, runner_.wake_fd(), ZMQ_POLLIN, 0},
+      {nullptr, stop_fd, ZMQ_POLLIN, 0},
+  };
+  for (;;) {
+    Time now = env_.Now();
+    Time deadline = subs_.NextDeadline();
+    // Wake for the core's next deadline, and at least once a second regardless.
+    milliseconds wait(1000);
+    if (deadline != Time::max())
+      wait = std::clamp(duration_cast<milliseconds>(deadline - now + milliseconds(1)),
+                        milliseconds(0), milliseconds(1000));
+    zmq::poll(items, 4, wait);
+    if (items[3].revents & ZMQ_POLLIN) return Status::Ok();
+
+    // Bounded batches so one busy socket cannot starve the others or the timers.
+    for (int i = 0; i < 1000; ++i) {
+      auto f = client_.Receive();
+      if (!f) break;
+      OnClientFrame(*f);
+    }
+    for (int i = 0; i < 100; ++i) {
+      auto f = admin_.Receive();
+      if (!f) break;
+      OnAdminFrame(*f);
+    }
+    if (items[2].revents & ZMQ_POLLIN) {
+      for (source::PollCompletion& c : runner_.TakeCompletions()) {
+        counters_["polls"]++;
+        if (!c.result.ok()) counters_["poll_errors"]++;
+        core::Outputs out;
+        subs_.PollDone(env_.Now(), c.poll_id, std::move(c.result), out);
+        Carry(out);
+      }
+    }
+    core::Outputs out;
+    subs_.Tick(env_.Now(), out);
+    Carry(out);
+  }
+}
+
+core::ClientId Server::ClientFor(const std::string& peer) {
+  auto [it, inserted] = client_ids_.try_emplace(peer, next_client_);
+  if (inserted) client_peers_[next_client_++] = peer;
+  return it->second;
+}
+
+void Server::CountRefused(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kIncompatible: counters_["frames_incompatible"]++; break;
+    case Status::Code::kInvalidArgument: counters_["frames_unknown"]++; break;
+    default: counters_["frames_malformed"]++; break;
+  }
+}
+
+void Server::ReplyError(RouterEndpoint& ep, const std::string& peer, uint64_t id, const Status& s) {
+  ep.Send(peer, proto::Encode(proto::Error{id, std::string(Status::CodeName(s.code())), s.message()}));
+}
+
+void Server::OnClientFrame(const RouterEndpoint::Frame& f) {
+  Time now = env_.Now();
+  core::ClientId client = ClientFor(f.peer);
+  subs_.ClientSeen(now, client);
+  Result<proto::Message> msg =
+      f.well_formed ? proto::Decode(f.payload)
+                    : Result<proto::Message>(Status::Malformed("expected exactly one frame"));
+  if (!msg.ok()) {
+    CountRefused(msg.status());
+    spdlog::debug("client frame refused: {}", msg.status().ToString());
+    ReplyError(client_, f.peer, 0, msg.status());
+    return;
+  }
+  core::Outputs out;
+  if (auto* join = std::get_if<proto::Join>(&*msg)) {
+    Result<std::string> topic = subs_.Join(now, client, join->query, join->params, out);
+    if (!topic.ok()) {
+      ReplyError(client_, f.peer, join->id, topic.status());
+    } else {
+      counters_["joins"]++;
+      SendToClient(f.peer, proto::Encode(proto::Joined{join->id, *topic}));
+    }
+  } else if (auto* leave = std::get_if<proto::Leave>(&*msg)) {
+    Status s = subs_.Leave(now, client, leave->topic, out);
+    if (!s.ok()) {
+      ReplyError(client_, f.peer, leave->id, s);
+    } else {
+      counters_["leaves"]++;
+      SendToClient(f.peer, proto::Encode(proto::Left{leave->id, leave->topic}));
+    }
+  } else if (std::holds_alternative<proto::Heartbeat>(*msg)) {
+    SendToClient(f.peer, proto::Encode(proto::Heartbeat{}));
+  } else {
+    Status s = Status::InvalidArgument(std::string("a client may not send '") +
+                                       proto::MessageTypeName(*msg) + "'");
+    CountRefused(s);
+    ReplyError(client_, f.peer, 0, s);
+  }
+  Carry(out);
+}
+
+void Server::SendToClient(const std::string& peer, const std::string& payload) {
+  switch (client_.Send(peer, payload)) {
+    case RouterEndpoint::SendResult::kSent: break;
+    case RouterEndpoint::SendResult::kPeerSlow: counters_["updates_dropped_slow_client"]++; break;
+    case RouterEndpoint::SendResult::kPeerGone: {
+      // Its subscriptions end now rather than at client_timeout.
+      auto it = client_ids_.find(peer);
+      if (it == client_ids_.end()) break;
+      core::Outputs out;
+      subs_.ClientGone(env_.Now(), it->second, out);
+      Carry(out);
+      break;
+    }
+  }
+}
+
+void Server::Carry(core::Outputs& out) {
+  for (core::PollRequest& p : out.polls)
+    runner_.Submit({p.poll_id, std::move(p.query), std::move(p.source), std::move(p.params)});
+  for (const core::Delivery& d : out.deliveries) {
+    const std::string payload = proto::Encode(d.message);  // once, however many subscribers
+    for (core::ClientId c : d.clients) {
+      auto peer = client_peers_.find(c);
+      if (peer == client_peers_.end()) continue;
+      counters_["updates_sent"]++;
+      SendToClient(peer->second, payload);
+    }
+  }
+  for (core::ClientId c : out.dropped_clients) {
+    auto peer = client_peers_.find(c);
+    if (peer == client_peers_.end()) continue;
+    client_ids_.erase(peer->second);
+    client_peers_.erase(peer);
+  }
+  for (const core::Event& e : out.events) {
+    switch (e.kind) {
+      case core::Event::Kind::kPollerStarted:
+        spdlog::info("poller started: {} ({})", e.topic, e.detail);
+        break;
+      case core::Event::Kind::kPollerStopped: spdlog::info("poller stopped: {}", e.topic); break;
+      case core::Event::Kind::kPollFailed:
+        spdlog::warn("poll failed: {}: {}", e.topic, e.detail);
+        break;
+      case core::Event::Kind::kPollRecovered: spdlog::info("poll recovered: {}", e.topic); break;
+      case core::Event::Kind::kClientDropped:
+        counters_["clients_dropped"]++;
+        spdlog::info("client {} dropped: {}", e.client, e.detail);
+        break;
+    }
+  }
+}
+
+void Server::OnAdminFrame(const RouterEndpoint::Frame& f) {
+  Result<proto::Message> msg =
+      f.well_formed ? proto::Decode(f.payload)
+                    : Result<proto::Message>(Status::Malformed("expected exactly one frame"));
+  if (!msg.ok()) {
+    CountRefused(msg.status());
+    ReplyError(admin_, f.peer, 0, msg.status());
+    return;
+  }
+  auto* req = std::get_if<proto::AdminRequest>(&*msg);
+  if (req == nullptr) {
+    Status s = Status::InvalidArgument(std::string("the admin endpoint takes 'admin', not '") +
+                                       proto::MessageTypeName(*msg) + "'");
+    CountRefused(s);
+    ReplyError(admin_, f.peer, 0, s);
+    return;
+  }
+  proto::AdminReply reply = Admin(*req);
+  reply.id = req->id;
+  admin_.Send(f.peer, proto::Encode(reply));
+}
+
+namespace {
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+  return s;
+}
+Value Int(uint64_t n) { return Value(static_cast<int64_t>(n)); }
+Value Ms(Duration d) { return Value(static_cast<int64_t>(duration_cast<milliseconds>(d).count())); }
+
+}  // namespace
+
+proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
+  proto::AdminReply r;
+  Time now = env_.Now();
+  if (req.command == "info") {
+    r.columns = {"node", "version", "client_endpoint", "admin_endpoint", "pid", "uptime_ms", "topics",
+                 "subscribers"};
+    r.rows.push_back({options_.node, std::string(Version()), client_.endpoint(), admin_.endpoint(),
+                      Int(static_cast<uint64_t>(getpid())), Ms(now - started_),
+                      Int(subs_.Topics(now).size()), Int(subs_.subscription_count())});
+  } else if (req.command == "queries") {
+    r.columns = {"name", "params", "source", "interval_ms", "key"};
+    for (const auto& [name, q] : subs_.catalog().queries)
+      r.rows.push_back({name, Join(q.params), q.source, Ms(q.interval), Join(q.key)});
+  } else if (req.command == "subs") {
+    r.columns = {"topic", "owner", "epoch", "seq", "subscribers", "polls", "errors", "last_poll_ms",
+                 "state"};
+    for (const core::TopicInfo& t : subs_.Topics(now)) {
+      r.rows.push_back({t.topic, t.owner, Int(t.epoch), Int(t.seq), Int(t.subscribers), Int(t.polls),
+                        Int(t.errors), t.since_last_poll ? Ms(*t.since_last_poll) : Value(Null{}),
+                        t.state});
+    }
+  } else if (req.command == "stats") {
+    r.columns = {"name", "value"};
+    for (const auto& [name, n] : counters_) r.rows.push_back({name, Int(n)});
+    r.rows.push_back({std::string("clients"), Int(subs_.client_count())});
+  } else {
+    r.code = std::string(Status::CodeName(Status::Code::kInvalidArgument));
+    r.message = "unknown admin command '" + req.command + "'";
+  }
+  return r;
+}
+
+}  // namespace livepoll::net

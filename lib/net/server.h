@@ -1,0 +1,67 @@
+// Server: one node's event loop. It owns the client and admin endpoints and the Subscriptions
+// core, hands due polls to the PollRunner and carries out what the core decides. Everything runs
+// on the thread that calls Run(); only the PollRunner's workers run elsewhere.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <zmq.hpp>
+
+#include "core/subscriptions.h"
+#include "env/env.h"
+#include "livepoll/status.h"
+#include "net/router_endpoint.h"
+#include "proto/messages.h"
+#include "source/poll_runner.h"
+
+namespace livepoll::net {
+
+struct ServerOptions {
+  std::string node;
+  std::string client_bind;
+  std::string admin_bind;
+};
+
+class Server {
+ public:
+  // `subs` and `runner` must outlive the Server; `runner` must be started.
+  Server(Env& env, ServerOptions options, core::Subscriptions& subs, source::PollRunner& runner);
+
+  // Binds both endpoints; errors name the endpoint.
+  Status Bind();
+  // Serves until `stop_fd` (a signalfd or eventfd) becomes readable.
+  Status Run(int stop_fd);
+
+  const std::string& client_endpoint() const { return client_.endpoint(); }
+  const std::string& admin_endpoint() const { return admin_.endpoint(); }
+
+ private:
+  void OnClientFrame(const RouterEndpoint::Frame& f);
+  void OnAdminFrame(const RouterEndpoint::Frame& f);
+  proto::AdminReply Admin(const proto::AdminRequest& req);
+  void Carry(core::Outputs& out);
+  void SendToClient(const std::string& peer, const std::string& payload);
+  void ReplyError(RouterEndpoint& ep, const std::string& peer, uint64_t id, const Status& s);
+  // Counts a refused frame by its Status code; returns the counter's name.
+  void CountRefused(const Status& s);
+  core::ClientId ClientFor(const std::string& peer);
+
+  Env& env_;
+  ServerOptions options_;
+  core::Subscriptions& subs_;
+  source::PollRunner& runner_;
+  zmq::context_t ctx_;
+  RouterEndpoint client_;
+  RouterEndpoint admin_;
+  Time started_;
+  std::unordered_map<std::string, core::ClientId> client_ids_;  // ROUTER identity -> client
+  std::unordered_map<core::ClientId, std::string> client_peers_;
+  core::ClientId next_client_ = 1;
+  std::map<std::string, uint64_t> counters_;
+};
+
+}  // namespace livepoll::net

@@ -1,0 +1,378 @@
+#include "source/plugin.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+namespace livepoll::source {
+namespace {
+
+// Big enough for a database's error text; the plugin truncates to fit.
+constexpr size_t kErrCap = 1024;
+// struct_size and abi_major: the two fields the loader may read before trusting anything.
+constexpr size_t kHeaderSize = 2 * sizeof(uint32_t);
+
+std::atomic<PluginLogFn> g_log{nullptr};
+
+void DefaultLog(int level, const std::string& plugin, const std::string& message) {
+  if (level < LP_LOG_WARN) return;
+  std::fprintf(stderr, "%s plugin %s: %s\n", level >= LP_LOG_ERROR ? "ERROR" : "WARN",
+               plugin.c_str(), message.c_str());
+}
+
+// The error text a plugin wrote into `err`, never read past the buffer even if it forgot the NUL.
+std::string ErrText(const char* err, int rc) {
+  std::string text(err, strnlen(err, kErrCap));
+  if (text.empty()) text = "failed (code " + std::to_string(rc) + ") without a message";
+  return text;
+}
+
+// Collects what a plugin streams into a ResultSet, refusing anything that breaks the sink contract.
+// The first violation is kept: the plugin's own error text is less precise than ours.
+struct Collector {
+  ResultSet result;
+  bool have_columns = false;
+  std::string violation;
+
+  static int OnColumns(void* ctx, const lp_str* names, size_t count) {
+    auto* self = static_cast<Collector*>(ctx);
+    if (self->have_columns) return self->Fail("plugin sent its columns twice");
+    if (count > 0 && names == nullptr) return self->Fail("plugin sent columns without names");
+    for (size_t i = 0; i < count; ++i) {
+      if (names[i].data == nullptr && names[i].len > 0)
+        return self->Fail("plugin sent a null column name");
+      self->result.columns.emplace_back(names[i].data, names[i].len);
+    }
+    self->have_columns = true;
+    return 0;
+  }
+
+  static int OnRow(void* ctx, const lp_value* values, size_t count) {
+    auto* self = static_cast<Collector*>(ctx);
+    if (!self->have_columns) return self->Fail("plugin sent a row before its columns");
+    if (count != self->result.columns.size()) {
+      return self->Fail("plugin sent a row of " + std::to_string(count) + " values for " +
+                        std::to_string(self->result.columns.size()) + " columns");
+    }
+    if (count > 0 && values == nullptr) return self->Fail("plugin sent a row without values");
+    Row row;
+    row.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      const lp_value& v = values[i];
+      switch (v.type) {
+        case LP_NULL:
+          row.emplace_back(Null{});
+          break;
+        case LP_INT:
+          row.emplace_back(int64_t{v.u.i});
+          break;
+        case LP_REAL:
+          row.emplace_back(v.u.r);
+          break;
+        case LP_BOOL:
+          row.emplace_back(v.u.i != 0);
+          break;
+        case LP_TEXT:
+        case LP_BLOB: {
+          if (v.u.s.data == nullptr && v.u.s.len > 0)
+            return self->Fail("plugin sent a null string");
+          std::string bytes(v.u.s.data == nullptr ? "" : std::string(v.u.s.data, v.u.s.len));
+          if (v.type == LP_TEXT)
+            row.emplace_back(std::move(bytes));
+          else
+            row.emplace_back(Blob{std::move(bytes)});
+          break;
+        }
+        default:
+          return self->Fail("plugin sent a value of unknown type " + std::to_string(v.type));
+      }
+    }
+    self->result.rows.push_back(std::move(row));
+    return 0;
+  }
+
+  int Fail(std::string why) {
+    if (violation.empty()) violation = std::move(why);
+    return 1;
+  }
+};
+
+// Converts a parameter to the ABI's form. The strings it points into must outlive the call.
+lp_value ToLp(const Value& v) {
+  lp_value out{};
+  switch (v.index()) {
+    case 0:
+      out.type = LP_NULL;
+      break;
+    case 1:
+      out.type = LP_INT;
+      out.u.i = std::get<int64_t>(v);
+      break;
+    case 2:
+      out.type = LP_REAL;
+      out.u.r = std::get<double>(v);
+      break;
+    case 3: {
+      const auto& s = std::get<std::string>(v);
+      out.type = LP_TEXT;
+      out.u.s.data = s.data();
+      out.u.s.len = s.size();
+      break;
+    }
+    case 4: {
+      const auto& b = std::get<Blob>(v).bytes;
+      out.type = LP_BLOB;
+      out.u.s.data = b.data();
+      out.u.s.len = b.size();
+      break;
+    }
+    case 5:
+      out.type = LP_BOOL;
+      out.u.i = std::get<bool>(v) ? 1 : 0;
+      break;
+  }
+  return out;
+}
+
+class PluginImpl;
+
+// One open lp_connection. Statements hold it too, so the connection is closed only after its last
+// statement is finalized, and the library stays loaded until then.
+struct ConnHandle {
+  ConnHandle(std::shared_ptr<const PluginImpl> p, const lp_source_plugin* a, lp_connection* c)
+      : plugin(std::move(p)), api(a), conn(c) {}
+  ConnHandle(const ConnHandle&) = delete;  // a copy would close the connection twice
+  ConnHandle& operator=(const ConnHandle&) = delete;
+  std::shared_ptr<const PluginImpl> plugin;
+  const lp_source_plugin* api;
+  lp_connection* conn;
+  ~ConnHandle() { api->close(conn); }
+};
+
+class StatementImpl : public Statement {
+ public:
+  StatementImpl(std::shared_ptr<ConnHandle> conn, lp_statement* stmt, size_t param_count)
+      : conn_(std::move(conn)), stmt_(stmt), param_count_(param_count) {}
+  ~StatementImpl() override { conn_->api->finalize(stmt_); }
+
+  Result<ResultSet> Query(const std::vector<Value>& params) override;
+
+ private:
+  std::shared_ptr<ConnHandle> conn_;
+  lp_statement* stmt_;
+  size_t param_count_;
+};
+
+class ConnectionImpl : public Connection {
+ public:
+  explicit ConnectionImpl(std::shared_ptr<ConnHandle> conn) : conn_(std::move(conn)) {}
+  Result<std::unique_ptr<Statement>> Prepare(const std::string& sql,
+                                             const std::vector<std::string>& param_names) override;
+
+ private:
+  std::shared_ptr<ConnHandle> conn_;
+};
+
+class PluginImpl : public Plugin, public std::enable_shared_from_this<PluginImpl> {
+ public:
+  PluginImpl(std::unique_ptr<SharedLibrary> lib, const lp_source_plugin* api)
+      : lib_(std::move(lib)),
+        api_(api),
+        name_(api->name),
+        version_(api->version != nullptr ? api->version : "") {
+    host_.struct_size = sizeof(host_);
+    host_.abi_major = LIVEPOLL_SOURCE_ABI_MAJOR;
+    host_.ctx = this;
+    host_.log = &PluginImpl::Log;
+  }
+
+  const std::string& path() const override { return lib_->path(); }
+  const std::string& name() const override { return name_; }
+  const std::string& version() const override { return version_; }
+  uint32_t abi_major() const override { return api_->abi_major; }
+  uint32_t abi_minor() const override { return api_->abi_minor; }
+
+  Result<std::unique_ptr<Connection>> Open(const std::string& dsn) override {
+    char err[kErrCap] = {};
+    lp_connection* conn = nullptr;
+    int rc = api_->open(&host_, dsn.c_str(), &conn, err, sizeof(err));
+    if (rc != 0)
+      return Status::Unavailable(name_ + ": cannot open '" + dsn + "': " + ErrText(err, rc));
+    if (conn == nullptr) return Status::Internal(name_ + ": open succeeded without a connection");
+    auto handle = std::make_shared<ConnHandle>(shared_from_this(), api_, conn);
+    return std::unique_ptr<Connection>(new ConnectionImpl(std::move(handle)));
+  }
+
+ private:
+  static void Log(void* ctx, int level, const char* msg, size_t len) {
+    auto* self = static_cast<PluginImpl*>(ctx);
+    std::string text(msg == nullptr ? "" : std::string(msg, len));
+    PluginLogFn fn = g_log.load();
+    (fn != nullptr ? fn : &DefaultLog)(level, self->name_, text);
+  }
+
+  std::unique_ptr<SharedLibrary> lib_;  // declared first: destroyed last, after nothing uses api_
+  const lp_source_plugin* api_;
+  std::string name_;
+  std::string version_;
+  lp_host host_{};
+};
+
+Result<std::unique_ptr<Statement>> ConnectionImpl::Prepare(
+    const std::string& sql, const std::vector<std::string>& param_names) {
+  std::vector<lp_str> names;
+  names.reserve(param_names.size());
+  for (const auto& n : param_names) names.push_back(lp_str{n.data(), n.size()});
+  char err[kErrCap] = {};
+  lp_statement* stmt = nullptr;
+  int rc = conn_->api->prepare(conn_->conn, sql.c_str(), names.data(), names.size(), &stmt, err,
+                               sizeof(err));
+  const std::string& plugin = conn_->plugin->name();
+  if (rc != 0)
+    return Status::InvalidArgument(plugin + ": cannot prepare query: " + ErrText(err, rc));
+  if (stmt == nullptr) return Status::Internal(plugin + ": prepare succeeded without a statement");
+  return std::unique_ptr<Statement>(new StatementImpl(conn_, stmt, param_names.size()));
+}
+
+Result<ResultSet> StatementImpl::Query(const std::vector<Value>& params) {
+  const std::string& plugin = conn_->plugin->name();
+  if (params.size() != param_count_) {
+    return Status::InvalidArgument(plugin + ": query takes " + std::to_string(param_count_) +
+                                   " parameters, got " + std::to_string(params.size()));
+  }
+  std::vector<lp_value> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(ToLp(p));
+
+  Collector collector;
+  lp_sink sink{&collector, &Collector::OnColumns, &Collector::OnRow};
+  char err[kErrCap] = {};
+  int rc = conn_->api->query(stmt_, values.data(), values.size(), &sink, err, sizeof(err));
+  if (!collector.violation.empty()) return Status::Malformed(plugin + ": " + collector.violation);
+  if (rc != 0) return Status::Unavailable(plugin + ": query failed: " + ErrText(err, rc));
+  if (!collector.have_columns) return Status::Malformed(plugin + ": plugin sent no columns");
+  return std::move(collector.result);
+}
+
+std::string AbiText(uint32_t major, uint32_t minor) {
+  return std::to_string(major) + "." + std::to_string(minor);
+}
+
+// Every check before the first read of a field past abi_major, in the order the ABI promises.
+Status CheckHeader(const std::string& path, const lp_source_plugin* api) {
+  if (api->struct_size < kHeaderSize) {
+    return Status::Incompatible(path + ": plugin struct of " + std::to_string(api->struct_size) +
+                                " bytes is too small to hold an ABI version");
+  }
+  if (api->abi_major != LIVEPOLL_SOURCE_ABI_MAJOR) {
+    return Status::Incompatible(path + ": plugin ABI " + std::to_string(api->abi_major) +
+                                ".x, this livepolld supports " +
+                                std::to_string(LIVEPOLL_SOURCE_ABI_MAJOR) + ".x");
+  }
+  if (api->struct_size < LIVEPOLL_SOURCE_V1_0_SIZE) {
+    return Status::Incompatible(path + ": plugin struct of " + std::to_string(api->struct_size) +
+                                " bytes for ABI " + std::to_string(api->abi_major) +
+                                ".x is shorter than ABI " + AbiText(LIVEPOLL_SOURCE_ABI_MAJOR, 0) +
+                                " requires (" + std::to_string(LIVEPOLL_SOURCE_V1_0_SIZE) +
+                                " bytes); this livepolld supports " +
+                                AbiText(LIVEPOLL_SOURCE_ABI_MAJOR, LIVEPOLL_SOURCE_ABI_MINOR));
+  }
+  return Status::Ok();
+}
+
+Status CheckFields(const std::string& path, const lp_source_plugin* api) {
+  const char* missing = nullptr;
+  if (api->name == nullptr)
+    missing = "name";
+  else if (api->open == nullptr)
+    missing = "open";
+  else if (api->close == nullptr)
+    missing = "close";
+  else if (api->prepare == nullptr)
+    missing = "prepare";
+  else if (api->query == nullptr)
+    missing = "query";
+  else if (api->finalize == nullptr)
+    missing = "finalize";
+  if (missing != nullptr) {
+    return Status::InvalidArgument(path + ": plugin does not provide required field '" +
+                                   std::string(missing) + "'");
+  }
+  if (api->name[0] == '\0') return Status::InvalidArgument(path + ": plugin has an empty name");
+  return Status::Ok();
+}
+
+std::string ExeDir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n <= 0) return "";
+  return std::filesystem::path(std::string(buf, static_cast<size_t>(n))).parent_path().string();
+}
+
+}  // namespace
+
+void SetPluginLog(PluginLogFn fn) { g_log.store(fn); }
+
+Result<std::shared_ptr<Plugin>> Plugin::Load(Env& env, const std::string& path) {
+  auto lib = env.OpenLibrary(path);
+  if (!lib.ok()) return lib.status();
+  // Returning before PluginImpl owns `lib` dlcloses the refused library.
+  void* sym = (*lib)->Symbol(LIVEPOLL_SOURCE_ENTRY_SYMBOL);
+  if (sym == nullptr) {
+    return Status::InvalidArgument(path + ": not a livepoll data-source plugin: no " +
+                                   LIVEPOLL_SOURCE_ENTRY_SYMBOL + " symbol");
+  }
+  auto entry = reinterpret_cast<lp_source_entry_fn>(sym);
+  const lp_source_plugin* api = entry();
+  if (api == nullptr) {
+    return Status::InvalidArgument(path + ": " + LIVEPOLL_SOURCE_ENTRY_SYMBOL + " returned NULL");
+  }
+  if (Status s = CheckHeader(path, api); !s.ok()) return s;
+  if (Status s = CheckFields(path, api); !s.ok()) return s;
+  return std::shared_ptr<Plugin>(std::make_shared<PluginImpl>(std::move(*lib), api));
+}
+
+std::vector<std::string> PluginSearchPath(const std::string& plugin_dir) {
+  if (!plugin_dir.empty()) return {plugin_dir};
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("LIVEPOLL_PLUGIN_PATH"); env != nullptr && *env != '\0') {
+    std::string all(env);
+    size_t start = 0;
+    while (start <= all.size()) {
+      size_t end = all.find(':', start);
+      if (end == std::string::npos) end = all.size();
+      if (end > start) dirs.push_back(all.substr(start, end - start));  // "a::b" skips the gap
+      start = end + 1;
+    }
+    return dirs;
+  }
+  if (std::string exe = ExeDir(); !exe.empty()) {
+    dirs.push_back((std::filesystem::path(exe).parent_path() / LIVEPOLL_PLUGIN_INSTALL_REL)
+                       .lexically_normal()
+                       .string());
+  }
+  dirs.push_back(LIVEPOLL_BUILD_PLUGIN_DIR);
+  return dirs;
+}
+
+Result<std::string> FindPlugin(const std::string& name,
+                               const std::vector<std::string>& search_path) {
+  if (name.empty()) return Status::InvalidArgument("empty data-source plugin name");
+  if (name.find('/') != std::string::npos) return name;
+  std::string searched;
+  for (const auto& dir : search_path) {
+    std::string candidate = dir + "/" + name + ".so";
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
+    searched += (searched.empty() ? "" : ", ") + dir;
+  }
+  return Status::NotFound("data-source plugin '" + name + "' not found (looked for " + name +
+                          ".so in: " + (searched.empty() ? "no folders" : searched) +
+                          "); set --plugin-dir or LIVEPOLL_PLUGIN_PATH");
+}
+
+}  // namespace livepoll::source

@@ -1,0 +1,94 @@
+// PollRunner: runs pollers' queries on worker threads, so the event loop never blocks on a
+// database. Each source gets `connections` workers, each owning one plugin connection (the ABI's
+// one-thread-per-connection rule), so a source never sees more concurrent queries than that.
+// Completions are queued and signalled on an eventfd the event loop polls.
+//
+// A worker opens its connection lazily and drops it after any failed query, so a database restart
+// or a dropped connection heals on a later poll; how soon is the caller's back-off.
+//
+// Thread safety: Submit, TakeCompletions and wake_fd are for the owning thread; the workers are
+// internal.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "env/env.h"
+#include "livepoll/status.h"
+#include "livepoll/value.h"
+#include "source/plugin.h"
+
+namespace livepoll::source {
+
+struct SourceSpec {
+  std::string name;
+  std::shared_ptr<Plugin> plugin;
+  std::string dsn;
+  int connections = 4;
+};
+
+struct QuerySpec {
+  std::string name;
+  std::string source;
+  std::string sql;
+  std::vector<std::string> params;
+};
+
+struct PollJob {
+  uint64_t poll_id = 0;
+  std::string query;
+  std::string source;
+  std::vector<Value> params;
+};
+
+struct PollCompletion {
+  uint64_t poll_id = 0;
+  Result<ResultSet> result = Status::Internal("not run");
+  Duration took{};
+};
+
+// What checking the catalog against the live sources found.
+struct CatalogCheck {
+  std::vector<std::string> errors;    // a query the source refuses (bad SQL, parameter mismatch)
+  std::vector<std::string> warnings;  // a source that cannot be reached now
+};
+
+class PollRunner {
+ public:
+  PollRunner(Env& env, std::vector<SourceSpec> sources, std::vector<QuerySpec> queries);
+  ~PollRunner();  // stops and joins the workers; queued jobs are dropped
+  PollRunner(const PollRunner&) = delete;
+  PollRunner& operator=(const PollRunner&) = delete;
+
+  // Opens one connection per source and prepares each of its queries, so a query whose SQL or
+  // parameters the source refuses is found at start-up. Call before Start.
+  CatalogCheck Check();
+  void Start();
+
+  // Queues a poll for the source's workers. An unknown source or query completes with an error.
+  void Submit(PollJob job);
+  // Readable (level-triggered) while completions wait.
+  int wake_fd() const { return wake_fd_; }
+  std::vector<PollCompletion> TakeCompletions();
+
+ private:
+  struct SourceQueue;
+  void Work(SourceQueue& q);
+  void Complete(PollCompletion c);
+
+  Env& env_;
+  std::map<std::string, QuerySpec> queries_;
+  std::map<std::string, std::unique_ptr<SourceQueue>> sources_;
+  std::vector<std::thread> workers_;
+  int wake_fd_ = -1;
+  std::mutex done_mu_;
+  std::vector<PollCompletion> done_;
+};
+
+}  // namespace livepoll::source

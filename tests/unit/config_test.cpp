@@ -1,0 +1,328 @@
+#include "config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace livepoll::config {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+// Real files in a private temporary folder, removed with the fixture.
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/lp_config_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  static Result<DaemonArgs> Parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "livepolld");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    return ParseDaemonArgs(static_cast<int>(argv.size()), argv.data());
+  }
+
+  // Parses `text` as demo.conf and returns the error message ("" when it parsed).
+  std::string ErrorFor(const std::string& text) {
+    auto r = Parse({"--config", Write("demo.conf", text)});
+    if (r.ok()) return "";
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    return r.status().message();
+  }
+
+  fs::path dir_;
+};
+
+constexpr const char* kSource = "[source.main]\nplugin = soci\ndsn = sqlite3://db=demo.db\n";
+
+TEST_F(ConfigTest, FullExampleParses) {
+  const std::string path = Write("full.conf", R"(# livepolld example
+[node]
+name = n1
+client_bind = tcp://127.0.0.1:9470
+admin_bind = ipc:///run/livepoll/admin
+plugin_dir = /opt/livepoll/plugins
+linger = 2s
+client_timeout = 1m
+backoff_max = 1500ms
+log_level = debug
+log_format = json
+
+[source.main]
+plugin = soci                # the SOCI plugin
+dsn = sqlite3://db=demo.db
+max_concurrent = 8
+
+[source.pg]
+plugin = /usr/lib/livepoll/plugins/postgres.so
+dsn = postgresql://localhost/shop
+
+[query.revenue_by_region]
+source = main
+sql = SELECT region, SUM(total) AS revenue FROM orders WHERE region = :region GROUP BY region
+params = region
+key = region
+interval = 500ms
+jitter = 0.25
+
+[query.totals]
+source = pg
+sql = SELECT count(*) FROM orders WHERE year = :year AND month = :month
+params = year ,month
+)");
+  auto r = Parse({"--config", path});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const DaemonArgs& a = *r;
+  EXPECT_EQ(a.action, DaemonArgs::Action::kRun);
+  EXPECT_EQ(a.config_file, path);
+  EXPECT_FALSE(a.demo);
+
+  const NodeConfig& n = a.config.node;
+  EXPECT_EQ(n.name, "n1");
+  EXPECT_EQ(n.client_bind, "tcp://127.0.0.1:9470");
+  EXPECT_EQ(n.admin_bind, "ipc:///run/livepoll/admin");
+  EXPECT_EQ(n.plugin_dir, "/opt/livepoll/plugins");
+  EXPECT_EQ(n.linger, milliseconds(2000));
+  EXPECT_EQ(n.client_timeout, milliseconds(60000));
+  EXPECT_EQ(n.backoff_max, milliseconds(1500));
+  EXPECT_EQ(n.log_level, "debug");
+  EXPECT_EQ(n.log_format, "json");
+
+  ASSERT_EQ(a.config.sources.size(), 2u);
+  const SourceConfig& main = a.config.sources.at("main");
+  EXPECT_EQ(main.name, "main");
+  EXPECT_EQ(main.plugin, "soci");  // the trailing comment is gone
+  EXPECT_EQ(main.dsn, "sqlite3://db=demo.db");
+  EXPECT_EQ(main.max_concurrent, 8);
+  const SourceConfig& pg = a.config.sources.at("pg");
+  EXPECT_EQ(pg.plugin, "/usr/lib/livepoll/plugins/postgres.so");
+  EXPECT_EQ(pg.max_concurrent, 4);
+
+  ASSERT_EQ(a.config.queries.size(), 2u);
+  const QueryConfig& q = a.config.queries.at("revenue_by_region");
+  EXPECT_EQ(q.name, "revenue_by_region");
+  EXPECT_EQ(q.source, "main");
+  EXPECT_EQ(q.sql,
+            "SELECT region, SUM(total) AS revenue FROM orders WHERE region = :region GROUP BY "
+            "region");
+  EXPECT_EQ(q.params, std::vector<std::string>{"region"});
+  EXPECT_EQ(q.key, std::vector<std::string>{"region"});
+  EXPECT_EQ(q.interval, milliseconds(500));
+  EXPECT_DOUBLE_EQ(q.jitter, 0.25);
+  const QueryConfig& t = a.config.queries.at("totals");
+  EXPECT_EQ(t.params, (std::vector<std::string>{"year", "month"}));
+  EXPECT_TRUE(t.key.empty());
+  EXPECT_EQ(t.interval, milliseconds(1000));
+  EXPECT_DOUBLE_EQ(t.jitter, 0.1);
+}
+
+TEST_F(ConfigTest, WithoutAFileTheDefaultsHoldAndTheNameIsTheHostName) {
+  auto r = Parse({});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  char host[256] = {};
+  ASSERT_EQ(gethostname(host, sizeof host - 1), 0);
+  EXPECT_EQ(r->config.node.name, host);
+  EXPECT_EQ(r->config.node.client_bind, "tcp://127.0.0.1:7470");
+  EXPECT_EQ(r->config.node.linger, milliseconds(5000));
+  EXPECT_TRUE(r->config.queries.empty());
+  EXPECT_TRUE(r->config_file.empty());
+}
+
+TEST_F(ConfigTest, CommandLineWinsOverTheFile) {
+  const std::string path = Write("node.conf",
+                                 "[node]\nname = from-file\nlinger = 1s\nlog_level = debug\n"
+                                 "client_bind = tcp://127.0.0.1:1111\n");
+  auto r = Parse({"--config", path, "--linger", "3s", "--client-bind=tcp://0.0.0.0:2222",
+                  "--log-format", "json"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const NodeConfig& n = r->config.node;
+  EXPECT_EQ(n.linger, milliseconds(3000));
+  EXPECT_EQ(n.client_bind, "tcp://0.0.0.0:2222");
+  EXPECT_EQ(n.log_format, "json");
+  EXPECT_EQ(n.name, "from-file");  // not on the command line: the file's value stays
+  EXPECT_EQ(n.log_level, "debug");
+}
+
+TEST_F(ConfigTest, HashInsideQuotesIsKeptAndOutsideStartsAComment) {
+  const std::string text = std::string(kSource) +
+                           "# a whole-line comment\n"
+                           "[query.top]   # a comment after a header\n"
+                           "source = main\n"
+                           "sql = SELECT a FROM t WHERE x = :x AND note <> '#'   # why\n"
+                           "params = x\n"
+                           "[query.odd]\n"
+                           "source = main\n"
+                           "sql = SELECT \"col#1\", 'it''s #2' FROM t\n";
+  auto r = Parse({"--config", Write("hash.conf", text)});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.queries.at("top").sql, "SELECT a FROM t WHERE x = :x AND note <> '#'");
+  EXPECT_EQ(r->config.queries.at("odd").sql, "SELECT \"col#1\", 'it''s #2' FROM t");
+}
+
+TEST_F(ConfigTest, EqualsSignsInValuesAreKept) {
+  auto r = Parse(
+      {"--config", Write("eq.conf", std::string(kSource) + "[query.q]\nsource = main\n"
+                                                           "sql = SELECT 1 WHERE 1 = 1 AND a=:a\n"
+                                                           "params = a\n")});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.sources.at("main").dsn, "sqlite3://db=demo.db");
+  EXPECT_EQ(r->config.queries.at("q").sql, "SELECT 1 WHERE 1 = 1 AND a=:a");
+}
+
+struct BadFile {
+  std::string text;
+  std::string error;  // expected in the message
+};
+
+TEST_F(ConfigTest, EveryFileErrorNamesFileSectionAndKey) {
+  const std::string src = kSource;
+  const std::string q = "[query.top]\nsource = main\nsql = SELECT 1\n";
+  const std::vector<BadFile> cases = {
+      {src + q + "interval = fast\n",
+       "demo.conf: [query.top] interval: 'fast' is not a duration (use 500ms, 2s or 1m)"},
+      {src + q + "interval = 0ms\n", "demo.conf: [query.top] interval: must be above 0"},
+      {"[source.main]\nplgin = soci\ndsn = x\n", "demo.conf: [source.main] plgin: unknown key"},
+      {"[node]\ncolour = red\n", "demo.conf: [node] colour: unknown key (expected name, "},
+      {src + q + "color = red\n", "demo.conf: [query.top] color: unknown key"},
+      {"[sources.main]\nplugin = soci\n", "demo.conf: [sources.main]: unknown section"},
+      {"[query]\nsource = main\n", "demo.conf: [query]: unknown section"},
+      {"[query.a b]\nsource = main\n", "demo.conf: [query.a b]: 'a b' is not a name"},
+      {"[source.main]\ndsn = x\n", "demo.conf: [source.main] plugin: missing"},
+      {"[source.main]\nplugin = soci\n", "demo.conf: [source.main] dsn: missing"},
+      {"[source.main]\n", "demo.conf: [source.main] plugin: missing"},
+      {src + "[query.top]\nsql = SELECT 1\n", "demo.conf: [query.top] source: missing"},
+      {src + "[query.top]\nsource = main\n", "demo.conf: [query.top] sql: missing"},
+      {src + "[query.top]\nsource = main\nsql =\n",
+       "demo.conf: [query.top] sql: must not be empty"},
+      {src + "[query.top]\nsource = nope\nsql = SELECT 1\n",
+       "demo.conf: [query.top] source: no [source.nope] in the file"},
+      {src + "max_concurrent = 0\n",
+       "demo.conf: [source.main] max_concurrent: '0' is not a whole number from 1 to 1024"},
+      {src + "max_concurrent = 1025\n", "demo.conf: [source.main] max_concurrent: '1025'"},
+      {src + "max_concurrent = four\n", "demo.conf: [source.main] max_concurrent: 'four'"},
+      {src + "max_concurrent = 4x\n", "demo.conf: [source.main] max_concurrent: '4x'"},
+      {src + q + "jitter = 1\n", "demo.conf: [query.top] jitter: '1' is not a number in [0, 1)"},
+      {src + q + "jitter = -0.1\n", "demo.conf: [query.top] jitter: '-0.1'"},
+      {src + q + "jitter = lots\n", "demo.conf: [query.top] jitter: 'lots'"},
+      {"[node]\nlog_level = loud\n", "demo.conf: [node] log_level: 'loud' is not a level"},
+      {"[node]\nlog_format = xml\n", "demo.conf: [node] log_format: 'xml' is not a log format"},
+      {"[node]\nlinger = 5\n", "demo.conf: [node] linger: '5' is not a duration"},
+      {"[node]\nclient_bind = 7470\n", "demo.conf: [node] client_bind: '7470' is not an endpoint"},
+      {"[node]\nname =\n", "demo.conf: [node] name: must not be empty"},
+      {src + q + "sql = SELECT 2\n", "demo.conf: [query.top] sql: key appears twice"},
+      {src + src, "demo.conf: [source.main]: section appears twice"},
+      {src + "[query.top]\nsource = main\nsql = SELECT :1x\nparams = 1x\n",
+       "demo.conf: [query.top] params: '1x' is not a name"},
+      {src + "[query.top]\nsource = main\nsql = SELECT :a\nparams = a,,b\n",
+       "demo.conf: [query.top] params: empty item"},
+      {src + "[query.top]\nsource = main\nsql = SELECT :a\nparams = a, a\n",
+       "demo.conf: [query.top] params: 'a' is listed twice"},
+      {src + "[query.top]\nsource = main\nsql = SELECT :regionx\nparams = region\n",
+       "demo.conf: [query.top] params: 'region' does not appear as :region in sql"},
+      {"name = n1\n", "demo.conf: name: key outside a section"},
+      {"[node]\njust words\n",
+       "demo.conf: the options configuration file contains an invalid line"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_THAT(ErrorFor(c.text), HasSubstr(c.error)) << "file:\n" << c.text;
+  }
+}
+
+TEST_F(ConfigTest, AnUnreadableFileIsNamedWithTheReason) {
+  const std::string missing = (dir_ / "nope.conf").string();
+  auto r = Parse({"--config", missing});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), missing + ": cannot read: No such file or directory");
+
+  auto d = Parse({"--config", dir_.string()});  // a directory opens but does not read
+  ASSERT_FALSE(d.ok());
+  EXPECT_THAT(d.status().message(), HasSubstr(dir_.string() + ": cannot read: Is a directory"));
+}
+
+TEST_F(ConfigTest, CommandLineErrorsAreClear) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--bogus"}, "unrecognised option '--bogus'"},
+      {{"--log"}, "unrecognised option '--log'"},  // no abbreviations
+      {{"--linger", "fast"}, "--linger: 'fast' is not a duration (use 500ms, 2s or 1m)"},
+      {{"--log-level", "loud"}, "--log-level: 'loud' is not a level"},
+      {{"--linger"}, "the required argument for option '--linger' is missing"},
+      {{"--name", "a", "--name", "b"}, "'--name' cannot be specified more than once"},
+      {{"extra"}, "unexpected argument 'extra'"},
+      {{"--demo-db", "x.db"}, "--demo-db: only with --demo"},
+  };
+  for (const auto& [args, error] : cases) {
+    auto r = Parse(args);
+    ASSERT_FALSE(r.ok()) << args[0];
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_THAT(r.status().message(), HasSubstr(error)) << args[0];
+  }
+}
+
+TEST_F(ConfigTest, HelpListsEveryOptionAndReadsNoFile) {
+  auto r = Parse({"--config", "/nonexistent/x.conf", "--help"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->action, DaemonArgs::Action::kHelp);
+  for (const char* opt : {"--config", "--name", "--client-bind", "--admin-bind", "--plugin-dir",
+                          "--linger", "--client-timeout", "--backoff-max", "--log-level",
+                          "--log-format", "--demo ", "--demo-db", "-h [ --help ]", "--version"}) {
+    EXPECT_THAT(r->help, HasSubstr(opt));
+  }
+  EXPECT_THAT(r->help, HasSubstr("Usage: livepolld [OPTIONS]"));
+  auto h = Parse({"-h"});
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->action, DaemonArgs::Action::kHelp);
+}
+
+TEST_F(ConfigTest, VersionAndDemo) {
+  auto v = Parse({"--version"});
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->action, DaemonArgs::Action::kVersion);
+
+  auto d = Parse({"--demo", "--demo-db", "/tmp/x.db"});
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->action, DaemonArgs::Action::kRun);
+  EXPECT_TRUE(d->demo);
+  EXPECT_EQ(d->demo_db, "/tmp/x.db");
+}
+
+TEST(ParseDuration, AcceptsUnitsAndFractions) {
+  const std::vector<std::pair<std::string, long>> ok = {
+      {"500ms", 500}, {"2s", 2000}, {"1m", 60000}, {"1.5s", 1500}, {"0ms", 0}, {"0.25m", 15000}};
+  for (const auto& [text, ms] : ok) {
+    auto d = ParseDuration(text);
+    ASSERT_TRUE(d.ok()) << text << ": " << d.status().ToString();
+    EXPECT_EQ(d->count(), ms) << text;
+  }
+}
+
+TEST(ParseDuration, RefusesNumbersWithoutUnitsAndNonsense) {
+  for (const char* text : {"5", "fast", "-1s", "", "s", "ms", "2 s", "2S", "1e3ms", "1.2.3s", "inf",
+                           "nans", "1h", "0.5ms", "999999999999m"}) {
+    auto d = ParseDuration(text);
+    EXPECT_FALSE(d.ok()) << "'" << text << "' parsed as " << (d.ok() ? d->count() : 0);
+    if (!d.ok()) {
+      EXPECT_EQ(d.status().code(), Status::Code::kInvalidArgument);
+      EXPECT_THAT(d.status().message(), HasSubstr("'" + std::string(text) + "'"));
+    }
+  }
+  EXPECT_EQ(ParseDuration("fast").status().message(),
+            "'fast' is not a duration (use 500ms, 2s or 1m)");
+}
+
+}  // namespace
+}  // namespace livepoll::config
