@@ -1,0 +1,274 @@
+// The node's event loop in-process, over real ZeroMQ sockets, with the real plugin loader and the
+// "memory" fixture plugin: bad frames, de-duplication, heartbeats and client timeouts.
+#include "net/server.h"
+
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "proto/codec.h"
+
+namespace livepoll::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/lp-server-test-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    if (stop_fd_ >= 0) {
+      uint64_t one = 1;
+      ASSERT_EQ(write(stop_fd_, &one, sizeof one), 8);
+    }
+    if (loop_.joinable()) loop_.join();
+    server_.reset();
+    subs_.reset();
+    runner_.reset();
+    if (stop_fd_ >= 0) close(stop_fd_);
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Starts a node serving `queries` (name -> memory-plugin SQL) at `interval`.
+  void Start(std::map<std::string, std::string> queries, Duration interval = 100ms,
+             Duration client_timeout = 10s) {
+    Result<std::shared_ptr<source::Plugin>> plugin =
+        source::Plugin::Load(Env::Real(), std::string(LIVEPOLL_FIXTURE_PLUGIN_DIR) + "/memory.so");
+    ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+    core::Catalog catalog;
+    std::vector<source::QuerySpec> specs;
+    for (const auto& [name, sql] : queries) {
+      std::vector<std::string> params;
+      if (sql == "echo") params = {"p"};
+      catalog.queries[name] = {name, "mem", params, {}, interval, 0.0};
+      specs.push_back({name, "mem", sql, params});
+    }
+    catalog.source_caps["mem"] = 2;
+    runner_ = std::make_unique<source::PollRunner>(
+        Env::Real(), std::vector<source::SourceSpec>{{"mem", *plugin, "test", 2}}, specs);
+    ASSERT_TRUE(runner_->Check().errors.empty());
+    runner_->Start();
+    core::SubscriptionsOptions o;
+    o.node = "t1";
+    o.linger = 200ms;
+    o.client_timeout = client_timeout;
+    subs_ = std::make_unique<core::Subscriptions>(catalog, o);
+    server_ = std::make_unique<Server>(
+        Env::Real(), ServerOptions{"t1", "ipc://" + dir_ + "/client", "ipc://" + dir_ + "/admin"},
+        *subs_, *runner_);
+    ASSERT_TRUE(server_->Bind().ok());
+    stop_fd_ = eventfd(0, EFD_NONBLOCK);
+    loop_ = std::thread([this] { ASSERT_TRUE(server_->Run(stop_fd_).ok()); });
+  }
+
+  zmq::socket_t Dealer(const std::string& endpoint) {
+    zmq::socket_t s(ctx_, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(endpoint);
+    return s;
+  }
+  zmq::socket_t Client() { return Dealer(server_->client_endpoint()); }
+
+  static void Send(zmq::socket_t& s, const proto::Message& m) {
+    std::string b = proto::Encode(m);
+    s.send(zmq::buffer(b));
+  }
+  // The next message within `timeout`, or nullopt.
+  static std::optional<proto::Message> Receive(zmq::socket_t& s, Duration timeout = 5s) {
+    zmq::pollitem_t item{static_cast<void*>(s), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+    if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
+    zmq::message_t msg;
+    if (!s.recv(msg)) return std::nullopt;
+    Result<proto::Message> m = proto::Decode(msg.to_string_view());
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return m.ok() ? std::optional(*m) : std::nullopt;
+  }
+  template <typename T>
+  static T ReceiveAs(zmq::socket_t& s) {
+    std::optional<proto::Message> m = Receive(s);
+    EXPECT_TRUE(m.has_value()) << "no message";
+    if (!m) return T{};
+    EXPECT_TRUE(std::holds_alternative<T>(*m)) << "got " << proto::MessageTypeName(*m);
+    return std::holds_alternative<T>(*m) ? std::get<T>(*m) : T{};
+  }
+
+  proto::AdminReply Admin(const std::string& command) {
+    zmq::socket_t s = Dealer(server_->admin_endpoint());
+    Send(s, proto::AdminRequest{1, command, {}});
+    return ReceiveAs<proto::AdminReply>(s);
+  }
+  // A cell of an admin table by row index and column name.
+  static Value Cell(const proto::AdminReply& r, size_t row, const std::string& column) {
+    auto it = std::find(r.columns.begin(), r.columns.end(), column);
+    EXPECT_NE(it, r.columns.end()) << column;
+    if (it == r.columns.end() || row >= r.rows.size()) return Null{};
+    return r.rows[row][static_cast<size_t>(it - r.columns.begin())];
+  }
+  int64_t Stat(const std::string& name) {
+    proto::AdminReply r = Admin("stats");
+    for (const Row& row : r.rows)
+      if (std::get<std::string>(row[0]) == name) return std::get<int64_t>(row[1]);
+    ADD_FAILURE() << "no counter " << name;
+    return -1;
+  }
+
+  std::string dir_;
+  zmq::context_t ctx_;
+  std::unique_ptr<source::PollRunner> runner_;
+  std::unique_ptr<core::Subscriptions> subs_;
+  std::unique_ptr<Server> server_;
+  int stop_fd_ = -1;
+  std::thread loop_;
+};
+
+TEST_F(ServerTest, BadFramesGetAnErrorAndACounterAndTheNodeKeepsServing) {
+  Start({{"three", "rows 3"}});
+  zmq::socket_t c = Client();
+
+  c.send(zmq::str_buffer("definitely not msgpack"));
+  proto::Error e = ReceiveAs<proto::Error>(c);
+  EXPECT_EQ(e.code, "malformed");
+
+  c.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);  // two frames
+  c.send(zmq::str_buffer("b"));
+  EXPECT_EQ(ReceiveAs<proto::Error>(c).code, "malformed");
+
+  std::string unknown = "\x82\xa1v\x01\xa4type\xa8teleport";  // {v: 1, type: "teleport"}
+  c.send(zmq::buffer(unknown));
+  e = ReceiveAs<proto::Error>(c);
+  EXPECT_EQ(e.code, "invalid-argument");
+  EXPECT_NE(e.message.find("teleport"), std::string::npos);
+
+  std::string future = "\x82\xa1v\x07\xa4type\xa9heartbeat";  // {v: 7, type: "heartbeat"}
+  c.send(zmq::buffer(future));
+  EXPECT_EQ(ReceiveAs<proto::Error>(c).code, "incompatible");
+
+  Send(c, proto::Update{});  // a daemon-to-client message, sent by a client
+  EXPECT_EQ(ReceiveAs<proto::Error>(c).code, "invalid-argument");
+
+  EXPECT_EQ(Stat("frames_malformed"), 2);
+  EXPECT_EQ(Stat("frames_unknown"), 2);
+  EXPECT_EQ(Stat("frames_incompatible"), 1);
+
+  // The same connection still works.
+  Send(c, proto::Join{7, "three", {}});
+  EXPECT_EQ(ReceiveAs<proto::Joined>(c).topic, "three");
+  proto::Update u = ReceiveAs<proto::Update>(c);
+  EXPECT_EQ(u.kind, proto::UpdateKind::kSnapshot);
+  EXPECT_EQ(u.rows.size(), 3u);
+  EXPECT_EQ(u.owner, "t1");
+}
+
+TEST_F(ServerTest, ABadJoinIsAnErrorForThatClientAlone) {
+  Start({{"counter", "counter"}, {"echo", "echo"}});
+  zmq::socket_t good = Client(), bad = Client();
+  Send(good, proto::Join{1, "counter", {}});
+  EXPECT_EQ(ReceiveAs<proto::Joined>(good).id, 1u);
+  Send(bad, proto::Join{2, "nope", {}});
+  proto::Error e = ReceiveAs<proto::Error>(bad);
+  EXPECT_EQ(e.id, 2u);
+  EXPECT_EQ(e.code, "not-found");
+  Send(bad, proto::Join{3, "echo", {}});  // missing parameter
+  EXPECT_EQ(ReceiveAs<proto::Error>(bad).code, "invalid-argument");
+  Send(bad, proto::Join{4, "echo", {{"p", "x"}, {"extra", "y"}}});
+  EXPECT_EQ(ReceiveAs<proto::Error>(bad).code, "invalid-argument");
+  // The good client's stream goes on: snapshot, then a change at every poll.
+  uint64_t last_seq = 0;
+  for (int i = 0; i < 3; ++i) {
+    proto::Update u = ReceiveAs<proto::Update>(good);
+    EXPECT_GT(u.seq, last_seq);
+    last_seq = u.seq;
+  }
+}
+
+TEST_F(ServerTest, ParametersAreBoundPerTopic) {
+  Start({{"echo", "echo"}});
+  zmq::socket_t a = Client(), b = Client();
+  Send(a, proto::Join{1, "echo", {{"p", "it's"}}});
+  Send(b, proto::Join{1, "echo", {{"p", "x&y=z"}}});
+  EXPECT_EQ(ReceiveAs<proto::Joined>(a).topic, "echo?p=it's");
+  EXPECT_EQ(ReceiveAs<proto::Joined>(b).topic, "echo?p=x%26y%3Dz");
+  EXPECT_EQ(ReceiveAs<proto::Update>(a).rows, (std::vector<Row>{{Value(std::string("it's"))}}));
+  EXPECT_EQ(ReceiveAs<proto::Update>(b).rows, (std::vector<Row>{{Value(std::string("x&y=z"))}}));
+}
+
+TEST_F(ServerTest, ManyClientsOfOneTopicShareOnePoll) {
+  Start({{"counter", "counter"}}, 100ms);
+  std::vector<zmq::socket_t> clients;
+  for (int i = 0; i < 20; ++i) {
+    clients.push_back(Client());
+    Send(clients.back(), proto::Join{1, "counter", {}});
+  }
+  for (auto& c : clients) ASSERT_EQ(ReceiveAs<proto::Joined>(c).topic, "counter");
+  auto start = std::chrono::steady_clock::now();
+  // Every client sees the same stream: the counter's values in order, from one poller.
+  std::vector<std::vector<int64_t>> seen(clients.size());
+  for (int round = 0; round < 5; ++round) {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      proto::Update u = ReceiveAs<proto::Update>(clients[i]);
+      ASSERT_EQ(u.rows.size(), 1u);
+      seen[i].push_back(std::get<int64_t>(u.rows[0][0]));
+    }
+  }
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  for (size_t i = 1; i < seen.size(); ++i) EXPECT_EQ(seen[i], seen[0]);
+  proto::AdminReply subs = Admin("subs");
+  ASSERT_EQ(subs.rows.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(Cell(subs, 0, "subscribers")), 20);
+  // One poll per interval for all 20, not 20: generous bounds for a loaded machine.
+  int64_t polls = std::get<int64_t>(Cell(subs, 0, "polls"));
+  int64_t intervals = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() / 100;
+  EXPECT_LE(polls, intervals + 10);
+  EXPECT_GE(polls, 5);
+}
+
+TEST_F(ServerTest, HeartbeatsAreAnsweredAndASilentClientIsDropped) {
+  Start({{"three", "rows 3"}}, 100ms, 400ms);
+  zmq::socket_t alive = Client(), silent = Client();
+  Send(silent, proto::Join{1, "three", {}});
+  EXPECT_EQ(ReceiveAs<proto::Joined>(silent).topic, "three");
+  Send(alive, proto::Join{1, "three", {}});
+  EXPECT_EQ(ReceiveAs<proto::Joined>(alive).topic, "three");
+  for (int i = 0; i < 12; ++i) {  // 1.2 s: three timeouts' worth
+    Send(alive, proto::Heartbeat{});
+    std::this_thread::sleep_for(100ms);
+  }
+  proto::AdminReply subs = Admin("subs");
+  ASSERT_EQ(subs.rows.size(), 1u);
+  EXPECT_EQ(std::get<int64_t>(Cell(subs, 0, "subscribers")), 1);
+  EXPECT_EQ(Stat("clients_dropped"), 1);
+  // The live client got heartbeat answers among its updates.
+  int heartbeats = 0;
+  while (auto m = Receive(alive, 100ms)) heartbeats += std::holds_alternative<proto::Heartbeat>(*m);
+  EXPECT_GE(heartbeats, 10);
+}
+
+TEST_F(ServerTest, AFailingSourceSendsAnErrorUpdate) {
+  Start({{"broken", "error"}});
+  zmq::socket_t c = Client();
+  Send(c, proto::Join{1, "broken", {}});
+  ReceiveAs<proto::Joined>(c);
+  proto::Update u = ReceiveAs<proto::Update>(c);
+  EXPECT_EQ(u.kind, proto::UpdateKind::kError);
+  EXPECT_NE(u.error.find("query failed as asked"), std::string::npos);
+  proto::AdminReply subs = Admin("subs");
+  EXPECT_EQ(std::get<std::string>(Cell(subs, 0, "state")), "error");
+}
+
+TEST_F(ServerTest, AnUnknownAdminCommandIsRefused) {
+  Start({{"three", "rows 3"}});
+  proto::AdminReply r = Admin("launch-missiles");
+  EXPECT_EQ(r.code, "invalid-argument");
+  EXPECT_NE(r.message.find("launch-missiles"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace livepoll::net
