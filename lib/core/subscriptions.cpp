@@ -245,9 +245,13 @@ void Subscriptions::PollDone(Time now, uint64_t poll_id, Result<ResultSet> resul
       wait = std::min<Duration>(options_.backoff_max,
                                 Duration(static_cast<Duration::rep>(
                                     static_cast<double>(t.query->interval.count()) * factor)));
-      if (error != t.error) {
-        if (t.error.empty()) out.events.push_back({Event::Kind::kPollFailed, t.name, 0, error});
-        t.error = error;
+      // Subscribers hear of the outage once, when it starts: a failing source's message often
+      // varies from attempt to attempt (prepare, then execute, then connect), and a stream of
+      // near-identical errors helps nobody. `subs` and late subscribers see the latest text.
+      const bool entering = t.error.empty();
+      t.error = error;
+      if (entering) {
+        out.events.push_back({Event::Kind::kPollFailed, t.name, 0, error});
         Publish(t, MakeUpdate(t, proto::UpdateKind::kError), out);
       }
       t.snapshot_next = true;

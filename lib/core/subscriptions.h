@@ -11,7 +11,7 @@
 //  - a new subscriber of a polling topic gets the current snapshot first;
 //  - only a change of the result (by HashResult) is published: a keyed diff when the query names
 //    key columns and a previous result exists, else a snapshot;
-//  - a failed poll publishes an `error` update (once per distinct error), backs off exponentially
+//  - a failed poll publishes an `error` update (once per outage), backs off exponentially
 //    up to `backoff_max`, and the first good poll after it publishes a fresh snapshot;
 //  - at most `source_caps[source]` polls of one source run at once; the rest wait their turn;
 //  - a client not seen for `client_timeout` is dropped with all its subscriptions.

@@ -343,3 +343,37 @@ TEST_F(SubscriptionsTest, ParametersMakeDistinctTopicsAndReachThePoll) {
 
 }  // namespace
 }  // namespace livepoll::core
+
+namespace livepoll::core {
+namespace {
+
+TEST(SubscriptionsErrors, AnOutageIsReportedOnceThoughItsMessageVaries) {
+  Catalog c;
+  c.queries["q"] = {"q", "db", {}, {}, std::chrono::seconds(1), 0.0};
+  Subscriptions subs(c, SubscriptionsOptions{});
+  Outputs out;
+  Time now(std::chrono::seconds(100));
+  ASSERT_TRUE(subs.Join(now, 1, "q", {}, out).ok());
+  const char* messages[] = {"prepare: no such table", "execute: no such table", "connect: refused"};
+  for (const char* m : messages) {
+    now += std::chrono::seconds(30);
+    subs.ClientSeen(now, 1);
+    subs.Tick(now, out);
+    ASSERT_EQ(out.polls.size(), 1u);
+    uint64_t id = out.polls[0].poll_id;
+    out.polls.clear();
+    subs.PollDone(now, id, Status::Unavailable(m), out);
+  }
+  int errors = 0;
+  for (const Delivery& d : out.deliveries)
+    if (auto* u = std::get_if<proto::Update>(&d.message)) errors += u->kind == proto::UpdateKind::kError;
+  EXPECT_EQ(errors, 1);
+  // A late subscriber learns the latest message.
+  out.deliveries.clear();
+  ASSERT_TRUE(subs.Join(now, 2, "q", {}, out).ok());
+  ASSERT_EQ(out.deliveries.size(), 1u);
+  EXPECT_EQ(std::get<proto::Update>(out.deliveries[0].message).error, "connect: refused");
+}
+
+}  // namespace
+}  // namespace livepoll::core

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what livepoll needs from Debian 12's packages (only what is missing), then configures
+# and builds it in ./build. Idempotent: a second run installs nothing and rebuilds only changes.
+# Used by ./demo.sh and ./test.sh; BUILD_DIR and CMAKE_BUILD_TYPE may be set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config                        # toolchain
+  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-dev  # transport and codec
+  libboost-program-options-dev libspdlog-dev              # options and logging
+  libsoci-dev libsqlite3-dev                              # the soci plugin, the demo
+  libgtest-dev libgmock-dev                               # unit tests
+  sqlite3 jq groff-base make procps                       # end-to-end tests and man page lint
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: run as root, or install these packages first: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build=${BUILD_DIR:-build}
+mkdir -p "$build"
+echo "setup: building in $build (log: $build/build.log)"
+if ! { cmake -S . -B "$build" -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" &&
+       cmake --build "$build" -j"$(nproc)"; } >"$build/build.log" 2>&1; then
+  tail -40 "$build/build.log" >&2
+  echo "setup: the build failed; the whole log is $build/build.log" >&2
+  exit 1
+fi

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Sets up (Debian 12 packages, build), starts `livepolld --demo` and shows its live updates through
+# `livepoll watch`, until interrupted (Ctrl-C). The daemon stops with it.
+# LIVEPOLL_DEMO_QUERY picks what to watch (default revenue_by_region; try
+# "recent_orders region=eu" or top_products).
+set -euo pipefail
+cd "$(dirname "$0")"
+.ci/setup.sh
+build=${BUILD_DIR:-build}
+run=$(mktemp -d /tmp/livepoll-demo-XXXXXX)
+admin="ipc://$run/admin"
+"$build/daemon/livepolld" --demo --admin-bind "$admin" --client-bind "ipc://$run/client" \
+  2>"$run/livepolld.log" &
+daemon=$!
+trap 'kill $daemon 2>/dev/null; wait $daemon 2>/dev/null; rm -rf "$run"' EXIT
+export LIVEPOLL_CONNECT=$admin
+for _ in $(seq 1 50); do "$build/cmd/livepoll" --timeout 200ms status >/dev/null 2>&1 && break; sleep 0.1; done
+echo "== livepolld --demo is running (log: $run/livepolld.log). The catalog:"
+"$build/cmd/livepoll" queries --header
+echo
+read -r -a what <<<"${LIVEPOLL_DEMO_QUERY:-revenue_by_region}"
+echo "== livepoll watch ${what[*]}   (a snapshot, then a diff whenever the data changes; Ctrl-C stops)"
+"$build/cmd/livepoll" watch "${what[@]}"
