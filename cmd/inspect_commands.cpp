@@ -1,4 +1,4 @@
-// Commands that show one admin table: status, queries, subs.
+// Commands that show one admin table: status, queries, subs, stats.
 #include <ostream>
 
 #include "admin_client.h"
@@ -64,6 +64,8 @@ int RunQueries(const CommandContext& ctx) {
 
 int RunSubs(const CommandContext& ctx) { return PrintAdminTable(ctx, "subs", HumanizeSubs); }
 
+int RunStats(const CommandContext& ctx) { return PrintAdminTable(ctx, "stats"); }
+
 // `info` is one row; people and `cut`/`grep` read it best as key/value lines. JSON keeps the one
 // object, which is already key/value.
 int RunStatus(const CommandContext& ctx) {
@@ -101,6 +103,8 @@ std::vector<Command> InspectCommands() {
        RunQueries},
       {"subs", "", "list topics: owner, epoch, subscribers, polls, last poll, state", nullptr,
        RunSubs},
+      {"stats", "", "list the node's counters: polls, errors, refused frames, dropped clients",
+       nullptr, RunStats},
   };
 }
 

@@ -491,35 +491,6 @@ std::string HostName() {
 
 }  // namespace
 
-Result<milliseconds> ParseDuration(const std::string& text) {
-  const Status bad =
-      Status::InvalidArgument("'" + text + "' is not a duration (use 500ms, 2s or 1m)");
-  // from_chars accepts no sign but '-', which is refused below; it also accepts "inf"/"nan".
-  size_t unit = text.find_first_not_of("0123456789.");
-  if (unit == 0 || unit == std::string::npos) return bad;
-  double number = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + unit, number);
-  if (ec != std::errc() || p != text.data() + unit) return bad;
-  const std::string suffix = text.substr(unit);
-  double ms;
-  if (suffix == "ms")
-    ms = number;
-  else if (suffix == "s")
-    ms = number * 1000;
-  else if (suffix == "m")
-    ms = number * 60'000;
-  else
-    return bad;
-  // A cap keeps the conversion below from overflowing; no livepoll timer wants more than a day.
-  if (ms > 86'400'000) {
-    return Status::InvalidArgument("'" + text + "' is longer than a day");
-  }
-  if (ms != std::floor(ms)) {
-    return Status::InvalidArgument("'" + text + "' is not a whole number of milliseconds");
-  }
-  return milliseconds(static_cast<int64_t>(ms));
-}
-
 Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]) {
   po::variables_map vm;
   try {

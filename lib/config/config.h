@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "env/env.h"
+#include "livepoll/duration.h"
 #include "livepoll/status.h"
 
 namespace livepoll::config {
@@ -84,7 +85,6 @@ struct DaemonArgs {
 // each query's source exists, log_level/log_format known. It does not load plugins.
 Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]);
 
-// "500ms", "2s", "1m" (also "1.5s"); a number without a unit is refused.
-Result<milliseconds> ParseDuration(const std::string& text);
+using livepoll::ParseDuration;  // livepoll/duration.h
 
 }  // namespace livepoll::config
