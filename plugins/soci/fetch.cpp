@@ -1,18 +1,11 @@
 #include "fetch.h"
 
-#include <soci/soci-backend.h>
-
 #include <cstdio>
 #include <ctime>
 #include <limits>
 
 namespace livepoll::soci_plugin {
-namespace {
 
-const char kSinkStopped[] = "the host stopped reading the result";
-
-// What a parameter is bound as: every value as text, so SOCI needs one binding type only and the
-// database converts (SQLite's type affinity makes `WHERE id = :id` match '1' with 1).
 std::string ParamText(const lp_value& v) {
   switch (v.type) {
     case LP_INT:
@@ -31,6 +24,14 @@ std::string ParamText(const lp_value& v) {
       return "";
   }
 }
+
+int SendColumns(const lp_sink* sink, const std::vector<std::string>& columns) {
+  std::vector<lp_str> names;
+  for (const auto& c : columns) names.push_back(lp_str{c.data(), c.size()});
+  return sink->columns(sink->ctx, names.data(), names.size());
+}
+
+namespace {
 
 std::string DateText(const std::tm& t) {
   char buf[80];  // room for any int in every field, so nothing is cut
@@ -96,12 +97,6 @@ void BindParams(soci::statement& st, const std::vector<std::string>& names, cons
   }
 }
 
-int SendColumns(const lp_sink* sink, const std::vector<std::string>& columns) {
-  std::vector<lp_str> names;
-  for (const auto& c : columns) names.push_back(lp_str{c.data(), c.size()});
-  return sink->columns(sink->ctx, names.data(), names.size());
-}
-
 int SendRow(const lp_sink* sink, std::vector<Cell>& cells) {
   std::vector<lp_value> row;
   row.reserve(cells.size());
@@ -109,59 +104,12 @@ int SendRow(const lp_sink* sink, std::vector<Cell>& cells) {
   return sink->row(sink->ctx, row.data(), row.size());
 }
 
-// SQLite: describe the columns ourselves and fetch integers as long long. SOCI 4.0.3's dynamic
-// `soci::row` reads an INTEGER column with sqlite3_column_int and silently truncates values beyond
-// 32 bits; describing is cheap here (declared types, no execution), unlike on other backends.
-std::string RunDescribed(soci::session& session, const std::string& sql,
+}  // namespace
+
+// SOCI's own dynamic row, which describes the result as the backend knows how.
+std::string RunSociQuery(soci::session& session, const std::string& sql,
                          const std::vector<std::string>& names, const lp_value* params,
                          const lp_sink* sink) {
-  std::vector<std::string> texts(names.size());
-  std::vector<soci::indicator> inds(names.size());
-  soci::statement st(session);
-  st.alloc();
-  BindParams(st, names, params, texts, inds);
-  st.prepare(sql);
-  soci::details::statement_backend* backend = st.get_backend();
-  int count = backend->prepare_for_describe();
-  std::vector<std::string> columns(static_cast<size_t>(count));
-  std::vector<Cell> cells(static_cast<size_t>(count));  // sized once: intos keep their addresses
-  for (int i = 0; i < count; ++i) {
-    Cell& cell = cells[static_cast<size_t>(i)];
-    backend->describe_column(i + 1, cell.type, columns[static_cast<size_t>(i)]);
-    switch (cell.type) {
-      case soci::dt_integer:
-      case soci::dt_long_long:
-        cell.type = soci::dt_long_long;
-        st.exchange(soci::into(cell.i, cell.ind));
-        break;
-      case soci::dt_unsigned_long_long:
-        st.exchange(soci::into(cell.u, cell.ind));
-        break;
-      case soci::dt_double:
-        st.exchange(soci::into(cell.r, cell.ind));
-        break;
-      case soci::dt_date:
-        st.exchange(soci::into(cell.tm, cell.ind));
-        break;
-      default:
-        st.exchange(soci::into(cell.s, cell.ind));
-        break;
-    }
-  }
-  st.define_and_bind();
-  if (SendColumns(sink, columns) != 0) return kSinkStopped;
-  bool got = st.execute(true);
-  while (got && count > 0) {
-    if (SendRow(sink, cells) != 0) return kSinkStopped;
-    got = st.fetch();
-  }
-  return "";
-}
-
-// Other backends: SOCI's own dynamic row, which describes the result as the backend knows how.
-std::string RunRows(soci::session& session, const std::string& sql,
-                    const std::vector<std::string>& names, const lp_value* params,
-                    const lp_sink* sink) {
   std::vector<std::string> texts(names.size());
   std::vector<soci::indicator> inds(names.size());
   soci::row row;
@@ -208,15 +156,6 @@ std::string RunRows(soci::session& session, const std::string& sql,
     got = st.fetch();
   }
   return "";
-}
-
-}  // namespace
-
-std::string RunQuery(soci::session& session, bool sqlite3, const std::string& sql,
-                     const std::vector<std::string>& names, const lp_value* params,
-                     const lp_sink* sink) {
-  return sqlite3 ? RunDescribed(session, sql, names, params, sink)
-                 : RunRows(session, sql, names, params, sink);
 }
 
 }  // namespace livepoll::soci_plugin

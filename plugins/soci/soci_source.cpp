@@ -5,28 +5,36 @@
 // from libsoci_<backend>.so.4.0. For sqlite3, a DSN without `timeout=` gets `timeout=2` (seconds):
 // a locked database then fails the query after a bounded wait instead of hanging the poller.
 //
+// For sqlite3, SOCI only opens the connection (which applies `timeout=` as the busy timeout);
+// queries run on its native handle through SQLite's C API so each value keeps SQLite's own type
+// (see sqlite_query.h). Other backends run through SOCI's generic rows (fetch.h).
+//
 // Every callback catches every exception: none may cross the C boundary.
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "fetch.h"
 #include "livepoll/source.h"
 #include "sql_params.h"
+#include "sqlite_query.h"
 
 struct lp_connection {
   soci::session session;
-  bool sqlite3 = false;
+  sqlite_api::sqlite3* sqlite = nullptr;  // the session's own handle when the backend is sqlite3
 };
 
 struct lp_statement {
   lp_connection* conn;
   std::string sql;
   std::vector<std::string> names;
+  // sqlite3 only: the SQLite statement, prepared on first use and kept across queries.
+  std::unique_ptr<livepoll::soci_plugin::SqliteQuery> sqlite;
 };
 
 namespace livepoll::soci_plugin {
@@ -67,7 +75,18 @@ int Open(const lp_host* /*host*/, const char* dsn, lp_connection** out, char* er
       std::string params = text.substr(sep + 3);
       if (params.find("timeout=") == std::string::npos) params += kDefaultSqliteTimeout;
       conn->session.open(soci::sqlite3, params);
-      conn->sqlite3 = true;
+      // The handle SOCI opened, busy timeout set; it stays SOCI's to close. A static_cast, not
+      // dynamic_cast: Debian's libsoci_sqlite3.so exports no typeinfo for its backend classes
+      // (dynamic_cast leaves an undefined symbol and dlopen fails). The session was opened with
+      // the sqlite3 factory just above, so its backend is a sqlite3_session_backend; the name
+      // check guards that reasoning.
+      soci::details::session_backend* backend = conn->session.get_backend();
+      if (backend == nullptr || backend->get_backend_name() != "sqlite3") {
+        return Fail(err, err_cap, "SOCI's sqlite3 session has no sqlite3 backend");
+      }
+      sqlite_api::sqlite3* handle = static_cast<soci::sqlite3_session_backend*>(backend)->conn_;
+      if (handle == nullptr) return Fail(err, err_cap, "SOCI's sqlite3 session has no handle");
+      conn->sqlite = handle;
     } else {
       conn->session.open(text);  // SOCI loads libsoci_<backend>.so by name
     }
@@ -76,7 +95,9 @@ int Open(const lp_host* /*host*/, const char* dsn, lp_connection** out, char* er
   });
 }
 
-// Nothing to catch: SOCI closes the session in its destructor, and destructors do not throw.
+// Nothing to catch: SOCI closes the session in its destructor, and destructors do not throw. The
+// host finalizes a connection's statements before closing it, so no SQLite statement is left open
+// (sqlite3_close would refuse, and leak the handle).
 void Close(lp_connection* conn) { delete conn; }
 
 int Prepare(lp_connection* conn, const char* sql, const lp_str* param_names, size_t param_count,
@@ -90,6 +111,9 @@ int Prepare(lp_connection* conn, const char* sql, const lp_str* param_names, siz
     }
     if (std::string why = CheckParams(stmt->sql, stmt->names); !why.empty()) {
       return Fail(err, err_cap, why);
+    }
+    if (conn->sqlite != nullptr) {
+      stmt->sqlite = std::make_unique<SqliteQuery>(conn->sqlite, stmt->sql, stmt->names);
     }
     *out = stmt.release();
     return 0;
@@ -105,7 +129,9 @@ int Query(lp_statement* stmt, const lp_value* params, size_t param_count, const 
                       std::to_string(param_count));
     }
     std::string why =
-        RunQuery(stmt->conn->session, stmt->conn->sqlite3, stmt->sql, stmt->names, params, sink);
+        stmt->sqlite != nullptr
+            ? stmt->sqlite->Run(params, sink)
+            : RunSociQuery(stmt->conn->session, stmt->sql, stmt->names, params, sink);
     return why.empty() ? 0 : Fail(err, err_cap, why);
   });
 }
