@@ -1,9 +1,8 @@
 #include "daemon/demo.h"
 
 #include <spdlog/spdlog.h>
-#include <sqlite3.h>
 
-#include <memory>
+#include <deque>
 #include <random>
 
 namespace livepoll::daemon {
@@ -11,92 +10,120 @@ namespace {
 
 constexpr const char* kRegions[] = {"eu", "us", "apac"};
 constexpr const char* kProducts[] = {"widget", "gadget", "gizmo", "doohickey", "sprocket"};
-
-using Db = std::unique_ptr<sqlite3, decltype(&sqlite3_close)>;
-
-Result<Db> OpenDb(const std::string& path) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open(path.c_str(), &raw);
-  Db db(raw, &sqlite3_close);
-  if (rc != SQLITE_OK)
-    return Status::Unavailable("cannot open demo database " + path + ": " + sqlite3_errmsg(raw));
-  // The pollers read while this writes: WAL lets them, and a busy wait beats an error.
-  sqlite3_busy_timeout(raw, 2000);
-  sqlite3_exec(raw, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
-  return db;
-}
-
-Status Exec(sqlite3* db, const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string why = err ? err : "unknown error";
-    sqlite3_free(err);
-    return Status::Unavailable("demo database: " + why);
-  }
-  return Status::Ok();
-}
-
-std::string InsertOrder(std::mt19937& rng) {
-  std::uniform_int_distribution<int> region(0, 2), product(0, 4), qty(1, 5), cents(500, 9999);
-  int q = qty(rng);
-  return "INSERT INTO orders(region, product, quantity, total, status) VALUES('" +
-         std::string(kRegions[region(rng)]) + "','" + kProducts[product(rng)] + "'," +
-         std::to_string(q) + "," + std::to_string(q * cents(rng) / 100.0) + ",'new');";
-}
+constexpr const char* kStatuses[] = {"paid", "shipped", "delivered"};
+constexpr int kSeedOrders = 30;
 
 }  // namespace
 
-Status AddDemoCatalog(const std::string& db_path, config::Config& cfg) {
-  if (cfg.sources.count("demo"))
+Status AddDemoCatalog(const std::string& plugin, const std::string& dsn, config::Config& cfg) {
+  if (cfg.sources.count(kDemoSource))
     return Status::InvalidArgument("--demo: the config already has a source named 'demo'");
-  cfg.sources["demo"] = {"demo", "soci", "sqlite3://db=" + db_path, 4};
-  auto add = [&](config::QueryConfig q) -> Status {
-    if (cfg.queries.count(q.name))
-      return Status::InvalidArgument("--demo: the config already has a query named '" + q.name + "'");
-    q.source = "demo";
-    cfg.queries[q.name] = std::move(q);
-    return Status::Ok();
-  };
+  cfg.sources[kDemoSource] = {kDemoSource, plugin, dsn, 4};
   using std::chrono::milliseconds;
+  // ROUND(CAST(... AS NUMERIC), 2): PostgreSQL rounds only numerics; SQLite accepts the same.
   for (config::QueryConfig q : {
-           config::QueryConfig{"revenue_by_region", "",
-                               "SELECT region, COUNT(*) AS orders, ROUND(SUM(total), 2) AS revenue "
+           config::QueryConfig{"revenue_by_region", kDemoSource,
+                               "SELECT region, COUNT(*) AS orders, "
+                               "ROUND(CAST(SUM(total) AS NUMERIC), 2) AS revenue "
                                "FROM orders GROUP BY region ORDER BY region",
                                {}, {"region"}, milliseconds(1000), 0.1},
-           config::QueryConfig{"region_revenue", "",
-                               "SELECT region, COUNT(*) AS orders, ROUND(SUM(total), 2) AS revenue "
+           config::QueryConfig{"region_revenue", kDemoSource,
+                               "SELECT region, COUNT(*) AS orders, "
+                               "ROUND(CAST(SUM(total) AS NUMERIC), 2) AS revenue "
                                "FROM orders WHERE region = :region GROUP BY region",
                                {"region"}, {"region"}, milliseconds(1000), 0.1},
-           config::QueryConfig{"recent_orders", "",
+           config::QueryConfig{"recent_orders", kDemoSource,
                                "SELECT id, product, quantity, total, status FROM orders "
                                "WHERE region = :region ORDER BY id DESC LIMIT 10",
                                {"region"}, {"id"}, milliseconds(500), 0.1},
-           config::QueryConfig{"top_products", "",
+           config::QueryConfig{"top_products", kDemoSource,
                                "SELECT product, SUM(quantity) AS units FROM orders "
                                "GROUP BY product ORDER BY units DESC, product LIMIT 3",
                                {}, {}, milliseconds(1000), 0.1},
        }) {
-    if (Status s = add(std::move(q)); !s.ok()) return s;
+    if (cfg.queries.count(q.name))
+      return Status::InvalidArgument("--demo: the config already has a query named '" + q.name + "'");
+    cfg.queries[q.name] = std::move(q);
   }
   return Status::Ok();
 }
 
-Status CreateDemoDatabase(const std::string& db_path) {
-  Result<Db> db = OpenDb(db_path);
-  if (!db.ok()) return db.status();
-  std::string sql =
-      "DROP TABLE IF EXISTS orders;"
-      "CREATE TABLE orders(id INTEGER PRIMARY KEY, region TEXT NOT NULL, product TEXT NOT NULL,"
-      " quantity INTEGER NOT NULL, total REAL NOT NULL, status TEXT NOT NULL);"
-      "BEGIN;";
-  std::mt19937 rng(42);
-  for (int i = 0; i < 30; ++i) sql += InsertOrder(rng);
-  sql += "COMMIT;";
-  return Exec(db->get(), sql);
+// The orders table, written through one plugin connection with prepared, parameterised DML.
+class DemoWriter::Orders {
+ public:
+  static Result<std::unique_ptr<Orders>> Open(source::Plugin& plugin, const std::string& dsn) {
+    Result<std::unique_ptr<source::Connection>> conn = plugin.Open(dsn);
+    if (!conn.ok()) return Status::Unavailable("demo database: " + conn.status().message());
+    auto o = std::unique_ptr<Orders>(new Orders(std::move(*conn)));
+    for (const char* ddl :
+         {"DROP TABLE IF EXISTS orders",
+          "CREATE TABLE orders(id BIGINT PRIMARY KEY, region TEXT NOT NULL, product TEXT NOT NULL,"
+          " quantity BIGINT NOT NULL, total DOUBLE PRECISION NOT NULL, status TEXT NOT NULL)"}) {
+      if (Status s = o->Run(ddl, {}, {}); !s.ok()) return s;
+    }
+    return o;
+  }
+
+  Status Insert(std::mt19937& rng) {
+    std::uniform_int_distribution<int> region(0, 2), product(0, 4), qty(1, 5), cents(500, 9999);
+    const int q = qty(rng);
+    const int64_t id = next_id_++;
+    Status s = Run("INSERT INTO orders(id, region, product, quantity, total, status) "
+                   "VALUES (:id, :region, :product, :quantity, :total, :status)",
+                   {"id", "region", "product", "quantity", "total", "status"},
+                   {std::to_string(id), kRegions[region(rng)], kProducts[product(rng)],
+                    std::to_string(q), std::to_string(q * cents(rng) / 100.0), "new"});
+    if (s.ok()) ids_.push_back(id);
+    return s;
+  }
+  Status UpdateOne(std::mt19937& rng) {
+    if (ids_.empty()) return Status::Ok();
+    return Run("UPDATE orders SET status = :status WHERE id = :id", {"status", "id"},
+               {kStatuses[rng() % 3], std::to_string(ids_[rng() % ids_.size()])});
+  }
+  Status RemoveOldest() {
+    if (ids_.size() < 2) return Status::Ok();
+    Status s = Run("DELETE FROM orders WHERE id = :id", {"id"}, {std::to_string(ids_.front())});
+    if (s.ok()) ids_.pop_front();
+    return s;
+  }
+
+ private:
+  explicit Orders(std::unique_ptr<source::Connection> conn) : conn_(std::move(conn)) {}
+
+  Status Run(const std::string& sql, const std::vector<std::string>& names,
+             const std::vector<std::string>& values) {
+    auto& st = statements_[sql];
+    if (!st) {
+      Result<std::unique_ptr<source::Statement>> p = conn_->Prepare(sql, names);
+      if (!p.ok()) return Status::Unavailable("demo database: " + p.status().message());
+      st = std::move(*p);
+    }
+    std::vector<Value> params(values.begin(), values.end());
+    Result<ResultSet> r = st->Query(params);
+    return r.ok() ? Status::Ok() : Status::Unavailable("demo database: " + r.status().message());
+  }
+
+  std::unique_ptr<source::Connection> conn_;
+  std::map<std::string, std::unique_ptr<source::Statement>> statements_;  // before conn_ dies
+  std::deque<int64_t> ids_;
+  int64_t next_id_ = 1;
+};
+
+Result<std::unique_ptr<DemoWriter>> DemoWriter::Start(Env& env,
+                                                      std::shared_ptr<source::Plugin> plugin,
+                                                      const std::string& dsn, Duration period) {
+  Result<std::unique_ptr<Orders>> orders = Orders::Open(*plugin, dsn);
+  if (!orders.ok()) return orders.status();
+  std::mt19937 rng(42);  // the same seed data every time
+  for (int i = 0; i < kSeedOrders; ++i) {
+    if (Status s = (*orders)->Insert(rng); !s.ok()) return s;
+  }
+  return std::unique_ptr<DemoWriter>(new DemoWriter(env, std::move(*orders), period));
 }
 
-DemoWriter::DemoWriter(Env& env, std::string db_path, Duration period)
-    : env_(env), db_path_(std::move(db_path)), period_(period) {
+DemoWriter::DemoWriter(Env& env, std::unique_ptr<Orders> orders, Duration period)
+    : env_(env), orders_(std::move(orders)), period_(period) {
   thread_ = env_.StartThread("demo-writer", [this] { Loop(); });
 }
 
@@ -106,27 +133,16 @@ DemoWriter::~DemoWriter() {
 }
 
 void DemoWriter::Loop() {
-  Result<Db> db = OpenDb(db_path_);
-  if (!db.ok()) {
-    spdlog::error("{}", db.status().message());
-    return;
-  }
   std::mt19937 rng(static_cast<unsigned>(env_.RandomSeed()));
-  const char* statuses[] = {"paid", "shipped", "delivered"};
   while (!stop_) {
     // Sleep in slices so that shutdown does not wait a whole period.
     for (Duration slept{}; slept < period_ && !stop_; slept += std::chrono::milliseconds(50))
       env_.SleepFor(std::chrono::milliseconds(50));
     if (stop_) break;
-    std::string sql = "BEGIN;" + InsertOrder(rng);
-    sql += "UPDATE orders SET status = '" + std::string(statuses[rng() % 3]) +
-           "' WHERE id = (SELECT id FROM orders ORDER BY random() LIMIT 1);";
-    if (rng() % 4 == 0) sql += "DELETE FROM orders WHERE id = (SELECT MIN(id) FROM orders);";
-    sql += "COMMIT;";
-    if (Status s = Exec(db->get(), sql); !s.ok()) {
-      spdlog::warn("{}", s.message());
-      Exec(db->get(), "ROLLBACK;");
-    }
+    Status s = orders_->Insert(rng);
+    if (s.ok()) s = orders_->UpdateOne(rng);
+    if (s.ok() && rng() % 4 == 0) s = orders_->RemoveOldest();
+    if (!s.ok()) spdlog::warn("{}", s.message());
   }
 }
 

@@ -65,43 +65,6 @@ int Serve(const config::DaemonArgs& args) {
   Env& env = Env::Real();
   config::Config cfg = args.config;
 
-  TempDir demo_dir;
-  std::unique_ptr<DemoWriter> writer;
-  std::string demo_db = args.demo_db;
-  if (args.demo) {
-    if (demo_db.empty()) {
-      char tmpl[] = "/tmp/livepolld-demo-XXXXXX";
-      if (mkdtemp(tmpl) == nullptr) {
-        spdlog::error("--demo: cannot create a temporary folder: {}", strerror(errno));
-        return kExitFailure;
-      }
-      demo_dir.path = tmpl;
-      demo_db = demo_dir.path + "/demo.db";
-    }
-    if (Status s = AddDemoCatalog(demo_db, cfg); !s.ok()) {
-      spdlog::error("{}", s.message());
-      return kExitUsage;
-    }
-    if (Status s = CreateDemoDatabase(demo_db); !s.ok()) {
-      spdlog::error("{}", s.message());
-      return kExitFailure;
-    }
-    spdlog::info("demo database: {}", demo_db);
-  }
-
-  Result<std::vector<source::SourceSpec>> sources = LoadSources(env, cfg);
-  if (!sources.ok()) {
-    spdlog::error("{}", sources.status().message());
-    return kExitUsage;
-  }
-  std::vector<source::QuerySpec> queries;
-  for (const auto& [name, q] : cfg.queries) queries.push_back({name, q.source, q.sql, q.params});
-  source::PollRunner runner(env, std::move(*sources), std::move(queries));
-  source::CatalogCheck check = runner.Check();
-  for (const std::string& w : check.warnings) spdlog::warn("{}", w);
-  for (const std::string& e : check.errors) spdlog::error("{}", e);
-  if (!check.errors.empty()) return kExitUsage;
-
   // SIGTERM and SIGINT arrive on a signalfd the event loop polls; block them before any thread
   // starts so that no worker takes them.
   sigset_t stop_signals;
@@ -111,6 +74,55 @@ int Serve(const config::DaemonArgs& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   int stop_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  TempDir demo_dir;
+  if (args.demo) {
+    std::string dsn = args.demo_dsn;
+    if (dsn.empty()) {
+      std::string db = args.demo_db;
+      if (db.empty()) {
+        char tmpl[] = "/tmp/livepolld-demo-XXXXXX";
+        if (mkdtemp(tmpl) == nullptr) {
+          spdlog::error("--demo: cannot create a temporary folder: {}", strerror(errno));
+          return kExitFailure;
+        }
+        demo_dir.path = tmpl;
+        db = demo_dir.path + "/demo.db";
+      }
+      dsn = "sqlite3://db=" + db;
+    }
+    if (Status s = AddDemoCatalog(args.demo_plugin, dsn, cfg); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return kExitUsage;
+    }
+  }
+
+  Result<std::vector<source::SourceSpec>> sources = LoadSources(env, cfg);
+  if (!sources.ok()) {
+    spdlog::error("{}", sources.status().message());
+    return kExitUsage;
+  }
+  std::unique_ptr<DemoWriter> writer;
+  if (args.demo) {
+    auto demo = std::find_if(sources->begin(), sources->end(),
+                             [](const source::SourceSpec& s) { return s.name == kDemoSource; });
+    Result<std::unique_ptr<DemoWriter>> w =
+        DemoWriter::Start(env, demo->plugin, demo->dsn, std::chrono::seconds(1));
+    if (!w.ok()) {
+      spdlog::error("--demo: {}", w.status().message());
+      return kExitFailure;
+    }
+    writer = std::move(*w);
+    spdlog::info("demo database: {} ({})", demo->dsn, demo->plugin->name());
+  }
+  std::vector<source::QuerySpec> queries;
+  for (const auto& [name, q] : cfg.queries) queries.push_back({name, q.source, q.sql, q.params});
+  source::PollRunner runner(env, std::move(*sources), std::move(queries));
+  source::CatalogCheck check = runner.Check();
+  for (const std::string& w : check.warnings) spdlog::warn("{}", w);
+  for (const std::string& e : check.errors) spdlog::error("{}", e);
+  if (!check.errors.empty()) return kExitUsage;
+
 
   core::SubscriptionsOptions so;
   so.node = cfg.node.name;
@@ -125,7 +137,6 @@ int Serve(const config::DaemonArgs& args) {
     return kExitFailure;
   }
   runner.Start();
-  if (args.demo) writer = std::make_unique<DemoWriter>(env, demo_db, std::chrono::seconds(1));
   spdlog::info("livepolld {} node {}: clients at {}, admin at {}, {} queries", Version(),
                cfg.node.name, server.client_endpoint(), server.admin_endpoint(), cfg.queries.size());
   Status s = server.Run(stop_fd);

@@ -194,6 +194,11 @@ const po::options_description& Options() {
         ("demo", "serve the built-in demo: a SQLite orders table that changes every second")
         ("demo-db", po::value<std::string>()->value_name("PATH"),
          "with --demo, the SQLite file to create (default: a temporary one)")
+        ("demo-plugin", po::value<std::string>()->value_name("NAME"),
+         "with --demo, the plugin of the demo's source (default soci)")
+        ("demo-dsn", po::value<std::string>()->value_name("DSN"),
+         "with --demo, the demo's database instead of SQLite, e.g. a PostgreSQL connection "
+         "string with --demo-plugin postgres; its orders table is replaced")
         ("help,h", "print this help and exit")
         ("version", "print the version and exit");
     // clang-format on
@@ -520,8 +525,15 @@ Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]) {
     return args;
   }
   args.demo = vm.count("demo") > 0;
+  for (const char* key : {"demo-db", "demo-plugin", "demo-dsn"}) {
+    if (vm.count(key) && !args.demo)
+      return Status::InvalidArgument(std::string("--") + key + ": only with --demo");
+  }
+  if (vm.count("demo-db") && vm.count("demo-dsn"))
+    return Status::InvalidArgument("--demo-db and --demo-dsn: give one or the other");
+  if (vm.count("demo-plugin")) args.demo_plugin = vm["demo-plugin"].as<std::string>();
+  if (vm.count("demo-dsn")) args.demo_dsn = vm["demo-dsn"].as<std::string>();
   if (vm.count("demo-db")) {
-    if (!args.demo) return Status::InvalidArgument("--demo-db: only with --demo");
     args.demo_db = vm["demo-db"].as<std::string>();
   }
   if (vm.count("config")) {

@@ -75,6 +75,8 @@ struct DaemonArgs {
   std::string config_file;  // empty when none was given
   bool demo = false;        // --demo: serve the built-in demo catalog (daemon/demo.h)
   std::string demo_db;      // --demo-db PATH: the demo's SQLite file (default: a temporary one)
+  std::string demo_plugin = "soci";  // --demo-plugin NAME
+  std::string demo_dsn;     // --demo-dsn DSN: another database for the demo (default: SQLite)
   std::string help;         // the --help text, when action == kHelp
 };
 
