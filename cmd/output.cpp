@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <ostream>
 
-#include "json.h"
+#include "livepoll/json.h"
 
 namespace livepoll::cli {
 namespace {

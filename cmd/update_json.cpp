@@ -1,6 +1,6 @@
 #include "update_json.h"
 
-#include "json.h"
+#include "livepoll/json.h"
 
 namespace livepoll::cli {
 

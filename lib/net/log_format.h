@@ -18,7 +18,7 @@
 
 namespace livepoll::net {
 
-// `text` as a JSON string literal, quotes included.
+// `text` as a JSON string literal, quotes included (livepoll/json.h: AppendJsonString).
 std::string JsonQuote(std::string_view text);
 
 // Stateless, so one instance may serve any number of sinks; spdlog serialises calls per sink.

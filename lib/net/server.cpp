@@ -137,8 +137,10 @@ void Server::OnClientFrame(const RouterEndpoint::Frame& f) {
   Carry(out);
 }
 
-void Server::SendToClient(const std::string& peer, const std::string& payload) {
-  switch (client_.Send(peer, payload)) {
+RouterEndpoint::SendResult Server::SendToClient(const std::string& peer,
+                                                const std::string& payload) {
+  const RouterEndpoint::SendResult result = client_.Send(peer, payload);
+  switch (result) {
     case RouterEndpoint::SendResult::kSent: break;
     case RouterEndpoint::SendResult::kPeerSlow: counters_["updates_dropped_slow_client"]++; break;
     case RouterEndpoint::SendResult::kPeerGone: {
@@ -151,6 +153,7 @@ void Server::SendToClient(const std::string& peer, const std::string& payload) {
       break;
     }
   }
+  return result;
 }
 
 void Server::Carry(core::Outputs& out) {
@@ -161,8 +164,8 @@ void Server::Carry(core::Outputs& out) {
     for (core::ClientId c : d.clients) {
       auto peer = client_peers_.find(c);
       if (peer == client_peers_.end()) continue;
-      counters_["updates_sent"]++;
-      SendToClient(peer->second, payload);
+      if (SendToClient(peer->second, payload) == RouterEndpoint::SendResult::kSent)
+        counters_["updates_sent"]++;
     }
   }
   for (core::ClientId c : out.dropped_clients) {

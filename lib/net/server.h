@@ -44,7 +44,7 @@ class Server {
   void OnAdminFrame(const RouterEndpoint::Frame& f);
   proto::AdminReply Admin(const proto::AdminRequest& req);
   void Carry(core::Outputs& out);
-  void SendToClient(const std::string& peer, const std::string& payload);
+  RouterEndpoint::SendResult SendToClient(const std::string& peer, const std::string& payload);
   void ReplyError(RouterEndpoint& ep, const std::string& peer, uint64_t id, const Status& s);
   // Counts a refused frame by its Status code; returns the counter's name.
   void CountRefused(const Status& s);

@@ -15,15 +15,18 @@ TEST(JsonQuote, EscapesWhatJsonRequires) {
   EXPECT_EQ(JsonQuote(std::string("nul\0x", 5)), R"("nul\u0000x")");
 }
 
+// U+FFFD REPLACEMENT CHARACTER in UTF-8: one per byte that is not part of valid UTF-8.
+#define kFffd "\xEF\xBF\xBD"
+
 TEST(JsonQuote, KeepsUtf8AndReplacesBrokenBytes) {
   EXPECT_EQ(JsonQuote("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
             "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
   EXPECT_EQ(JsonQuote("a\xff"
                       "b"),
-            R"("a\ufffdb")");
-  EXPECT_EQ(JsonQuote("\xc3"), R"("\ufffd")");                      // truncated sequence
-  EXPECT_EQ(JsonQuote("\xc0\xaf"), R"("\ufffd\ufffd")");            // overlong '/'
-  EXPECT_EQ(JsonQuote("\xed\xa0\x80"), R"("\ufffd\ufffd\ufffd")");  // a surrogate
+            "\"a" kFffd "b\"");
+  EXPECT_EQ(JsonQuote("\xc3"), "\"" kFffd "\"");                     // truncated sequence
+  EXPECT_EQ(JsonQuote("\xc0\xaf"), "\"" kFffd kFffd "\"");             // overlong '/'
+  EXPECT_EQ(JsonQuote("\xed\xa0\x80"), "\"" kFffd kFffd kFffd "\"");  // a surrogate
 }
 
 TEST(JsonLineFormatter, WritesOneObjectALine) {

@@ -1,4 +1,5 @@
-// A small JSON encoder for livepoll's values (RFC 8259), used by --json and `watch`.
+// A small JSON encoder for livepoll's values (RFC 8259): the CLI's --json and `watch` output and
+// the daemon's JSON log lines.
 // Output is deterministic: the same input always gives the same bytes, so scripts can diff it.
 #pragma once
 
@@ -8,7 +9,7 @@
 
 #include "livepoll/value.h"
 
-namespace livepoll::cli {
+namespace livepoll {
 
 // Appends `text` as a JSON string. `"`, `\` and control characters are escaped (\n, \t, \r, \b,
 // \f, else \u00XX, DEL too); valid UTF-8 passes through; each byte that is not part of a valid
@@ -31,4 +32,4 @@ std::string Base64(std::string_view bytes);
 // The shortest decimal text that reads back as `d` ("0.1", "1e+20", "nan", "inf").
 std::string FormatDouble(double d);
 
-}  // namespace livepoll::cli
+}  // namespace livepoll

@@ -1,10 +1,10 @@
-#include "json.h"
+#include "livepoll/json.h"
 
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 
-namespace livepoll::cli {
+namespace livepoll {
 namespace {
 
 // The length of the valid UTF-8 sequence starting at s[i] (1..4), or 0 when it is invalid.
@@ -143,4 +143,4 @@ void AppendJsonObject(std::string& out, const std::vector<std::string>& columns,
   out.push_back('}');
 }
 
-}  // namespace livepoll::cli
+}  // namespace livepoll
