@@ -5,22 +5,28 @@
 //       C DEALER connections (one ZeroMQ context, one thread, zmq_poll over all of them), each
 //       joining K topics. Subscription j of client c uses topic index t = (c*K + j) % T (T defaults
 //       to C*K); in a --param format "{t}" becomes t and "{c}" becomes c. Every connection
-//       heartbeats every --heartbeat-ms (1000). Counts joins, updates, errors, seq gaps.
+//       heartbeats every --heartbeat-ms (1000). Counts joins, updates, errors, seq gaps. Runs
+//       --seconds S (default 10) or until SIGTERM/SIGINT, then prints its summary.
 //   lp_bench latency --connect EP --db FILE --trials N [--query lat] [--gap-ms G] [--json]
 //       Creates table lat(id, v) in the SQLite FILE, watches query Q with id=1 (the daemon's catalog
 //       must have Q as "SELECT id, v FROM lat WHERE id = :id", any key/interval), and per trial
 //       commits UPDATE lat SET v=<stamp>, waits for the update carrying <stamp> and records
-//       receipt - commit. Between trials it sleeps a uniform random 0..G ms (default 250) so that
-//       writes fall at random phases of the poll schedule. Prints p50/p90/p99/max in ms.
+//       receipt - commit. Between trials it sleeps a uniform random 0..G ms (default 200) so that
+//       writes fall at uniformly random phases of the poll schedule: G must be a whole multiple of
+//       the query's interval (e.g. 2 x 100 ms), else phases just after a poll are over-sampled and
+//       the latency is biased upwards. Prints p50/p90/p99/max in ms.
 //   lp_bench initdb --db FILE [--rows N]
 //       Creates tables items(id, v) with N rows (default 1000) and lat(id, v) with one row.
+//   lp_bench writer --db FILE [--sql SQL] [--period-ms MS] [--seconds S]
+//       Runs SQL (default: UPDATE items SET v = v + 1 WHERE id = 1) every MS ms (default 250), each
+//       its own commit, for S seconds (default 3600) or until SIGTERM; prints the commit count.
 //   lp_bench admin --connect ADMIN_EP COMMAND [--json]
 //       Sends an admin command (info, queries, subs, stats) and prints the reply as TSV with a
 //       header (or one JSON object), e.g. for `stats`, which the livepoll CLI does not expose.
 //
 // Benchmarks measure; the exit status is non-zero only for usage errors or when nothing could be
 // measured (no connection, no subscription), never for a timing bound.
-#include <poll.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -62,6 +68,7 @@ using std::chrono::milliseconds;
             << "       lp_bench latency --connect EP --db FILE --trials N [--query Q] [--gap-ms G]\n"
             << "                         [--timeout-ms MS] [--json]\n"
             << "       lp_bench initdb --db FILE [--rows N]\n"
+            << "       lp_bench writer --db FILE [--sql SQL] [--period-ms MS] [--seconds S]\n"
             << "       lp_bench admin --connect EP COMMAND [--json]\n";
   std::exit(2);
 }
@@ -141,6 +148,10 @@ std::string Replace(std::string s, const std::string& from, const std::string& t
     s.replace(p, from.size(), to);
   return s;
 }
+
+// SIGTERM/SIGINT end a watchers run early; it still prints its summary.
+volatile sig_atomic_t g_stop = 0;
+extern "C" void OnSignal(int) { g_stop = 1; }
 
 double Ms(Clock::duration d) { return duration<double, std::milli>(d).count(); }
 
@@ -223,14 +234,23 @@ int Watchers(const Args& a) {
   for (Conn& c : conns) items.push_back({c.sock.handle(), 0, ZMQ_POLLIN, 0});
   const Clock::time_point stop = start + std::chrono::seconds(seconds);
   const uint64_t want = static_cast<uint64_t>(clients * per_client);
-  for (Clock::time_point now = Clock::now(); now < stop; now = Clock::now()) {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  for (Clock::time_point now = Clock::now(); now < stop && !g_stop; now = Clock::now()) {
     for (Conn& c : conns) {
       if (now >= c.next_heartbeat) {
         if (send(c, proto::Heartbeat{})) st.heartbeats_sent++;
         c.next_heartbeat += hb_every;
       }
     }
-    zmq::poll(items.data(), items.size(), milliseconds(20));
+    try {
+      zmq::poll(items.data(), items.size(), milliseconds(20));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      throw;
+    }
     for (size_t i = 0; i < items.size(); ++i) {
       if (!(items[i].revents & ZMQ_POLLIN)) continue;
       Conn& c = conns[i];
@@ -347,6 +367,29 @@ int InitDb(const Args& a) {
   return 0;
 }
 
+int Writer(const Args& a) {
+  Db db = OpenDb(a.str("db"));
+  const std::string sql = a.str("sql", std::string("UPDATE items SET v = v + 1 WHERE id = 1"));
+  const milliseconds period(std::max(1L, a.num("period-ms", 250)));
+  const Clock::time_point stop = Clock::now() + std::chrono::seconds(a.num("seconds", 3600));
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  uint64_t commits = 0;
+  for (Clock::time_point next = Clock::now(); !g_stop && Clock::now() < stop; next += period) {
+    Exec(db.get(), sql);
+    commits++;
+    std::this_thread::sleep_until(next + period);  // a signal ends the sleep early enough
+  }
+  if (a.json) {
+    std::printf("{\"mode\":\"writer\",\"commits\":%" PRIu64 "}\n", commits);
+  } else {
+    std::printf("writer: %" PRIu64 " commits\n", commits);
+  }
+  return 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // latency
 
@@ -382,7 +425,7 @@ int Latency(const Args& a) {
   const std::string endpoint = a.str("connect");
   const std::string query = a.str("query", std::string("lat"));
   const long trials = a.num("trials", 100);
-  const long gap_ms = a.num("gap-ms", 250);
+  const long gap_ms = a.num("gap-ms", 200);
   const milliseconds timeout(a.num("timeout-ms", 5000));
   Db db = OpenDb(a.str("db"));
   CreateTables(db.get(), 0);
@@ -575,6 +618,7 @@ int main(int argc, char** argv) {
     if (mode == "latency") return Latency(a);
     if (mode == "initdb") return InitDb(a);
     if (mode == "admin") return Admin(a);
+    if (mode == "writer") return Writer(a);
   } catch (const zmq::error_t& e) {
     std::cerr << "lp_bench: zmq: " << e.what() << "\n";
     return 1;

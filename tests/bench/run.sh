@@ -5,7 +5,8 @@
 #   tests/bench/run.sh [BUILD_DIR]          (default /work/main/build-bench)
 #
 # Needs the targets livepolld, livepoll and lp_bench built in BUILD_DIR. Scenarios:
-#   a. polls of one topic over a window, for 1 watcher and for BENCH_WATCHERS (1000) watchers;
+#   a. polls of one topic over a window, for 1 watcher and for BENCH_WATCHERS (1000) watchers,
+#      while lp_bench writer changes the watched row every 250 ms (so every poll fans out a diff);
 #   b. latency from a committed write to the watcher's receipt, 100 ms interval;
 #   c. daemon RSS idle and with BENCH_MEM_CLIENTS x BENCH_MEM_TOPICS subscriptions (100 x 100);
 #   d. daemon CPU over the window of (c), 1 s interval.
@@ -114,13 +115,18 @@ EOF
   exit 1
 }
 
-# stat_value NAME: a counter of the daemon's `stats` admin command (the CLI has no `stats`).
-stat_value() { "$LP_BENCH" admin --connect "$ADMIN" stats | awk -F'\t' -v n="$1" '$1 == n {print $2}'; }
-# info_value COLUMN: a column of `livepoll status` (admin command info).
-info_value() {
-  "$LIVEPOLL" -c "$ADMIN" --header status | awk -F'\t' -v c="$1" \
-    'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) k = i; next} {print $k}'
+# stats_json: the daemon's `stats` counters as one JSON object: `livepoll stats` where the CLI has
+# it, else lp_bench's own admin client.
+stats_json() {
+  local tsv
+  if tsv=$("$LIVEPOLL" -c "$ADMIN" stats 2>/dev/null) && [ -n "$tsv" ]; then
+    echo "$tsv" | jq -Rn '[inputs | split("\t") | {(.[0]): (.[1] | tonumber? // .)}] | add // {}'
+  else
+    "$LP_BENCH" admin --connect "$ADMIN" --json stats
+  fi
 }
+# info_value KEY: a field of `livepoll status` (admin command info), which prints key/value lines.
+info_value() { "$LIVEPOLL" -c "$ADMIN" status | awk -F'\t' -v k="$1" '$1 == k {print $2}'; }
 # subs_value TOPIC COLUMN: a column of `livepoll subs` for one topic.
 subs_value() {
   "$LIVEPOLL" -c "$ADMIN" --header subs | awk -F'\t' -v t="$1" -v c="$2" \
@@ -145,7 +151,7 @@ subscribers_are() { [ "$(info_value subscribers)" = "$1" ]; }
 STATS_ROWS=()
 stop_daemon() {
   local name=$1 stats
-  stats=$("$LP_BENCH" admin --connect "$ADMIN" --json stats || echo '{}')
+  stats=$(stats_json || echo '{}')
   echo "$stats" >"$TMP/$name.stats.json"
   local malformed unknown dropped slow sent
   malformed=$(echo "$stats" | jq -r '.frames_malformed // "?"')
@@ -181,8 +187,13 @@ SQLITE_VER=$(sqlite3 --version 2>/dev/null | awk '{print $1}' || echo '?')
 scenario_a() {
   local n=$1 name=a$1 topic='one?id=1'
   start_daemon "$name"
+  # The watched row changes 4 times a second, so each poll publishes a diff to every watcher.
+  "$LP_BENCH" writer --db "$DB" --sql 'UPDATE items SET v = v + 1 WHERE id = 1' --period-ms 250 \
+    --json >"$TMP/$name.writer.json" &
+  local writer=$!
+  PIDS+=("$writer")
   "$LP_BENCH" watchers --connect "$CLIENT" --clients "$n" --topics-per-client 1 --query one \
-    --param id=1 --seconds $((WINDOW + 12)) --json >"$TMP/$name.json" 2>"$TMP/$name.err" &
+    --param id=1 --distinct-topics 1 --seconds $((WINDOW + 60)) --json >"$TMP/$name.json" 2>"$TMP/$name.err" &
   local bench=$!
   PIDS+=("$bench")
   wait_until 30 subscribers_are "$n" || { note "$name: only $(info_value subscribers)/$n subscribed after 30s"; }
@@ -192,6 +203,13 @@ scenario_a() {
   sleep "$WINDOW"
   t1=$(now_ms); p1=$(subs_value "$topic" polls); c1=$(cpu_ticks "$DPID")
   A_SUBS=$(subs_value "$topic" subscribers)
+  # Writes stop, the last diff is delivered, then the daemon's count is compared with lp_bench's
+  # (after the watchers leave, a later poll would still count sends to peers that are gone).
+  kill -TERM "$writer"
+  wait "$writer" || true
+  sleep 1.5
+  A_SENT=$(stats_json | jq -r '.updates_sent // "?"')
+  kill -TERM "$bench"  # lp_bench prints its summary on SIGTERM
   wait "$bench" || note "$name: lp_bench exited non-zero"
   A_JSON=$(cat "$TMP/$name.json")
   stop_daemon "$name"
@@ -200,17 +218,20 @@ scenario_a() {
   A_CPU=$(awk -v t="$((c1 - c0))" -v hz="$CLK_TCK" -v s="$A_SECS" 'BEGIN {printf "%.1f", 100 * t / hz / s}')
 }
 scenario_a 1
-A1_POLLS=$A_POLLS A1_SECS=$A_SECS A1_CPU=$A_CPU A1_JSON=$A_JSON A1_SUBS=$A_SUBS
+A1_POLLS=$A_POLLS A1_SECS=$A_SECS A1_CPU=$A_CPU A1_JSON=$A_JSON A1_SUBS=$A_SUBS A1_SENT=$A_SENT
 scenario_a "$WATCHERS"
-AN_POLLS=$A_POLLS AN_SECS=$A_SECS AN_CPU=$A_CPU AN_JSON=$A_JSON AN_SUBS=$A_SUBS
+AN_POLLS=$A_POLLS AN_SECS=$A_SECS AN_CPU=$A_CPU AN_JSON=$A_JSON AN_SUBS=$A_SUBS AN_SENT=$A_SENT
 ratio() { awk -v p="$1" -v w="$2" -v s="$3" 'BEGIN {printf "%.4f", p / (w * s)}'; }
 A1_RATIO=$(ratio "$A1_POLLS" 1 "$A1_SECS")
 AN_RATIO=$(ratio "$AN_POLLS" "$WATCHERS" "$AN_SECS")
 if [ "$A1_POLLS" = "$AN_POLLS" ]; then A_EQUAL=yes; else A_EQUAL="no ($A1_POLLS vs $AN_POLLS)"; fi
 
 # ---- b. write-to-receipt latency at 100 ms -------------------------------------------------------
+# Random pauses of 0..200 ms (two whole intervals) between trials put each write at a uniformly
+# random phase of the poll schedule, so the expected median is about half an interval.
 start_daemon b
-"$LP_BENCH" latency --connect "$CLIENT" --db "$DB" --query lat --trials "$TRIALS" --json \
+"$LP_BENCH" latency --connect "$CLIENT" --db "$DB" --query lat --trials "$TRIALS" \
+  --gap-ms 200 --json \
   >"$TMP/b.json" 2>"$TMP/b.err" || note "b: lp_bench latency failed: $(cat "$TMP/b.err")"
 B_JSON=$(cat "$TMP/b.json")
 stop_daemon b
@@ -225,7 +246,7 @@ ci1=$(cpu_ticks "$DPID"); ti1=$(now_ms)
 C_IDLE_CPU=$(awk -v t="$((ci1 - ci0))" -v hz="$CLK_TCK" -v ms="$((ti1 - ti0))" 'BEGIN {printf "%.1f", 100 * t / hz / (ms / 1000)}')
 NSUBS=$((MEM_CLIENTS * MEM_TOPICS))
 "$LP_BENCH" watchers --connect "$CLIENT" --clients "$MEM_CLIENTS" --topics-per-client "$MEM_TOPICS" \
-  --distinct-topics "$MEM_TOPICS" --query mem --param 'id={t}' --seconds $((WINDOW + 40)) --json \
+  --distinct-topics "$MEM_TOPICS" --query mem --param 'id={t}' --seconds $((WINDOW + 120)) --json \
   >"$TMP/c.json" 2>"$TMP/c.err" &
 bench=$!
 PIDS+=("$bench")
@@ -245,13 +266,14 @@ D_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", (b - a) / 1000}')
 D_CPU=$(awk -v t="$((c1 - c0))" -v hz="$CLK_TCK" -v s="$D_SECS" 'BEGIN {printf "%.1f", 100 * t / hz / s}')
 D_POLLS=$((p1 - p0))
 D_US_PER_POLL=$(awk -v t="$((c1 - c0))" -v hz="$CLK_TCK" -v p="$D_POLLS" 'BEGIN {if (p > 0) printf "%.0f", 1e6 * t / hz / p; else print "n/a"}')
+kill -TERM "$bench"
 wait "$bench" || note "c: lp_bench exited non-zero"
 C_JSON=$(cat "$TMP/c.json")
 stop_daemon c
 C_PER_SUB=$(awk -v a="$C_IDLE" -v b="$C_LOADED" -v n="$NSUBS" 'BEGIN {printf "%.0f", (b - a) * 1024 / n}')
 
 # ---- report --------------------------------------------------------------------------------------
-j() { echo "$1" | jq -r "$2"; }
+j() { local json=$1; shift; echo "$json" | jq -r "$@"; }
 cat <<EOF
 
 ## livepolld benchmark ($(date -u +%Y-%m-%dT%H:%MZ))
@@ -261,13 +283,16 @@ Daemon: one livepolld per scenario, soci plugin over SQLite (WAL), ipc:// endpoi
 
 | scenario | measure | value |
 | --- | --- | --- |
-| a. 1 watcher, 1 topic, 1 s interval (jitter 0) | polls in ${A1_SECS} s | $A1_POLLS |
+| a. 1 watcher, 1 topic, 1 s interval (jitter 0), row updated every 250 ms | polls in ${A1_SECS} s | $A1_POLLS |
 | | polls / (watchers x intervals) | $A1_RATIO |
+| | updates received (lp_bench) / sent (daemon) | $(j "$A1_JSON" '.updates') / $A1_SENT |
 | | daemon CPU | ${A1_CPU} % |
-| a. $WATCHERS watchers, 1 topic, 1 s interval (jitter 0) | polls in ${AN_SECS} s | $AN_POLLS |
+| a. $WATCHERS watchers, same topic and writes | polls in ${AN_SECS} s | $AN_POLLS |
 | | polls / (watchers x intervals) | $AN_RATIO |
 | | subscribers on the topic (subs) | $AN_SUBS |
-| | subscriptions / updates / errors (lp_bench) | $(j "$AN_JSON" '"\(.subscriptions) / \(.updates) / \(.errors)"') |
+| | subscriptions / errors / seq gaps (lp_bench) | $(j "$AN_JSON" '"\(.subscriptions) / \(.errors) / \(.seq_gaps)"') |
+| | updates received (lp_bench) / sent (daemon) | $(j "$AN_JSON" '.updates') / $AN_SENT |
+| | updates per watcher (1 watcher run: $(j "$A1_JSON" '.updates')) | $(j "$AN_JSON" --argjson n "$WATCHERS" '.updates / $n') |
 | | daemon CPU | ${AN_CPU} % |
 | | poll counts equal (1 vs $WATCHERS watchers) | $A_EQUAL |
 | b. write -> receipt, 100 ms interval, $(j "$B_JSON" '.trials') trials | p50 | $(j "$B_JSON" '.p50_ms') ms |

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "json.h"
+#include "livepoll/json.h"
 #include "update_json.h"
 
 namespace livepoll::cli {
