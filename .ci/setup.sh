@@ -10,8 +10,10 @@ packages=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-dev  # transport and codec
   libboost-program-options-dev libspdlog-dev              # options and logging
   libsoci-dev libsqlite3-dev                              # the soci plugin, the demo
+  libpqxx-dev libpq-dev                                   # the postgres plugin
   libgtest-dev libgmock-dev                               # unit tests
   sqlite3 jq groff-base make procps                       # end-to-end tests and man page lint
+  postgresql                                              # a throwaway server for the tests
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -40,6 +40,8 @@ struct lp_statement {
 namespace livepoll::soci_plugin {
 namespace {
 
+using plugin_sql::CheckParams;
+
 constexpr char kDefaultSqliteTimeout[] = " timeout=2";
 
 int Fail(char* err, size_t err_cap, const std::string& why) {

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-namespace livepoll::soci_plugin {
+namespace livepoll::plugin_sql {
 namespace {
 
 bool IdentStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
@@ -15,10 +15,25 @@ size_t SkipPast(const std::string& sql, size_t i, const std::string& close) {
   return end == std::string::npos ? sql.size() : end + close.size();
 }
 
+// The index just past an E'...' literal whose body starts at `i`: a backslash escapes the next
+// character, so E'it\'s' is one literal.
+size_t SkipEscapeString(const std::string& sql, size_t i) {
+  while (i < sql.size()) {
+    if (sql[i] == '\\') {
+      i += 2;
+    } else if (sql[i] == '\'') {
+      return i + 1;
+    } else {
+      ++i;
+    }
+  }
+  return sql.size();
+}
+
 }  // namespace
 
-std::vector<std::string> SqlParamNames(const std::string& sql) {
-  std::vector<std::string> names;
+std::vector<ParamUse> FindParams(const std::string& sql) {
+  std::vector<ParamUse> uses;
   size_t i = 0;
   while (i < sql.size()) {
     char c = sql[i];
@@ -46,15 +61,25 @@ std::vector<std::string> SqlParamNames(const std::string& sql) {
     } else if (c == ':' && IdentStart(next)) {
       size_t end = i + 1;
       while (end < sql.size() && IdentChar(sql[end])) ++end;
-      std::string name = sql.substr(i + 1, end - i - 1);
-      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+      uses.push_back({sql.substr(i + 1, end - i - 1), i, end - i});
       i = end;
+    } else if ((c == 'E' || c == 'e') && next == '\'') {
+      // Reached only at the start of a word (words are skipped whole below): an escape string.
+      i = SkipEscapeString(sql, i + 2);
     } else if (IdentChar(c)) {
       // Skip whole words so "a:b" style text inside identifiers is not half-read.
       while (i < sql.size() && IdentChar(sql[i])) ++i;
     } else {
       ++i;
     }
+  }
+  return uses;
+}
+
+std::vector<std::string> SqlParamNames(const std::string& sql) {
+  std::vector<std::string> names;
+  for (const auto& use : FindParams(sql)) {
+    if (std::find(names.begin(), names.end(), use.name) == names.end()) names.push_back(use.name);
   }
   return names;
 }
@@ -80,4 +105,19 @@ std::string CheckParams(const std::string& sql, const std::vector<std::string>& 
   return "";
 }
 
-}  // namespace livepoll::soci_plugin
+std::string ToPositional(const std::string& sql, const std::vector<std::string>& declared) {
+  std::string out;
+  out.reserve(sql.size());
+  size_t copied = 0;
+  for (const auto& use : FindParams(sql)) {
+    auto it = std::find(declared.begin(), declared.end(), use.name);
+    if (it == declared.end()) continue;
+    out.append(sql, copied, use.pos - copied);
+    out += "$" + std::to_string(it - declared.begin() + 1);
+    copied = use.pos + use.len;
+  }
+  out.append(sql, copied, std::string::npos);
+  return out;
+}
+
+}  // namespace livepoll::plugin_sql

@@ -1,0 +1,323 @@
+// The postgres data-source plugin: PostgreSQL through libpqxx 6.4, at the ABI boundary
+// (plugins/include/livepoll/source.h).
+//
+// DSN: a libpq connection string, `host=db port=5432 dbname=app user=app password=...` or a
+// `postgresql://` URI, given to libpq as it is.
+//
+// One plugin connection is one PostgreSQL session (pqxx::connection). The host opens at most
+// `max_concurrent` of them per source, one per poll worker, so that is the pool; after a failed
+// query it closes the connection and opens a new one, so a broken session is never reused.
+// libpqxx's own silent reconnect ("reactivation") is turned off: it would lose the session
+// settings below and the server-side prepared statements without anyone noticing.
+//
+// On open the session gets: client_encoding UTF8 (the ABI's text is UTF-8), DateStyle ISO (the
+// date/time text this plugin rewrites as ISO 8601), and statement_timeout 30s unless the
+// connection itself set it (`options='-c statement_timeout=5s'` in the DSN, or PGOPTIONS): the
+// setting then has source "client" in pg_settings.
+//
+// prepare checks the `:name` parameters against the list and rewrites them as $1..$n without
+// talking to the server (so a catalog check does not fail just because the server is down). The
+// first query of a statement prepares it on the server (a named prepared statement, one per
+// statement on its session); every query runs it with the values bound as text, outside any
+// transaction block (autocommit, each poll sees the latest committed data).
+//
+// Every callback catches every exception: none may cross the C boundary.
+#include <pqxx/pqxx>
+
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "livepoll/source.h"
+#include "pg_values.h"
+#include "sql_params.h"
+
+namespace livepoll::postgres_plugin {
+namespace {
+
+constexpr char kDefaultStatementTimeout[] = "30s";
+constexpr char kSinkStopped[] = "the host stopped reading the result";
+constexpr char kQueryCanceled[] = "57014";  // SQLSTATE query_canceled (timeouts, cancels)
+constexpr char kConnecting[] = "cannot connect";
+
+int Fail(char* err, size_t err_cap, const std::string& why) {
+  if (err != nullptr && err_cap > 0) std::snprintf(err, err_cap, "%s", why.c_str());
+  return 1;
+}
+
+// Server notices (RAISE NOTICE, "table does not exist, skipping", ...) go to the host's log
+// instead of libpqxx's default, stderr.
+class NoticeToHost : public pqxx::errorhandler {
+ public:
+  NoticeToHost(pqxx::connection_base& conn, const lp_host* host)
+      : pqxx::errorhandler(conn), host_(host) {}
+  bool operator()(const char msg[]) noexcept override {
+    try {
+      if (host_ != nullptr && host_->log != nullptr && msg != nullptr) {
+        std::string text = OneLine(msg);
+        int level = text.rfind("WARNING:", 0) == 0 ? LP_LOG_WARN : LP_LOG_INFO;
+        host_->log(host_->ctx, level, text.data(), text.size());
+      }
+    } catch (...) {
+      // A notice is not worth an exception through libpq's callback.
+    }
+    return false;  // handled: not to stderr
+  }
+
+ private:
+  const lp_host* host_;
+};
+
+}  // namespace
+}  // namespace livepoll::postgres_plugin
+
+struct lp_connection {
+  std::unique_ptr<pqxx::connection> db;
+  std::unique_ptr<livepoll::postgres_plugin::NoticeToHost> notices;  // reset before `db` closes
+  uint64_t next_statement = 0;
+  ~lp_connection() {
+    notices.reset();
+    if (db) db->disconnect();  // noexcept
+  }
+};
+
+struct lp_statement {
+  lp_connection* conn;
+  std::string name;  // the server-side prepared statement's name, unique on its connection
+  std::string sql;   // with $1..$n
+  size_t param_count = 0;
+  bool prepared = false;  // defined and prepared on the server
+};
+
+namespace livepoll::postgres_plugin {
+namespace {
+
+// The text of a failure while `doing` something with the server ("" for running the query: the
+// host already says "query failed"). A timeout says so first.
+std::string ErrorText(const std::string& doing, const std::exception& e) {
+  std::string what;
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    std::string msg = OneLine(sql->what());
+    if (sql->sqlstate() == kQueryCanceled) {
+      bool timeout = msg.find("statement timeout") != std::string::npos;
+      return std::string(timeout ? "statement timeout" : "query canceled") + " (" + msg + ")";
+    }
+    what = msg;
+    if (!sql->sqlstate().empty()) what += " (SQLSTATE " + sql->sqlstate() + ")";
+  } else if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr && doing != kConnecting) {
+    what = "connection to the server lost: " + OneLine(e.what());
+  } else {
+    what = OneLine(e.what());
+  }
+  return doing.empty() ? what : doing + ": " + what;
+}
+
+// Runs `fn`, turning any exception into an error return with its text.
+template <typename Fn>
+int Guard(char* err, size_t err_cap, const std::string& doing, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return Fail(err, err_cap, ErrorText(doing, e));
+  } catch (...) {
+    return Fail(err, err_cap, (doing.empty() ? "" : doing + ": ") + "unknown exception");
+  }
+}
+
+// The session settings the rest of the plugin relies on (see the top of the file).
+void SetUpSession(pqxx::connection& db) {
+  db.set_client_encoding("UTF8");
+  pqxx::nontransaction tx(db);
+  tx.exec0("SET DateStyle = 'ISO, MDY'");
+  pqxx::row source =
+      tx.exec1("SELECT source FROM pg_catalog.pg_settings WHERE name = 'statement_timeout'");
+  if (source[0].as<std::string>() != "client") {
+    tx.exec0(std::string("SET statement_timeout = '") + kDefaultStatementTimeout + "'");
+  }
+  tx.commit();
+}
+
+int Open(const lp_host* host, const char* dsn, lp_connection** out, char* err, size_t err_cap) {
+  if (out == nullptr) return Fail(err, err_cap, "no place for the connection");
+  auto conn = std::make_unique<lp_connection>();
+  int rc = Guard(err, err_cap, kConnecting, [&] {
+    conn->db = std::make_unique<pqxx::connection>(dsn == nullptr ? "" : dsn);
+    return 0;
+  });
+  if (rc != 0) return rc;
+  return Guard(err, err_cap, "cannot set up the session", [&] {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    conn->db->inhibit_reactivation(true);  // deprecated in 6.x, still what disables it
+#pragma GCC diagnostic pop
+    conn->notices = std::make_unique<NoticeToHost>(*conn->db, host);
+    SetUpSession(*conn->db);
+    *out = conn.release();
+    return 0;
+  });
+}
+
+// Closing drops the session, and with it its prepared statements. Nothing here throws.
+void Close(lp_connection* conn) { delete conn; }
+
+int Prepare(lp_connection* conn, const char* sql, const lp_str* param_names, size_t param_count,
+            lp_statement** out, char* err, size_t err_cap) {
+  return Guard(err, err_cap, "cannot prepare", [&] {
+    if (conn == nullptr || out == nullptr) return Fail(err, err_cap, "no connection");
+    std::string text = sql == nullptr ? "" : sql;
+    std::vector<std::string> names;
+    for (size_t i = 0; i < param_count; ++i) names.emplace_back(param_names[i].data, param_names[i].len);
+    if (std::string why = plugin_sql::CheckParams(text, names); !why.empty()) {
+      return Fail(err, err_cap, why);
+    }
+    auto stmt = std::make_unique<lp_statement>();
+    stmt->conn = conn;
+    stmt->name = "livepoll_" + std::to_string(++conn->next_statement);
+    stmt->sql = plugin_sql::ToPositional(text, names);
+    stmt->param_count = param_count;
+    *out = stmt.release();
+    return 0;
+  });
+}
+
+int SendColumns(const lp_sink* sink, const pqxx::result& r) {
+  std::vector<lp_str> names;
+  names.reserve(r.columns());
+  for (pqxx::row::size_type c = 0; c < r.columns(); ++c) {
+    const char* name = r.column_name(c);
+    names.push_back(lp_str{name, std::char_traits<char>::length(name)});
+  }
+  return sink->columns(sink->ctx, names.data(), names.size());
+}
+
+// One field as an lp_value; `scratch` holds converted bytes the value may point into.
+lp_value ToLp(const pqxx::field& f, Kind kind, std::string& scratch) {
+  lp_value v{};
+  if (f.is_null()) {
+    v.type = LP_NULL;
+    return v;
+  }
+  std::string_view text(f.c_str(), f.size());
+  switch (kind) {
+    case Kind::kInt:
+      if (ParseInt(text, v.u.i)) {
+        v.type = LP_INT;
+        return v;
+      }
+      break;  // an oid beyond int64 cannot happen; anything odd stays text
+    case Kind::kReal:
+      if (ParseReal(text, v.u.r)) {
+        v.type = LP_REAL;
+        return v;
+      }
+      break;  // a numeric beyond double's range: its digits, as text
+    case Kind::kBool:
+      v.type = LP_BOOL;
+      v.u.i = text == "t" ? 1 : 0;
+      return v;
+    case Kind::kBlob: {
+      pqxx::binarystring bytes(f);  // PQunescapeBytea: hex or escape format
+      scratch.assign(bytes.get(), bytes.size());
+      v.type = LP_BLOB;
+      v.u.s.data = scratch.data();
+      v.u.s.len = scratch.size();
+      return v;
+    }
+    case Kind::kDateTime:
+      scratch = IsoDateTime(text);
+      v.type = LP_TEXT;
+      v.u.s.data = scratch.data();
+      v.u.s.len = scratch.size();
+      return v;
+    case Kind::kText:
+      break;
+  }
+  v.type = LP_TEXT;
+  v.u.s.data = text.data();
+  v.u.s.len = text.size();
+  return v;
+}
+
+int Query(lp_statement* stmt, const lp_value* params, size_t param_count, const lp_sink* sink,
+          char* err, size_t err_cap) {
+  if (stmt == nullptr || sink == nullptr) return Fail(err, err_cap, "no statement or sink");
+  if (param_count != stmt->param_count) {
+    return Fail(err, err_cap,
+                "expected " + std::to_string(stmt->param_count) + " parameters, got " +
+                    std::to_string(param_count));
+  }
+  // Values as text (NULL as a null pointer), all built before anything is sent.
+  std::vector<std::string> texts(param_count);
+  std::vector<const char*> values(param_count, nullptr);
+  for (size_t i = 0; i < param_count; ++i) {
+    if (params[i].type == LP_NULL) continue;
+    std::string why;
+    if (!ParamText(params[i], i, texts[i], why)) return Fail(err, err_cap, why);
+    values[i] = texts[i].c_str();
+  }
+  pqxx::connection& db = *stmt->conn->db;
+  if (!stmt->prepared) {
+    int rc = Guard(err, err_cap, "cannot prepare on the server", [&] {
+      db.prepare(stmt->name, stmt->sql);  // the same definition again is allowed (a retry)
+      db.prepare_now(stmt->name);
+      stmt->prepared = true;
+      return 0;
+    });
+    if (rc != 0) return rc;
+  }
+  pqxx::result r;
+  int rc = Guard(err, err_cap, "", [&] {
+    pqxx::nontransaction tx(db);
+    r = tx.exec_prepared(stmt->name, pqxx::prepare::make_dynamic_params(values));
+    tx.commit();
+    return 0;
+  });
+  if (rc != 0) return rc;
+  return Guard(err, err_cap, "cannot read the result", [&] {
+    if (SendColumns(sink, r) != 0) return Fail(err, err_cap, kSinkStopped);
+    const auto columns = r.columns();
+    std::vector<Kind> kinds(columns);
+    for (pqxx::row::size_type c = 0; c < columns; ++c) kinds[c] = KindOf(r.column_type(c));
+    std::vector<std::string> scratch(columns);
+    std::vector<lp_value> row(columns);
+    for (const auto& tuple : r) {
+      for (pqxx::row::size_type c = 0; c < columns; ++c) row[c] = ToLp(tuple[c], kinds[c], scratch[c]);
+      if (sink->row(sink->ctx, row.data(), row.size()) != 0) return Fail(err, err_cap, kSinkStopped);
+    }
+    return 0;
+  });
+}
+
+void Finalize(lp_statement* stmt) {
+  if (stmt == nullptr) return;
+  if (stmt->prepared) {
+    try {
+      // DEALLOCATE, so a long-lived session does not collect statements across catalog reloads.
+      if (stmt->conn->db->is_open()) stmt->conn->db->unprepare(stmt->name);
+    } catch (...) {
+      // The session is gone or going: its statements go with it.
+    }
+  }
+  delete stmt;
+}
+
+const lp_source_plugin kPlugin = {sizeof(lp_source_plugin),
+                                  LIVEPOLL_SOURCE_ABI_MAJOR,
+                                  LIVEPOLL_SOURCE_ABI_MINOR,
+                                  0,
+                                  "postgres",
+                                  "1.0 (libpqxx " PQXX_VERSION ")",
+                                  Open,
+                                  Close,
+                                  Prepare,
+                                  Query,
+                                  Finalize};
+
+}  // namespace
+}  // namespace livepoll::postgres_plugin
+
+LIVEPOLL_SOURCE_EXPORT const lp_source_plugin* livepoll_source_entry(void) {
+  return &livepoll::postgres_plugin::kPlugin;
+}
