@@ -148,6 +148,56 @@ const NodeKey kNodeKeys[] = {
     {"backoff_max", "backoff-max", "DURATION",
      "longest wait between polls while a source fails (default 10s)",
      [](NodeConfig& n, const std::string& v) { return SetDuration(n.backoff_max, v); }},
+    {"cluster", "cluster", "NAME",
+     "the cluster's name; frames of another cluster are refused (default livepoll)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v.empty()) return Status::InvalidArgument("must not be empty");
+       n.cluster = v;
+       return Status::Ok();
+     }},
+    {"gossip_bind", "gossip-bind", "ENDPOINT",
+     "endpoint of this node's gossip PUB socket; with rpc_bind, makes the node a cluster member "
+     "(default: none, a standalone node)",
+     [](NodeConfig& n, const std::string& v) {
+       n.gossip_bind = v;
+       return CheckEndpoint(v);
+     }},
+    {"rpc_bind", "rpc-bind", "ENDPOINT", "endpoint of this node's rpc ROUTER socket (default: none)",
+     [](NodeConfig& n, const std::string& v) {
+       n.rpc_bind = v;
+       return CheckEndpoint(v);
+     }},
+    {"advertise_host", "advertise-host", "HOST",
+     "the host peers dial when a bind address is a wildcard (default 127.0.0.1)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v.empty()) return Status::InvalidArgument("must not be empty");
+       n.advertise_host = v;
+       return Status::Ok();
+     }},
+    {"join", "join", "HOST:PORT,...", "seeds' rpc addresses to join the cluster through (default: none)",
+     [](NodeConfig& n, const std::string& v) {
+       n.join.clear();
+       std::stringstream in(v);
+       for (std::string seed; std::getline(in, seed, ',');) {
+         seed = Trim(seed);
+         if (seed.empty()) continue;
+         if (seed.find("://") == std::string::npos) seed = "tcp://" + seed;
+         if (Status s = CheckEndpoint(seed); !s.ok()) return s;
+         n.join.push_back(seed);
+       }
+       return Status::Ok();
+     }},
+    {"gossip_interval", "gossip-interval", "DURATION", "heartbeat period (default 100ms)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.gossip_interval, v); }},
+    {"suspect_after", "suspect-after", "DURATION",
+     "a peer silent this long is suspect and probed through others (default 500ms)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.suspect_after, v); }},
+    {"dead_after", "dead-after", "DURATION",
+     "a peer silent this long is dead, whatever the probes say (default 1s)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.dead_after, v); }},
+    {"permdown", "permdown", "DURATION",
+     "a dead or left node's members and presence entries are forgotten after this (default 5m)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.permdown, v); }},
     {"log_level", "log-level", "LEVEL", "trace, debug, info, warn or error (default info)",
      [](NodeConfig& n, const std::string& v) {
        static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
@@ -169,6 +219,19 @@ const NodeKey kNodeKeys[] = {
        return Status::Ok();
      }},
 };
+
+// The cluster keys that only make sense together.
+Status CheckCluster(const NodeConfig& n) {
+  if (n.gossip_bind.empty() != n.rpc_bind.empty())
+    return Status::InvalidArgument("gossip_bind and rpc_bind: give both to join a cluster, or neither");
+  if (!n.join.empty() && n.gossip_bind.empty())
+    return Status::InvalidArgument("join: needs gossip_bind and rpc_bind");
+  if (n.suspect_after >= n.dead_after)
+    return Status::InvalidArgument("suspect_after must be shorter than dead_after");
+  if (n.gossip_interval >= n.suspect_after)
+    return Status::InvalidArgument("gossip_interval must be shorter than suspect_after");
+  return Status::Ok();
+}
 
 const NodeKey* FindNodeKey(const std::string& ini) {
   for (const auto& k : kNodeKeys) {
@@ -547,6 +610,7 @@ Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]) {
     if (!s.ok()) return Prefixed(std::string("--") + k.cli + ": ", s);
   }
   if (args.config.node.name.empty()) args.config.node.name = HostName();
+  if (Status s = CheckCluster(args.config.node); !s.ok()) return s;
   return args;
 }
 

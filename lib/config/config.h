@@ -57,6 +57,16 @@ struct NodeConfig {
   milliseconds linger{5000};          // a poller stops this long after its last subscriber left
   milliseconds client_timeout{10000};  // a client silent this long is dropped with its subscriptions
   milliseconds backoff_max{10000};     // the longest wait between polls while a source fails
+  // The cluster (empty gossip_bind/rpc_bind: a standalone node).
+  std::string cluster = "livepoll";
+  std::string gossip_bind;
+  std::string rpc_bind;
+  std::string advertise_host = "127.0.0.1";
+  std::vector<std::string> join;  // seeds' rpc endpoints, tcp://host:port
+  milliseconds gossip_interval{100};
+  milliseconds suspect_after{500};
+  milliseconds dead_after{1000};
+  milliseconds permdown{300000};
   std::string log_level = "info";      // trace, debug, info, warn, error
   std::string log_format = "text";     // text or json
 };

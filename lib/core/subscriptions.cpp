@@ -73,7 +73,7 @@ Result<std::string> Subscriptions::Join(Time now, ClientId client, const std::st
   auto it = topics_.find(*topic);
   Topic* t = it != topics_.end() ? it->second.get()
                                  : StartPoller(now, *topic, cq, std::move(values), out);
-  t->subscribers.insert(client);
+  if (t->subscribers.insert(client).second) out.subscribed.emplace_back(*topic, client);
   t->linger_until = Time{};
   SendCurrentState(*t, client, out);
   return *topic;
@@ -108,8 +108,8 @@ void Subscriptions::ClientGone(Time now, ClientId client, Outputs& out) {
   out.dropped_clients.push_back(client);
 }
 
-void Subscriptions::RemoveSubscriber(Time now, Topic& t, ClientId client, Outputs&) {
-  t.subscribers.erase(client);
+void Subscriptions::RemoveSubscriber(Time now, Topic& t, ClientId client, Outputs& out) {
+  if (t.subscribers.erase(client) > 0) out.unsubscribed.emplace_back(t.name, client);
   if (t.subscribers.empty()) {
     t.linger_until = now + options_.linger;
     timers_.push({t.linger_until, Timer::Kind::kLinger, t.name, t.generation});

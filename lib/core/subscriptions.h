@@ -76,6 +76,9 @@ struct Outputs {
   std::vector<Delivery> deliveries;
   std::vector<PollRequest> polls;
   std::vector<ClientId> dropped_clients;  // the transport may forget these clients
+  // Subscriptions that began and ended, for the cluster's presence.
+  std::vector<std::pair<std::string, ClientId>> subscribed;
+  std::vector<std::pair<std::string, ClientId>> unsubscribed;
   std::vector<Event> events;
 };
 

@@ -326,3 +326,35 @@ TEST(ParseDuration, RefusesNumbersWithoutUnitsAndNonsense) {
 
 }  // namespace
 }  // namespace livepoll::config
+
+namespace livepoll::config {
+namespace {
+
+class ClusterConfigTest : public ConfigTest {};
+
+TEST_F(ClusterConfigTest, ClusterKeysParseAndSeedsGetASchema) {
+  auto r = Parse({"--config",
+                  Write("c.conf",
+                        "[node]\ncluster = prod\ngossip_bind = tcp://127.0.0.1:7472\n"
+                        "rpc_bind = tcp://127.0.0.1:7473\njoin = 10.0.0.1:7473, tcp://10.0.0.2:7473\n"
+                        "suspect_after = 300ms\ndead_after = 2s\npermdown = 1m\n"),
+                  "--gossip-interval", "50ms"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const NodeConfig& n = r->config.node;
+  EXPECT_EQ(n.cluster, "prod");
+  EXPECT_EQ(n.join, (std::vector<std::string>{"tcp://10.0.0.1:7473", "tcp://10.0.0.2:7473"}));
+  EXPECT_EQ(n.gossip_interval, std::chrono::milliseconds(50));
+  EXPECT_EQ(n.suspect_after, std::chrono::milliseconds(300));
+  EXPECT_EQ(n.dead_after, std::chrono::milliseconds(2000));
+  EXPECT_EQ(n.permdown, std::chrono::milliseconds(60000));
+}
+
+TEST_F(ClusterConfigTest, InconsistentClusterKeysAreRefused) {
+  EXPECT_THAT(ErrorFor("[node]\ngossip_bind = tcp://127.0.0.1:7472\n"), HasSubstr("give both"));
+  EXPECT_THAT(ErrorFor("[node]\njoin = 10.0.0.1:7473\n"), HasSubstr("join: needs"));
+  EXPECT_THAT(ErrorFor("[node]\nsuspect_after = 2s\ndead_after = 1s\n"), HasSubstr("shorter than dead_after"));
+  EXPECT_THAT(ErrorFor("[node]\ngossip_interval = 1s\n"), HasSubstr("shorter than suspect_after"));
+}
+
+}  // namespace
+}  // namespace livepoll::config

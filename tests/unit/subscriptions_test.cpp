@@ -377,3 +377,25 @@ TEST(SubscriptionsErrors, AnOutageIsReportedOnceThoughItsMessageVaries) {
 
 }  // namespace
 }  // namespace livepoll::core
+
+namespace livepoll::core {
+namespace {
+
+TEST(SubscriptionsPresence, JoinsAndLeavesAreReportedOnceEach) {
+  Catalog c;
+  c.queries["q"] = {"q", "db", {}, {}, std::chrono::seconds(1), 0.0};
+  Subscriptions subs(c, SubscriptionsOptions{});
+  Outputs out;
+  Time now(std::chrono::seconds(100));
+  ASSERT_TRUE(subs.Join(now, 1, "q", {}, out).ok());
+  ASSERT_TRUE(subs.Join(now, 1, "q", {}, out).ok());  // again: not a new subscription
+  ASSERT_TRUE(subs.Join(now, 2, "q", {}, out).ok());
+  using P = std::pair<std::string, ClientId>;
+  EXPECT_EQ(out.subscribed, (std::vector<P>{{"q", 1}, {"q", 2}}));
+  ASSERT_TRUE(subs.Leave(now, 1, "q", out).ok());
+  subs.ClientGone(now, 2, out);
+  EXPECT_EQ(out.unsubscribed, (std::vector<P>{{"q", 1}, {"q", 2}}));
+}
+
+}  // namespace
+}  // namespace livepoll::core
