@@ -26,6 +26,7 @@ struct Subscriptions::Topic {
   bool in_flight = false;
   bool waiting = false;  // due but over the source's cap
   uint64_t poll_id = 0;
+  Time poll_started{};  // when the poll in flight (or the last one) was launched
   Time linger_until{};  // set while there are no subscribers
 
   uint64_t polls = 0;
@@ -186,7 +187,7 @@ Time Subscriptions::NextDeadline() const {
   return timers_.empty() ? Time::max() : timers_.top().when;
 }
 
-void Subscriptions::Due(Time, Topic& t, Outputs& out) {
+void Subscriptions::Due(Time now, Topic& t, Outputs& out) {
   if (t.in_flight || t.waiting) return;
   const std::string& source = t.query->source;
   auto cap = catalog_.source_caps.find(source);
@@ -196,11 +197,12 @@ void Subscriptions::Due(Time, Topic& t, Outputs& out) {
     waiting_[source].push_back(t.name);
     return;
   }
-  Launch(t, out);
+  Launch(now, t, out);
 }
 
-void Subscriptions::Launch(Topic& t, Outputs& out) {
+void Subscriptions::Launch(Time now, Topic& t, Outputs& out) {
   t.in_flight = true;
+  t.poll_started = now;
   t.waiting = false;
   t.poll_id = next_poll_id_++;
   running_[t.query->source]++;
@@ -208,7 +210,7 @@ void Subscriptions::Launch(Topic& t, Outputs& out) {
   out.polls.push_back({t.poll_id, t.name, t.query->name, t.query->source, t.params});
 }
 
-void Subscriptions::LaunchWaiting(const std::string& source, Outputs& out) {
+void Subscriptions::LaunchWaiting(Time now, const std::string& source, Outputs& out) {
   auto& queue = waiting_[source];
   auto cap = catalog_.source_caps.find(source);
   int limit = cap == catalog_.source_caps.end() ? 1 : std::max(1, cap->second);
@@ -216,7 +218,7 @@ void Subscriptions::LaunchWaiting(const std::string& source, Outputs& out) {
     std::string name = std::move(queue.front());
     queue.pop_front();
     auto it = topics_.find(name);
-    if (it != topics_.end() && it->second->waiting) Launch(*it->second, out);
+    if (it != topics_.end() && it->second->waiting) Launch(now, *it->second, out);
   }
 }
 
@@ -284,9 +286,12 @@ void Subscriptions::PollDone(Time now, uint64_t poll_id, Result<ResultSet> resul
         }
       }
     }
-    SchedulePoll(t, now + Jittered(wait, t.query->jitter));
+    // A healthy poller keeps its beat from each poll's start, so the query's own duration does
+    // not stretch the interval; after a failure the back-off counts from now.
+    const Time base = result.ok() ? t.poll_started : now;
+    SchedulePoll(t, std::max(now, base + Jittered(wait, t.query->jitter)));
   }
-  LaunchWaiting(source, out);
+  LaunchWaiting(now, source, out);
 }
 
 proto::Update Subscriptions::MakeUpdate(const Topic& t, proto::UpdateKind kind) const {

@@ -144,8 +144,8 @@ class Subscriptions {
   void StopPoller(Topic& t, Outputs& out);
   void SchedulePoll(Topic& t, Time when);
   void Due(Time now, Topic& t, Outputs& out);
-  void Launch(Topic& t, Outputs& out);
-  void LaunchWaiting(const std::string& source, Outputs& out);
+  void Launch(Time now, Topic& t, Outputs& out);
+  void LaunchWaiting(Time now, const std::string& source, Outputs& out);
   void Publish(Topic& t, proto::Update u, Outputs& out);
   proto::Update MakeUpdate(const Topic& t, proto::UpdateKind kind) const;
   void SendCurrentState(const Topic& t, ClientId client, Outputs& out) const;

@@ -15,6 +15,10 @@
 //       writes fall at uniformly random phases of the poll schedule: G must be a whole multiple of
 //       the query's interval (e.g. 2 x 100 ms), else phases just after a poll are over-sampled and
 //       the latency is biased upwards. Prints p50/p90/p99/max in ms.
+//       With --pg-dsn DSN instead of --db, the same against PostgreSQL (through libpq, loaded at
+//       run time with dlopen, so lp_bench needs no libpq at build time): creates
+//       lat(id int PRIMARY KEY, v bigint) in that database if missing and commits each
+//       UPDATE lat SET v = $1 WHERE id = 1 in autocommit (PQexecParams returns after the commit).
 //   lp_bench initdb --db FILE [--rows N]
 //       Creates tables items(id, v) with N rows (default 1000) and lat(id, v) with one row.
 //   lp_bench writer --db FILE [--sql SQL] [--period-ms MS] [--seconds S]
@@ -26,6 +30,7 @@
 //
 // Benchmarks measure; the exit status is non-zero only for usage errors or when nothing could be
 // measured (no connection, no subscription), never for a timing bound.
+#include <dlfcn.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -65,8 +70,8 @@ using std::chrono::milliseconds;
             << "usage: lp_bench watchers --connect EP --clients C --topics-per-client K --query Q\n"
             << "                         [--param name=fmt]... [--distinct-topics T] [--seconds S]\n"
             << "                         [--heartbeat-ms MS] [--json]\n"
-            << "       lp_bench latency --connect EP --db FILE --trials N [--query Q] [--gap-ms G]\n"
-            << "                         [--timeout-ms MS] [--json]\n"
+            << "       lp_bench latency --connect EP (--db FILE | --pg-dsn DSN) --trials N [--query Q]\n"
+            << "                         [--gap-ms G] [--timeout-ms MS] [--json]\n"
             << "       lp_bench initdb --db FILE [--rows N]\n"
             << "       lp_bench writer --db FILE [--sql SQL] [--period-ms MS] [--seconds S]\n"
             << "       lp_bench admin --connect EP COMMAND [--json]\n";
@@ -391,6 +396,94 @@ int Writer(const Args& a) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// PostgreSQL through libpq, resolved at run time (dlopen) so that the build needs no libpq.
+
+class PgConn {
+ public:
+  // Exits with a message when libpq cannot be loaded or the connection fails.
+  explicit PgConn(const std::string& dsn) {
+    lib_ = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL);
+    if (lib_ == nullptr) lib_ = dlopen("libpq.so", RTLD_NOW | RTLD_LOCAL);
+    if (lib_ == nullptr) Die(std::string("cannot load libpq: ") + dlerror());
+    Sym(connectdb_, "PQconnectdb");
+    Sym(status_, "PQstatus");
+    Sym(error_message_, "PQerrorMessage");
+    Sym(exec_, "PQexec");
+    Sym(exec_params_, "PQexecParams");
+    Sym(result_status_, "PQresultStatus");
+    Sym(result_error_, "PQresultErrorMessage");
+    Sym(clear_, "PQclear");
+    Sym(finish_, "PQfinish");
+    conn_ = connectdb_(dsn.c_str());
+    if (conn_ == nullptr || status_(conn_) != 0 /* CONNECTION_OK */)
+      Die("cannot connect (" + dsn + "): " + (conn_ ? OneLine(error_message_(conn_)) : "out of memory"));
+  }
+  ~PgConn() {
+    if (conn_ != nullptr) finish_(conn_);
+    // libpq stays loaded: unloading it at exit buys nothing.
+  }
+  PgConn(const PgConn&) = delete;
+  PgConn& operator=(const PgConn&) = delete;
+
+  // Runs SQL (one or more statements, no parameters); exits on failure.
+  void Exec(const std::string& sql) { Check(exec_(conn_, sql.c_str()), sql); }
+  // Runs SQL with text parameters $1..$n; returns false (message on stderr) on failure.
+  bool ExecParams(const std::string& sql, const std::vector<std::string>& params) {
+    std::vector<const char*> values;
+    for (const std::string& p : params) values.push_back(p.c_str());
+    void* r = exec_params_(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                           values.data(), nullptr, nullptr, 0);
+    const int st = r ? result_status_(r) : -1;
+    if (st == 1 /* PGRES_COMMAND_OK */ || st == 2 /* PGRES_TUPLES_OK */) {
+      clear_(r);
+      return true;
+    }
+    std::cerr << "lp_bench: postgres: " << OneLine(r ? result_error_(r) : error_message_(conn_))
+              << " in: " << sql << "\n";
+    if (r) clear_(r);
+    return false;
+  }
+
+ private:
+  template <typename F>
+  void Sym(F& f, const char* name) {
+    f = reinterpret_cast<F>(dlsym(lib_, name));
+    if (f == nullptr) Die(std::string("libpq has no ") + name);
+  }
+  void Check(void* r, const std::string& sql) {
+    const int st = r ? result_status_(r) : -1;
+    if (st != 1 && st != 2) {
+      std::string why = OneLine(r ? result_error_(r) : error_message_(conn_));
+      if (r) clear_(r);
+      Die(why + " in: " + sql);
+    }
+    clear_(r);
+  }
+  static std::string OneLine(const char* s) {
+    std::string o = s ? s : "";
+    while (!o.empty() && (o.back() == '\n' || o.back() == ' ')) o.pop_back();
+    return Replace(o, "\n", " ");
+  }
+  [[noreturn]] static void Die(const std::string& why) {
+    std::cerr << "lp_bench: postgres: " << why << "\n";
+    std::exit(1);
+  }
+
+  void* lib_ = nullptr;
+  void* conn_ = nullptr;  // PGconn*
+  void* (*connectdb_)(const char*) = nullptr;
+  int (*status_)(const void*) = nullptr;
+  char* (*error_message_)(const void*) = nullptr;
+  void* (*exec_)(void*, const char*) = nullptr;
+  void* (*exec_params_)(void*, const char*, int, const unsigned int*, const char* const*,
+                        const int*, const int*, int) = nullptr;
+  int (*result_status_)(const void*) = nullptr;
+  char* (*result_error_)(const void*) = nullptr;
+  void (*clear_)(void*) = nullptr;
+  void (*finish_)(void*) = nullptr;
+};
+
+// ---------------------------------------------------------------------------------------------
 // latency
 
 // Whether `u` carries column `v` == stamp (a snapshot row or a diff's insert/update row).
@@ -427,8 +520,20 @@ int Latency(const Args& a) {
   const long trials = a.num("trials", 100);
   const long gap_ms = a.num("gap-ms", 200);
   const milliseconds timeout(a.num("timeout-ms", 5000));
-  Db db = OpenDb(a.str("db"));
-  CreateTables(db.get(), 0);
+  // The write side: SQLite (--db) or PostgreSQL (--pg-dsn).
+  const bool pg = a.has("pg-dsn");
+  if (pg == a.has("db")) Usage("latency: give exactly one of --db and --pg-dsn");
+  Db db(nullptr, &sqlite3_close);
+  std::unique_ptr<PgConn> pgc;
+  if (pg) {
+    pgc = std::make_unique<PgConn>(a.str("pg-dsn"));
+    pgc->Exec("SET client_min_messages = warning;"
+              "CREATE TABLE IF NOT EXISTS lat(id int PRIMARY KEY, v bigint NOT NULL);"
+              "INSERT INTO lat VALUES (1, 0) ON CONFLICT (id) DO NOTHING");
+  } else {
+    db = OpenDb(a.str("db"));
+    CreateTables(db.get(), 0);
+  }
 
   zmq::context_t ctx(1);
   zmq::socket_t sock(ctx, zmq::socket_type::dealer);
@@ -485,7 +590,7 @@ int Latency(const Args& a) {
   }
 
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db.get(), "UPDATE lat SET v = ? WHERE id = 1", -1, &raw, nullptr) != SQLITE_OK) {
+  if (!pg && sqlite3_prepare_v2(db.get(), "UPDATE lat SET v = ? WHERE id = 1", -1, &raw, nullptr) != SQLITE_OK) {
     std::cerr << "lp_bench: prepare: " << sqlite3_errmsg(db.get()) << "\n";
     return 1;
   }
@@ -501,11 +606,15 @@ int Latency(const Args& a) {
     // A random pause (still heartbeating and draining) puts the write at a random poll phase.
     wait_for(Clock::now() + milliseconds(gap(rng)), [](const proto::Message&) { return false; });
     const int64_t stamp = base + i + 1;
-    sqlite3_reset(stmt.get());
-    sqlite3_bind_int64(stmt.get(), 1, stamp);
-    if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
-      std::cerr << "lp_bench: update: " << sqlite3_errmsg(db.get()) << "\n";
-      return 1;
+    if (pg) {
+      if (!pgc->ExecParams("UPDATE lat SET v = $1 WHERE id = 1", {std::to_string(stamp)})) return 1;
+    } else {
+      sqlite3_reset(stmt.get());
+      sqlite3_bind_int64(stmt.get(), 1, stamp);
+      if (sqlite3_step(stmt.get()) != SQLITE_DONE) {
+        std::cerr << "lp_bench: update: " << sqlite3_errmsg(db.get()) << "\n";
+        return 1;
+      }
     }
     const Clock::time_point committed = Clock::now();  // autocommit: the commit is done
     auto got = wait_for(committed + timeout, [&](const proto::Message& m) {
@@ -528,11 +637,11 @@ int Latency(const Args& a) {
   if (!lat.empty()) mean /= static_cast<double>(lat.size());
   if (a.json) {
     std::printf(
-        "{\"mode\":\"latency\",\"query\":\"%s\",\"trials\":%ld,\"received\":%zu,\"lost\":%ld,"
+        "{\"mode\":\"latency\",\"backend\":\"%s\",\"query\":\"%s\",\"trials\":%ld,\"received\":%zu,\"lost\":%ld,"
         "\"min_ms\":%.2f,\"mean_ms\":%.2f,\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,"
         "\"max_ms\":%.2f,\"updates\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"decode_failures\":%" PRIu64
         ",\"seconds\":%.3f}\n",
-        JsonEscape(query).c_str(), trials, lat.size(), lost, mn, mean, p50, p90, p99, mx, updates,
+        pg ? "postgres" : "sqlite", JsonEscape(query).c_str(), trials, lat.size(), lost, mn, mean, p50, p90, p99, mx, updates,
         errors, decode_failures, wall);
   } else {
     std::printf(

@@ -399,3 +399,37 @@ TEST(SubscriptionsPresence, JoinsAndLeavesAreReportedOnceEach) {
 
 }  // namespace
 }  // namespace livepoll::core
+
+namespace livepoll::core {
+namespace {
+
+TEST(SubscriptionsSchedule, ASlowQueryDoesNotStretchTheInterval) {
+  Catalog c;
+  c.queries["q"] = {"q", "db", {}, {}, std::chrono::seconds(1), 0.0};
+  Subscriptions subs(c, SubscriptionsOptions{});
+  Outputs out;
+  Time start(std::chrono::seconds(100));
+  ASSERT_TRUE(subs.Join(start, 1, "q", {}, out).ok());
+  Time now = start;
+  std::vector<Time> launches;
+  for (int i = 0; i < 5; ++i) {
+    while (out.polls.empty()) {
+      now += std::chrono::milliseconds(1);
+      subs.ClientSeen(now, 1);
+      subs.Tick(now, out);
+    }
+    launches.push_back(now);
+    uint64_t id = out.polls[0].poll_id;
+    out.polls.clear();
+    now += std::chrono::milliseconds(300);  // the query takes 300 ms
+    ResultSet rs;
+    rs.columns = {"n"};
+    rs.rows = {{Value(int64_t{i})}};
+    subs.PollDone(now, id, rs, out);
+  }
+  for (size_t i = 1; i < launches.size(); ++i)
+    EXPECT_EQ(launches[i] - launches[i - 1], std::chrono::seconds(1)) << i;
+}
+
+}  // namespace
+}  // namespace livepoll::core
