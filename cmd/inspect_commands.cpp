@@ -1,4 +1,4 @@
-// Commands that show one admin table: status, queries, subs, stats.
+// Commands that show one admin table: status, queries, subs, stats, members.
 #include <ostream>
 
 #include "admin_client.h"
@@ -66,6 +66,22 @@ int RunSubs(const CommandContext& ctx) { return PrintAdminTable(ctx, "subs", Hum
 
 int RunStats(const CommandContext& ctx) { return PrintAdminTable(ctx, "stats"); }
 
+void HumanizeMembers(proto::AdminReply& reply) {
+  const size_t last = ColumnIndex(reply.columns, "last_heard_ms");
+  if (last == reply.columns.size()) return;
+  reply.columns[last] = "last_heard";
+  for (Row& row : reply.rows) {
+    if (last >= row.size()) continue;
+    if (auto* ms = std::get_if<int64_t>(&row[last])) {
+      row[last] = HumanizeAgo(*ms);
+    } else if (std::holds_alternative<Null>(row[last])) {
+      row[last] = std::string("never");
+    }
+  }
+}
+
+int RunMembers(const CommandContext& ctx) { return PrintAdminTable(ctx, "members", HumanizeMembers); }
+
 // `info` is one row; people and `cut`/`grep` read it best as key/value lines. JSON keeps the one
 // object, which is already key/value.
 int RunStatus(const CommandContext& ctx) {
@@ -105,6 +121,8 @@ std::vector<Command> InspectCommands() {
        RunSubs},
       {"stats", "", "list the node's counters: polls, errors, refused frames, dropped clients",
        nullptr, RunStats},
+      {"members", "", "list the cluster's members: name, incarnation, endpoints, state, last heard",
+       nullptr, RunMembers},
   };
 }
 

@@ -53,6 +53,29 @@ Result<std::vector<source::SourceSpec>> LoadSources(Env& env, const config::Conf
   return specs;
 }
 
+net::ClusterOptions ClusterOptionsFrom(Env& env, const config::NodeConfig& node) {
+  net::ClusterOptions c;
+  c.cluster = node.cluster;
+  // A new incarnation at every start, larger than the last one's (wall-clock microseconds):
+  // peers take a higher incarnation of a name as a restart. Clock skew only delays that until
+  // the old incarnation is declared dead; ordering of anything else never uses it.
+  c.self = {node.name, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                 env.WallNow().time_since_epoch())
+                                                 .count())};
+  c.gossip_bind = node.gossip_bind;
+  c.rpc_bind = node.rpc_bind;
+  c.advertise_host = node.advertise_host;
+  c.seeds = node.join;
+  c.membership.gossip_interval = node.gossip_interval;
+  c.membership.suspect_after = node.suspect_after;
+  c.membership.dead_after = node.dead_after;
+  c.membership.permdown = node.permdown;
+  c.membership.seed = env.RandomSeed();
+  c.presence.gossip_interval = node.gossip_interval;
+  c.presence.permdown = node.permdown;
+  return c;
+}
+
 // A temporary folder for the demo database when --demo-db is not given; removed at exit.
 struct TempDir {
   std::string path;
@@ -131,7 +154,9 @@ int Serve(const config::DaemonArgs& args) {
   so.backoff_max = cfg.node.backoff_max;
   so.seed = env.RandomSeed();
   core::Subscriptions subs(MakeCatalog(cfg), so);
-  net::Server server(env, {cfg.node.name, cfg.node.client_bind, cfg.node.admin_bind}, subs, runner);
+  net::ServerOptions server_options{cfg.node.name, cfg.node.client_bind, cfg.node.admin_bind, {}};
+  if (!cfg.node.gossip_bind.empty()) server_options.cluster = ClusterOptionsFrom(env, cfg.node);
+  net::Server server(env, std::move(server_options), subs, runner);
   if (Status s = server.Bind(); !s.ok()) {
     spdlog::error("{}", s.message());
     return kExitFailure;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 
 #include "livepoll/version.h"
 #include "proto/codec.h"
@@ -27,30 +28,48 @@ Server::Server(Env& env, ServerOptions options, core::Subscriptions& subs,
        {"frames_malformed", "frames_incompatible", "frames_unknown", "polls", "poll_errors",
         "clients_dropped", "updates_sent", "updates_dropped_slow_client", "joins", "leaves"})
     counters_[name] = 0;
+  if (options_.cluster) cluster_ = std::make_unique<Cluster>(ctx_, *options_.cluster, counters_);
 }
 
 Status Server::Bind() {
   if (Status s = client_.Bind(options_.client_bind); !s.ok()) return s;
-  return admin_.Bind(options_.admin_bind);
+  if (Status s = admin_.Bind(options_.admin_bind); !s.ok()) return s;
+  return cluster_ ? cluster_->Start(env_.Now()) : Status::Ok();
 }
 
 Status Server::Run(int stop_fd) {
-  zmq::pollitem_t items[] = {
+  std::vector<zmq::pollitem_t> items = {
       {static_cast<void*>(client_.socket()), 0, ZMQ_POLLIN, 0},
       {static_cast<void*>(admin_.socket()), 0, ZMQ_POLLIN, 0},
       {nullptr, runner_.wake_fd(), ZMQ_POLLIN, 0},
       {nullptr, stop_fd, ZMQ_POLLIN, 0},
   };
+  const size_t cluster_items = items.size();
+  if (cluster_) {
+    for (const zmq::pollitem_t& i : cluster_->PollItems()) items.push_back(i);
+  }
   for (;;) {
     Time now = env_.Now();
     Time deadline = subs_.NextDeadline();
+    if (cluster_) deadline = std::min(deadline, cluster_->NextDeadline());
     // Wake for the core's next deadline, and at least once a second regardless.
     milliseconds wait(1000);
     if (deadline != Time::max())
       wait = std::clamp(duration_cast<milliseconds>(deadline - now + milliseconds(1)),
                         milliseconds(0), milliseconds(1000));
-    zmq::poll(items, 4, wait);
-    if (items[3].revents & ZMQ_POLLIN) return Status::Ok();
+    zmq::poll(items.data(), items.size(), wait);
+    if (items[3].revents & ZMQ_POLLIN) {
+      if (cluster_) cluster_->Leave(env_.Now());
+      return Status::Ok();
+    }
+    if (cluster_) {
+      bool readable = false;
+      for (size_t i = cluster_items; i < items.size(); ++i) readable |= items[i].revents != 0;
+      if (readable) cluster_->OnReadable(env_.Now());
+      cluster_->Tick(env_.Now());
+      if (!cluster_->refusal().empty())
+        return Status::InvalidArgument("the cluster refused this node: " + cluster_->refusal());
+    }
 
     // Bounded batches so one busy socket cannot starve the others or the timers.
     for (int i = 0; i < 1000; ++i) {
@@ -168,6 +187,11 @@ void Server::Carry(core::Outputs& out) {
         counters_["updates_sent"]++;
     }
   }
+  if (cluster_) {
+    for (const auto& [topic, client] : out.subscribed) cluster_->Subscribed(env_.Now(), topic, client);
+    for (const auto& [topic, client] : out.unsubscribed)
+      cluster_->Unsubscribed(env_.Now(), topic, client);
+  }
   for (core::ClientId c : out.dropped_clients) {
     auto peer = client_peers_.find(c);
     if (peer == client_peers_.end()) continue;
@@ -240,13 +264,9 @@ proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
     for (const auto& [name, q] : subs_.catalog().queries)
       r.rows.push_back({name, Join(q.params), q.source, Ms(q.interval), Join(q.key)});
   } else if (req.command == "subs") {
-    r.columns = {"topic", "owner", "epoch", "seq", "subscribers", "polls", "errors", "last_poll_ms",
-                 "state"};
-    for (const core::TopicInfo& t : subs_.Topics(now)) {
-      r.rows.push_back({t.topic, t.owner, Int(t.epoch), Int(t.seq), Int(t.subscribers), Int(t.polls),
-                        Int(t.errors), t.since_last_poll ? Ms(*t.since_last_poll) : Value(Null{}),
-                        t.state});
-    }
+    r = Subs(now);
+  } else if (req.command == "members") {
+    r = Members(now);
   } else if (req.command == "stats") {
     r.columns = {"name", "value"};
     for (const auto& [name, n] : counters_) r.rows.push_back({name, Int(n)});
@@ -254,6 +274,62 @@ proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
   } else {
     r.code = std::string(Status::CodeName(Status::Code::kInvalidArgument));
     r.message = "unknown admin command '" + req.command + "'";
+  }
+  return r;
+}
+
+proto::AdminReply Server::Subs(Time now) const {
+  proto::AdminReply r;
+  // subscribers: this node's; cluster_subscribers and nodes: everyone's, from presence.
+  r.columns = {"topic", "owner", "epoch", "seq", "subscribers", "polls", "errors", "last_poll_ms",
+               "state", "cluster_subscribers", "nodes"};
+  std::set<std::string> seen;
+  auto cluster_columns = [&](const std::string& topic, Row& row) {
+    if (!cluster_) {
+      row.push_back(Value(Null{}));
+      row.push_back(Value(Null{}));
+      return;
+    }
+    std::string nodes;
+    for (const auto& [node, n] : cluster_->presence().SubscribersByNode(topic))
+      nodes += (nodes.empty() ? "" : ",") + node + "=" + std::to_string(n);
+    row.push_back(Int(cluster_->presence().SubscriberCount(topic)));
+    row.push_back(nodes);
+  };
+  for (const core::TopicInfo& t : subs_.Topics(now)) {
+    Row row = {t.topic, t.owner, Int(t.epoch), Int(t.seq), Int(t.subscribers), Int(t.polls),
+               Int(t.errors), t.since_last_poll ? Ms(*t.since_last_poll) : Value(Null{}), t.state};
+    cluster_columns(t.topic, row);
+    r.rows.push_back(std::move(row));
+    seen.insert(t.topic);
+  }
+  if (cluster_) {  // topics with subscribers elsewhere only: no poller here (yet)
+    for (const std::string& topic : cluster_->presence().Topics()) {
+      if (seen.count(topic)) continue;
+      Row row = {topic, Value(Null{}), Value(Null{}), Value(Null{}), Int(0), Value(Null{}),
+                 Value(Null{}), Value(Null{}), std::string("remote")};
+      cluster_columns(topic, row);
+      r.rows.push_back(std::move(row));
+    }
+  }
+  return r;
+}
+
+proto::AdminReply Server::Members(Time now) const {
+  proto::AdminReply r;
+  r.columns = {"name", "incarnation", "gossip_endpoint", "rpc_endpoint", "state", "version",
+               "last_heard_ms"};
+  if (!cluster_) {  // a standalone node is a cluster of one
+    r.rows.push_back({options_.node, Value(Null{}), Value(Null{}), Value(Null{}),
+                      std::string("alive"), Value(Null{}), Value(Null{})});
+    return r;
+  }
+  for (const core::Membership::Member& m : cluster_->membership().Members()) {
+    const bool self = m.claim.id == cluster_->membership().self();
+    r.rows.push_back({m.claim.id.name, Int(m.claim.id.incarnation), m.claim.gossip_endpoint,
+                      m.claim.rpc_endpoint, std::string(core::MemberStateName(m.claim.state)),
+                      Int(m.claim.version),
+                      self ? Int(0) : m.last_heard ? Ms(now - *m.last_heard) : Value(Null{})});
   }
   return r;
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include "core/subscriptions.h"
 #include "env/env.h"
 #include "livepoll/status.h"
+#include "net/cluster.h"
 #include "net/router_endpoint.h"
 #include "proto/messages.h"
 #include "source/poll_runner.h"
@@ -24,6 +26,7 @@ struct ServerOptions {
   std::string node;
   std::string client_bind;
   std::string admin_bind;
+  std::optional<ClusterOptions> cluster;  // none: a standalone node
 };
 
 class Server {
@@ -31,9 +34,10 @@ class Server {
   // `subs` and `runner` must outlive the Server; `runner` must be started.
   Server(Env& env, ServerOptions options, core::Subscriptions& subs, source::PollRunner& runner);
 
-  // Binds both endpoints; errors name the endpoint.
+  // Binds the endpoints (and the cluster's, which then starts joining); errors name the endpoint.
   Status Bind();
-  // Serves until `stop_fd` (a signalfd or eventfd) becomes readable.
+  // Serves until `stop_fd` (a signalfd or eventfd) becomes readable; then a cluster member leaves
+  // gracefully. An error when the cluster refused this node.
   Status Run(int stop_fd);
 
   const std::string& client_endpoint() const { return client_.endpoint(); }
@@ -43,6 +47,8 @@ class Server {
   void OnClientFrame(const RouterEndpoint::Frame& f);
   void OnAdminFrame(const RouterEndpoint::Frame& f);
   proto::AdminReply Admin(const proto::AdminRequest& req);
+  proto::AdminReply Members(Time now) const;
+  proto::AdminReply Subs(Time now) const;
   void Carry(core::Outputs& out);
   RouterEndpoint::SendResult SendToClient(const std::string& peer, const std::string& payload);
   void ReplyError(RouterEndpoint& ep, const std::string& peer, uint64_t id, const Status& s);
@@ -62,6 +68,7 @@ class Server {
   std::unordered_map<core::ClientId, std::string> client_peers_;
   core::ClientId next_client_ = 1;
   std::map<std::string, uint64_t> counters_;
+  std::unique_ptr<Cluster> cluster_;  // after counters_, which it counts into
 };
 
 }  // namespace livepoll::net

@@ -1,0 +1,217 @@
+// Membership: the sans-I/O state machine that tells one node who is in the cluster and who is
+// alive (DESIGN.md, "Membership and failure detection"). SWIM-flavoured: heartbeats carry every
+// member's claim (the cluster is small, so the full digest is cheaper than rumour bookkeeping),
+// silence or a transport disconnect makes a peer suspect, indirect probes through other members
+// confirm before it is declared dead, and a suspected node refutes by bumping its own version.
+//
+// Like Subscriptions it does no I/O and reads no clock: inputs are calls carrying the time, and
+// messages to send and events come back in MembershipOutputs. Messages are plain structs here;
+// the transport adapter encodes them. Thread safety: none; one thread owns it.
+//
+// Guarantees (under the simulator's properties, tests/unit/membership_*):
+//  - a node heard from (directly, within `suspect_after`) is never declared dead by this node;
+//  - a peer silent for `dead_after` is dead, whatever the probes say (a hung process is caught);
+//  - a peer whose transport disconnected and whom no probed member hears is dead at once;
+//  - a node that learns it is suspected or dead refutes, and the refutation wins everywhere;
+//  - a leave is acted on at once; a restarted node (same name, new incarnation) supersedes the
+//    old incarnation at once; a second live node with a name in use (at other endpoints) is
+//    refused at join, while a new incarnation at the same endpoints is a restart and accepted at
+//    once, even before the old one's death is detected (two processes cannot bind one endpoint);
+//  - dead and left members are forgotten after `permdown`;
+//  - a node that paused (its Tick came late by more than `suspect_after`, e.g. SIGSTOP or a busy
+//    machine) gives every peer a fresh `suspect_after` before suspecting it: its own silence is
+//    not theirs.
+// Left is final for an incarnation: no later claim, whatever its version, brings it back (the
+// node's next start has a new incarnation). A forgotten member is remembered as a tombstone, so
+// stale gossip does not bring it back: only its refutation (a higher version), a new incarnation,
+// or the member itself talking to this node does. Tombstones are gossiped with the verdict, so a
+// member forgotten by the other side of a long partition learns it and refutes. Once joined, a node keeps asking the seeds that
+// are not up members (every join_retry), so two sides of a partition that outlasted permdown,
+// and forgot each other, become one cluster again; a node that brings back a forgotten member
+// bumps its own version, so its claim also passes the other side's tombstone of it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "env/env.h"
+
+namespace livepoll::core {
+
+// A node: its name, unique in the cluster, and its incarnation, new at every start. A higher
+// incarnation of the same name is a restart and supersedes a lower one.
+struct NodeId {
+  std::string name;
+  uint64_t incarnation = 0;
+  auto operator<=>(const NodeId&) const = default;
+  std::string ToString() const;  // "name#incarnation"
+};
+
+enum class MemberState : uint8_t { kAlive = 0, kSuspect = 1, kDead = 2, kLeft = 3 };
+const char* MemberStateName(MemberState s);  // "alive", "suspect", "dead", "left"
+
+// What a node says about a member. For one NodeId, the claim with the higher version wins; at an
+// equal version the more severe state wins (left > dead > suspect > alive), so only the member
+// itself, by bumping its version, can lift a suspicion.
+struct MemberClaim {
+  NodeId id;
+  std::string gossip_endpoint;
+  std::string rpc_endpoint;
+  MemberState state = MemberState::kAlive;
+  uint64_t version = 0;
+  bool operator==(const MemberClaim&) const = default;
+};
+
+// ---- messages (gossip: broadcast on the node's PUB; rpc: one-way to a member's rpc endpoint) ----
+struct Heartbeat {  // gossip, every gossip_interval, and at once after a refutation
+  MemberClaim self;
+  std::vector<MemberClaim> members;  // everything the sender knows, itself included
+};
+struct JoinRequest {  // rpc to a seed (by endpoint: its name is not known yet); a seed that has
+                      // not joined yet ignores it (the joiner asks again after join_retry)
+  MemberClaim self;
+};
+struct JoinReply {  // rpc back to the joiner's rpc endpoint
+  NodeId from;
+  bool accepted = false;
+  std::string reason;  // why not, e.g. "name 'n2' is in use by a live node"
+  std::vector<MemberClaim> members;
+};
+struct ProbeRequest {  // rpc: "do you hear `target`?"
+  NodeId from;
+  NodeId target;
+  uint64_t probe_id = 0;
+};
+struct ProbeReply {
+  NodeId from;
+  NodeId target;
+  uint64_t probe_id = 0;
+  bool heard = false;  // connected and heard from within suspect_after
+};
+struct LeaveNotice {  // gossip, on a graceful stop
+  NodeId from;
+};
+using MembershipMessage =
+    std::variant<Heartbeat, JoinRequest, JoinReply, ProbeRequest, ProbeReply, LeaveNotice>;
+
+struct MembershipOptions {
+  Duration gossip_interval = std::chrono::milliseconds(100);
+  Duration suspect_after = std::chrono::milliseconds(500);
+  Duration dead_after = std::chrono::seconds(1);
+  Duration probe_timeout = std::chrono::milliseconds(200);  // a probe unanswered by then: "not heard"
+  int indirect_probes = 3;
+  Duration permdown = std::chrono::minutes(5);
+  Duration join_retry = std::chrono::seconds(1);  // seeds asked again until one answers
+  uint64_t seed = 1;  // chooses the probed members
+};
+
+struct MembershipEvent {
+  enum class Kind { kUp, kSuspect, kAlive, kDown, kForgotten, kJoined, kJoinRefused };
+  Kind kind;
+  NodeId node;
+  std::string detail;  // kDown: "dead", "left" or "restarted"; kJoinRefused: the reason
+};
+
+struct MembershipOutputs {
+  std::vector<MembershipMessage> broadcasts;                          // on the gossip PUB
+  std::vector<std::pair<std::string, MembershipMessage>> sends;  // (rpc endpoint, message)
+  std::vector<MembershipEvent> events;
+  // Gossip endpoints to SUBscribe to (new members) and to drop (forgotten ones).
+  std::vector<std::string> connect;
+  std::vector<std::string> disconnect;
+};
+
+class Membership {
+ public:
+  struct Member {
+    MemberClaim claim;
+    std::optional<Time> last_heard;  // directly, by this node
+    bool disconnected = false;       // the transport said so, and nothing was heard since
+    Time state_since{};
+  };
+
+  Membership(MemberClaim self, MembershipOptions options);
+
+  // Starts: asks each seed (rpc endpoints; none for the first node) to let this node join.
+  void Start(Time now, const std::vector<std::string>& seed_rpc_endpoints, MembershipOutputs& out);
+  void OnMessage(Time now, const MembershipMessage& m, MembershipOutputs& out);
+  // The transport lost its connection to `node`'s gossip socket (ZeroMQ socket monitor).
+  void OnDisconnect(Time now, const NodeId& node, MembershipOutputs& out);
+  // Heartbeats, suspicion, probe timeouts, deaths, permdown.
+  void Tick(Time now, MembershipOutputs& out);
+  // When Tick next has something to do; Time::max() if nothing is scheduled.
+  Time NextDeadline() const;
+  // A graceful stop: broadcasts a LeaveNotice (and a last heartbeat saying "left", so a peer that
+  // missed the notice learns it from gossip). Nothing is sent after it.
+  void Leave(Time now, MembershipOutputs& out);
+
+  const NodeId& self() const { return self_.id; }
+  // Every known member, self included, by name.
+  std::vector<Member> Members() const;
+  // Members not known to be down, i.e. alive or suspect (a suspicion is not a verdict), self
+  // included once joined, sorted by name: what placement hashes over.
+  std::vector<NodeId> Alive() const;
+  bool IsAlive(const NodeId& node) const;
+  // The member called `name` (self included), if known.
+  std::optional<Member> Find(const std::string& name) const;
+  bool joined() const { return joined_; }
+  // A seed refused the join (kJoinRefused was emitted): the node does nothing more.
+  bool refused() const { return refused_; }
+
+ private:
+  struct Peer {
+    Member m;
+    // The silence clock starts here: heard directly, learned, revived, or the end of a pause.
+    Time heard_from{};
+  };
+  struct Probe {
+    NodeId target;
+    Time deadline{};
+    std::set<std::string> waiting;  // names of the members asked that have not answered
+  };
+  struct Tombstone {
+    uint64_t incarnation = 0;
+    uint64_t version = 0;  // claims about this incarnation at or below it are stale
+    bool final = false;    // left: no claim about this incarnation counts
+    MemberClaim gossip;    // the last claim, still gossiped (see Claims())
+  };
+
+  void NoteActivity(Time now);
+  // `direct`: the claim is the member's own, received from it (heartbeat, join request or reply).
+  void Merge(Time now, const MemberClaim& c, bool direct, MembershipOutputs& out);
+  void AddMember(Time now, const MemberClaim& c, MembershipOutputs& out);
+  void SetState(Time now, Peer& p, MemberState s, const char* why, MembershipOutputs& out);
+  void Suspect(Time now, Peer& p, MembershipOutputs& out);
+  void StartProbe(Time now, Peer& p, MembershipOutputs& out);
+  void FinishProbe(Time now, uint64_t probe_id, MembershipOutputs& out);
+  void HeardDirectly(Time now, Peer& p, MembershipOutputs& out);
+  void Refute(const MemberClaim& c, MembershipOutputs& out);
+  bool HeardWithin(const Peer& p, Time now, Duration d) const;
+  Heartbeat MakeHeartbeat() const;
+  std::vector<MemberClaim> Claims() const;
+  Peer* FindPeer(const NodeId& id);
+
+  MemberClaim self_;
+  MembershipOptions options_;
+  bool joined_ = false;
+  bool refused_ = false;
+  bool left_ = false;
+  bool started_ = false;
+  std::vector<std::string> seeds_;
+  Time next_join_{Time::max()};
+  Time next_heartbeat_{Time::max()};
+  std::optional<Time> last_tick_;
+  std::map<std::string, Peer> peers_;  // by name, self excluded
+  std::map<std::string, Tombstone> tombstones_;  // by name
+  std::map<uint64_t, Probe> probes_;             // by probe_id
+  uint64_t next_probe_id_ = 1;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace livepoll::core

@@ -1,0 +1,290 @@
+#include "core/presence.h"
+
+#include <algorithm>
+
+namespace livepoll::core {
+
+Presence::Presence(NodeId self, PresenceOptions options)
+    : self_(std::move(self)), options_(std::move(options)) {
+  own_.incarnation = self_.incarnation;
+}
+
+// ---- local subscribers ----
+
+void Presence::Join(Time, const PresenceEntry& e, PresenceOutputs& out) {
+  LocalChange(e, /*join=*/true, out);
+}
+
+void Presence::Leave(Time, const PresenceEntry& e, PresenceOutputs& out) {
+  LocalChange(e, /*join=*/false, out);
+}
+
+void Presence::LocalChange(const PresenceEntry& e, bool join, PresenceOutputs& out) {
+  if (!(join ? Add(own_, e) : Remove(own_, e))) return;
+  PresenceDelta d;
+  d.origin = self_;
+  d.from_version = own_.version++;
+  d.to_version = own_.version;
+  (join ? d.joins : d.leaves).push_back(e);
+  out.broadcasts.emplace_back(std::move(d));
+}
+
+// ---- messages ----
+
+void Presence::OnMessage(Time now, const PresenceMessage& m, PresenceOutputs& out) {
+  if (const auto* d = std::get_if<PresenceDelta>(&m)) {
+    OnDelta(now, *d, out);
+  } else if (const auto* c = std::get_if<PresenceClock>(&m)) {
+    OnClock(now, *c, out);
+  } else if (const auto* r = std::get_if<PresenceTransferRequest>(&m)) {
+    if (r->from.name == self_.name) return;
+    PresenceTransfer t;
+    t.origin = self_;
+    t.version = own_.version;
+    t.entries.assign(own_.entries.begin(), own_.entries.end());
+    out.sends.emplace_back(r->from, std::move(t));
+  } else if (const auto* t = std::get_if<PresenceTransfer>(&m)) {
+    OnTransfer(*t);
+  }
+}
+
+void Presence::OnDelta(Time now, const PresenceDelta& d, PresenceOutputs& out) {
+  Origin* o = Admit(d.origin);
+  if (o == nullptr || d.to_version <= o->version) return;  // stale incarnation, or a duplicate
+  if (d.from_version != o->version) {
+    // A gap (or a delta straddling what is held, which cannot be applied either): only a
+    // transfer brings this origin back in step. Later deltas are not buffered; the transfer
+    // covers them.
+    Heard(now, d.origin.name, *o, d.to_version, out);
+    return;
+  }
+  for (const PresenceEntry& e : d.joins) Add(*o, e);
+  for (const PresenceEntry& e : d.leaves) Remove(*o, e);
+  o->version = d.to_version;
+  o->seen = std::max(o->seen, o->version);
+  if (o->version >= o->seen) {  // a contiguous delta proves this node current as of it
+    o->want_transfer = false;
+    o->transfer_asked.reset();
+  }
+}
+
+void Presence::OnClock(Time now, const PresenceClock& c, PresenceOutputs& out) {
+  Origin* o = Admit(c.origin);
+  if (o == nullptr || c.version <= o->version) return;
+  Heard(now, c.origin.name, *o, c.version, out);
+}
+
+void Presence::OnTransfer(const PresenceTransfer& t) {
+  Origin* o = Admit(t.origin);
+  if (o == nullptr || t.version < o->version) return;  // older than what deltas already gave
+  Replace(*o, t.entries);
+  o->version = t.version;
+  o->seen = std::max(o->seen, o->version);
+  if (o->version >= o->seen) {
+    o->want_transfer = false;
+    o->transfer_asked.reset();
+  }  // else still behind: Tick asks again after transfer_retry
+}
+
+void Presence::Heard(Time now, const std::string& name, Origin& o, uint64_t version,
+                     PresenceOutputs& out) {
+  o.seen = std::max(o.seen, version);
+  if (o.version < o.seen) AskTransfer(now, name, o, out);
+}
+
+void Presence::AskTransfer(Time now, const std::string& name, Origin& o, PresenceOutputs& out) {
+  o.want_transfer = true;
+  // At most one request outstanding per origin; it is asked again after transfer_retry.
+  if (o.transfer_asked && now < *o.transfer_asked + options_.transfer_retry) return;
+  o.transfer_asked = now;
+  out.sends.emplace_back(NodeId{name, o.incarnation}, PresenceTransferRequest{self_});
+}
+
+// ---- membership ----
+
+void Presence::OnMemberDown(Time now, const NodeId& node, PresenceOutputs&) {
+  if (node.name == self_.name) return;
+  auto it = origins_.find(node.name);
+  if (it == origins_.end()) {
+    // Nothing held yet; remember the node as down so that late messages from it stay hidden.
+    Origin o;
+    o.incarnation = node.incarnation;
+    o.down_since = now;
+    origins_.emplace(node.name, std::move(o));
+    return;
+  }
+  Origin& o = it->second;
+  if (node.incarnation < o.incarnation) return;  // an old incarnation; the held one is newer
+  if (node.incarnation > o.incarnation) Reset(o, node.incarnation);  // restarted: old gone now
+  if (!o.down_since) {
+    Hide(o);
+    o.down_since = now;
+  }
+  o.transfer_asked.reset();  // a request to a down node is moot; OnMemberUp asks afresh
+}
+
+void Presence::OnMemberUp(Time now, const NodeId& node, PresenceOutputs& out) {
+  if (node.name == self_.name) return;
+  auto it = origins_.find(node.name);
+  if (it == origins_.end()) {
+    it = origins_.emplace(node.name, Origin{}).first;
+    it->second.incarnation = node.incarnation;
+  } else {
+    Origin& o = it->second;
+    if (node.incarnation < o.incarnation) return;
+    if (node.incarnation > o.incarnation) {
+      Reset(o, node.incarnation);
+    } else if (o.down_since) {
+      o.down_since.reset();
+      Show(o);
+    } else {
+      return;  // already up and held; its clocks keep this node in step
+    }
+  }
+  AskTransfer(now, node.name, it->second, out);  // catch up with what it did while unseen
+}
+
+// ---- time ----
+
+void Presence::Tick(Time now, PresenceOutputs& out) {
+  if (now >= next_clock_) {
+    out.broadcasts.emplace_back(PresenceClock{self_, own_.version});
+    next_clock_ = now + options_.gossip_interval;
+  }
+  for (auto it = origins_.begin(); it != origins_.end();) {
+    Origin& o = it->second;
+    if (o.down_since) {
+      if (now >= *o.down_since + options_.permdown) {
+        it = origins_.erase(it);  // hidden already: counts_ holds nothing of it
+        continue;
+      }
+    } else if (o.want_transfer) {
+      AskTransfer(now, it->first, o, out);  // sends only if the last request is overdue
+    }
+    ++it;
+  }
+}
+
+Time Presence::NextDeadline() const {
+  Time next = next_clock_;
+  for (const auto& [name, o] : origins_) {
+    if (o.down_since) {
+      next = std::min(next, *o.down_since + options_.permdown);
+    } else if (o.want_transfer) {
+      next = std::min(next, o.transfer_asked ? *o.transfer_asked + options_.transfer_retry : Time{});
+    }
+  }
+  return next;
+}
+
+// ---- queries ----
+
+size_t Presence::SubscriberCount(const std::string& topic) const {
+  auto it = counts_.find(topic);
+  return it == counts_.end() ? 0 : it->second;
+}
+
+std::map<std::string, size_t> Presence::SubscribersByNode(const std::string& topic) const {
+  std::map<std::string, size_t> by_node;
+  auto add = [&](const std::string& name, const Origin& o) {
+    auto it = o.topic_counts.find(topic);
+    if (it != o.topic_counts.end()) by_node[name] = it->second;
+  };
+  add(self_.name, own_);
+  for (const auto& [name, o] : origins_) {
+    if (!o.down_since) add(name, o);
+  }
+  return by_node;
+}
+
+std::set<std::string> Presence::Topics() const {
+  std::set<std::string> topics;
+  for (const auto& [topic, n] : counts_) topics.insert(topics.end(), topic);
+  return topics;
+}
+
+std::optional<uint64_t> Presence::VersionOf(const NodeId& origin) const {
+  const Origin* o = Find(origin);
+  if (o == nullptr) return std::nullopt;
+  return o->version;
+}
+
+std::vector<PresenceEntry> Presence::EntriesOf(const NodeId& origin) const {
+  const Origin* o = Find(origin);
+  if (o == nullptr) return {};
+  return {o->entries.begin(), o->entries.end()};
+}
+
+uint64_t Presence::version() const { return own_.version; }
+
+// ---- state ----
+
+const Presence::Origin* Presence::Find(const NodeId& id) const {
+  if (id.name == self_.name) return id.incarnation == self_.incarnation ? &own_ : nullptr;
+  auto it = origins_.find(id.name);
+  if (it == origins_.end() || it->second.incarnation != id.incarnation) return nullptr;
+  return &it->second;
+}
+
+Presence::Origin* Presence::Admit(const NodeId& id) {
+  if (id.name == self_.name) return nullptr;  // this node is the only writer of its entries
+  auto it = origins_.find(id.name);
+  if (it == origins_.end()) {
+    it = origins_.emplace(id.name, Origin{}).first;
+    it->second.incarnation = id.incarnation;
+    return &it->second;
+  }
+  Origin& o = it->second;
+  if (id.incarnation < o.incarnation) return nullptr;
+  if (id.incarnation > o.incarnation) Reset(o, id.incarnation);
+  return &o;
+}
+
+void Presence::Reset(Origin& o, uint64_t incarnation) {
+  // A new incarnation is a new node: the old one's entries go, and so does its down state.
+  if (!o.down_since) Hide(o);
+  o = Origin{};
+  o.incarnation = incarnation;
+}
+
+bool Presence::Add(Origin& o, const PresenceEntry& e) {
+  if (!o.entries.insert(e).second) return false;
+  ++o.topic_counts[e.topic];
+  if (!o.down_since) ++counts_[e.topic];
+  return true;
+}
+
+bool Presence::Remove(Origin& o, const PresenceEntry& e) {
+  auto it = o.entries.find(e);
+  if (it == o.entries.end()) return false;
+  auto decrement = [&](std::map<std::string, size_t>& counts) {
+    auto c = counts.find(e.topic);
+    if (--c->second == 0) counts.erase(c);
+  };
+  decrement(o.topic_counts);
+  if (!o.down_since) decrement(counts_);
+  o.entries.erase(it);  // last: `e` may refer into the set
+  return true;
+}
+
+void Presence::Replace(Origin& o, const std::vector<PresenceEntry>& entries) {
+  const bool visible = !o.down_since;
+  if (visible) Hide(o);
+  o.entries = std::set<PresenceEntry>(entries.begin(), entries.end());
+  o.topic_counts.clear();
+  for (const PresenceEntry& e : o.entries) ++o.topic_counts[e.topic];
+  if (visible) Show(o);
+}
+
+void Presence::Hide(const Origin& o) {
+  for (const auto& [topic, n] : o.topic_counts) {
+    auto c = counts_.find(topic);
+    if ((c->second -= n) == 0) counts_.erase(c);
+  }
+}
+
+void Presence::Show(const Origin& o) {
+  for (const auto& [topic, n] : o.topic_counts) counts_[topic] += n;
+}
+
+}  // namespace livepoll::core

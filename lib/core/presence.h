@@ -1,0 +1,146 @@
+// Presence: the replicated, eventually consistent set of (topic, subscriber, node) entries
+// (DESIGN.md, "Presence"). Sans-I/O, like Membership.
+//
+// Each node is the single writer of its own entries, so there are no conflicts to resolve: every
+// node keeps, per origin node, that node's entries and a version counter. A local join or leave
+// bumps the version and is broadcast at once as a delta {from_version, to_version, joins, leaves};
+// every gossip_interval a clock (the origin's version) is broadcast too. A receiver applies a
+// delta that continues what it has; on a gap (a delta or a clock ahead of what it has) it asks the
+// origin for a transfer of its full state over rpc.
+//
+// The lifecycle only asks "does topic T have a subscriber anywhere?", so eventual consistency is
+// safe once guarded by a linger period.
+//
+// Guarantees (tests/unit/presence_*):
+//  - once messages stop being lost, every node holds every live origin's entries at its version;
+//  - a down origin's entries are hidden at once (not counted), dropped after `permdown`, and
+//    shown again if the same incarnation comes back (with a transfer to catch up);
+//  - a new incarnation of an origin replaces the old one's entries at once.
+// Thread safety: none; one thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/membership.h"
+#include "env/env.h"
+
+namespace livepoll::core {
+
+struct PresenceEntry {
+  std::string topic;
+  uint64_t subscriber = 0;  // the origin node's local id for the subscriber (a client connection)
+  auto operator<=>(const PresenceEntry&) const = default;
+};
+
+// ---- messages ----
+struct PresenceDelta {  // gossip, at once on every local change
+  NodeId origin;
+  uint64_t from_version = 0;  // the version the delta applies to
+  uint64_t to_version = 0;    // the version after it
+  std::vector<PresenceEntry> joins;
+  std::vector<PresenceEntry> leaves;
+};
+struct PresenceClock {  // gossip, every gossip_interval
+  NodeId origin;
+  uint64_t version = 0;
+};
+struct PresenceTransferRequest {  // rpc to the origin
+  NodeId from;
+};
+struct PresenceTransfer {  // rpc back: the origin's whole state
+  NodeId origin;
+  uint64_t version = 0;
+  std::vector<PresenceEntry> entries;
+};
+using PresenceMessage =
+    std::variant<PresenceDelta, PresenceClock, PresenceTransferRequest, PresenceTransfer>;
+
+struct PresenceOptions {
+  Duration gossip_interval = std::chrono::milliseconds(100);
+  Duration permdown = std::chrono::minutes(5);
+  Duration transfer_retry = std::chrono::milliseconds(500);  // a transfer asked again if none came
+};
+
+struct PresenceOutputs {
+  std::vector<PresenceMessage> broadcasts;
+  std::vector<std::pair<NodeId, PresenceMessage>> sends;  // to a node's rpc endpoint
+};
+
+class Presence {
+ public:
+  Presence(NodeId self, PresenceOptions options);
+
+  // Local subscribers. Joining an entry already present, or leaving one absent, changes nothing.
+  void Join(Time now, const PresenceEntry& e, PresenceOutputs& out);
+  void Leave(Time now, const PresenceEntry& e, PresenceOutputs& out);
+
+  void OnMessage(Time now, const PresenceMessage& m, PresenceOutputs& out);
+  // From Membership's events: a member went down (dead, left or restarted), or came up.
+  void OnMemberDown(Time now, const NodeId& node, PresenceOutputs& out);
+  void OnMemberUp(Time now, const NodeId& node, PresenceOutputs& out);
+  void Tick(Time now, PresenceOutputs& out);
+  Time NextDeadline() const;
+
+  // Visible subscribers of `topic`: those of this node and of origins not down.
+  size_t SubscriberCount(const std::string& topic) const;
+  // Per origin node name, the visible subscriber count of `topic`.
+  std::map<std::string, size_t> SubscribersByNode(const std::string& topic) const;
+  // Every topic with a visible subscriber.
+  std::set<std::string> Topics() const;
+  // What this node holds of `origin` (self included): its version, or nullopt when nothing is
+  // held of that incarnation.
+  std::optional<uint64_t> VersionOf(const NodeId& origin) const;
+  // The entries held of `origin` (self included), hidden or not, sorted; empty when nothing is
+  // held of that incarnation. For tests and the admin view: O(entries).
+  std::vector<PresenceEntry> EntriesOf(const NodeId& origin) const;
+  uint64_t version() const;  // this node's own
+
+ private:
+  // What this node holds of one node (self included). Counts: every origin keeps per-topic
+  // counts of its entries, and counts_ sums those of the visible origins, so SubscriberCount is
+  // one map lookup and hiding or showing an origin costs O(its topics), not O(its entries).
+  struct Origin {
+    uint64_t incarnation = 0;
+    uint64_t version = 0;
+    std::set<PresenceEntry> entries;
+    std::map<std::string, size_t> topic_counts;  // topic -> entries of it (no zeros)
+    std::optional<Time> down_since;              // set: hidden, dropped at down_since + permdown
+    uint64_t seen = 0;                  // the highest version heard of (deltas and clocks)
+    bool want_transfer = false;         // behind, or newly up: a transfer is wanted
+    std::optional<Time> transfer_asked;  // when the outstanding request was sent
+  };
+
+  // The state for `id`'s incarnation, made or reset (a higher incarnation drops the old one at
+  // once); nullptr for self or a stale (lower) incarnation.
+  Origin* Admit(const NodeId& id);
+  void Reset(Origin& o, uint64_t incarnation);
+  // Add/Remove keep the counts; false when nothing changed.
+  bool Add(Origin& o, const PresenceEntry& e);
+  bool Remove(Origin& o, const PresenceEntry& e);
+  void Replace(Origin& o, const std::vector<PresenceEntry>& entries);
+  void Hide(const Origin& o);  // takes o's counts out of counts_ (o must be visible)
+  void Show(const Origin& o);  // puts them back
+  void AskTransfer(Time now, const std::string& name, Origin& o, PresenceOutputs& out);
+  void Heard(Time now, const std::string& name, Origin& o, uint64_t version,
+             PresenceOutputs& out);
+  void OnDelta(Time now, const PresenceDelta& d, PresenceOutputs& out);
+  void OnClock(Time now, const PresenceClock& c, PresenceOutputs& out);
+  void OnTransfer(const PresenceTransfer& t);
+  void LocalChange(const PresenceEntry& e, bool join, PresenceOutputs& out);
+  const Origin* Find(const NodeId& id) const;
+
+  NodeId self_;
+  PresenceOptions options_;
+  Origin own_;                              // this node's entries (never down)
+  std::map<std::string, Origin> origins_;   // by node name; self not included
+  std::map<std::string, size_t> counts_;    // topic -> visible entries (no zeros)
+  Time next_clock_{};                       // the first Tick broadcasts a clock
+};
+
+}  // namespace livepoll::core

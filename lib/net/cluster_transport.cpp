@@ -1,0 +1,151 @@
+#include "net/cluster_transport.h"
+
+#include <atomic>
+
+namespace livepoll::net {
+namespace {
+
+constexpr char kControlChannel[] = "c";
+
+// "tcp://*:7472" or "tcp://0.0.0.0:7472" -> "tcp://HOST:7472": peers need an address to dial.
+std::string Advertised(const std::string& bound, const std::string& host) {
+  for (const char* wild : {"tcp://0.0.0.0:", "tcp://*:", "tcp://[::]:"}) {
+    if (bound.rfind(wild, 0) == 0) return "tcp://" + host + ":" + bound.substr(std::string(wild).size());
+  }
+  return bound;
+}
+
+std::string MonitorEndpoint() {
+  static std::atomic<int> n{0};
+  return "inproc://livepoll-cluster-monitor-" + std::to_string(n++);
+}
+
+}  // namespace
+
+ClusterTransport::ClusterTransport(zmq::context_t& ctx)
+    : ctx_(ctx),
+      pub_(ctx, zmq::socket_type::pub),
+      sub_(ctx, zmq::socket_type::sub),
+      router_(ctx, zmq::socket_type::router),
+      monitor_(ctx, zmq::socket_type::pair) {
+  for (zmq::socket_t* s : {&pub_, &sub_, &router_}) s->set(zmq::sockopt::linger, 0);
+  // Reconnect quickly: a restarted peer is back within its start-up time, not ZeroMQ's default.
+  sub_.set(zmq::sockopt::reconnect_ivl, 50);
+  sub_.set(zmq::sockopt::subscribe, kControlChannel);
+  const std::string mon = MonitorEndpoint();
+  if (zmq_socket_monitor(sub_.handle(), mon.c_str(), ZMQ_EVENT_DISCONNECTED) == 0) monitor_.connect(mon);
+}
+
+ClusterTransport::~ClusterTransport() { zmq_socket_monitor(sub_.handle(), nullptr, 0); }
+
+Status ClusterTransport::Bind(const std::string& gossip_bind, const std::string& rpc_bind,
+                              const std::string& advertise_host) {
+  try {
+    pub_.bind(gossip_bind);
+    gossip_endpoint_ = Advertised(pub_.get(zmq::sockopt::last_endpoint), advertise_host);
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable("cannot bind gossip endpoint " + gossip_bind + ": " + e.what());
+  }
+  try {
+    router_.bind(rpc_bind);
+    rpc_endpoint_ = Advertised(router_.get(zmq::sockopt::last_endpoint), advertise_host);
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable("cannot bind rpc endpoint " + rpc_bind + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+void ClusterTransport::Broadcast(const std::string& payload) {
+  pub_.send(zmq::str_buffer(kControlChannel), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+  pub_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+}
+
+void ClusterTransport::Send(const std::string& endpoint, const std::string& payload) {
+  auto it = dealers_.find(endpoint);
+  if (it == dealers_.end()) {
+    zmq::socket_t d(ctx_, zmq::socket_type::dealer);
+    d.set(zmq::sockopt::linger, 0);
+    d.set(zmq::sockopt::reconnect_ivl, 50);
+    // A peer that is gone must not make us queue without bound: drop past a modest backlog.
+    d.set(zmq::sockopt::sndhwm, 10000);
+    try {
+      d.connect(endpoint);
+    } catch (const zmq::error_t&) {
+      return;  // a malformed endpoint from a peer's claim: nothing to send to
+    }
+    it = dealers_.emplace(endpoint, std::move(d)).first;
+  }
+  it->second.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+}
+
+void ClusterTransport::Connect(const std::string& endpoint) {
+  if (endpoint.empty() || endpoint == gossip_endpoint_ || connected_[endpoint]) return;
+  try {
+    sub_.connect(endpoint);
+    connected_[endpoint] = true;
+  } catch (const zmq::error_t&) {
+    connected_.erase(endpoint);
+  }
+}
+
+void ClusterTransport::Disconnect(const std::string& endpoint) {
+  auto it = connected_.find(endpoint);
+  if (it == connected_.end()) return;
+  try {
+    sub_.disconnect(endpoint);
+  } catch (const zmq::error_t&) {
+  }
+  connected_.erase(it);
+}
+
+std::vector<zmq::pollitem_t> ClusterTransport::PollItems() {
+  return {{static_cast<void*>(sub_), 0, ZMQ_POLLIN, 0},
+          {static_cast<void*>(router_), 0, ZMQ_POLLIN, 0},
+          {static_cast<void*>(monitor_), 0, ZMQ_POLLIN, 0}};
+}
+
+std::optional<ClusterTransport::Frame> ClusterTransport::Receive() {
+  zmq::message_t part;
+  if (sub_.recv(part, zmq::recv_flags::dontwait)) {
+    // [channel, payload]: anything else is junk, handed on empty to be counted as malformed.
+    Frame f{Frame::From::kGossip, ""};
+    int parts = 1;
+    bool more = part.more();
+    while (more) {
+      zmq::message_t next;
+      if (!sub_.recv(next)) break;
+      if (++parts == 2) f.payload = next.to_string();
+      more = next.more();
+    }
+    if (parts != 2) f.payload.clear();
+    return f;
+  }
+  if (router_.recv(part, zmq::recv_flags::dontwait)) {  // [identity, payload]
+    Frame f{Frame::From::kRpc, ""};
+    int parts = 0;
+    bool more = part.more();
+    while (more) {
+      zmq::message_t next;
+      if (!router_.recv(next)) break;
+      if (++parts == 1) f.payload = next.to_string();
+      more = next.more();
+    }
+    if (parts != 1) f.payload.clear();
+    return f;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> ClusterTransport::TakeDisconnects() {
+  std::vector<std::string> gone;
+  for (;;) {
+    // A monitor event is two frames: [event id + value], [endpoint].
+    zmq::message_t event, address;
+    if (!monitor_.recv(event, zmq::recv_flags::dontwait)) break;
+    if (!event.more() || !monitor_.recv(address)) continue;
+    gone.push_back(address.to_string());
+  }
+  return gone;
+}
+
+}  // namespace livepoll::net

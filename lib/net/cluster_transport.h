@@ -1,0 +1,67 @@
+// ClusterTransport: the ZeroMQ sockets between livepolld nodes (DESIGN.md, "Cluster protocol").
+//   gossip  PUB, bound at `gossip_bind`; every peer's SUB connects to it. Frames: [channel, payload]
+//           with channel "c" for cluster messages (heartbeats, presence); later channels carry the
+//           data plane under per-topic prefixes, so a peer subscribes only to what it needs.
+//   rpc     ROUTER, bound at `rpc_bind`; peers send one-way messages from a DEALER each (one per
+//           destination endpoint, connected on first use). Frames: [payload].
+// A socket monitor on the SUB reports a peer's TCP disconnect at once, so a crashed process is
+// suspected in milliseconds rather than after `suspect_after`.
+//
+// Thread safety: one thread owns it (all its sockets).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "livepoll/status.h"
+
+namespace livepoll::net {
+
+class ClusterTransport {
+ public:
+  struct Frame {
+    enum class From { kGossip, kRpc } from;
+    std::string payload;
+  };
+
+  explicit ClusterTransport(zmq::context_t& ctx);
+  ~ClusterTransport();
+
+  // Binds both sockets; endpoints may use port 0, gossip_endpoint()/rpc_endpoint() tell the real
+  // ones. A wildcard host (tcp://*:N, 0.0.0.0) is advertised as `advertise_host`.
+  Status Bind(const std::string& gossip_bind, const std::string& rpc_bind,
+              const std::string& advertise_host);
+  const std::string& gossip_endpoint() const { return gossip_endpoint_; }
+  const std::string& rpc_endpoint() const { return rpc_endpoint_; }
+
+  void Broadcast(const std::string& payload);
+  void Send(const std::string& rpc_endpoint, const std::string& payload);
+  // SUBscribe to / drop a peer's gossip socket. Idempotent.
+  void Connect(const std::string& gossip_endpoint);
+  void Disconnect(const std::string& gossip_endpoint);
+
+  // Poll items: the gossip SUB, the rpc ROUTER and the monitor, in that order.
+  std::vector<zmq::pollitem_t> PollItems();
+  // The next waiting frame, never blocking; malformed multipart frames come as an empty payload.
+  std::optional<Frame> Receive();
+  // Gossip endpoints whose connection dropped since the last call.
+  std::vector<std::string> TakeDisconnects();
+
+ private:
+  zmq::context_t& ctx_;
+  zmq::socket_t pub_;
+  zmq::socket_t sub_;
+  zmq::socket_t router_;
+  zmq::socket_t monitor_;  // PAIR receiving the SUB's monitor events
+  std::string gossip_endpoint_;
+  std::string rpc_endpoint_;
+  std::map<std::string, zmq::socket_t> dealers_;  // by rpc endpoint
+  std::map<std::string, bool> connected_;          // gossip endpoints the SUB is connected to
+};
+
+}  // namespace livepoll::net

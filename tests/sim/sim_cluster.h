@@ -1,0 +1,170 @@
+// SimCluster: a deterministic simulation of a livepoll cluster (DESIGN.md, "Architecture: a
+// sans-I/O core"; cf. FoundationDB's simulation testing). N nodes in one process, each running the
+// REAL core::Membership and core::Presence, on a virtual clock and a virtual network (SimNetwork)
+// that delays, drops, duplicates, reorders and partitions messages. Faults: partitions and heal,
+// process pauses (SIGSTOP: a paused node neither ticks nor receives; its inbound messages queue),
+// clock skew (node clock = virtual time x rate + offset), crashes (peers get a transport
+// disconnect), restarts (a new incarnation) and graceful leaves. Everything random comes from
+// one std::mt19937_64 seeded by the test, and the event queue is ordered by (time, sequence), so
+// one seed is one exact run.
+//
+// How to run (build dir build-mem as an example):
+//   cmake --build build-mem -j2 --target sim_tests && time ./build-mem/tests/sim/sim_tests
+// A failure prints `seed=N` and the tail of that run's trace. Replay exactly that run:
+//   LIVEPOLL_SIM_SEED=N ./build-mem/tests/sim/sim_tests            (LIVEPOLL_SIM_TRACE=1: all of it)
+// More seeds than the default 1,000 per property test:
+//   LIVEPOLL_SIM_SEEDS=20000 ./build-mem/tests/sim/sim_tests
+//
+// Message routing follows the ZeroMQ sockets of DESIGN.md: a gossip broadcast reaches every node
+// that subscribed (Membership's `connect`) to the sender's gossip endpoint, and a subscription
+// outlives the publisher's crash (ZeroMQ reconnects), so a restarted node's gossip reaches its old
+// subscribers; an rpc send reaches whichever node runs at that endpoint. A disconnect notification
+// goes to the subscribers of a crashed node after the longest message delay (TCP delivers what
+// was sent before the FIN), and to the subscriber end of every subscription a partition cuts.
+// Composition (what the daemon's node must do too): Membership's kDown/kUp go to Presence's
+// OnMemberDown/OnMemberUp, and a presence message whose origin is not an up member is dropped.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <random>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/membership.h"
+#include "core/presence.h"
+#include "sim_network.h"
+
+namespace livepoll::sim {
+
+using SimMessage = std::variant<core::MembershipMessage, core::PresenceMessage>;
+
+struct SimOptions {
+  size_t nodes = 4;
+  core::MembershipOptions membership;
+  core::PresenceOptions presence;
+  bool with_presence = true;
+  SimOptions();
+};
+
+// One membership event as seen by one node, at a virtual time.
+struct SimEventRecord {
+  Duration at{};
+  size_t observer = 0;
+  core::NodeId observer_id;
+  core::MembershipEvent event;
+};
+
+class SimCluster {
+ public:
+  struct Node {
+    std::string name;
+    uint64_t incarnation = 0;  // 0: never started
+    bool running = false;
+    bool paused = false;
+    bool left = false;  // left gracefully (and stopped)
+    double rate = 1.0;  // clock skew: local = virtual x rate + offset
+    Duration offset{};
+    std::optional<Duration> joined_at;  // virtual time the current incarnation joined
+    std::unique_ptr<core::Membership> membership;
+    std::unique_ptr<core::Presence> presence;
+    std::set<std::string> subscriptions;  // gossip endpoints this node's SUB is connected to
+    std::deque<std::function<void()>> inbox;  // delivered while paused
+    std::set<core::PresenceEntry> entries;    // the truth: this node's own subscribers
+    uint64_t tick_generation = 0;
+  };
+
+  SimCluster(SimOptions options, uint64_t seed);
+
+  // ---- the scenario ----
+  // Schedules `fn` at virtual time `at` (after everything already scheduled for that time).
+  void At(Duration at, std::function<void()> fn);
+  void RunUntil(Duration until);
+  Duration now() const { return now_; }
+  std::mt19937_64& rng() { return rng_; }
+
+  void SetClock(size_t i, double rate, Duration offset);
+  // Starts node i (a new incarnation), asking `seeds` (node indexes) to let it join.
+  void Start(size_t i, const std::vector<size_t>& seeds);
+  void Crash(size_t i);
+  void Leave(size_t i);  // graceful: broadcasts the leave, then the process exits
+  void Pause(size_t i);
+  void Resume(size_t i);
+  void Partition(const std::vector<int>& group_of);
+  void Heal();
+  void SetLoss(double loss);
+  void SetDuplicate(double duplicate);
+  void PresenceJoin(size_t i, const core::PresenceEntry& e);
+  void PresenceLeave(size_t i, const core::PresenceEntry& e);
+
+  // ---- what happened ----
+  const Node& node(size_t i) const { return nodes_[i]; }
+  size_t size() const { return nodes_.size(); }
+  const std::vector<SimEventRecord>& events() const { return events_; }
+  // True when node i ran incarnation `inc`, joined, unpaused, unpartitioned and with loss at most
+  // `max_loss`, during the whole of [from, to].
+  bool Healthy(size_t i, uint64_t inc, Duration from, Duration to) const;
+  double max_healthy_loss = 0.1;
+  // The run's trace (every fault and membership event), the last `n` lines.
+  std::string Trace(size_t n = 80) const;
+  void Log(const std::string& line);
+
+ private:
+  struct Scheduled {
+    int64_t at;
+    uint64_t seq;
+    std::function<void()> fn;
+    bool operator>(const Scheduled& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+  struct Interval {
+    Duration from;
+    Duration to;
+  };
+  struct Life {  // one incarnation of one node
+    uint64_t incarnation;
+    std::optional<Duration> joined;
+    std::optional<Duration> ended;
+  };
+
+  Time LocalAt(const Node& n, Duration virtual_time) const;
+  Time LocalNow(const Node& n) const { return LocalAt(n, now_); }
+  void Schedule(Duration at, std::function<void()> fn) { At(at, std::move(fn)); }
+  void Reschedule(size_t i);
+  void OnTick(size_t i, uint64_t generation);
+  // Runs `fn` on node i now, or when it resumes if paused; drops it if the process changed.
+  void Deliver(size_t i, uint64_t incarnation, std::function<void()> fn);
+  void Receive(size_t i, const SimMessage& m);
+  void Transmit(size_t from, size_t to, SimMessage m);
+  void Broadcast(size_t from, const SimMessage& m);
+  void Apply(size_t i, core::MembershipOutputs& out);
+  void Apply(size_t i, core::PresenceOutputs& out);
+  void Disconnected(size_t observer, const core::NodeId& peer, Duration after);
+  std::optional<size_t> NodeAt(const std::string& endpoint) const;
+  std::optional<size_t> NodeNamed(const std::string& name) const;
+  void Unhealthy(size_t i, Duration from, Duration to) { unhealthy_[i].push_back({from, to}); }
+
+  SimOptions options_;
+  std::mt19937_64 rng_;
+  SimNetwork network_;
+  std::vector<Node> nodes_;
+  std::priority_queue<Scheduled, std::vector<Scheduled>, std::greater<>> queue_;
+  uint64_t seq_ = 0;
+  Duration now_{};
+  std::vector<SimEventRecord> events_;
+  std::vector<std::string> trace_;
+  // Per node, the virtual intervals in which it was not healthy (open ones end at Duration::max).
+  std::vector<std::vector<Interval>> unhealthy_;
+  std::vector<std::vector<Life>> lives_;
+  std::vector<std::optional<Duration>> paused_since_;
+  std::optional<Duration> partitioned_since_;
+  std::optional<Duration> lossy_since_;
+};
+
+}  // namespace livepoll::sim
