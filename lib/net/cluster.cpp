@@ -15,7 +15,8 @@ Cluster::Cluster(zmq::context_t& ctx, ClusterOptions options,
                   options_.membership),
       presence_(options_.self, options_.presence) {
   for (const char* name : {"cluster_frames_malformed", "cluster_frames_foreign",
-                           "cluster_frames_unknown", "members_down"})
+                           "cluster_frames_unknown", "members_down", "gossip_bytes_sent",
+                           "gossip_frames_sent", "rpc_bytes_sent"})
     counters_[name] = 0;
 }
 
@@ -108,9 +109,8 @@ void Cluster::Unsubscribed(Time now, const std::string& topic, core::ClientId cl
 void Cluster::Carry(Time now, core::MembershipOutputs& out) {
   for (const std::string& e : out.connect) transport_.Connect(e);
   for (const std::string& e : out.disconnect) transport_.Disconnect(e);
-  for (const auto& m : out.broadcasts) transport_.Broadcast(EncodeCluster(options_.cluster, m));
-  for (const auto& [endpoint, m] : out.sends)
-    transport_.Send(endpoint, EncodeCluster(options_.cluster, m));
+  for (const auto& m : out.broadcasts) Broadcast(EncodeCluster(options_.cluster, m));
+  for (const auto& [endpoint, m] : out.sends) Send(endpoint, EncodeCluster(options_.cluster, m));
   core::PresenceOutputs pout;
   for (const core::MembershipEvent& e : out.events) {
     using K = core::MembershipEvent::Kind;
@@ -139,12 +139,23 @@ void Cluster::Carry(Time now, core::MembershipOutputs& out) {
 }
 
 void Cluster::Carry(core::PresenceOutputs& out) {
-  for (const auto& m : out.broadcasts) transport_.Broadcast(EncodeCluster(options_.cluster, m));
+  for (const auto& m : out.broadcasts) Broadcast(EncodeCluster(options_.cluster, m));
   for (const auto& [node, m] : out.sends) {
     std::optional<core::Membership::Member> member = membership_.Find(node.name);
     if (member && member->claim.id == node)
-      transport_.Send(member->claim.rpc_endpoint, EncodeCluster(options_.cluster, m));
+      Send(member->claim.rpc_endpoint, EncodeCluster(options_.cluster, m));
   }
+}
+
+void Cluster::Broadcast(const std::string& payload) {
+  counters_["gossip_frames_sent"]++;
+  counters_["gossip_bytes_sent"] += payload.size();
+  transport_.Broadcast(payload);
+}
+
+void Cluster::Send(const std::string& endpoint, const std::string& payload) {
+  counters_["rpc_bytes_sent"] += payload.size();
+  transport_.Send(endpoint, payload);
 }
 
 }  // namespace livepoll::net

@@ -58,6 +58,9 @@ class Cluster {
   void Carry(Time now, core::MembershipOutputs& out);
   void Carry(core::PresenceOutputs& out);
   void Handle(Time now, const std::string& payload);
+  // Counted sends: gossip_bytes_sent, gossip_frames_sent, rpc_bytes_sent (payload bytes).
+  void Broadcast(const std::string& payload);
+  void Send(const std::string& endpoint, const std::string& payload);
 
   ClusterOptions options_;
   std::map<std::string, uint64_t>& counters_;
