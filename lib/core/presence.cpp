@@ -171,7 +171,8 @@ Time Presence::NextDeadline() const {
     if (o.down_since) {
       next = std::min(next, *o.down_since + options_.permdown);
     } else if (o.want_transfer) {
-      next = std::min(next, o.transfer_asked ? *o.transfer_asked + options_.transfer_retry : Time{});
+      next =
+          std::min(next, o.transfer_asked ? *o.transfer_asked + options_.transfer_retry : Time{});
     }
   }
   return next;

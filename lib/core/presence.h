@@ -16,6 +16,10 @@
 //  - a down origin's entries are hidden at once (not counted), dropped after `permdown`, and
 //    shown again if the same incarnation comes back (with a transfer to catch up);
 //  - a new incarnation of an origin replaces the old one's entries at once.
+// Not buffered: a delta that does not continue what is held (a gap, or reordered) is dropped and
+// a transfer asked for instead (at most one outstanding per origin, asked again after
+// transfer_retry). Messages about this node itself are ignored. An origin dropped after permdown
+// that speaks again is taken as new (visible); Membership reports it up in that case anyway.
 // Thread safety: none; one thread owns it.
 #pragma once
 
@@ -89,7 +93,7 @@ class Presence {
 
   // Visible subscribers of `topic`: those of this node and of origins not down.
   size_t SubscriberCount(const std::string& topic) const;
-  // Per origin node name, the visible subscriber count of `topic`.
+  // Per origin node name, the visible subscriber count of `topic` (nodes with none left out).
   std::map<std::string, size_t> SubscribersByNode(const std::string& topic) const;
   // Every topic with a visible subscriber.
   std::set<std::string> Topics() const;
@@ -111,9 +115,9 @@ class Presence {
     std::set<PresenceEntry> entries;
     std::map<std::string, size_t> topic_counts;  // topic -> entries of it (no zeros)
     std::optional<Time> down_since;              // set: hidden, dropped at down_since + permdown
-    uint64_t seen = 0;                  // the highest version heard of (deltas and clocks)
-    bool want_transfer = false;         // behind, or newly up: a transfer is wanted
-    std::optional<Time> transfer_asked;  // when the outstanding request was sent
+    uint64_t seen = 0;                           // the highest version heard of (deltas and clocks)
+    bool want_transfer = false;                  // behind, or newly up: a transfer is wanted
+    std::optional<Time> transfer_asked;          // when the outstanding request was sent
   };
 
   // The state for `id`'s incarnation, made or reset (a higher incarnation drops the old one at
@@ -127,8 +131,7 @@ class Presence {
   void Hide(const Origin& o);  // takes o's counts out of counts_ (o must be visible)
   void Show(const Origin& o);  // puts them back
   void AskTransfer(Time now, const std::string& name, Origin& o, PresenceOutputs& out);
-  void Heard(Time now, const std::string& name, Origin& o, uint64_t version,
-             PresenceOutputs& out);
+  void Heard(Time now, const std::string& name, Origin& o, uint64_t version, PresenceOutputs& out);
   void OnDelta(Time now, const PresenceDelta& d, PresenceOutputs& out);
   void OnClock(Time now, const PresenceClock& c, PresenceOutputs& out);
   void OnTransfer(const PresenceTransfer& t);
@@ -137,10 +140,10 @@ class Presence {
 
   NodeId self_;
   PresenceOptions options_;
-  Origin own_;                              // this node's entries (never down)
-  std::map<std::string, Origin> origins_;   // by node name; self not included
-  std::map<std::string, size_t> counts_;    // topic -> visible entries (no zeros)
-  Time next_clock_{};                       // the first Tick broadcasts a clock
+  Origin own_;                             // this node's entries (never down)
+  std::map<std::string, Origin> origins_;  // by node name; self not included
+  std::map<std::string, size_t> counts_;   // topic -> visible entries (no zeros)
+  Time next_clock_{};                      // the first Tick broadcasts a clock
 };
 
 }  // namespace livepoll::core

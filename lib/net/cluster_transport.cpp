@@ -29,6 +29,12 @@ ClusterTransport::ClusterTransport(zmq::context_t& ctx)
       router_(ctx, zmq::socket_type::router),
       monitor_(ctx, zmq::socket_type::pair) {
   for (zmq::socket_t* s : {&pub_, &sub_, &router_}) s->set(zmq::sockopt::linger, 0);
+  // A burst of presence deltas (thousands of joins at once) must not overflow ZeroMQ's default
+  // queue of 1,000: a dropped delta costs every peer a full transfer.
+  pub_.set(zmq::sockopt::sndhwm, 100000);
+  sub_.set(zmq::sockopt::rcvhwm, 100000);
+  // A graceful leave is the last thing published: give it a moment to go out on close.
+  pub_.set(zmq::sockopt::linger, 200);
   // Reconnect quickly: a restarted peer is back within its start-up time, not ZeroMQ's default.
   sub_.set(zmq::sockopt::reconnect_ivl, 50);
   sub_.set(zmq::sockopt::subscribe, kControlChannel);
