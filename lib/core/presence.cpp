@@ -288,4 +288,15 @@ void Presence::Show(const Origin& o) {
   for (const auto& [topic, n] : o.topic_counts) counts_[topic] += n;
 }
 
+const NodeId& SenderOf(const PresenceMessage& m) {
+  return std::visit(
+      [](const auto& msg) -> const NodeId& {
+        if constexpr (std::is_same_v<std::decay_t<decltype(msg)>, PresenceTransferRequest>)
+          return msg.from;
+        else
+          return msg.origin;
+      },
+      m);
+}
+
 }  // namespace livepoll::core

@@ -65,6 +65,12 @@ struct PresenceTransfer {  // rpc back: the origin's whole state
 using PresenceMessage =
     std::variant<PresenceDelta, PresenceClock, PresenceTransferRequest, PresenceTransfer>;
 
+// The node a presence message comes from (its origin, or a transfer's requester). A node composing
+// Membership and Presence drops a presence message whose sender is not an up member: what a node
+// that has not joined, or is down, says is not counted (the simulator found a restart that left
+// before it joined keeping its entries counted).
+const NodeId& SenderOf(const PresenceMessage& m);
+
 struct PresenceOptions {
   Duration gossip_interval = std::chrono::milliseconds(100);
   Duration permdown = std::chrono::minutes(5);

@@ -69,8 +69,10 @@ void Cluster::Handle(Time now, const std::string& payload) {
     membership_.OnMessage(now, *m, out);
     Carry(now, out);
   } else {
+    const auto& pm = std::get<core::PresenceMessage>(*msg);
+    if (!membership_.IsAlive(core::SenderOf(pm))) return;  // see SenderOf
     core::PresenceOutputs out;
-    presence_.OnMessage(now, std::get<core::PresenceMessage>(*msg), out);
+    presence_.OnMessage(now, pm, out);
     Carry(out);
   }
 }
