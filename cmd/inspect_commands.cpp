@@ -31,19 +31,24 @@ int PrintAdminTable(const CommandContext& ctx, const std::string& command,
 }
 
 // On a terminal, `ms` columns read better as durations: interval_ms 500 -> "500ms",
-// last_poll_ms 412 -> "0.4s ago" (nil: "never").
-void HumanizeSubs(proto::AdminReply& reply) {
-  const size_t last = ColumnIndex(reply.columns, "last_poll_ms");
-  if (last == reply.columns.size()) return;
-  reply.columns[last] = "last_poll";
+// last_poll_ms 412 -> "0.4s ago" (nil: "never"). `column` is renamed `shown`.
+void HumanizeAgoColumn(proto::AdminReply& reply, const std::string& column, const std::string& shown) {
+  const size_t at = ColumnIndex(reply.columns, column);
+  if (at == reply.columns.size()) return;
+  reply.columns[at] = shown;
   for (Row& row : reply.rows) {
-    if (last >= row.size()) continue;
-    if (auto* ms = std::get_if<int64_t>(&row[last])) {
-      row[last] = HumanizeAgo(*ms);
-    } else if (std::holds_alternative<Null>(row[last])) {
-      row[last] = std::string("never");
+    if (at >= row.size()) continue;
+    if (auto* ms = std::get_if<int64_t>(&row[at])) {
+      row[at] = HumanizeAgo(*ms);
+    } else if (std::holds_alternative<Null>(row[at])) {
+      row[at] = std::string("never");
     }
   }
+}
+
+void HumanizeSubs(proto::AdminReply& reply) { HumanizeAgoColumn(reply, "last_poll_ms", "last_poll"); }
+void HumanizeMembers(proto::AdminReply& reply) {
+  HumanizeAgoColumn(reply, "last_heard_ms", "last_heard");
 }
 
 void HumanizeQueries(proto::AdminReply& reply) {
@@ -65,20 +70,6 @@ int RunQueries(const CommandContext& ctx) {
 int RunSubs(const CommandContext& ctx) { return PrintAdminTable(ctx, "subs", HumanizeSubs); }
 
 int RunStats(const CommandContext& ctx) { return PrintAdminTable(ctx, "stats"); }
-
-void HumanizeMembers(proto::AdminReply& reply) {
-  const size_t last = ColumnIndex(reply.columns, "last_heard_ms");
-  if (last == reply.columns.size()) return;
-  reply.columns[last] = "last_heard";
-  for (Row& row : reply.rows) {
-    if (last >= row.size()) continue;
-    if (auto* ms = std::get_if<int64_t>(&row[last])) {
-      row[last] = HumanizeAgo(*ms);
-    } else if (std::holds_alternative<Null>(row[last])) {
-      row[last] = std::string("never");
-    }
-  }
-}
 
 int RunMembers(const CommandContext& ctx) { return PrintAdminTable(ctx, "members", HumanizeMembers); }
 
