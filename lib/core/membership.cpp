@@ -23,10 +23,14 @@ std::string NodeId::ToString() const { return name + "#" + std::to_string(incarn
 
 const char* MemberStateName(MemberState s) {
   switch (s) {
-    case MemberState::kAlive: return "alive";
-    case MemberState::kSuspect: return "suspect";
-    case MemberState::kDead: return "dead";
-    case MemberState::kLeft: return "left";
+    case MemberState::kAlive:
+      return "alive";
+    case MemberState::kSuspect:
+      return "suspect";
+    case MemberState::kDead:
+      return "dead";
+    case MemberState::kLeft:
+      return "left";
   }
   return "?";
 }
@@ -121,9 +125,10 @@ void Membership::Refute(const MemberClaim& c, MembershipOutputs& out) {
 
 void Membership::Merge(Time now, const MemberClaim& c, bool direct, MembershipOutputs& out) {
   if (c.id.name == self_.id.name) {
-    if (c.id == self_.id && c.state != MemberState::kAlive && c.version >= self_.version &&
-        !left_)
-      Refute(c, out);
+    if (c.id == self_.id && c.state != MemberState::kAlive && !left_) {
+      accused_ = true;
+      if (c.version >= self_.version) Refute(c, out);
+    }
     return;
   }
   if (auto t = tombstones_.find(c.id.name); t != tombstones_.end()) {
@@ -134,9 +139,9 @@ void Membership::Merge(Time now, const MemberClaim& c, bool direct, MembershipOu
     if (c.id.incarnation == tomb.incarnation &&
         (tomb.final || (c.version <= tomb.version && !direct)))
       return;
-    // It had forgotten us too, likely: a version above any tombstone it holds of us lets our
-    // claim through when it reaches that side.
-    self_.version++;
+    // Back from being forgotten: it likely forgot us too, and a version above any tombstone it
+    // holds of us lets our claim through when our gossip reaches its side.
+    if (c.id.incarnation == tomb.incarnation) self_.version++;
   }
   auto it = peers_.find(c.id.name);
   if (it == peers_.end()) {
@@ -147,8 +152,7 @@ void Membership::Merge(Time now, const MemberClaim& c, bool direct, MembershipOu
   const MemberClaim cur = p.m.claim;
   if (c.id.incarnation < cur.id.incarnation) return;
   if (c.id.incarnation > cur.id.incarnation) {  // a restart: the old incarnation is gone for good
-    if (IsUp(cur.state))
-      out.events.push_back({MembershipEvent::Kind::kDown, cur.id, "restarted"});
+    if (IsUp(cur.state)) out.events.push_back({MembershipEvent::Kind::kDown, cur.id, "restarted"});
     if (cur.gossip_endpoint != c.gossip_endpoint && !cur.gossip_endpoint.empty())
       out.disconnect.push_back(cur.gossip_endpoint);
     std::erase_if(probes_, [&](const auto& kv) { return kv.second.target == cur.id; });
@@ -159,7 +163,11 @@ void Membership::Merge(Time now, const MemberClaim& c, bool direct, MembershipOu
   if (cur.state == MemberState::kLeft) return;  // final for this incarnation
   if (!Supersedes(c, cur)) return;
   const bool accusation = c.state == MemberState::kSuspect || c.state == MemberState::kDead;
-  if (accusation && HeardWithin(p, now, options_.suspect_after)) return;  // direct evidence wins
+  // Direct evidence wins: heard within suspect_after, or (after a pause of this node, or just
+  // learned of) not yet silent for suspect_after by our own clock. Found by the simulator (seed
+  // 160873): a node resuming from a pause adopted a death gossiped before the heal, from a
+  // heartbeat queued ahead of the victim's own.
+  if (accusation && now - p.heard_from < options_.suspect_after) return;
   p.m.claim.version = c.version;
   p.m.claim.gossip_endpoint = c.gossip_endpoint;
   p.m.claim.rpc_endpoint = c.rpc_endpoint;
@@ -186,7 +194,10 @@ void Membership::NoteActivity(Time now) {
     Duration stall = std::min<Duration>(2 * options_.gossip_interval, options_.suspect_after / 2);
     if (now - *last_tick_ > stall) {
       for (auto& [name, p] : peers_) p.heard_from = std::max(p.heard_from, now);
-      for (auto& [id, probe] : probes_) probe.deadline = std::max(probe.deadline, now);
+      // Found by the simulator (seed 6215): a probe pending across the pause expired at once,
+      // before the replies and heartbeats queued meanwhile were read.
+      for (auto& [id, probe] : probes_)
+        probe.deadline = std::max(probe.deadline, now + options_.probe_timeout);
     }
   }
   if (!last_tick_ || now > *last_tick_) last_tick_ = now;
@@ -199,7 +210,14 @@ void Membership::OnMessage(Time now, const MembershipMessage& m, MembershipOutpu
     if (!joined_) return;
     Merge(now, hb->self, true, out);
     if (Peer* p = FindPeer(hb->self.id)) HeardDirectly(now, *p, out);
+    accused_ = false;
     for (const MemberClaim& c : hb->members) Merge(now, c, false, out);
+    // The sender believes this node suspect or down, or forgot it, so it has not heard our
+    // gossip, and may have stopped listening (forgot us): the refutation goes to it directly, as
+    // a request to join. Found by the simulator: seed 35130 (a two-node cluster stayed split
+    // after one forgot the other) and seed 183258 (an accusation older than our version, which
+    // we had already bumped, refuted nothing, and the accuser never heard of us again).
+    if (accused_) out.sends.emplace_back(hb->self.rpc_endpoint, JoinRequest{self_});
   } else if (auto* jr = std::get_if<JoinRequest>(&m)) {
     if (!joined_) return;  // not a member yet: the joiner asks again later
     const NodeId& who = jr->self.id;
@@ -300,7 +318,10 @@ void Membership::StartProbe(Time now, Peer& p, MembershipOutputs& out) {
     probe.waiting.insert(h->m.claim.id.name);
     out.sends.emplace_back(h->m.claim.rpc_endpoint, ProbeRequest{self_.id, target, id});
   }
-  if (helpers.empty()) FinishProbe(now, id, out);  // nobody to ask: nobody hears it
+  // Nobody to ask (the others are suspect too, or there are none): no evidence either way, so
+  // wait out probe_timeout for the peer itself, rather than conclude at once. Found by the
+  // simulator (seed 51325): a node resuming from a pause handled its queued disconnects before
+  // the heartbeats queued after them and declared a healthy peer dead.
 }
 
 void Membership::FinishProbe(Time now, uint64_t probe_id, MembershipOutputs& out) {
@@ -376,8 +397,12 @@ Time Membership::NextDeadline() const {
         t = std::min(t, std::max(p.heard_from, p.m.state_since) + options_.suspect_after);
         t = std::min(t, p.heard_from + options_.dead_after);
         break;
-      case MemberState::kSuspect: t = std::min(t, p.heard_from + options_.dead_after); break;
-      default: t = std::min(t, p.m.state_since + options_.permdown); break;
+      case MemberState::kSuspect:
+        t = std::min(t, p.heard_from + options_.dead_after);
+        break;
+      default:
+        t = std::min(t, p.m.state_since + options_.permdown);
+        break;
     }
   }
   return t;

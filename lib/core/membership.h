@@ -8,27 +8,35 @@
 // messages to send and events come back in MembershipOutputs. Messages are plain structs here;
 // the transport adapter encodes them. Thread safety: none; one thread owns it.
 //
-// Guarantees (under the simulator's properties, tests/unit/membership_*):
-//  - a node heard from (directly, within `suspect_after`) is never declared dead by this node;
+// Guarantees (tests/unit/membership_test.cpp; and under faults, the simulator's properties in
+// tests/sim/membership_sim_test.cpp):
+//  - a node heard from (directly, within `suspect_after`) is never declared dead by this node,
+//    nor is a node learned of or revived within `suspect_after`, nor any node within
+//    `suspect_after` of this node's own pause;
 //  - a peer silent for `dead_after` is dead, whatever the probes say (a hung process is caught);
-//  - a peer whose transport disconnected and whom no probed member hears is dead at once;
+//  - a peer whose transport disconnected and whom no probed member hears is dead at once (after
+//    `probe_timeout` when there is no member to probe: no evidence is not evidence);
 //  - a node that learns it is suspected or dead refutes, and the refutation wins everywhere;
 //  - a leave is acted on at once; a restarted node (same name, new incarnation) supersedes the
 //    old incarnation at once; a second live node with a name in use (at other endpoints) is
 //    refused at join, while a new incarnation at the same endpoints is a restart and accepted at
 //    once, even before the old one's death is detected (two processes cannot bind one endpoint);
 //  - dead and left members are forgotten after `permdown`;
-//  - a node that paused (its Tick came late by more than `suspect_after`, e.g. SIGSTOP or a busy
-//    machine) gives every peer a fresh `suspect_after` before suspecting it: its own silence is
-//    not theirs.
+//  - a node whose own inputs stopped for longer than min(2 gossip_interval, suspect_after / 2)
+//    (SIGSTOP, a starved machine) gives every peer a fresh silence clock and every pending probe
+//    a fresh `probe_timeout`: its own deafness is not their silence.
 // Left is final for an incarnation: no later claim, whatever its version, brings it back (the
-// node's next start has a new incarnation). A forgotten member is remembered as a tombstone, so
-// stale gossip does not bring it back: only its refutation (a higher version), a new incarnation,
-// or the member itself talking to this node does. Tombstones are gossiped with the verdict, so a
-// member forgotten by the other side of a long partition learns it and refutes. Once joined, a node keeps asking the seeds that
-// are not up members (every join_retry), so two sides of a partition that outlasted permdown,
-// and forgot each other, become one cluster again; a node that brings back a forgotten member
-// bumps its own version, so its claim also passes the other side's tombstone of it.
+// node's next start has a new incarnation).
+// A forgotten member is remembered as a tombstone, so stale gossip does not bring it back: only
+// its refutation (a higher version), a new incarnation, or the member itself talking to this
+// node does. Healing a partition that outlasted permdown (both sides forgot each other):
+//  - tombstones are gossiped with their verdict, so a forgotten member that still hears us learns
+//    it and refutes; and any accusation of this node in a heartbeat (even one older than our
+//    version) is answered with a JoinRequest to its sender over rpc, since the sender may no
+//    longer listen to our gossip;
+//  - once joined, a node keeps asking (every join_retry) the seeds that are not up members;
+//  - a node that brings back a forgotten member bumps its own version, so its own claim passes
+//    the other side's tombstone of it.
 #pragma once
 
 #include <cstdint>
@@ -104,11 +112,13 @@ struct MembershipOptions {
   Duration gossip_interval = std::chrono::milliseconds(100);
   Duration suspect_after = std::chrono::milliseconds(500);
   Duration dead_after = std::chrono::seconds(1);
-  Duration probe_timeout = std::chrono::milliseconds(200);  // a probe unanswered by then: "not heard"
+  // A probe unanswered by then: "not heard".
+  Duration probe_timeout = std::chrono::milliseconds(200);
   int indirect_probes = 3;
   Duration permdown = std::chrono::minutes(5);
   Duration join_retry = std::chrono::seconds(1);  // seeds asked again until one answers
-  uint64_t seed = 1;  // chooses the probed members
+  // Chooses the probed members.
+  uint64_t seed = 1;
 };
 
 struct MembershipEvent {
@@ -119,7 +129,7 @@ struct MembershipEvent {
 };
 
 struct MembershipOutputs {
-  std::vector<MembershipMessage> broadcasts;                          // on the gossip PUB
+  std::vector<MembershipMessage> broadcasts;                     // on the gossip PUB
   std::vector<std::pair<std::string, MembershipMessage>> sends;  // (rpc endpoint, message)
   std::vector<MembershipEvent> events;
   // Gossip endpoints to SUBscribe to (new members) and to drop (forgotten ones).
@@ -168,6 +178,7 @@ class Membership {
   struct Peer {
     Member m;
     // The silence clock starts here: heard directly, learned, revived, or the end of a pause.
+    // Within suspect_after of it, gossiped suspicions and deaths are not adopted.
     Time heard_from{};
   };
   struct Probe {
@@ -203,11 +214,12 @@ class Membership {
   bool refused_ = false;
   bool left_ = false;
   bool started_ = false;
+  bool accused_ = false;  // the heartbeat being merged claims this node is not alive
   std::vector<std::string> seeds_;
   Time next_join_{Time::max()};
   Time next_heartbeat_{Time::max()};
   std::optional<Time> last_tick_;
-  std::map<std::string, Peer> peers_;  // by name, self excluded
+  std::map<std::string, Peer> peers_;            // by name, self excluded
   std::map<std::string, Tombstone> tombstones_;  // by name
   std::map<uint64_t, Probe> probes_;             // by probe_id
   uint64_t next_probe_id_ = 1;

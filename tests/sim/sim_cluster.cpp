@@ -2,7 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
-#include <sstream>
+#include <cstdlib>
 #include <type_traits>
 
 namespace livepoll::sim {
@@ -14,13 +14,20 @@ namespace {
 
 const char* KindName(MembershipEvent::Kind k) {
   switch (k) {
-    case MembershipEvent::Kind::kUp: return "up";
-    case MembershipEvent::Kind::kSuspect: return "suspect";
-    case MembershipEvent::Kind::kAlive: return "alive";
-    case MembershipEvent::Kind::kDown: return "down";
-    case MembershipEvent::Kind::kForgotten: return "forgotten";
-    case MembershipEvent::Kind::kJoined: return "joined";
-    case MembershipEvent::Kind::kJoinRefused: return "join-refused";
+    case MembershipEvent::Kind::kUp:
+      return "up";
+    case MembershipEvent::Kind::kSuspect:
+      return "suspect";
+    case MembershipEvent::Kind::kAlive:
+      return "alive";
+    case MembershipEvent::Kind::kDown:
+      return "down";
+    case MembershipEvent::Kind::kForgotten:
+      return "forgotten";
+    case MembershipEvent::Kind::kJoined:
+      return "joined";
+    case MembershipEvent::Kind::kJoinRefused:
+      return "join-refused";
   }
   return "?";
 }
@@ -45,6 +52,8 @@ SimOptions::SimOptions() {
 
 SimCluster::SimCluster(SimOptions options, uint64_t seed)
     : options_(std::move(options)), rng_(seed), network_(rng_) {
+  const char* trace = std::getenv("LIVEPOLL_SIM_TRACE");
+  verbose_ = trace && std::string(trace) == "2";
   nodes_.resize(options_.nodes);
   for (size_t i = 0; i < nodes_.size(); ++i) nodes_[i].name = "n" + std::to_string(i);
   unhealthy_.resize(nodes_.size());
@@ -80,7 +89,8 @@ void SimCluster::RunUntil(Duration until) {
 }
 
 Time SimCluster::LocalAt(const Node& n, Duration virtual_time) const {
-  auto scaled = static_cast<int64_t>(std::llround(static_cast<double>(virtual_time.count()) * n.rate));
+  auto scaled =
+      static_cast<int64_t>(std::llround(static_cast<double>(virtual_time.count()) * n.rate));
   return Time(n.offset + Duration(scaled));
 }
 
@@ -100,7 +110,7 @@ void SimCluster::Reschedule(size_t i) {
   double local = static_cast<double>((deadline.time_since_epoch() - n.offset).count());
   auto v = Duration(static_cast<int64_t>(std::ceil(local / n.rate)));
   while (LocalAt(n, v) < deadline) v += 1ns;  // rounding
-  v = std::max(v, now_ + Duration(1us));  // something due already: right after this input
+  v = std::max(v, now_ + Duration(1us));      // something due already: right after this input
   At(v, [this, i, generation] { OnTick(i, generation); });
 }
 
@@ -133,6 +143,22 @@ void SimCluster::Deliver(size_t i, uint64_t incarnation, std::function<void()> f
 void SimCluster::Receive(size_t i, const SimMessage& m) {
   Node& n = nodes_[i];
   Time local = LocalNow(n);
+  if (verbose_) {
+    static const char* const kMembership[] = {"heartbeat",     "join-request", "join-reply",
+                                              "probe-request", "probe-reply",  "leave-notice"};
+    static const char* const kPresence[] = {"delta", "clock", "transfer-request", "transfer"};
+    std::string what;
+    if (auto* mm = std::get_if<core::MembershipMessage>(&m)) {
+      what = kMembership[mm->index()];
+      if (auto* hb = std::get_if<core::Heartbeat>(mm)) what += " from " + hb->self.id.ToString();
+      if (auto* pr = std::get_if<core::ProbeReply>(mm))
+        what += " from " + pr->from.ToString() + " about " + pr->target.ToString() +
+                (pr->heard ? ": heard" : ": not heard");
+    } else {
+      what = kPresence[std::get<core::PresenceMessage>(m).index()];
+    }
+    Log(n.membership->self().ToString() + " <- " + what);
+  }
   if (auto* mm = std::get_if<core::MembershipMessage>(&m)) {
     core::MembershipOutputs out;
     n.membership->OnMessage(local, *mm, out);
@@ -144,8 +170,10 @@ void SimCluster::Receive(size_t i, const SimMessage& m) {
     const core::NodeId& origin = std::visit(
         [](const auto& msg) -> const core::NodeId& {
           using T = std::decay_t<decltype(msg)>;
-          if constexpr (std::is_same_v<T, core::PresenceTransferRequest>) return msg.from;
-          else return msg.origin;
+          if constexpr (std::is_same_v<T, core::PresenceTransferRequest>)
+            return msg.from;
+          else
+            return msg.origin;
         },
         pm);
     if (!n.membership->IsAlive(origin)) return;
@@ -223,6 +251,7 @@ void SimCluster::Disconnected(size_t observer, const core::NodeId& peer, Duratio
     Deliver(observer, incarnation, [this, observer, peer] {
       Node& n = nodes_[observer];
       core::MembershipOutputs out;
+      if (verbose_) Log(n.membership->self().ToString() + " <- disconnect of " + peer.ToString());
       n.membership->OnDisconnect(LocalNow(n), peer, out);
       Apply(observer, out);
     });
@@ -241,8 +270,8 @@ void SimCluster::Start(size_t i, const std::vector<size_t>& seeds) {
   n.inbox.clear();
   n.entries.clear();
   lives_[i].push_back({n.incarnation, std::nullopt, std::nullopt});
-  core::MemberClaim self{{n.name, n.incarnation}, Gossip(n.name), Rpc(n.name),
-                         core::MemberState::kAlive, 0};
+  core::MemberClaim self{
+      {n.name, n.incarnation}, Gossip(n.name), Rpc(n.name), core::MemberState::kAlive, 0};
   core::MembershipOptions mo = options_.membership;
   mo.seed = rng_();
   n.membership = std::make_unique<core::Membership>(self, mo);
@@ -353,6 +382,13 @@ void SimCluster::SetLoss(double loss) {
 void SimCluster::SetDuplicate(double duplicate) {
   Log("duplicate " + std::to_string(duplicate));
   network_.faults.duplicate = duplicate;
+}
+
+void SimCluster::Blip(size_t observer, size_t peer) {
+  if (observer == peer || !nodes_[observer].running || !nodes_[peer].running) return;
+  if (!nodes_[observer].subscriptions.count(Gossip(nodes_[peer].name))) return;
+  Log("blip " + nodes_[observer].name + " -> " + nodes_[peer].membership->self().ToString());
+  Disconnected(observer, nodes_[peer].membership->self(), 0ns);
 }
 
 void SimCluster::PresenceJoin(size_t i, const core::PresenceEntry& e) {

@@ -178,7 +178,9 @@ TEST_F(MembershipTest, ASeedAcceptsTheRestartOfADisconnectedNode) {
   ASSERT_TRUE(Event(K::kUp, "c"));
   EXPECT_EQ(Event(K::kUp, "c")->node, (NodeId{"c", 2}));
   EXPECT_TRUE(std::any_of(replies[0].second.members.begin(), replies[0].second.members.end(),
-                          [](const MemberClaim& c) { return c.id == NodeId{"c", 2}; }));
+                          [](const MemberClaim& c) {
+                            return c.id == NodeId{"c", 2};
+                          }));
 }
 
 // Found by the simulator (seed 2): a restart faster than crash detection was refused for good.
@@ -258,6 +260,46 @@ TEST_F(MembershipTest, AnUnansweredProbeOfADisconnectedPeerEndsInDeathAtProbeTim
   EXPECT_TRUE(Event(K::kDown, "c"));
 }
 
+// Found by the simulator (seed 51325): with nobody to probe, a queued disconnect killed a peer
+// whose fresher heartbeats were next in the queue.
+TEST_F(MembershipTest, WithNobodyToProbeADisconnectedPeerHasProbeTimeoutToBeHeard) {
+  JoinWith({});
+  m_.OnDisconnect(now_, {"b", 1}, out_);
+  EXPECT_TRUE(Sent<ProbeRequest>().empty());
+  EXPECT_FALSE(Event(K::kDown, "b"));
+  HeartbeatFrom("b");
+  EXPECT_TRUE(Event(K::kAlive, "b"));
+  out_ = {};
+  m_.OnDisconnect(now_, {"b", 1}, out_);
+  Advance(199ms);
+  EXPECT_FALSE(Event(K::kDown, "b"));
+  Advance(1ms);
+  EXPECT_TRUE(Event(K::kDown, "b"));
+}
+
+// Found by the simulator (seed 35130): a node forgotten by the only other node stayed out.
+TEST_F(MembershipTest, ARefutationAlsoAsksTheAccuserToLetThisNodeBackIn) {
+  JoinWith({});
+  HeartbeatFrom("b", {Claim("a", 1, MemberState::kDead, 0)});
+  auto asked = Sent<JoinRequest>();
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0].first, "b:rpc");
+  EXPECT_EQ(asked[0].second.self.version, 1u);
+}
+
+// Found by the simulator (seed 183258): an accusation below our version refuted nothing, and the
+// accuser, which had forgotten us, never heard of us again.
+TEST_F(MembershipTest, AStaleAccusationIsAnsweredDirectlyWithoutABump) {
+  JoinWith({});
+  HeartbeatFrom("b", {Claim("a", 1, MemberState::kSuspect, 0)});  // refuted: version 1
+  out_ = {};
+  HeartbeatFrom("b", {Claim("a", 1, MemberState::kDead, 0)});
+  EXPECT_TRUE(Broadcast<Heartbeat>().empty());
+  EXPECT_EQ(m_.Find("a")->claim.version, 1u);
+  ASSERT_EQ(Sent<JoinRequest>().size(), 1u);
+  EXPECT_EQ(Sent<JoinRequest>()[0].first, "b:rpc");
+}
+
 TEST_F(MembershipTest, APeerSilentForDeadAfterIsDeadWhateverTheProbesSay) {
   JoinWith({"c"});
   Time heard = now_;
@@ -300,8 +342,9 @@ TEST_F(MembershipTest, DirectEvidenceWinsOverGossipedDeath) {
 
 TEST_F(MembershipTest, GossipedDeathIsAdoptedWhenNotHeardDirectly) {
   JoinWith({"c"});
-  HeartbeatFrom("c");
-  now_ += 500ms;
+  AdvanceHearing(500ms, {"b"});
+  ASSERT_TRUE(Event(K::kSuspect, "c"));  // silent: suspect by our own clock, not yet dead
+  EXPECT_FALSE(Event(K::kDown, "c"));
   HeartbeatFrom("b", {Claim("c", 1, MemberState::kDead, 0)});
   ASSERT_TRUE(Event(K::kDown, "c"));
   EXPECT_EQ(StateOf("c"), MemberState::kDead);
@@ -319,10 +362,9 @@ TEST_F(MembershipTest, ASuspectedNodeRefutesByBumpingItsVersionAtOnce) {
   EXPECT_TRUE(Broadcast<Heartbeat>().empty());
 }
 
-TEST_F(MembershipTest, TheRefutationLiftsAGossipedSuspicion) {
+TEST_F(MembershipTest, OnlyTheRefutationLiftsASuspicion) {
   JoinWith({"c"});
-  now_ += 600ms;  // c not heard directly for a while
-  HeartbeatFrom("b", {Claim("c", 1, MemberState::kSuspect, 0)});
+  AdvanceHearing(500ms, {"b"});
   ASSERT_TRUE(Event(K::kSuspect, "c"));
   HeartbeatFrom("b", {Claim("c", 1, MemberState::kAlive, 0)});  // not newer: no effect
   EXPECT_FALSE(Event(K::kAlive, "c"));
@@ -420,6 +462,29 @@ TEST_F(MembershipTest, APausedNodeDoesNotBlameItsPeersForItsOwnSilence) {
   EXPECT_FALSE(Event(K::kDown, "c"));
   AdvanceHearing(600ms, {"b"});
   EXPECT_TRUE(Event(K::kSuspect, "c"));  // but a peer still silent afterwards is suspected
+}
+
+TEST_F(MembershipTest, AProbePendingAcrossAPauseGetsAFreshProbeTimeout) {
+  JoinWith({"c"});
+  HeartbeatFrom("b");
+  m_.OnDisconnect(now_, {"c", 1}, out_);
+  ASSERT_EQ(Sent<ProbeRequest>().size(), 1u);
+  now_ += 3s;  // paused with the probe pending
+  m_.Tick(now_, out_);
+  EXPECT_FALSE(Event(K::kDown, "c"));
+  HeartbeatFrom("c");  // queued while paused
+  EXPECT_TRUE(Event(K::kAlive, "c"));
+}
+
+// Found by the simulator (seed 160873): the first heartbeat read after a pause carried a stale
+// death, and the victim's own heartbeats were right behind it.
+TEST_F(MembershipTest, AfterAPauseGossipedDeathsWaitForOurOwnSilenceClock) {
+  JoinWith({"c"});
+  now_ += 3s;  // paused
+  HeartbeatFrom("b", {Claim("c", 1, MemberState::kDead, 0)});
+  EXPECT_FALSE(Event(K::kDown, "c"));
+  HeartbeatFrom("c");
+  EXPECT_EQ(StateOf("c"), MemberState::kAlive);
 }
 
 TEST_F(MembershipTest, NextDeadlineLetsADriverSeeEveryTransitionOnTime) {
