@@ -167,16 +167,7 @@ void SimCluster::Receive(size_t i, const SimMessage& m) {
     // Presence follows membership: what a node that is not an up member says is not counted
     // (found by seed 12105: a restart that left before it joined kept its entries counted).
     const auto& pm = std::get<core::PresenceMessage>(m);
-    const core::NodeId& origin = std::visit(
-        [](const auto& msg) -> const core::NodeId& {
-          using T = std::decay_t<decltype(msg)>;
-          if constexpr (std::is_same_v<T, core::PresenceTransferRequest>)
-            return msg.from;
-          else
-            return msg.origin;
-        },
-        pm);
-    if (!n.membership->IsAlive(origin)) return;
+    if (!n.membership->IsAlive(core::SenderOf(pm))) return;  // the daemon does the same
     core::PresenceOutputs out;
     n.presence->OnMessage(local, pm, out);
     Apply(i, out);
