@@ -182,6 +182,7 @@ void Membership::Merge(Time now, const MemberClaim& c, bool direct, MembershipOu
 void Membership::HeardDirectly(Time now, Peer& p, MembershipOutputs& out) {
   p.m.last_heard = now;
   p.m.disconnected = false;
+  p.reprobe_at.reset();
   p.heard_from = std::max(p.heard_from, now);
   if (p.m.claim.state == MemberState::kSuspect || p.m.claim.state == MemberState::kDead)
     SetState(now, p, MemberState::kAlive, "", out);
@@ -275,8 +276,16 @@ void Membership::OnMessage(Time now, const MembershipMessage& m, MembershipOutpu
     if (it == probes_.end() || it->second.target != pr->target) return;
     if (pr->heard) {
       probes_.erase(it);
-      if (Peer* p = FindPeer(pr->target); p && p->m.claim.state == MemberState::kSuspect)
-        SetState(now, *p, MemberState::kAlive, "", out);
+      Peer* p = FindPeer(pr->target);
+      if (p == nullptr || p->m.claim.state != MemberState::kSuspect) return;
+      if (p->m.disconnected) {
+        // The helper heard it within suspect_after, but perhaps only before the crash that cut
+        // our link, news of which may not have reached the helper yet. Ask again shortly: a live
+        // peer is heard directly again (its link reconnects) and a dead one gets "not heard".
+        p->reprobe_at = now + options_.gossip_interval / 2;
+        return;
+      }
+      SetState(now, *p, MemberState::kAlive, "", out);
       return;
     }
     it->second.waiting.erase(pr->from.name);
@@ -356,6 +365,9 @@ void Membership::Tick(Time now, MembershipOutputs& out) {
     const Duration silent = now - p.heard_from;
     if (IsUp(s) && silent >= options_.dead_after) {
       SetState(now, p, MemberState::kDead, "dead", out);
+    } else if (s == MemberState::kSuspect && p.reprobe_at && now >= *p.reprobe_at) {
+      p.reprobe_at.reset();
+      StartProbe(now, p, out);
     } else if (s == MemberState::kAlive && silent >= options_.suspect_after &&
                now - p.m.state_since >= options_.suspect_after) {
       Suspect(now, p, out);
@@ -399,6 +411,7 @@ Time Membership::NextDeadline() const {
         break;
       case MemberState::kSuspect:
         t = std::min(t, p.heard_from + options_.dead_after);
+        if (p.reprobe_at) t = std::min(t, *p.reprobe_at);
         break;
       default:
         t = std::min(t, p.m.state_since + options_.permdown);

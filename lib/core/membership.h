@@ -180,6 +180,9 @@ class Membership {
     // The silence clock starts here: heard directly, learned, revived, or the end of a pause.
     // Within suspect_after of it, gossiped suspicions and deaths are not adopted.
     Time heard_from{};
+    // Set when a probe came back "heard" for a suspect whose transport disconnected: the helper
+    // may have heard it just before it crashed, so ask again then rather than lift the suspicion.
+    std::optional<Time> reprobe_at;
   };
   struct Probe {
     NodeId target;

@@ -251,6 +251,29 @@ TEST_F(MembershipTest, ADisconnectedPeerThatNobodyHearsIsDeadAtOnce) {
   EXPECT_FALSE(m_.IsAlive({"c", 1}));
 }
 
+// Measured on real daemons: after a kill -9, a helper that had not yet seen its own disconnect
+// answered "heard" (it had, just before the crash), and the other survivors waited ~500 ms.
+TEST_F(MembershipTest, AHeardReplyForADisconnectedSuspectLeadsToAnotherProbeNotRevival) {
+  JoinWith({"c", "d"});
+  HeartbeatFrom("c");
+  HeartbeatFrom("d");
+  m_.OnDisconnect(now_, {"c", 1}, out_);
+  auto probes = Sent<ProbeRequest>();
+  ASSERT_FALSE(probes.empty());
+  Deliver(ProbeReply{{"d", 1}, {"c", 1}, probes[0].second.probe_id, true});
+  EXPECT_EQ(StateOf("c"), MemberState::kSuspect);  // not revived on possibly stale evidence
+  EXPECT_FALSE(Event(K::kAlive, "c"));
+  out_.sends.clear();
+  Advance(50ms);  // gossip_interval / 2
+  auto again = Sent<ProbeRequest>();
+  ASSERT_FALSE(again.empty());
+  for (const auto& [to, probe] : again)
+    Deliver(ProbeReply{{to.substr(0, 1), 1}, {"c", 1}, probe.probe_id, false});
+  auto down = Event(K::kDown, "c");
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->detail, "dead");
+}
+
 TEST_F(MembershipTest, AnUnansweredProbeOfADisconnectedPeerEndsInDeathAtProbeTimeout) {
   JoinWith({"c"});
   m_.OnDisconnect(now_, {"c", 1}, out_);
