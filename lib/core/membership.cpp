@@ -282,7 +282,7 @@ void Membership::OnMessage(Time now, const MembershipMessage& m, MembershipOutpu
         // The helper heard it within suspect_after, but perhaps only before the crash that cut
         // our link, news of which may not have reached the helper yet. Ask again shortly: a live
         // peer is heard directly again (its link reconnects) and a dead one gets "not heard".
-        p->reprobe_at = now + options_.gossip_interval / 2;
+        p->reprobe_at = now + options_.gossip_interval / 10;
         return;
       }
       SetState(now, *p, MemberState::kAlive, "", out);

@@ -264,7 +264,7 @@ TEST_F(MembershipTest, AHeardReplyForADisconnectedSuspectLeadsToAnotherProbeNotR
   EXPECT_EQ(StateOf("c"), MemberState::kSuspect);  // not revived on possibly stale evidence
   EXPECT_FALSE(Event(K::kAlive, "c"));
   out_.sends.clear();
-  Advance(50ms);  // gossip_interval / 2
+  Advance(10ms);  // gossip_interval / 10
   auto again = Sent<ProbeRequest>();
   ASSERT_FALSE(again.empty());
   for (const auto& [to, probe] : again)
