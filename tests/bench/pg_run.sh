@@ -68,13 +68,11 @@ trap 'echo "pg_run.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 # 1000 watchers are 1000 connections on each side.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CLK_TCK=$(getconf CLK_TCK)
 NOTES=()
 note() { NOTES+=("$*"); echo "pg_run.sh: $*" >&2; }
 
-now_ms() { date +%s%3N; }
-# utime + stime in clock ticks (fields 14 and 15; the comm field may hold spaces, so cut after ')').
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 # pg_cpu_ticks POSTMASTER_PID: utime+stime of the postmaster and of every child of it (backends,
 # checkpointer, walwriter, ...) plus the postmaster's cutime+cstime (children that exited).
 # Processes come and go while cat reads: its "no such file" status must not fail the pipeline.
@@ -159,29 +157,6 @@ EOF
   exit 1
 }
 
-# stats_json: the daemon's `stats` counters as one JSON object.
-stats_json() {
-  local tsv
-  if tsv=$("$LIVEPOLL" -c "$ADMIN" stats 2>/dev/null) && [ -n "$tsv" ]; then
-    echo "$tsv" | jq -Rn '[inputs | split("\t") | {(.[0]): (.[1] | tonumber? // .)}] | add // {}'
-  else
-    "$LP_BENCH" admin --connect "$ADMIN" --json stats
-  fi
-}
-info_value() { "$LIVEPOLL" -c "$ADMIN" status | awk -F'\t' -v k="$1" '$1 == k {print $2}'; }
-# subs_sum COLUMN: a column of `livepoll subs` summed over all topics.
-subs_sum() {
-  "$LIVEPOLL" -c "$ADMIN" --header subs | awk -F'\t' -v c="$1" \
-    'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) k = i; next} {s += $k} END {print s + 0}'
-}
-wait_until() {
-  local deadline=$(($(date +%s) + $1)); shift
-  until "$@"; do
-    [ "$(date +%s)" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
-subscribers_are() { [ "$(info_value subscribers)" = "$1" ]; }
 
 # stop_daemon NAME: records counters and the log's warnings/errors, then SIGTERM and a bounded wait.
 STATS_ROWS=()
@@ -307,8 +282,6 @@ wait "$bench" || note "3: lp_bench exited non-zero"
 S3_JSON=$(cat "$TMP/s3.json")
 stop_daemon s3
 
-# ---- report --------------------------------------------------------------------------------------
-j() { local json=$1; shift; echo "$json" | jq -r "$@"; }
 cat <<EOF
 
 ## livepolld PostgreSQL benchmark ($(date -u +%Y-%m-%dT%H:%MZ))

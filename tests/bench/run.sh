@@ -48,15 +48,13 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 DB=$TMP/bench.db
 "$LP_BENCH" initdb --db "$DB" --rows 1000 >/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CLK_TCK=$(getconf CLK_TCK)
 NOTES=()
 note() { NOTES+=("$*"); echo "run.sh: $*" >&2; }
 
-now_ms() { date +%s%3N; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
-# utime + stime in clock ticks (fields 14 and 15; the comm field may hold spaces, so cut after ')').
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
 # start_daemon NAME: a daemon with the bench catalog on ipc endpoints; sets DPID, CLIENT, ADMIN.
 start_daemon() {
@@ -115,37 +113,11 @@ EOF
   exit 1
 }
 
-# stats_json: the daemon's `stats` counters as one JSON object: `livepoll stats` where the CLI has
-# it, else lp_bench's own admin client.
-stats_json() {
-  local tsv
-  if tsv=$("$LIVEPOLL" -c "$ADMIN" stats 2>/dev/null) && [ -n "$tsv" ]; then
-    echo "$tsv" | jq -Rn '[inputs | split("\t") | {(.[0]): (.[1] | tonumber? // .)}] | add // {}'
-  else
-    "$LP_BENCH" admin --connect "$ADMIN" --json stats
-  fi
-}
-# info_value KEY: a field of `livepoll status` (admin command info), which prints key/value lines.
-info_value() { "$LIVEPOLL" -c "$ADMIN" status | awk -F'\t' -v k="$1" '$1 == k {print $2}'; }
 # subs_value TOPIC COLUMN: a column of `livepoll subs` for one topic.
 subs_value() {
   "$LIVEPOLL" -c "$ADMIN" --header subs | awk -F'\t' -v t="$1" -v c="$2" \
     'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) k = i; next} $1 == t {print $k}'
 }
-# subs_sum COLUMN: the column summed over all topics.
-subs_sum() {
-  "$LIVEPOLL" -c "$ADMIN" --header subs | awk -F'\t' -v c="$1" \
-    'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) k = i; next} {s += $k} END {print s + 0}'
-}
-# wait_until SECONDS CMD...: until CMD succeeds; 1 on timeout.
-wait_until() {
-  local deadline=$(($(date +%s) + $1)); shift
-  until "$@"; do
-    [ "$(date +%s)" -lt "$deadline" ] || return 1
-    sleep 0.2
-  done
-}
-subscribers_are() { [ "$(info_value subscribers)" = "$1" ]; }
 
 # stop_daemon NAME: records protocol counters, then SIGTERM and a bounded wait.
 STATS_ROWS=()
@@ -272,8 +244,6 @@ C_JSON=$(cat "$TMP/c.json")
 stop_daemon c
 C_PER_SUB=$(awk -v a="$C_IDLE" -v b="$C_LOADED" -v n="$NSUBS" 'BEGIN {printf "%.0f", (b - a) * 1024 / n}')
 
-# ---- report --------------------------------------------------------------------------------------
-j() { local json=$1; shift; echo "$json" | jq -r "$@"; }
 cat <<EOF
 
 ## livepolld benchmark ($(date -u +%Y-%m-%dT%H:%MZ))

@@ -1,0 +1,34 @@
+# Helpers shared by the benchmark scripts (run.sh, pg_run.sh). The sourcing script sets
+# LIVEPOLL (the CLI), LP_BENCH and ADMIN (the daemon under test's admin endpoint).
+
+now_ms() { date +%s%3N; }
+# utime + stime in clock ticks (fields 14 and 15; the comm field may hold spaces, so cut after ')').
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# stats_json: the daemon's `stats` counters as one JSON object: `livepoll stats` where the CLI has
+# it, else lp_bench's own admin client.
+stats_json() {
+  local tsv
+  if tsv=$("$LIVEPOLL" -c "$ADMIN" stats 2>/dev/null) && [ -n "$tsv" ]; then
+    echo "$tsv" | jq -Rn '[inputs | split("\t") | {(.[0]): (.[1] | tonumber? // .)}] | add // {}'
+  else
+    "$LP_BENCH" admin --connect "$ADMIN" --json stats
+  fi
+}
+# info_value KEY: a field of `livepoll status` (admin command info), which prints key/value lines.
+info_value() { "$LIVEPOLL" -c "$ADMIN" status | awk -F'\t' -v k="$1" '$1 == k {print $2}'; }
+# subs_sum COLUMN: a column of `livepoll subs` summed over all topics.
+subs_sum() {
+  "$LIVEPOLL" -c "$ADMIN" --header subs | awk -F'\t' -v c="$1" \
+    'NR == 1 {for (i = 1; i <= NF; i++) if ($i == c) k = i; next} {s += $k} END {print s + 0}'
+}
+# wait_until SECONDS CMD...: until CMD succeeds; 1 on timeout.
+wait_until() {
+  local deadline=$(($(date +%s) + $1)); shift
+  until "$@"; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+subscribers_are() { [ "$(info_value subscribers)" = "$1" ]; }
+# j JSON FILTER...: jq -r on JSON text.
+j() { local json=$1; shift; echo "$json" | jq -r "$@"; }
