@@ -121,6 +121,7 @@ class Subscriptions {
 
   std::vector<TopicInfo> Topics(Time now) const;
   size_t client_count() const { return clients_.size(); }
+  size_t topic_count() const { return topics_.size(); }
   size_t subscription_count() const;
   const Catalog& catalog() const { return catalog_; }
 

@@ -120,8 +120,7 @@ void Cluster::Carry(Time now, core::MembershipOutputs& out) {
     switch (e.kind) {
       case K::kJoined: spdlog::info("joined the cluster"); break;
       case K::kJoinRefused:
-        refusal_ = e.detail;
-        spdlog::error("the cluster refused this node: {}", e.detail);
+        refusal_ = e.detail;  // Server::Run ends with it and the daemon reports it
         break;
       case K::kUp:
         spdlog::info("member up: {}", node);

@@ -258,7 +258,7 @@ proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
                  "subscribers"};
     r.rows.push_back({options_.node, std::string(Version()), client_.endpoint(), admin_.endpoint(),
                       Int(static_cast<uint64_t>(getpid())), Ms(now - started_),
-                      Int(subs_.Topics(now).size()), Int(subs_.subscription_count())});
+                      Int(subs_.topic_count()), Int(subs_.subscription_count())});
   } else if (req.command == "queries") {
     r.columns = {"name", "params", "source", "interval_ms", "key"};
     for (const auto& [name, q] : subs_.catalog().queries)

@@ -52,7 +52,7 @@ class Server {
   void Carry(core::Outputs& out);
   RouterEndpoint::SendResult SendToClient(const std::string& peer, const std::string& payload);
   void ReplyError(RouterEndpoint& ep, const std::string& peer, uint64_t id, const Status& s);
-  // Counts a refused frame by its Status code; returns the counter's name.
+  // Counts a refused frame under frames_malformed, frames_incompatible or frames_unknown.
   void CountRefused(const Status& s);
   core::ClientId ClientFor(const std::string& peer);
 

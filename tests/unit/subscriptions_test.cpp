@@ -290,14 +290,21 @@ TEST_F(SubscriptionsTest, JitterSpreadsPollsWithinItsBounds) {
   EXPECT_GT(max, 1050ms);
 }
 
-TEST(SubscriptionsClients, ASilentClientIsDroppedWithItsSubscriptions) {
-  Catalog c;
-  c.queries["q"] = {"q", "db", {}, {}, 1s, 0.0};
-  SubscriptionsOptions o;
-  o.client_timeout = 10s;
-  Subscriptions subs(c, o);
+// One query "q" on source "db" every second without jitter, default options (client_timeout
+// 10 s): the setup of the single-purpose tests below.
+class OneQueryTest : public ::testing::Test {
+ protected:
+  static Catalog OneQuery() {
+    Catalog c;
+    c.queries["q"] = {"q", "db", {}, {}, 1s, 0.0};
+    return c;
+  }
+  Subscriptions subs{OneQuery(), SubscriptionsOptions{}};
   Outputs out;
-  Time now(100s);
+  Time now{100s};
+};
+
+TEST_F(OneQueryTest, ASilentClientIsDroppedWithItsSubscriptions) {
   ASSERT_TRUE(subs.Join(now, 1, "q", {}, out).ok());
   ASSERT_TRUE(subs.Join(now, 2, "q", {}, out).ok());
   for (int i = 0; i < 9; ++i) {
@@ -341,18 +348,7 @@ TEST_F(SubscriptionsTest, ParametersMakeDistinctTopicsAndReachThePoll) {
   EXPECT_EQ(regions, (std::set<std::string>{"eu", "us"}));
 }
 
-}  // namespace
-}  // namespace livepoll::core
-
-namespace livepoll::core {
-namespace {
-
-TEST(SubscriptionsErrors, AnOutageIsReportedOnceThoughItsMessageVaries) {
-  Catalog c;
-  c.queries["q"] = {"q", "db", {}, {}, std::chrono::seconds(1), 0.0};
-  Subscriptions subs(c, SubscriptionsOptions{});
-  Outputs out;
-  Time now(std::chrono::seconds(100));
+TEST_F(OneQueryTest, AnOutageIsReportedOnceThoughItsMessageVaries) {
   ASSERT_TRUE(subs.Join(now, 1, "q", {}, out).ok());
   const char* messages[] = {"prepare: no such table", "execute: no such table", "connect: refused"};
   for (const char* m : messages) {
@@ -375,18 +371,7 @@ TEST(SubscriptionsErrors, AnOutageIsReportedOnceThoughItsMessageVaries) {
   EXPECT_EQ(std::get<proto::Update>(out.deliveries[0].message).error, "connect: refused");
 }
 
-}  // namespace
-}  // namespace livepoll::core
-
-namespace livepoll::core {
-namespace {
-
-TEST(SubscriptionsPresence, JoinsAndLeavesAreReportedOnceEach) {
-  Catalog c;
-  c.queries["q"] = {"q", "db", {}, {}, std::chrono::seconds(1), 0.0};
-  Subscriptions subs(c, SubscriptionsOptions{});
-  Outputs out;
-  Time now(std::chrono::seconds(100));
+TEST_F(OneQueryTest, JoinsAndLeavesAreReportedOnceEach) {
   ASSERT_TRUE(subs.Join(now, 1, "q", {}, out).ok());
   ASSERT_TRUE(subs.Join(now, 1, "q", {}, out).ok());  // again: not a new subscription
   ASSERT_TRUE(subs.Join(now, 2, "q", {}, out).ok());
@@ -397,20 +382,8 @@ TEST(SubscriptionsPresence, JoinsAndLeavesAreReportedOnceEach) {
   EXPECT_EQ(out.unsubscribed, (std::vector<P>{{"q", 1}, {"q", 2}}));
 }
 
-}  // namespace
-}  // namespace livepoll::core
-
-namespace livepoll::core {
-namespace {
-
-TEST(SubscriptionsSchedule, ASlowQueryDoesNotStretchTheInterval) {
-  Catalog c;
-  c.queries["q"] = {"q", "db", {}, {}, std::chrono::seconds(1), 0.0};
-  Subscriptions subs(c, SubscriptionsOptions{});
-  Outputs out;
-  Time start(std::chrono::seconds(100));
-  ASSERT_TRUE(subs.Join(start, 1, "q", {}, out).ok());
-  Time now = start;
+TEST_F(OneQueryTest, ASlowQueryDoesNotStretchTheInterval) {
+  ASSERT_TRUE(subs.Join(now, 1, "q", {}, out).ok());
   std::vector<Time> launches;
   for (int i = 0; i < 5; ++i) {
     while (out.polls.empty()) {
