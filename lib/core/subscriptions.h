@@ -16,6 +16,15 @@
 //  - at most `source_caps[source]` polls of one source run at once; the rest wait their turn;
 //  - a client not seen for `client_timeout` is dropped with all its subscriptions.
 //
+// Standalone and cluster. Standalone (the default), a topic's poller starts with its first local
+// subscriber and stops `linger` after the last one left, as above. In a cluster the Registry
+// decides: pollers start and stop only by StartPoller/StopPoller, whatever the local subscribers,
+// and every update a poller publishes also goes out in Outputs::published for the data plane.
+// Either way local subscribers are fed by the relay (relay.h): they get only the updates of the
+// owner SetOwner names (fencing), in (epoch, seq) order, a snapshot first, and a gap in seq or a
+// new epoch without a snapshot makes the node fetch a snapshot (Outputs::fetches) instead of
+// passing on a broken stream.
+//
 // Thread safety: none; one thread owns it.
 #pragma once
 
@@ -45,6 +54,15 @@ struct SubscriptionsOptions {
   Duration client_timeout = std::chrono::seconds(10);
   Duration backoff_max = std::chrono::seconds(10);
   uint64_t seed = 1;  // for jitter
+  // true: pollers follow local subscribers. false: a cluster node; see the header comment.
+  bool standalone = true;
+};
+
+// Ask `owner` (a node name) for `topic`'s current state (net::SnapshotRequest); the answer goes
+// to OnRemoteUpdate.
+struct SnapshotFetch {
+  std::string topic;
+  std::string owner;
 };
 
 // Run the query of `topic` with `params` (in the catalog's parameter order) against `source`, then
@@ -80,19 +98,30 @@ struct Outputs {
   std::vector<std::pair<std::string, ClientId>> subscribed;
   std::vector<std::pair<std::string, ClientId>> unsubscribed;
   std::vector<Event> events;
+  // ---- cluster mode ----
+  std::vector<proto::Update> published;  // every update of this node's pollers, for the data plane
+  std::vector<std::string> watch;        // topics that got a first local subscriber: receive them
+  std::vector<std::string> unwatch;      // topics whose last local subscriber left
+  std::vector<SnapshotFetch> fetches;
+  uint64_t updates_fenced = 0;  // updates dropped: not the current owner's, or an older epoch
+  uint64_t stream_gaps = 0;     // updates that could not continue the stream (a fetch follows)
 };
 
 // One row of `livepoll subs`.
 struct TopicInfo {
   std::string topic;
-  std::string owner;
+  std::string owner;  // whose stream local subscribers get (this node, standalone)
   uint64_t epoch = 0;
-  uint64_t seq = 0;
+  uint64_t seq = 0;   // the last seq delivered to local subscribers
   size_t subscribers = 0;
+  bool polling = false;  // this node runs the topic's poller (polls, errors: its counts)
+  uint64_t poller_epoch = 0;
   uint64_t polls = 0;
   uint64_t errors = 0;
   std::optional<Duration> since_last_poll;  // nullopt: no poll has finished yet
-  std::string state;  // starting, polling, error, lingering
+  // starting, polling, error, lingering (standalone and own pollers); relayed (another node's
+  // stream), waiting (no owner or no snapshot yet), stale (MarkStale)
+  std::string state;
 };
 
 class Subscriptions {
@@ -119,6 +148,31 @@ class Subscriptions {
   // When Tick next has something to do; Time::max() if nothing is scheduled.
   Time NextDeadline() const;
 
+  // ---- cluster mode (standalone = false) ----
+  // Starts this node's poller for `topic` at `epoch`; its first poll is due now. Already running:
+  // a higher `epoch` is adopted (seq restarts, the next good poll publishes a snapshot, the beat
+  // is kept); a lower or equal one changes nothing. NotFound/InvalidArgument when the topic does
+  // not parse or names an unknown query (nothing changes then).
+  Status StartPoller(Time now, const std::string& topic, uint64_t epoch, Outputs& out);
+  // Stops this node's poller for `topic` (nothing when none runs). Local subscribers stay.
+  void StopPoller(Time now, const std::string& topic, Outputs& out);
+  // The Registry's current owner of `topic` (node name, epoch), or none: local subscribers get
+  // only its updates.
+  void SetOwner(Time now, const std::string& topic,
+                std::optional<std::pair<std::string, uint64_t>> owner, Outputs& out);
+  // An update from another node: the data plane, or the answer to a SnapshotFetch.
+  void OnRemoteUpdate(Time now, proto::Update u, Outputs& out);
+  // The current state of this node's poller of `topic` as a snapshot at its (epoch, seq) — or an
+  // error update while its source fails — for another node's fetch; nullopt when this node does
+  // not poll the topic or has no result yet.
+  std::optional<proto::Update> CurrentState(const std::string& topic) const;
+  // The pollers this node runs: topic -> epoch.
+  std::map<std::string, uint64_t> RunningPollers() const;
+  // The data of `topic` is stale (`why`, e.g. the node lost the majority): local subscribers get
+  // one error update saying so; the stream resumes with a snapshot when an owner is back.
+  void MarkStale(Time now, const std::string& topic, const std::string& why, Outputs& out);
+
+  // One row per topic this node polls or has local subscribers of.
   std::vector<TopicInfo> Topics(Time now) const;
   size_t client_count() const { return clients_.size(); }
   size_t topic_count() const { return topics_.size(); }

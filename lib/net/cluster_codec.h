@@ -1,26 +1,66 @@
-// The msgpack codec of the cluster's messages (membership and presence), sent between livepolld
-// nodes on the gossip PUB/SUB and rpc ROUTER/DEALER sockets. The envelope is the client
-// protocol's ({v, type, ...}, PROTOCOL.md) plus `cluster`, the cluster's name, so that a frame
-// from another cluster sharing a network is refused rather than merged.
+// The msgpack codec of the messages between livepolld nodes: the cluster state machines'
+// (membership, presence, registry) and the data plane's (topic updates, snapshot fetches), sent on
+// the gossip PUB/SUB and rpc ROUTER/DEALER sockets. The envelope is the client protocol's
+// ({v, type, ...}, PROTOCOL.md) plus `cluster`, the cluster's name, so that a frame from another
+// cluster sharing a network is refused rather than merged, and `from`, the sending node's name,
+// so that fault injection (and a log line) can tell who sent a frame before decoding the rest.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
-#include "core/membership.h"
-#include "core/presence.h"
+#include "core/node.h"
 #include "livepoll/status.h"
+#include "proto/messages.h"
 
 namespace livepoll::net {
 
-using ClusterMessage = std::variant<core::MembershipMessage, core::PresenceMessage>;
+// ---- the data plane (DESIGN.md, "Registry": fencing) ----
+// An owner's update of a topic, published on the gossip PUB under the topic's channel
+// (TopicChannel), so only nodes with subscribers of the topic receive it. (owner, epoch, seq)
+// are in the update.
+struct DataUpdate {
+  proto::Update update;
+};
+// rpc to a topic's owner: "send me the topic's current state" (a late subscriber, a gap in seq,
+// or a new owner).
+struct SnapshotRequest {
+  core::NodeId from;
+  std::string topic;
+};
+// rpc back: the owner's current state as a snapshot (or an error update while its source fails);
+// none when it does not poll the topic or has no result yet (the first poll's snapshot will come
+// on the data plane).
+struct SnapshotReply {
+  core::NodeId from;
+  std::string topic;
+  std::optional<proto::Update> update;
+};
+using DataMessage = std::variant<DataUpdate, SnapshotRequest, SnapshotReply>;
 
-std::string EncodeCluster(const std::string& cluster, const core::MembershipMessage& m);
-std::string EncodeCluster(const std::string& cluster, const core::PresenceMessage& m);
+using ClusterMessage = std::variant<core::MembershipMessage, core::PresenceMessage,
+                                    core::RegistryMessage, DataMessage>;
+
+// A decoded frame: who sent it (the envelope's `from`) and what.
+struct ClusterFrame {
+  std::string from;
+  ClusterMessage message;
+};
+
+// `from` is this node's name.
+std::string EncodeCluster(const std::string& cluster, const std::string& from,
+                          const core::NodeMessage& m);
+std::string EncodeCluster(const std::string& cluster, const std::string& from,
+                          const DataMessage& m);
 
 // Errors: Malformed (bytes, shape, fields), Incompatible (another protocol version, or a frame
 // of another cluster: the message names it), InvalidArgument (an unknown type).
-Result<ClusterMessage> DecodeCluster(std::string_view bytes, const std::string& cluster);
+Result<ClusterFrame> DecodeCluster(std::string_view bytes, const std::string& cluster);
+
+// The gossip channel of `topic`'s updates: a prefix no other topic's channel starts with (a
+// ZeroMQ subscription matches prefixes), and never the cluster channel "c".
+std::string TopicChannel(const std::string& topic);
 
 }  // namespace livepoll::net

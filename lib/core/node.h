@@ -1,0 +1,77 @@
+// Node: one livepolld's cluster state machines composed — Membership, Presence and Registry —
+// sans-I/O. The daemon's net::Cluster and the simulator both drive a Node, so the rules of the
+// composition live once:
+//  - Membership's kDown/kUp go to Presence and Registry (OnMemberDown/OnMemberUp);
+//  - a presence or registry message whose sender is not an up member is dropped (SenderOf);
+//  - a message to a node goes to its rpc endpoint as Membership knows it, and only to that
+//    incarnation;
+//  - every presence change of a topic is passed on to the Registry.
+// Thread safety: none; one thread owns it.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/membership.h"
+#include "core/presence.h"
+#include "core/registry.h"
+
+namespace livepoll::core {
+
+using NodeMessage = std::variant<MembershipMessage, PresenceMessage, RegistryMessage>;
+
+struct NodeOptions {
+  MembershipOptions membership;
+  PresenceOptions presence;
+  RegistryOptions registry;
+};
+
+struct NodeOutputs {
+  std::vector<NodeMessage> broadcasts;                    // gossip
+  std::vector<std::pair<std::string, NodeMessage>> sends;  // (rpc endpoint, message)
+  std::vector<std::string> connect;     // gossip endpoints to SUBscribe to
+  std::vector<std::string> disconnect;  // and to drop
+  std::vector<MembershipEvent> member_events;
+  std::vector<PollerStart> start;
+  std::vector<PollerStop> stop;
+  std::set<std::string> owners_changed;
+  std::vector<RegistryEvent> registry_events;
+};
+
+class Node {
+ public:
+  // `self` carries the node's endpoints (known once its sockets are bound).
+  Node(MemberClaim self, NodeOptions options);
+
+  void Start(Time now, const std::vector<std::string>& seed_rpc_endpoints, NodeOutputs& out);
+  void OnMessage(Time now, const NodeMessage& m, NodeOutputs& out);
+  // The transport lost its connection to the gossip socket at `gossip_endpoint`.
+  void OnDisconnect(Time now, const std::string& gossip_endpoint, NodeOutputs& out);
+  void Tick(Time now, NodeOutputs& out);
+  Time NextDeadline() const;
+  // A graceful stop: the leave is broadcast; peers take over this node's topics at once.
+  void Leave(Time now, NodeOutputs& out);
+
+  // This node's subscribers (presence).
+  void Subscribed(Time now, const std::string& topic, uint64_t subscriber, NodeOutputs& out);
+  void Unsubscribed(Time now, const std::string& topic, uint64_t subscriber, NodeOutputs& out);
+  // The pollers this node runs (topic -> epoch), for the registry's orphan sweep.
+  void SetRunning(std::map<std::string, uint64_t> running);
+  Status Resolve(Time now, const std::string& topic, const std::optional<std::string>& keep,
+                 ClashPolicy policy, NodeOutputs& out);
+
+  const Membership& membership() const { return membership_; }
+  const Presence& presence() const { return presence_; }
+  const Registry& registry() const { return registry_; }
+  const NodeId& self() const { return membership_.self(); }
+
+ private:
+  Membership membership_;
+  Presence presence_;
+  Registry registry_;  // after membership_ and presence_, which it reads
+};
+
+}  // namespace livepoll::core

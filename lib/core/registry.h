@@ -1,0 +1,210 @@
+// Registry: the replicated map topic -> owner of its poller, with registration, placement,
+// failover, teardown, clash resolution and self-reaping (DESIGN.md, "Registry", "Placement and
+// failover", "Lifecycle and zombies"). Sans-I/O like Membership and Presence; core::Node composes
+// the three.
+//
+// Claims. A claim says "node N (this incarnation) owns topic T at epoch E". Every node is the
+// single writer of its own claims, so the replica is the union of every node's own claims and is
+// replicated exactly like presence: a second core::Presence whose entries are {topic, epoch}
+// (PresenceEntry::subscriber holds the epoch), wrapped in ClaimsMessage on the wire. It inherits
+// presence's guarantees: deltas at once, transfers on a gap, a down owner's claims hidden at once
+// (and dropped after permdown, or reaped earlier as `dead-owner`), shown again if that incarnation
+// comes back, replaced at once by a restart.
+//
+// Registration (propose/commit). To register T, node X takes epoch = (highest epoch it has seen
+// for T) + 1 and proposes {T, epoch} over rpc to every other member it believes alive. A voter
+//  - denies, naming the owner, when it knows a visible claim for T by another node;
+//  - denies when its own pending proposal for T, or one it granted within `propose_timeout`, wins
+//    against X's: the lower (epoch, node name) wins;
+//  - grants otherwise (and abandons its own pending proposal for T if X's wins against it).
+// With every grant X commits: adds the claim to its own set (a gossiped delta) and starts the
+// poller. A member that does not answer is asked again every `propose_retry` until it answers or
+// Membership declares it down. Never wall-clock time: epochs are per-topic counters, ties broken
+// by node name. A denied or abandoned proposal is retried after `propose_retry` (jittered) if the
+// topic is still ownerless and this node still responsible.
+//
+// Placement and failover. A topic is ownerless when presence shows a subscriber anywhere and no
+// visible claim exists. Candidates are the up members (`placement = hashed`) or the up members
+// with a subscriber of T (`placement = local`), in RendezvousOrder; the candidate at rank k
+// proposes once T has been ownerless for k * takeover_timeout (rank 0 at once), so the successor
+// registers and, if it fails to, the next one does. A leaving node (SIGTERM) is down for the
+// others as soon as they hear its leave, so its topics move at once: that is the handover.
+//
+// Teardown. An owner releases its claim (a delta) and stops the poller once presence has shown no
+// subscriber of T anywhere for `linger`.
+//
+// Clashes. Two or more visible claims for one topic (after a partition heals, or a race). By
+// `clash_policy`: `oldest` keeps the lowest (epoch, name), `hashed` the owner RendezvousOrder puts
+// first among the claimants, `manual` keeps all until Resolve(). Each loser releases its own claim
+// and stops its poller. An owner that is the only visible claimant of T but whose epoch is below
+// the highest epoch seen for T takes a new epoch above it (a release and a claim in one delta, and
+// a PollerStart with the new epoch): epochs only grow, and subscribers that switch streams start
+// from a fresh snapshot.
+//
+// Partition mode. `available`: every side keeps owning and registering. `majority`: a node
+// registers only while it sees a strict majority of the members it knows (up, suspect and dead;
+// left ones excluded, self included); on losing it, it releases every claim and stops every
+// poller, and reports the topics as stale (PollerStop::stale) until a majority is back.
+//
+// Self-reaping (Sweep, every `sweep_interval`):
+//  - idle: an own claim whose topic has had no subscriber anywhere for linger + reap_margin;
+//  - orphan: a running poller that no own visible claim names at the same epoch;
+//  - dead-owner: a hidden claim (owner down) of a topic with no subscriber anywhere for
+//    linger + reap_margin (nobody will take it over).
+// Each is removed and counted in a RegistryEvent::kReaped with the reason.
+//
+// Thread safety: none; one thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/membership.h"
+#include "core/presence.h"
+
+namespace livepoll::core {
+
+enum class Placement { kHashed, kLocal };
+enum class ClashPolicy { kOldest, kHashed, kManual };
+enum class PartitionMode { kAvailable, kMajority };
+const char* PlacementName(Placement p);           // "hashed", "local"
+const char* ClashPolicyName(ClashPolicy p);       // "oldest", "hashed", "manual"
+const char* PartitionModeName(PartitionMode p);   // "available", "majority"
+
+struct RegistryOptions {
+  Placement placement = Placement::kHashed;
+  ClashPolicy clash_policy = ClashPolicy::kOldest;
+  PartitionMode partition = PartitionMode::kAvailable;
+  Duration linger = std::chrono::seconds(5);
+  Duration takeover_timeout = std::chrono::seconds(1);
+  Duration propose_timeout = std::chrono::seconds(2);  // a grant holds this long
+  Duration propose_retry = std::chrono::milliseconds(200);
+  Duration sweep_interval = std::chrono::seconds(1);
+  Duration reap_margin = std::chrono::seconds(5);
+  PresenceOptions claims;  // the replication of claims (gossip_interval, permdown, transfer_retry)
+  uint64_t seed = 1;       // jitter of retries
+};
+
+// ---- messages ----
+struct RegistryPropose {  // rpc to every other up member
+  NodeId from;
+  uint64_t proposal_id = 0;
+  std::string topic;
+  uint64_t epoch = 0;
+};
+struct RegistryVote {  // rpc back to the proposer
+  NodeId from;
+  uint64_t proposal_id = 0;
+  std::string topic;
+  bool granted = false;
+  NodeId owner;  // denied for a known owner: who (name empty otherwise)
+  uint64_t owner_epoch = 0;
+};
+struct ClaimsMessage {  // the replication of one node's own claims
+  PresenceMessage m;
+};
+using RegistryMessage = std::variant<RegistryPropose, RegistryVote, ClaimsMessage>;
+
+// The node a registry message comes from; as with presence, messages from a node that is not an
+// up member are dropped by the composition.
+const NodeId& SenderOf(const RegistryMessage& m);
+
+// One claim as this node's replica holds it.
+struct Claim {
+  std::string topic;
+  NodeId owner;
+  uint64_t epoch = 0;
+  bool visible = true;  // false: the owner is down (hidden until it comes back or is dropped)
+  bool operator==(const Claim&) const = default;
+};
+
+// Start (or re-epoch, when already running) this node's poller for `topic`.
+struct PollerStart {
+  std::string topic;
+  uint64_t epoch = 0;
+};
+// Stop this node's poller for `topic`.
+struct PollerStop {
+  std::string topic;
+  std::string reason;  // "teardown", "clash", "orphan", "idle", "majority-lost", "resolve"
+  bool stale = false;  // majority lost: local subscribers should be told the data is stale
+};
+
+struct RegistryEvent {
+  enum class Kind {
+    kRegistered,   // this node committed a claim (detail: "epoch N")
+    kReleased,     // this node released a claim (detail: why)
+    kTakeover,     // the registration replaced a down owner (detail: the old owner)
+    kClash,        // a clash was detected (detail: the claimants)
+    kClashResolved,
+    kReaped,       // detail: "idle", "orphan" or "dead-owner"
+    kDenied,       // a proposal of this node was denied (detail: by whom, why)
+  };
+  Kind kind;
+  std::string topic;
+  std::string detail;
+};
+
+struct RegistryOutputs {
+  std::vector<RegistryMessage> broadcasts;                 // gossip
+  std::vector<std::pair<NodeId, RegistryMessage>> sends;   // rpc to a member
+  std::vector<PollerStart> start;
+  std::vector<PollerStop> stop;
+  // Topics whose Owner() may have changed: the data plane must re-read it (fencing).
+  std::set<std::string> owners_changed;
+  std::vector<RegistryEvent> events;
+};
+
+class Registry {
+ public:
+  // `membership` and `presence` are this node's (owned by the same core::Node) and outlive it.
+  Registry(const Membership& membership, const Presence& presence, RegistryOptions options);
+
+  void OnMessage(Time now, const RegistryMessage& m, RegistryOutputs& out);
+  void OnMemberDown(Time now, const NodeId& node, RegistryOutputs& out);
+  void OnMemberUp(Time now, const NodeId& node, RegistryOutputs& out);
+  // Presence changed for `topic` (a local or remote join/leave, or an origin hidden/shown).
+  // Cheap to call often; Tick re-examines everything anyway.
+  void OnPresenceChanged(Time now, const std::string& topic, RegistryOutputs& out);
+  // Placement, takeovers, retries, teardown, clash resolution, sweeps.
+  void Tick(Time now, RegistryOutputs& out);
+  Time NextDeadline() const;
+  // The pollers this node actually runs (topic -> epoch), for the orphan sweep.
+  void SetRunning(std::map<std::string, uint64_t> running);
+
+  // Forces the resolution of the clash on `topic` now: `keep` names the winner, else `policy`.
+  // NotFound when there is no clash on `topic`.
+  Status Resolve(Time now, const std::string& topic, const std::optional<std::string>& keep,
+                 ClashPolicy policy, RegistryOutputs& out);
+
+  // ---- views ----
+  // The owner whose updates subscribers get: the clash policy's winner among the visible claims
+  // (`manual`: the `oldest` choice); nullopt when there is no visible claim.
+  std::optional<Claim> Owner(const std::string& topic) const;
+  // Every claim of `topic`, visible and hidden.
+  std::vector<Claim> Claims(const std::string& topic) const;
+  // Every topic with a claim (visible or hidden).
+  std::set<std::string> Topics() const;
+  // Topics with two or more visible claims.
+  std::vector<std::string> Clashes() const;
+  // This node's own claims: topic -> epoch.
+  std::map<std::string, uint64_t> OwnClaims() const;
+  bool has_majority() const;
+  const RegistryOptions& options() const { return options_; }
+
+ private:
+  // (The implementation's state: the claims Presence, pending proposals, grants, ownerless-since
+  // and empty-since times per topic, the highest epoch seen per topic, the running pollers.)
+  struct Impl;
+  const Membership& membership_;
+  const Presence& presence_;
+  RegistryOptions options_;
+};
+
+}  // namespace livepoll::core
