@@ -46,6 +46,7 @@ struct Command {
 // The command groups (one file each) and the table made of them, in `--help` order.
 std::vector<Command> InspectCommands();  // inspect_commands.cpp: status, queries, subs
 std::vector<Command> WatchCommands();    // watch_command.cpp: watch
+std::vector<Command> ClusterCommands();  // cluster_commands.cpp: fault
 const std::vector<Command>& AllCommands();
 
 }  // namespace livepoll::cli

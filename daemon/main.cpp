@@ -66,13 +66,26 @@ net::ClusterOptions ClusterOptionsFrom(Env& env, const config::NodeConfig& node)
   c.rpc_bind = node.rpc_bind;
   c.advertise_host = node.advertise_host;
   c.seeds = node.join;
-  c.membership.gossip_interval = node.gossip_interval;
-  c.membership.suspect_after = node.suspect_after;
-  c.membership.dead_after = node.dead_after;
-  c.membership.permdown = node.permdown;
-  c.membership.seed = env.RandomSeed();
-  c.presence.gossip_interval = node.gossip_interval;
-  c.presence.permdown = node.permdown;
+  core::NodeOptions& n = c.node;
+  n.membership.gossip_interval = node.gossip_interval;
+  n.membership.suspect_after = node.suspect_after;
+  n.membership.dead_after = node.dead_after;
+  n.membership.permdown = node.permdown;
+  n.membership.seed = env.RandomSeed();
+  n.presence.gossip_interval = node.gossip_interval;
+  n.presence.permdown = node.permdown;
+  core::RegistryOptions& r = n.registry;
+  r.placement = node.placement == "local" ? core::Placement::kLocal : core::Placement::kHashed;
+  r.clash_policy = node.clash_policy == "hashed"   ? core::ClashPolicy::kHashed
+                   : node.clash_policy == "manual" ? core::ClashPolicy::kManual
+                                                   : core::ClashPolicy::kOldest;
+  r.partition = node.partition == "majority" ? core::PartitionMode::kMajority
+                                             : core::PartitionMode::kAvailable;
+  r.linger = node.linger;
+  r.takeover_timeout = node.takeover_timeout;
+  r.claims = n.presence;
+  r.seed = env.RandomSeed();
+  c.fault_injection = node.fault_injection;
   return c;
 }
 
@@ -153,6 +166,7 @@ int Serve(const config::DaemonArgs& args) {
   so.client_timeout = cfg.node.client_timeout;
   so.backoff_max = cfg.node.backoff_max;
   so.seed = env.RandomSeed();
+  so.standalone = cfg.node.gossip_bind.empty();  // in a cluster the registry starts pollers
   core::Subscriptions subs(MakeCatalog(cfg), so);
   net::ServerOptions server_options{cfg.node.name, cfg.node.client_bind, cfg.node.admin_bind, {}};
   if (!cfg.node.gossip_bind.empty()) server_options.cluster = ClusterOptionsFrom(env, cfg.node);

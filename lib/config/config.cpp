@@ -102,6 +102,18 @@ Status SetDuration(milliseconds& out, const std::string& v) {
   return Status::Ok();
 }
 
+Status SetChoice(std::string& out, const std::string& v, std::initializer_list<const char*> choices) {
+  std::string list;
+  for (const char* c : choices) {
+    if (v == c) {
+      out = v;
+      return Status::Ok();
+    }
+    list += (list.empty() ? "" : ", ") + std::string(c);
+  }
+  return Status::InvalidArgument("'" + v + "' is not one of " + list);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The [node] keys: one row each, used for the command-line options, the file and --help.
 
@@ -198,6 +210,33 @@ const NodeKey kNodeKeys[] = {
     {"permdown", "permdown", "DURATION",
      "a dead or left node's members and presence entries are forgotten after this (default 5m)",
      [](NodeConfig& n, const std::string& v) { return SetDuration(n.permdown, v); }},
+    {"placement", "placement", "POLICY",
+     "where a new topic's poller runs: hashed (rendezvous hashing over live members) or local "
+     "(the node of its first subscriber) (default hashed)",
+     [](NodeConfig& n, const std::string& v) { return SetChoice(n.placement, v, {"hashed", "local"}); }},
+    {"clash_policy", "clash-policy", "POLICY",
+     "which owner a clash keeps: oldest, hashed or manual (default oldest)",
+     [](NodeConfig& n, const std::string& v) {
+       return SetChoice(n.clash_policy, v, {"oldest", "hashed", "manual"});
+     }},
+    {"partition", "partition", "MODE",
+     "available (every side of a partition keeps polling) or majority (only a side that sees a "
+     "majority owns topics) (default available)",
+     [](NodeConfig& n, const std::string& v) {
+       return SetChoice(n.partition, v, {"available", "majority"});
+     }},
+    {"takeover_timeout", "takeover-timeout", "DURATION",
+     "when a topic's successor has not registered within this, the next one does (default 1s)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.takeover_timeout, v); }},
+    {"fault_injection", "fault-injection", "BOOL",
+     "accept the `fault` admin command that cuts this node off from named peers, for tests "
+     "(default false)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v == "true" || v == "yes" || v == "on" || v == "1") n.fault_injection = true;
+       else if (v == "false" || v == "no" || v == "off" || v == "0") n.fault_injection = false;
+       else return Status::InvalidArgument("'" + v + "' is not a boolean (true or false)");
+       return Status::Ok();
+     }},
     {"log_level", "log-level", "LEVEL", "trace, debug, info, warn or error (default info)",
      [](NodeConfig& n, const std::string& v) {
        static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};

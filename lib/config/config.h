@@ -67,6 +67,12 @@ struct NodeConfig {
   milliseconds suspect_after{500};
   milliseconds dead_after{1000};
   milliseconds permdown{300000};
+  // The registry (DESIGN.md, "Registry", "Placement and failover").
+  std::string placement = "hashed";       // hashed or local
+  std::string clash_policy = "oldest";    // oldest, hashed or manual
+  std::string partition = "available";    // available or majority
+  milliseconds takeover_timeout{1000};    // the next successor registers after this
+  bool fault_injection = false;           // the `fault` admin command, for tests only
   std::string log_level = "info";      // trace, debug, info, warn, error
   std::string log_format = "text";     // text or json
 };

@@ -61,9 +61,19 @@ Status ClusterTransport::Bind(const std::string& gossip_bind, const std::string&
   return Status::Ok();
 }
 
-void ClusterTransport::Broadcast(const std::string& payload) {
-  pub_.send(zmq::str_buffer(kControlChannel), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+void ClusterTransport::Broadcast(const std::string& payload) { Publish(kControlChannel, payload); }
+
+void ClusterTransport::Publish(const std::string& channel, const std::string& payload) {
+  pub_.send(zmq::buffer(channel), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
   pub_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+}
+
+void ClusterTransport::Subscribe(const std::string& channel) {
+  sub_.set(zmq::sockopt::subscribe, channel);
+}
+
+void ClusterTransport::Unsubscribe(const std::string& channel) {
+  sub_.set(zmq::sockopt::unsubscribe, channel);
 }
 
 void ClusterTransport::Send(const std::string& endpoint, const std::string& payload) {

@@ -1,7 +1,8 @@
 // ClusterTransport: the ZeroMQ sockets between livepolld nodes (DESIGN.md, "Cluster protocol").
 //   gossip  PUB, bound at `gossip_bind`; every peer's SUB connects to it. Frames: [channel, payload]
-//           with channel "c" for cluster messages (heartbeats, presence); later channels carry the
-//           data plane under per-topic prefixes, so a peer subscribes only to what it needs.
+//           with channel "c" for cluster messages (heartbeats, presence, claims), and the data
+//           plane under per-topic channels (net::TopicChannel), so a peer subscribes only to the
+//           topics it has subscribers of (ZeroMQ filters on the publisher's side).
 //   rpc     ROUTER, bound at `rpc_bind`; peers send one-way messages from a DEALER each (one per
 //           destination endpoint, connected on first use). Frames: [payload].
 // A socket monitor on the SUB reports a peer's TCP disconnect at once, so a crashed process is
@@ -39,7 +40,14 @@ class ClusterTransport {
   const std::string& gossip_endpoint() const { return gossip_endpoint_; }
   const std::string& rpc_endpoint() const { return rpc_endpoint_; }
 
+  // On the cluster channel, to every peer.
   void Broadcast(const std::string& payload);
+  // On `channel`, to the peers that Subscribe()d to it.
+  void Publish(const std::string& channel, const std::string& payload);
+  // Receive / stop receiving `channel` from every peer. Counted: two Subscribes need two
+  // Unsubscribes (ZeroMQ's own semantics).
+  void Subscribe(const std::string& channel);
+  void Unsubscribe(const std::string& channel);
   void Send(const std::string& rpc_endpoint, const std::string& payload);
   // SUBscribe to / drop a peer's gossip socket. Idempotent.
   void Connect(const std::string& gossip_endpoint);

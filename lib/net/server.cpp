@@ -28,7 +28,9 @@ Server::Server(Env& env, ServerOptions options, core::Subscriptions& subs,
        {"frames_malformed", "frames_incompatible", "frames_unknown", "polls", "poll_errors",
         "clients_dropped", "updates_sent", "updates_dropped_slow_client", "joins", "leaves"})
     counters_[name] = 0;
-  if (options_.cluster) cluster_ = std::make_unique<Cluster>(ctx_, *options_.cluster, counters_);
+  for (const char* name : {"updates_fenced", "stream_gaps"}) counters_[name] = 0;
+  if (options_.cluster)
+    cluster_ = std::make_unique<Cluster>(ctx_, *options_.cluster, subs_, counters_);
 }
 
 Status Server::Bind() {
@@ -65,8 +67,10 @@ Status Server::Run(int stop_fd) {
     if (cluster_) {
       bool readable = false;
       for (size_t i = cluster_items; i < items.size(); ++i) readable |= items[i].revents != 0;
-      if (readable) cluster_->OnReadable(env_.Now());
-      cluster_->Tick(env_.Now());
+      core::Outputs out;
+      if (readable) cluster_->OnReadable(env_.Now(), out);
+      cluster_->Tick(env_.Now(), out);
+      Carry(out);
       if (!cluster_->refusal().empty())
         return Status::InvalidArgument("the cluster refused this node: " + cluster_->refusal());
     }
@@ -187,10 +191,21 @@ void Server::Carry(core::Outputs& out) {
         counters_["updates_sent"]++;
     }
   }
+  counters_["updates_fenced"] += out.updates_fenced;
+  counters_["stream_gaps"] += out.stream_gaps;
   if (cluster_) {
-    for (const auto& [topic, client] : out.subscribed) cluster_->Subscribed(env_.Now(), topic, client);
+    // The data plane first: an update published now reaches peers before anything the cluster
+    // decides below. What the cluster's calls decide in turn is carried at the end.
+    for (const proto::Update& u : out.published) cluster_->Publish(u);
+    for (const std::string& topic : out.watch) cluster_->Watch(topic);
+    for (const std::string& topic : out.unwatch) cluster_->Unwatch(topic);
+    for (const core::SnapshotFetch& f : out.fetches) cluster_->Fetch(f);
+    core::Outputs more;
+    for (const auto& [topic, client] : out.subscribed)
+      cluster_->Subscribed(env_.Now(), topic, client, more);
     for (const auto& [topic, client] : out.unsubscribed)
-      cluster_->Unsubscribed(env_.Now(), topic, client);
+      cluster_->Unsubscribed(env_.Now(), topic, client, more);
+    Carry(more);
   }
   for (core::ClientId c : out.dropped_clients) {
     auto peer = client_peers_.find(c);
@@ -267,6 +282,8 @@ proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
     r = Subs(now);
   } else if (req.command == "members") {
     r = Members(now);
+  } else if (req.command == "fault") {
+    r = Fault(req);
   } else if (req.command == "stats") {
     r.columns = {"name", "value"};
     for (const auto& [name, n] : counters_) r.rows.push_back({name, Int(n)});
@@ -280,38 +297,93 @@ proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
 
 proto::AdminReply Server::Subs(Time now) const {
   proto::AdminReply r;
-  // subscribers: this node's; cluster_subscribers and nodes: everyone's, from presence.
+  // subscribers: this node's. In a cluster, every topic the registry or presence knows of, with
+  // its owner and epoch (the registry's), cluster_subscribers and nodes (presence's), and claims:
+  // every claim "node@epoch", marked "(down)" while its owner is down.
   r.columns = {"topic", "owner", "epoch", "seq", "subscribers", "polls", "errors", "last_poll_ms",
-               "state", "cluster_subscribers", "nodes"};
-  std::set<std::string> seen;
-  auto cluster_columns = [&](const std::string& topic, Row& row) {
+               "state", "cluster_subscribers", "nodes", "claims"};
+  std::map<std::string, core::TopicInfo> local;
+  for (core::TopicInfo& t : subs_.Topics(now)) local.emplace(t.topic, std::move(t));
+  std::set<std::string> topics;
+  for (const auto& [topic, info] : local) topics.insert(topic);
+  std::set<std::string> clashes;
+  if (cluster_) {
+    for (const std::string& t : cluster_->presence().Topics()) topics.insert(t);
+    for (const std::string& t : cluster_->registry().Topics()) topics.insert(t);
+    for (const std::string& t : cluster_->registry().Clashes()) clashes.insert(t);
+  }
+  const Value null{Null{}};
+  for (const std::string& topic : topics) {
+    auto info = local.find(topic);
+    const core::TopicInfo* t = info == local.end() ? nullptr : &info->second;
+    Row row = {topic, null, null, t ? Int(t->seq) : null, Int(t ? t->subscribers : 0),
+               t && t->polling ? Int(t->polls) : null, t && t->polling ? Int(t->errors) : null,
+               t && t->since_last_poll ? Ms(*t->since_last_poll) : null, null, null, null, null};
+    std::string state = t ? t->state : "";
     if (!cluster_) {
-      row.push_back(Value(Null{}));
-      row.push_back(Value(Null{}));
-      return;
+      row[1] = t->owner;
+      row[2] = Int(t->epoch);
+      row[8] = state;
+      r.rows.push_back(std::move(row));
+      continue;
     }
+    const core::Registry& reg = cluster_->registry();
+    std::optional<core::Claim> owner = reg.Owner(topic);
+    if (owner) {
+      row[1] = owner->owner.name;
+      row[2] = Int(owner->epoch);
+    }
+    std::string claims;
+    bool hidden = false;
+    for (const core::Claim& c : reg.Claims(topic)) {
+      claims += (claims.empty() ? "" : ",") + c.owner.name + "@" + std::to_string(c.epoch) +
+                (c.visible ? "" : "(down)");
+      hidden |= !c.visible;
+    }
+    const size_t everyone = cluster_->presence().SubscriberCount(topic);
+    if (clashes.count(topic)) state = "clash";
+    else if (state.empty()) state = owner ? "remote" : hidden ? "dead-owner" : everyone ? "ownerless" : "idle";
+    row[8] = state;
     std::string nodes;
     for (const auto& [node, n] : cluster_->presence().SubscribersByNode(topic))
       nodes += (nodes.empty() ? "" : ",") + node + "=" + std::to_string(n);
-    row.push_back(Int(cluster_->presence().SubscriberCount(topic)));
-    row.push_back(nodes);
-  };
-  for (const core::TopicInfo& t : subs_.Topics(now)) {
-    Row row = {t.topic, t.owner, Int(t.epoch), Int(t.seq), Int(t.subscribers), Int(t.polls),
-               Int(t.errors), t.since_last_poll ? Ms(*t.since_last_poll) : Value(Null{}), t.state};
-    cluster_columns(t.topic, row);
+    row[9] = Int(everyone);
+    row[10] = nodes;
+    row[11] = claims;
     r.rows.push_back(std::move(row));
-    seen.insert(t.topic);
   }
-  if (cluster_) {  // topics with subscribers elsewhere only: no poller here (yet)
-    for (const std::string& topic : cluster_->presence().Topics()) {
-      if (seen.count(topic)) continue;
-      Row row = {topic, Value(Null{}), Value(Null{}), Value(Null{}), Int(0), Value(Null{}),
-                 Value(Null{}), Value(Null{}), std::string("remote")};
-      cluster_columns(topic, row);
-      r.rows.push_back(std::move(row));
+  return r;
+}
+
+proto::AdminReply Server::Fault(const proto::AdminRequest& req) {
+  proto::AdminReply r;
+  auto fail = [&](const Status& s) {
+    r.code = std::string(Status::CodeName(s.code()));
+    r.message = s.message();
+    return r;
+  };
+  if (!cluster_) return fail(Status::FailedPrecondition("fault: this node is not in a cluster"));
+  // args: cut=NODE,NODE... (replaces the set) or heal.
+  std::set<std::string> peers;
+  bool given = false;
+  for (const auto& [key, value] : req.args) {
+    if (key == "heal") {
+      given = true;
+    } else if (key == "cut") {
+      given = true;
+      std::string name;
+      for (char ch : value + ",") {
+        if (ch != ',') name += ch;
+        else if (!name.empty()) peers.insert(std::exchange(name, ""));
+      }
+    } else {
+      return fail(Status::InvalidArgument("fault: unknown argument '" + key + "' (cut or heal)"));
     }
   }
+  if (!given) return fail(Status::InvalidArgument("fault: give cut=NODE,... or heal"));
+  if (Status s = cluster_->Cut(std::move(peers)); !s.ok()) return fail(s);
+  r.columns = {"cut"};
+  for (const std::string& p : cluster_->cut()) r.rows.push_back({p});
   return r;
 }
 

@@ -49,6 +49,8 @@ class Server {
   proto::AdminReply Admin(const proto::AdminRequest& req);
   proto::AdminReply Members(Time now) const;
   proto::AdminReply Subs(Time now) const;
+  // Fault injection for tests (ClusterOptions::fault_injection): cut=NODE,... or heal.
+  proto::AdminReply Fault(const proto::AdminRequest& req);
   void Carry(core::Outputs& out);
   RouterEndpoint::SendResult SendToClient(const std::string& peer, const std::string& payload);
   void ReplyError(RouterEndpoint& ep, const std::string& peer, uint64_t id, const Status& s);

@@ -4,6 +4,7 @@
 # a restart comes back with a new incarnation; SIGTERM is seen as a leave; a second live node with
 # a name in use is refused.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/cluster_lib.sh"
 
 db=$E2E_TMP/t.db
 sql "$db" "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'x');"
@@ -17,36 +18,6 @@ sql = SELECT id, v FROM t
 key = id
 interval = 200ms
 CONF
-
-# Private ports: gossip and rpc on 127.0.0.1, picked free per node.
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 20000))
-    (: </dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
-  done
-}
-declare -A PID RPC
-start_node() {  # start_node NAME [SEED_RPC]
-  local name=$1 seed=${2:-} g r
-  g=$(free_port); r=$(free_port)
-  while [[ $r == "$g" ]]; do r=$(free_port); done
-  RPC[$name]=127.0.0.1:$r
-  "$LIVEPOLLD" --config "$E2E_TMP/node.conf" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" --name "$name" \
-    --admin-bind "ipc://$E2E_TMP/$name.admin" --client-bind "ipc://$E2E_TMP/$name.client" \
-    --gossip-bind "tcp://127.0.0.1:$g" --rpc-bind "tcp://127.0.0.1:$r" ${seed:+--join "$seed"} \
-    >>"$E2E_TMP/$name.log" 2>&1 &
-  PID[$name]=$!
-  E2E_PIDS+=("$!")
-}
-lp() { local node=$1; shift; "$LIVEPOLL" -c "ipc://$E2E_TMP/$node.admin" --timeout 500ms "$@"; }
-# state_of OBSERVER MEMBER: the member's state as OBSERVER sees it.
-state_of() { lp "$1" members 2>/dev/null | awk -F'\t' -v m="$2" '$1 == m { print $5 }'; }
-incarnation_of() { lp "$1" members 2>/dev/null | awk -F'\t' -v m="$2" '$1 == m { print $2 }'; }
-all_see() {  # all_see STATE MEMBER OBSERVER...
-  local want=$1 member=$2 o; shift 2
-  for o in "$@"; do [[ $(state_of "$o" "$member") == "$want" ]] || return 1; done
-}
 
 start_node n1
 wait_for 10 "n1 up" lp n1 status

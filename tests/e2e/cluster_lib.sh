@@ -1,0 +1,76 @@
+# Helpers for end-to-end tests with several real daemons on 127.0.0.1 (after lib.sh):
+# each node gets free private gossip/rpc ports, ipc:// admin and client endpoints in $E2E_TMP,
+# and a log $E2E_TMP/NAME.log. Needs $E2E_TMP/node.conf (or CLUSTER_CONF) to hold the catalog.
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on.
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 20000))
+    (: </dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
+  done
+}
+declare -A PID RPC
+# start_node NAME [SEED_RPC [ARGS...]]: starts livepolld NAME, joining through SEED_RPC.
+start_node() {
+  local name=$1 seed=${2:-} g r
+  shift $(($# < 2 ? $# : 2))
+  g=$(free_port); r=$(free_port)
+  while [[ $r == "$g" ]]; do r=$(free_port); done
+  RPC[$name]=127.0.0.1:$r
+  "$LIVEPOLLD" --config "${CLUSTER_CONF:-$E2E_TMP/node.conf}" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
+    --name "$name" --admin-bind "ipc://$E2E_TMP/$name.admin" \
+    --client-bind "ipc://$E2E_TMP/$name.client" --gossip-bind "tcp://127.0.0.1:$g" \
+    --rpc-bind "tcp://127.0.0.1:$r" ${seed:+--join "$seed"} "$@" >>"$E2E_TMP/$name.log" 2>&1 &
+  PID[$name]=$!
+  E2E_PIDS+=("$!")
+}
+# lp NODE ARGS...: the CLI against NODE.
+lp() { local node=$1; shift; "$LIVEPOLL" -c "ipc://$E2E_TMP/$node.admin" --timeout 500ms "$@"; }
+# state_of OBSERVER MEMBER: the member's state as OBSERVER sees it.
+state_of() { lp "$1" members 2>/dev/null | awk -F'\t' -v m="$2" '$1 == m { print $5 }'; }
+incarnation_of() { lp "$1" members 2>/dev/null | awk -F'\t' -v m="$2" '$1 == m { print $2 }'; }
+all_see() {  # all_see STATE MEMBER OBSERVER...
+  local want=$1 member=$2 o; shift 2
+  for o in "$@"; do [[ $(state_of "$o" "$member") == "$want" ]] || return 1; done
+}
+# start_cluster NAME...: the first is the seed; waits until every node sees every other alive.
+start_cluster() {
+  local first=$1 n m
+  start_node "$first" "" "${NODE_ARGS[@]}"
+  wait_for 10 "$first up" lp "$first" status
+  shift
+  for n in "$@"; do start_node "$n" "${RPC[$first]}" "${NODE_ARGS[@]}"; done
+  for n in "$first" "$@"; do
+    for m in "$first" "$@"; do wait_for 15 "$n sees $m alive" all_see alive "$m" "$n"; done
+  done
+}
+NODE_ARGS=()
+# sub_json NODE TOPIC FIELD: a field of `livepoll subs --json` for TOPIC on NODE ("" if absent).
+sub_json() { lp "$1" subs --json 2>/dev/null | jq -r --arg t "$2" "select(.topic == \$t) | .$3 // empty"; }
+# cluster_fail MESSAGE: fail with every node's log tail.
+cluster_fail() {
+  local f
+  for f in "$E2E_TMP"/*.log; do
+    echo "--- $(basename "$f") (last 15 lines) ---" >&2
+    tail -15 "$f" >&2
+  done
+  fail "$*"
+}
+# stream_ok FILE: FILE (the JSON lines of `livepoll watch`) is one unbroken stream: epochs never go
+# down, each epoch starts with a snapshot, seq grows within an epoch, and a diff follows the
+# message before it (seq + 1). Prints why not, and fails, otherwise.
+stream_ok() {
+  local why
+  why=$(jq -rs 'reduce .[] as $u ({ok: true, e: -1, s: -1, why: ""};
+      if .ok == false then .
+      elif $u.epoch < .e then {ok: false, why: "epoch \($u.epoch) after \(.e)"}
+      elif $u.epoch > .e then
+        (if $u.kind == "snapshot" then .e = $u.epoch | .s = $u.seq
+         else {ok: false, why: "epoch \($u.epoch) began with a \($u.kind)"} end)
+      elif $u.seq <= .s then {ok: false, why: "seq \($u.seq) after \(.s) in epoch \(.e)"}
+      elif $u.kind == "diff" and $u.seq != .s + 1 then {ok: false, why: "diff seq \($u.seq) after \(.s)"}
+      else .s = $u.seq end)
+    | if .ok then "ok" else .why end' "$1")
+  [[ $why == ok ]] || { echo "broken stream in $1: $why" >&2; return 1; }
+}
