@@ -1,5 +1,8 @@
 #include "net/cluster_codec.h"
 
+#include <array>
+
+#include "proto/codec.h"
 #include "proto/wire.h"
 
 namespace livepoll::net {
@@ -10,7 +13,15 @@ using core::MemberClaim;
 using core::NodeId;
 using core::PresenceEntry;
 
-// ---- encoding: compact arrays for the repeated shapes ----
+// The replication messages' wire names, indexed by core::PresenceMessage alternative. Presence and
+// the registry's claims (a second core::Presence, registry.h) share the bodies; only the prefix
+// tells which replica a frame feeds, so both tables are written once, here, for both directions.
+using ReplicationTypes = std::array<const char*, std::variant_size_v<core::PresenceMessage>>;
+constexpr ReplicationTypes kPresenceTypes = {"p.delta", "p.clock", "p.transfer_request", "p.transfer"};
+constexpr ReplicationTypes kClaimsTypes = {"r.delta", "r.clock", "r.transfer_request", "r.transfer"};
+
+// ------------------------------------------------------------------------------------ encoding
+// Compact arrays for the repeated shapes (nodes, claims, entries); maps for the message bodies.
 
 void PackNode(Packer& p, const NodeId& n) {
   p.pack_array(2);
@@ -38,22 +49,149 @@ void PackEntries(Packer& p, const std::vector<PresenceEntry>& v) {
     p.pack_uint64(e.subscriber);
   }
 }
+// An update travels as its client-protocol frame (proto::Encode) in a bin: its shape is defined
+// once (PROTOCOL.md, `update`) and checked by the client codec's bounds-checked decoder, and the
+// bytes are the ones a node sends its clients.
+void PackUpdate(Packer& p, const proto::Update& u) {
+  const std::string bytes = proto::Encode(proto::Message(u));
+  p.pack_bin(static_cast<uint32_t>(bytes.size()));
+  p.pack_bin_body(bytes.data(), static_cast<uint32_t>(bytes.size()));
+}
 
+// Writes one frame: Begin (the envelope), then the body's fields.
 struct Writer {
-  msgpack::sbuffer buf;
-  Packer p{buf};
-  void Begin(const char* type, uint32_t fields, const std::string& cluster) {
-    PackEnvelope(p, type, fields + 1);
-    Key("cluster");
-    PackStr(p, cluster);
+  Writer(const std::string& cluster, const std::string& from) : cluster(cluster), from(from) {}
+
+  // `fields` counts the body's fields only.
+  void Begin(const char* type, uint32_t fields) {
+    PackEnvelope(p, type, fields + 2);
+    Str("cluster", cluster);
+    Str("from", from);
   }
   void Key(const char* k) { PackStr(p, k); }
   void Node(const char* k, const NodeId& n) { Key(k); PackNode(p, n); }
   void U64(const char* k, uint64_t v) { Key(k); p.pack_uint64(v); }
-  std::string Done() { return std::string(buf.data(), buf.size()); }
+  void Str(const char* k, std::string_view v) { Key(k); PackStr(p, v); }
+  void Bool(const char* k, bool v) { Key(k); p.pack(v); }
+  std::string Done() const { return std::string(buf.data(), buf.size()); }
+
+  msgpack::sbuffer buf;
+  Packer p{buf};  // after buf, which it writes to
+  const std::string& cluster;
+  const std::string& from;
 };
 
-// ---- decoding ----
+// One Put per message; a body field that names a node is `sender` where the struct says `from`,
+// because `from` is the envelope's (the sender's name).
+void Put(Writer& w, const core::Heartbeat& m) {
+  w.Begin("m.heartbeat", 2);
+  w.Key("self"); PackClaim(w.p, m.self);
+  w.Key("members"); PackClaims(w.p, m.members);
+}
+void Put(Writer& w, const core::JoinRequest& m) {
+  w.Begin("m.join", 1);
+  w.Key("self"); PackClaim(w.p, m.self);
+}
+void Put(Writer& w, const core::JoinReply& m) {
+  w.Begin("m.join_reply", 4);
+  w.Node("sender", m.from);
+  w.Bool("accepted", m.accepted);
+  w.Str("reason", m.reason);
+  w.Key("members"); PackClaims(w.p, m.members);
+}
+void Put(Writer& w, const core::ProbeRequest& m) {
+  w.Begin("m.probe", 3);
+  w.Node("sender", m.from);
+  w.Node("target", m.target);
+  w.U64("probe_id", m.probe_id);
+}
+void Put(Writer& w, const core::ProbeReply& m) {
+  w.Begin("m.probe_reply", 4);
+  w.Node("sender", m.from);
+  w.Node("target", m.target);
+  w.U64("probe_id", m.probe_id);
+  w.Bool("heard", m.heard);
+}
+void Put(Writer& w, const core::LeaveNotice& m) {
+  w.Begin("m.leave", 1);
+  w.Node("sender", m.from);
+}
+
+void Put(Writer& w, const core::PresenceMessage& msg, const ReplicationTypes& types) {
+  const char* type = types[msg.index()];
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, core::PresenceDelta>) {
+          w.Begin(type, 5);
+          w.Node("origin", m.origin);
+          w.U64("from_version", m.from_version);
+          w.U64("to_version", m.to_version);
+          w.Key("joins"); PackEntries(w.p, m.joins);
+          w.Key("leaves"); PackEntries(w.p, m.leaves);
+        } else if constexpr (std::is_same_v<T, core::PresenceClock>) {
+          w.Begin(type, 2);
+          w.Node("origin", m.origin);
+          w.U64("version", m.version);
+        } else if constexpr (std::is_same_v<T, core::PresenceTransferRequest>) {
+          w.Begin(type, 1);
+          w.Node("sender", m.from);
+        } else {
+          static_assert(std::is_same_v<T, core::PresenceTransfer>);
+          w.Begin(type, 3);
+          w.Node("origin", m.origin);
+          w.U64("version", m.version);
+          w.Key("entries"); PackEntries(w.p, m.entries);
+        }
+      },
+      msg);
+}
+void Put(Writer& w, const core::PresenceMessage& m) { Put(w, m, kPresenceTypes); }
+
+void Put(Writer& w, const core::RegistryPropose& m) {
+  w.Begin("r.propose", 4);
+  w.Node("sender", m.from);
+  w.U64("proposal_id", m.proposal_id);
+  w.Str("topic", m.topic);
+  w.U64("epoch", m.epoch);
+}
+void Put(Writer& w, const core::RegistryVote& m) {
+  w.Begin("r.vote", 6);
+  w.Node("sender", m.from);
+  w.U64("proposal_id", m.proposal_id);
+  w.Str("topic", m.topic);
+  w.Bool("granted", m.granted);
+  w.Node("owner", m.owner);
+  w.U64("owner_epoch", m.owner_epoch);
+}
+void Put(Writer& w, const core::ClaimsMessage& m) { Put(w, m.m, kClaimsTypes); }
+
+void Put(Writer& w, const DataUpdate& m) {
+  w.Begin("d.update", 1);
+  w.Key("update"); PackUpdate(w.p, m.update);
+}
+void Put(Writer& w, const SnapshotRequest& m) {
+  w.Begin("d.snapshot_request", 2);
+  w.Node("sender", m.from);
+  w.Str("topic", m.topic);
+}
+void Put(Writer& w, const SnapshotReply& m) {
+  w.Begin("d.snapshot_reply", 3);
+  w.Node("sender", m.from);
+  w.Str("topic", m.topic);
+  w.Key("update");  // nil: no state yet; the key is always there, so a missing one is malformed
+  if (m.update) PackUpdate(w.p, *m.update);
+  else w.p.pack_nil();
+}
+
+// The group variants (MembershipMessage, RegistryMessage, DataMessage) put their alternative;
+// PresenceMessage has its own Put above because claims reuse it under other names.
+template <typename... Ts>
+void Put(Writer& w, const std::variant<Ts...>& v) {
+  std::visit([&](const auto& m) { Put(w, m); }, v);
+}
+
+// ------------------------------------------------------------------------------------ decoding
 
 Status Bad(const char* what) { return Status::Malformed(std::string("malformed ") + what); }
 
@@ -67,6 +205,7 @@ Status ReadStr(const msgpack::object& o, std::string* out) {
   out->assign(o.via.str.ptr, o.via.str.size);
   return Status::Ok();
 }
+// The elements of an array of exactly n, or null: the caller reads t[0..n) only after this check.
 const msgpack::object* Tuple(const msgpack::object& o, uint32_t n) {
   return o.type == msgpack::type::ARRAY && o.via.array.size == n ? o.via.array.ptr : nullptr;
 }
@@ -89,20 +228,39 @@ Status ReadClaim(const msgpack::object& o, MemberClaim* c) {
   c->state = static_cast<core::MemberState>(state);
   return Status::Ok();
 }
+Status ReadEntry(const msgpack::object& o, PresenceEntry* e) {
+  const msgpack::object* t = Tuple(o, 2);
+  if (t == nullptr) return Bad("presence entry");
+  return All([&] { return ReadStr(t[0], &e->topic); }, [&] { return ReadU64(t[1], &e->subscriber); });
+}
+// The embedded client frame of PackUpdate. Its protocol version is checked again (Incompatible,
+// like the envelope's); anything else wrong with it, another message type included, is this
+// frame's shape being wrong: Malformed, not the unknown-type InvalidArgument.
+Status ReadUpdate(const msgpack::object& o, proto::Update* out) {
+  if (o.type != msgpack::type::BIN) return Fields::Bad("update", "an embedded update (bin)");
+  Result<proto::Message> m = proto::Decode(std::string_view(o.via.bin.ptr, o.via.bin.size));
+  if (!m.ok()) {
+    if (m.status().code() == Status::Code::kIncompatible) return m.status();
+    return Status::Malformed("field 'update': " + m.status().message());
+  }
+  auto* u = std::get_if<proto::Update>(&*m);
+  if (u == nullptr)
+    return Status::Malformed("field 'update' holds a '" + std::string(proto::MessageTypeName(*m)) +
+                             "', not an update");
+  *out = std::move(*u);
+  return Status::Ok();
+}
+
 template <typename T, typename ReadOne>
-Status ReadArray(const Fields& f, const char* key, std::vector<T>* out, ReadOne read) {
+Status ArrayField(const Fields& f, const char* key, std::vector<T>* out, ReadOne read) {
   const msgpack::object* a = f.Array(key);
   if (a == nullptr) return Fields::Bad(key, "an array");
+  // Not larger than the frame: OpenEnvelope's limit caps an array at the frame's byte count.
   out->resize(a->via.array.size);
   for (uint32_t i = 0; i < a->via.array.size; ++i) {
     if (Status s = read(a->via.array.ptr[i], &(*out)[i]); !s.ok()) return s;
   }
   return Status::Ok();
-}
-Status ReadEntry(const msgpack::object& o, PresenceEntry* e) {
-  const msgpack::object* t = Tuple(o, 2);
-  if (t == nullptr) return Bad("presence entry");
-  return All([&] { return ReadStr(t[0], &e->topic); }, [&] { return ReadU64(t[1], &e->subscriber); });
 }
 Status NodeField(const Fields& f, const char* key, NodeId* n) {
   const msgpack::object* o = f.Find(key);
@@ -121,164 +279,203 @@ Status BoolField(const Fields& f, const char* key, bool* b) {
   return Status::Ok();
 }
 
-// Takes the message by reference, so that in Made(All(...), std::move(m)) the fields are read into
-// `m` before it is moved (a by-value parameter could be moved from first).
-template <typename M>
-Result<ClusterMessage> Made(Status s, M&& m) {
-  if (!s.ok()) return s;
-  using T = std::decay_t<M>;
-  if constexpr (std::is_constructible_v<core::MembershipMessage, T>)
-    return ClusterMessage(core::MembershipMessage(std::forward<M>(m)));
-  else
-    return ClusterMessage(core::PresenceMessage(std::forward<M>(m)));
+// One Read per message, the mirror of its Put.
+Status Read(const Fields& f, core::Heartbeat* m) {
+  return All([&] { return ClaimField(f, "self", &m->self); },
+             [&] { return ArrayField(f, "members", &m->members, ReadClaim); });
+}
+Status Read(const Fields& f, core::JoinRequest* m) { return ClaimField(f, "self", &m->self); }
+Status Read(const Fields& f, core::JoinReply* m) {
+  return All([&] { return NodeField(f, "sender", &m->from); },
+             [&] { return BoolField(f, "accepted", &m->accepted); },
+             [&] { return f.Str("reason", &m->reason); },
+             [&] { return ArrayField(f, "members", &m->members, ReadClaim); });
+}
+Status Read(const Fields& f, core::ProbeRequest* m) {
+  return All([&] { return NodeField(f, "sender", &m->from); },
+             [&] { return NodeField(f, "target", &m->target); },
+             [&] { return f.U64("probe_id", &m->probe_id); });
+}
+Status Read(const Fields& f, core::ProbeReply* m) {
+  return All([&] { return NodeField(f, "sender", &m->from); },
+             [&] { return NodeField(f, "target", &m->target); },
+             [&] { return f.U64("probe_id", &m->probe_id); },
+             [&] { return BoolField(f, "heard", &m->heard); });
+}
+Status Read(const Fields& f, core::LeaveNotice* m) { return NodeField(f, "sender", &m->from); }
+
+Status Read(const Fields& f, core::PresenceDelta* m) {
+  return All([&] { return NodeField(f, "origin", &m->origin); },
+             [&] { return f.U64("from_version", &m->from_version); },
+             [&] { return f.U64("to_version", &m->to_version); },
+             [&] { return ArrayField(f, "joins", &m->joins, ReadEntry); },
+             [&] { return ArrayField(f, "leaves", &m->leaves, ReadEntry); });
+}
+Status Read(const Fields& f, core::PresenceClock* m) {
+  return All([&] { return NodeField(f, "origin", &m->origin); },
+             [&] { return f.U64("version", &m->version); });
+}
+Status Read(const Fields& f, core::PresenceTransferRequest* m) {
+  return NodeField(f, "sender", &m->from);
+}
+Status Read(const Fields& f, core::PresenceTransfer* m) {
+  return All([&] { return NodeField(f, "origin", &m->origin); },
+             [&] { return f.U64("version", &m->version); },
+             [&] { return ArrayField(f, "entries", &m->entries, ReadEntry); });
 }
 
-Result<ClusterMessage> DecodeBody(const std::string& type, const Fields& f) {
-  if (type == "m.heartbeat") {
-    core::Heartbeat m;
-    return Made(All([&] { return ClaimField(f, "self", &m.self); },
-                    [&] { return ReadArray(f, "members", &m.members, ReadClaim); }),
-                std::move(m));
+Status Read(const Fields& f, core::RegistryPropose* m) {
+  return All([&] { return NodeField(f, "sender", &m->from); },
+             [&] { return f.U64("proposal_id", &m->proposal_id); },
+             [&] { return f.Str("topic", &m->topic); },
+             [&] { return f.U64("epoch", &m->epoch); });
+}
+Status Read(const Fields& f, core::RegistryVote* m) {
+  return All([&] { return NodeField(f, "sender", &m->from); },
+             [&] { return f.U64("proposal_id", &m->proposal_id); },
+             [&] { return f.Str("topic", &m->topic); },
+             [&] { return BoolField(f, "granted", &m->granted); },
+             [&] { return NodeField(f, "owner", &m->owner); },
+             [&] { return f.U64("owner_epoch", &m->owner_epoch); });
+}
+
+Status Read(const Fields& f, DataUpdate* m) {
+  const msgpack::object* o = f.Find("update");
+  if (o == nullptr) return Fields::Bad("update", "an embedded update (bin)");
+  return ReadUpdate(*o, &m->update);
+}
+Status Read(const Fields& f, SnapshotRequest* m) {
+  return All([&] { return NodeField(f, "sender", &m->from); },
+             [&] { return f.Str("topic", &m->topic); });
+}
+Status Read(const Fields& f, SnapshotReply* m) {
+  Status s = All([&] { return NodeField(f, "sender", &m->from); },
+                 [&] { return f.Str("topic", &m->topic); });
+  if (!s.ok()) return s;
+  const msgpack::object* o = f.Find("update");
+  if (o == nullptr) return Fields::Bad("update", "nil or an embedded update (bin)");
+  if (o->type == msgpack::type::NIL) {
+    m->update.reset();
+    return Status::Ok();
   }
-  if (type == "m.join") {
-    core::JoinRequest m;
-    return Made(ClaimField(f, "self", &m.self), std::move(m));
-  }
-  if (type == "m.join_reply") {
-    core::JoinReply m;
-    return Made(All([&] { return NodeField(f, "from", &m.from); },
-                    [&] { return BoolField(f, "accepted", &m.accepted); },
-                    [&] { return f.Str("reason", &m.reason); },
-                    [&] { return ReadArray(f, "members", &m.members, ReadClaim); }),
-                std::move(m));
-  }
-  if (type == "m.probe" || type == "m.probe_reply") {
-    NodeId from, target;
-    uint64_t id = 0;
-    Status s = All([&] { return NodeField(f, "from", &from); },
-                   [&] { return NodeField(f, "target", &target); },
-                   [&] { return f.U64("probe_id", &id); });
-    if (type == "m.probe") return Made(s, core::ProbeRequest{from, target, id});
-    bool heard = false;
-    if (s.ok()) s = BoolField(f, "heard", &heard);
-    return Made(s, core::ProbeReply{from, target, id, heard});
-  }
-  if (type == "m.leave") {
-    core::LeaveNotice m;
-    return Made(NodeField(f, "from", &m.from), std::move(m));
-  }
-  if (type == "p.delta") {
-    core::PresenceDelta m;
-    return Made(All([&] { return NodeField(f, "origin", &m.origin); },
-                    [&] { return f.U64("from_version", &m.from_version); },
-                    [&] { return f.U64("to_version", &m.to_version); },
-                    [&] { return ReadArray(f, "joins", &m.joins, ReadEntry); },
-                    [&] { return ReadArray(f, "leaves", &m.leaves, ReadEntry); }),
-                std::move(m));
-  }
-  if (type == "p.clock") {
-    core::PresenceClock m;
-    return Made(All([&] { return NodeField(f, "origin", &m.origin); },
-                    [&] { return f.U64("version", &m.version); }),
-                std::move(m));
-  }
-  if (type == "p.transfer_request") {
-    core::PresenceTransferRequest m;
-    return Made(NodeField(f, "from", &m.from), std::move(m));
-  }
-  if (type == "p.transfer") {
-    core::PresenceTransfer m;
-    return Made(All([&] { return NodeField(f, "origin", &m.origin); },
-                    [&] { return f.U64("version", &m.version); },
-                    [&] { return ReadArray(f, "entries", &m.entries, ReadEntry); }),
-                std::move(m));
-  }
-  return Status::InvalidArgument("unknown cluster message type '" + type + "'");
+  return ReadUpdate(*o, &m->update.emplace());
+}
+
+// Which ClusterMessage alternative a decoded struct goes into.
+enum class Group { kMembership, kPresence, kRegistry, kClaims, kData };
+
+template <Group G, typename T>
+Result<ClusterMessage> ReadMessage(const Fields& f) {
+  T m;
+  if (Status s = Read(f, &m); !s.ok()) return s;
+  if constexpr (G == Group::kMembership) return ClusterMessage(core::MembershipMessage(std::move(m)));
+  else if constexpr (G == Group::kPresence) return ClusterMessage(core::PresenceMessage(std::move(m)));
+  else if constexpr (G == Group::kRegistry) return ClusterMessage(core::RegistryMessage(std::move(m)));
+  else if constexpr (G == Group::kClaims)
+    return ClusterMessage(core::RegistryMessage(core::ClaimsMessage{core::PresenceMessage(std::move(m))}));
+  else return ClusterMessage(DataMessage(std::move(m)));
+}
+
+struct Decoder {
+  const char* type;
+  Result<ClusterMessage> (*read)(const Fields&);
+};
+template <Group G>
+constexpr std::array<Decoder, 4> ReplicationDecoders(const ReplicationTypes& types) {
+  return {{{types[0], ReadMessage<G, core::PresenceDelta>},
+           {types[1], ReadMessage<G, core::PresenceClock>},
+           {types[2], ReadMessage<G, core::PresenceTransferRequest>},
+           {types[3], ReadMessage<G, core::PresenceTransfer>}}};
+}
+static_assert(std::variant_size_v<core::PresenceMessage> == 4, "ReplicationDecoders lists them");
+
+constexpr std::array<Decoder, 6> kMembershipDecoders = {{
+    {"m.heartbeat", ReadMessage<Group::kMembership, core::Heartbeat>},
+    {"m.join", ReadMessage<Group::kMembership, core::JoinRequest>},
+    {"m.join_reply", ReadMessage<Group::kMembership, core::JoinReply>},
+    {"m.probe", ReadMessage<Group::kMembership, core::ProbeRequest>},
+    {"m.probe_reply", ReadMessage<Group::kMembership, core::ProbeReply>},
+    {"m.leave", ReadMessage<Group::kMembership, core::LeaveNotice>},
+}};
+constexpr std::array<Decoder, 5> kOtherDecoders = {{
+    {"r.propose", ReadMessage<Group::kRegistry, core::RegistryPropose>},
+    {"r.vote", ReadMessage<Group::kRegistry, core::RegistryVote>},
+    {"d.update", ReadMessage<Group::kData, DataUpdate>},
+    {"d.snapshot_request", ReadMessage<Group::kData, SnapshotRequest>},
+    {"d.snapshot_reply", ReadMessage<Group::kData, SnapshotReply>},
+}};
+constexpr auto kPresenceDecoders = ReplicationDecoders<Group::kPresence>(kPresenceTypes);
+constexpr auto kClaimsDecoders = ReplicationDecoders<Group::kClaims>(kClaimsTypes);
+
+Result<ClusterMessage> DecodeBody(std::string_view type, const Fields& f) {
+  auto find = [&](const auto& table) -> const Decoder* {
+    for (const Decoder& d : table)
+      if (type == d.type) return &d;
+    return nullptr;
+  };
+  const Decoder* d = find(kMembershipDecoders);
+  if (d == nullptr) d = find(kPresenceDecoders);
+  if (d == nullptr) d = find(kClaimsDecoders);
+  if (d == nullptr) d = find(kOtherDecoders);
+  if (d == nullptr) return Status::InvalidArgument("unknown cluster message type '" + std::string(type) + "'");
+  return d->read(f);
 }
 
 }  // namespace
 
-std::string EncodeCluster(const std::string& cluster, const core::MembershipMessage& msg) {
-  Writer w;
-  std::visit(
-      [&](const auto& m) {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, core::Heartbeat>) {
-          w.Begin("m.heartbeat", 2, cluster);
-          w.Key("self"); PackClaim(w.p, m.self);
-          w.Key("members"); PackClaims(w.p, m.members);
-        } else if constexpr (std::is_same_v<T, core::JoinRequest>) {
-          w.Begin("m.join", 1, cluster);
-          w.Key("self"); PackClaim(w.p, m.self);
-        } else if constexpr (std::is_same_v<T, core::JoinReply>) {
-          w.Begin("m.join_reply", 4, cluster);
-          w.Node("from", m.from);
-          w.Key("accepted"); w.p.pack(m.accepted);
-          w.Key("reason"); PackStr(w.p, m.reason);
-          w.Key("members"); PackClaims(w.p, m.members);
-        } else if constexpr (std::is_same_v<T, core::ProbeRequest>) {
-          w.Begin("m.probe", 3, cluster);
-          w.Node("from", m.from);
-          w.Node("target", m.target);
-          w.U64("probe_id", m.probe_id);
-        } else if constexpr (std::is_same_v<T, core::ProbeReply>) {
-          w.Begin("m.probe_reply", 4, cluster);
-          w.Node("from", m.from);
-          w.Node("target", m.target);
-          w.U64("probe_id", m.probe_id);
-          w.Key("heard"); w.p.pack(m.heard);
-        } else if constexpr (std::is_same_v<T, core::LeaveNotice>) {
-          w.Begin("m.leave", 1, cluster);
-          w.Node("from", m.from);
-        }
-      },
-      msg);
+std::string EncodeCluster(const std::string& cluster, const std::string& from,
+                          const core::NodeMessage& m) {
+  Writer w(cluster, from);
+  std::visit([&](const auto& group) { Put(w, group); }, m);
   return w.Done();
 }
 
-std::string EncodeCluster(const std::string& cluster, const core::PresenceMessage& msg) {
-  Writer w;
-  std::visit(
-      [&](const auto& m) {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, core::PresenceDelta>) {
-          w.Begin("p.delta", 5, cluster);
-          w.Node("origin", m.origin);
-          w.U64("from_version", m.from_version);
-          w.U64("to_version", m.to_version);
-          w.Key("joins"); PackEntries(w.p, m.joins);
-          w.Key("leaves"); PackEntries(w.p, m.leaves);
-        } else if constexpr (std::is_same_v<T, core::PresenceClock>) {
-          w.Begin("p.clock", 2, cluster);
-          w.Node("origin", m.origin);
-          w.U64("version", m.version);
-        } else if constexpr (std::is_same_v<T, core::PresenceTransferRequest>) {
-          w.Begin("p.transfer_request", 1, cluster);
-          w.Node("from", m.from);
-        } else if constexpr (std::is_same_v<T, core::PresenceTransfer>) {
-          w.Begin("p.transfer", 3, cluster);
-          w.Node("origin", m.origin);
-          w.U64("version", m.version);
-          w.Key("entries"); PackEntries(w.p, m.entries);
-        }
-      },
-      msg);
+std::string EncodeCluster(const std::string& cluster, const std::string& from,
+                          const DataMessage& m) {
+  Writer w(cluster, from);
+  Put(w, m);
   return w.Done();
 }
 
-Result<ClusterMessage> DecodeCluster(std::string_view bytes, const std::string& cluster) {
+Result<ClusterFrame> DecodeCluster(std::string_view bytes, const std::string& cluster) {
   Result<Envelope> env = OpenEnvelope(bytes);
   if (!env.ok()) return env.status();
   Fields f = env->fields();
+  // The cluster first: a foreign frame is refused as foreign whatever else is wrong with it.
   std::string theirs;
   if (Status s = f.Str("cluster", &theirs); !s.ok()) return s;
   if (theirs != cluster)
     return Status::Incompatible("a frame of cluster '" + theirs + "', this node is in '" + cluster + "'");
+  ClusterFrame frame{{}, core::MembershipMessage{}};
+  if (Status s = f.Str("from", &frame.from); !s.ok()) return s;
   try {
-    return DecodeBody(env->type, f);
-  } catch (const std::exception& e) {
+    Result<ClusterMessage> m = DecodeBody(env->type, f);
+    if (!m.ok()) return m.status();
+    frame.message = std::move(m).value();
+    return frame;
+  } catch (const std::exception& e) {  // allocation failure on a huge but legal frame
     return Status::Malformed(std::string("cannot decode: ") + e.what());
   }
+}
+
+std::string TopicChannel(const std::string& topic) {
+  std::string out;
+  out.reserve(topic.size() + 2);
+  out += 't';
+  for (char c : topic) {
+    // Escapes keep the NUL terminator unique (see the header); 0x01 is the escape itself.
+    if (c == '\0') {
+      out += '\x01';
+      out += '\x01';
+    } else if (c == '\x01') {
+      out += '\x01';
+      out += '\x02';
+    } else {
+      out += c;
+    }
+  }
+  out += '\0';
+  return out;
 }
 
 }  // namespace livepoll::net

@@ -4,6 +4,8 @@
 // ({v, type, ...}, PROTOCOL.md) plus `cluster`, the cluster's name, so that a frame from another
 // cluster sharing a network is refused rather than merged, and `from`, the sending node's name,
 // so that fault injection (and a log line) can tell who sent a frame before decoding the rest.
+// Because the envelope has `from`, a body field that a struct below calls `from` (a NodeId) is
+// `sender` on the wire. PROTOCOL.md, "Cluster messages", lists every type and field.
 #pragma once
 
 #include <optional>
@@ -20,7 +22,7 @@ namespace livepoll::net {
 // ---- the data plane (DESIGN.md, "Registry": fencing) ----
 // An owner's update of a topic, published on the gossip PUB under the topic's channel
 // (TopicChannel), so only nodes with subscribers of the topic receive it. (owner, epoch, seq)
-// are in the update.
+// are in the update, which is carried as its client-protocol frame (see DecodeCluster).
 struct DataUpdate {
   proto::Update update;
 };
@@ -57,10 +59,24 @@ std::string EncodeCluster(const std::string& cluster, const std::string& from,
 
 // Errors: Malformed (bytes, shape, fields), Incompatible (another protocol version, or a frame
 // of another cluster: the message names it), InvalidArgument (an unknown type).
+// The cluster is checked first, so a foreign frame is Incompatible whatever else is wrong with it.
+// An update travels as its client-protocol frame (proto::Encode) in a bin field and is decoded by
+// proto::Decode: an embedded frame of another version is Incompatible; one that is not msgpack,
+// not an update, or of an unknown client type is Malformed (the cluster type itself is known).
+// Never throws; any input, however hostile, gets an answer.
 Result<ClusterFrame> DecodeCluster(std::string_view bytes, const std::string& cluster);
 
 // The gossip channel of `topic`'s updates: a prefix no other topic's channel starts with (a
 // ZeroMQ subscription matches prefixes), and never the cluster channel "c".
+//
+// It is 't' + topic + NUL. 't', not 'c': a SUB subscribed to "c" receives every frame whose first
+// frame starts with 'c', so no topic channel may start with it (and "c" cannot start with 't').
+// The NUL terminator makes channels prefix-free: if channel A were a proper prefix of channel B,
+// A's NUL would be a NUL inside B's topic. A topic made by core::MakeTopic never holds one: it
+// percent-encodes every byte below 0x21 in keys and values and refuses them in the query name. So
+// that the guarantee does not rest on that, a NUL in `topic` is written 0x01 0x01 and a 0x01 (the
+// escape) 0x01 0x02: for any string the channel is injective and prefix-free, and for every real
+// topic it is exactly 't' + topic + NUL, readable in a capture.
 std::string TopicChannel(const std::string& topic);
 
 }  // namespace livepoll::net

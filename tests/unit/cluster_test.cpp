@@ -63,8 +63,8 @@ TEST(Cluster, BadFramesAreCountedAndChangeNothing) {
   d.set(zmq::sockopt::linger, 0);
   d.connect(rpc);
   d.send(zmq::str_buffer("not msgpack at all"));
-  d.send(zmq::buffer(EncodeCluster("other", core::MembershipMessage(core::LeaveNotice{{"a", 1}}))));
-  std::string unknown = EncodeCluster("test", core::PresenceMessage(core::PresenceClock{{"z", 1}, 1}));
+  d.send(zmq::buffer(EncodeCluster("other", "z", core::MembershipMessage(core::LeaveNotice{{"a", 1}}))));
+  std::string unknown = EncodeCluster("test", "z", core::PresenceMessage(core::PresenceClock{{"z", 1}, 1}));
   unknown.replace(unknown.find("p.clock"), 7, "p.clonk");
   d.send(zmq::buffer(unknown));
   d.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);  // two frames
