@@ -29,16 +29,16 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <queue>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "core/catalog.h"
+#include "core/pollers.h"
+#include "core/relay.h"
 #include "env/env.h"
 #include "livepoll/status.h"
 #include "livepoll/value.h"
@@ -175,53 +175,37 @@ class Subscriptions {
   // One row per topic this node polls or has local subscribers of.
   std::vector<TopicInfo> Topics(Time now) const;
   size_t client_count() const { return clients_.size(); }
-  size_t topic_count() const { return topics_.size(); }
+  size_t topic_count() const;
   size_t subscription_count() const;
   const Catalog& catalog() const { return catalog_; }
 
  private:
-  struct Topic;
   struct Client {
     Time last_seen;
     std::set<std::string> topics;
   };
-  struct Timer {
+  struct Timer {  // the pollers keep their own; these are Subscriptions'
     Time when;
-    enum class Kind { kPoll, kLinger, kClientCheck } kind;
+    enum class Kind { kLinger, kClientCheck } kind;
     std::string topic;
-    uint64_t generation;  // the Topic's generation; a stale timer is skipped
     bool operator>(const Timer& o) const { return when > o.when; }
   };
 
-  Topic* StartPoller(Time now, const std::string& topic, const CatalogQuery& q,
-                     std::vector<Value> params, Outputs& out);
-  void RemoveSubscriber(Time now, Topic& t, ClientId client, Outputs& out);
-  void StopPoller(Topic& t, Outputs& out);
-  void SchedulePoll(Topic& t, Time when);
-  void Due(Time now, Topic& t, Outputs& out);
-  void Launch(Time now, Topic& t, Outputs& out);
-  void LaunchWaiting(Time now, const std::string& source, Outputs& out);
-  void Publish(Topic& t, proto::Update u, Outputs& out);
-  proto::Update MakeUpdate(const Topic& t, proto::UpdateKind kind) const;
-  void SendCurrentState(const Topic& t, ClientId client, Outputs& out) const;
-  Duration Jittered(Duration base, double jitter);
+  // The catalog query a topic names, with its parameters in the catalog's order.
+  Result<std::pair<const CatalogQuery*, std::vector<Value>>> Resolve(
+      const std::string& query, const proto::Params& params) const;
+  void RemoveSubscriber(Time now, const std::string& topic, ClientId client, Outputs& out);
+  void StopOwnPoller(Time now, const std::string& topic, Outputs& out);
+  void CheckClients(Time now, Outputs& out);
+  static std::string PollerState(const PollerInfo* p);  // starting, polling, error (or waiting)
 
   Catalog catalog_;
   SubscriptionsOptions options_;
-  std::mt19937_64 rng_;
-  std::map<std::string, std::unique_ptr<Topic>> topics_;
-  std::map<std::string, uint64_t> epochs_;  // the last epoch each topic had, so epochs only grow
+  Pollers pollers_;  // after catalog_, which it reads
+  Relay relay_;      // after pollers_, whose state it reads
   std::map<ClientId, Client> clients_;
+  std::map<std::string, Time> linger_until_;  // standalone: topics whose last subscriber left
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
-  uint64_t next_generation_ = 1;
-  uint64_t next_poll_id_ = 1;
-  struct InFlight {
-    std::string source;
-    std::string topic;
-  };
-  std::map<uint64_t, InFlight> polls_in_flight_;  // by poll_id
-  std::map<std::string, int> running_;                // source -> polls in flight
-  std::map<std::string, std::deque<std::string>> waiting_;  // source -> topics due, over the cap
   bool client_check_scheduled_ = false;
 };
 
