@@ -103,9 +103,7 @@ std::vector<std::string> Pollers::Topics() const {
   return topics;
 }
 
-void Pollers::SchedulePoll(Poller& p, Time when) {
-  timers_.push({when, p.name, p.generation});
-}
+void Pollers::SchedulePoll(Poller& p, Time when) { timers_.push({when, p.name, p.generation}); }
 
 Duration Pollers::Jittered(Duration base, double jitter) {
   std::uniform_real_distribution<double> u(-1.0, 1.0);
@@ -123,9 +121,7 @@ void Pollers::Tick(Time now, Outputs& out) {
   }
 }
 
-Time Pollers::NextDeadline() const {
-  return timers_.empty() ? Time::max() : timers_.top().when;
-}
+Time Pollers::NextDeadline() const { return timers_.empty() ? Time::max() : timers_.top().when; }
 
 int Pollers::Cap(const std::string& source) const {
   auto cap = catalog_.source_caps.find(source);
@@ -163,8 +159,7 @@ void Pollers::LaunchWaiting(Time now, const std::string& source, Outputs& out) {
   }
 }
 
-PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result,
-                              Outputs& out) {
+PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Outputs& out) {
   PollOutcome outcome;
   auto inflight = polls_in_flight_.find(poll_id);
   if (inflight == polls_in_flight_.end()) return outcome;
@@ -284,7 +279,8 @@ std::vector<proto::Update> Pollers::State(const std::string& topic) const {
   }
   // The error only once it is part of this epoch's stream: before that, the poller's next
   // failure publishes it.
-  if (!p.error.empty() && p.error_published) state.push_back(MakeUpdate(p, proto::UpdateKind::kError));
+  if (!p.error.empty() && p.error_published)
+    state.push_back(MakeUpdate(p, proto::UpdateKind::kError));
   return state;
 }
 

@@ -125,8 +125,8 @@ class Pollers {
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   uint64_t next_generation_ = 1;
   uint64_t next_poll_id_ = 1;
-  std::map<uint64_t, InFlight> polls_in_flight_;             // by poll_id
-  std::map<std::string, int> running_;                       // source -> polls in flight
+  std::map<uint64_t, InFlight> polls_in_flight_;            // by poll_id
+  std::map<std::string, int> running_;                      // source -> polls in flight
   std::map<std::string, std::deque<std::string>> waiting_;  // source -> topics due, over the cap
 };
 

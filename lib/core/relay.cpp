@@ -100,8 +100,8 @@ void Relay::OnUpdate(Time now, proto::Update u, Outputs& out,
 void Relay::Consider(Time now, Stream& s, proto::Update u, std::shared_ptr<const ResultSet> result,
                      Outputs& out) {
   auto owner = owners_.find(s.topic);
-  if (owner == owners_.end() || owner->second.first != u.owner ||
-      owner->second.second != u.epoch || (s.delivered && u.epoch < s.epoch)) {
+  if (owner == owners_.end() || owner->second.first != u.owner || owner->second.second != u.epoch ||
+      (s.delivered && u.epoch < s.epoch)) {
     ++out.updates_fenced;
     return;
   }
@@ -177,8 +177,8 @@ void Relay::Install(Stream& s, proto::Update& u, std::shared_ptr<const ResultSet
   s.delivered_by = u.owner;
   s.epoch = u.epoch;
   s.seq = u.seq;
-  s.result = result ? std::move(result)
-                    : std::make_shared<const ResultSet>(ResultSet{u.columns, u.rows});
+  s.result =
+      result ? std::move(result) : std::make_shared<const ResultSet>(ResultSet{u.columns, u.rows});
   s.result_seq = u.seq;
   s.key_ok = false;
   if (!s.key_columns.empty()) {

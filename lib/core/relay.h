@@ -5,7 +5,8 @@
 //
 // Per topic with local subscribers (a stream) it keeps the last delivered (epoch, seq), a mirror of
 // the owner's current result (columns and rows, kept by applying keyed diffs), the owner's current
-// error, and updates that arrived ahead of a gap. Per topic at all it keeps the owner SetOwner named.
+// error, and updates that arrived ahead of a gap. Per topic at all it keeps the owner SetOwner
+// named.
 //
 // Acceptance of an update u (all others are dropped):
 //  - fencing: (u.owner, u.epoch) must equal the owner SetOwner named, and u.epoch must not be
@@ -55,8 +56,8 @@
 
 namespace livepoll::core {
 
-struct Outputs;              // subscriptions.h: deliveries, fetches and counters go there
-using ClientId = uint64_t;   // as in subscriptions.h
+struct Outputs;             // subscriptions.h: deliveries, fetches and counters go there
+using ClientId = uint64_t;  // as in subscriptions.h
 
 // Who owns a topic's poller: (node name, epoch).
 using StreamOwner = std::pair<std::string, uint64_t>;
@@ -100,8 +101,7 @@ class Relay {
   // The Registry's owner of `topic`, or none (then every update is fenced). A new owner without a
   // valid mirror at its epoch is fetched from (it may have published its first snapshot before
   // this node listened).
-  void SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner,
-                Outputs& out);
+  void SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner, Outputs& out);
   // An update of `topic` from its owner, this node or another. `result`, if given, is the result
   // the update leads to (this node's poller shares it: no copy, no diff to apply). Ignored when
   // the topic has no local subscribers.

@@ -10,8 +10,7 @@ Subscriptions::Subscriptions(Catalog catalog, SubscriptionsOptions options)
     : catalog_(std::move(catalog)),
       options_(std::move(options)),
       pollers_(catalog_, options_.node, options_.backoff_max, options_.seed),
-      relay_(options_.node,
-             [this](const std::string& topic) { return pollers_.State(topic); }) {}
+      relay_(options_.node, [this](const std::string& topic) { return pollers_.State(topic); }) {}
 
 Subscriptions::~Subscriptions() = default;
 
@@ -42,7 +41,8 @@ Result<std::pair<const CatalogQuery*, std::vector<Value>>> Subscriptions::Resolv
   }
   for (size_t i = 0; i < cq.params.size(); ++i) {
     if (!given[i])
-      return Status::InvalidArgument("query '" + query + "' needs parameter '" + cq.params[i] + "'");
+      return Status::InvalidArgument("query '" + query + "' needs parameter '" + cq.params[i] +
+                                     "'");
   }
   return std::pair<const CatalogQuery*, std::vector<Value>>{&cq, std::move(values)};
 }
@@ -188,9 +188,7 @@ std::optional<proto::Update> Subscriptions::CurrentState(const std::string& topi
   return pollers_.CurrentState(topic);
 }
 
-std::map<std::string, uint64_t> Subscriptions::RunningPollers() const {
-  return pollers_.Running();
-}
+std::map<std::string, uint64_t> Subscriptions::RunningPollers() const { return pollers_.Running(); }
 
 void Subscriptions::MarkStale(Time /*now*/, const std::string& topic, const std::string& why,
                               Outputs& out) {

@@ -27,8 +27,12 @@ int main(int argc, char** argv) {
   const bool keyed = argc > 2 ? std::atoi(argv[2]) != 0 : true;
   if (rows <= 0) return 2;
   Catalog catalog;
-  catalog.queries["q"] = {"q", "db", {}, keyed ? std::vector<std::string>{"id"} : std::vector<std::string>{},
-                          std::chrono::seconds(1), 0.0};
+  catalog.queries["q"] = {"q",
+                          "db",
+                          {},
+                          keyed ? std::vector<std::string>{"id"} : std::vector<std::string>{},
+                          std::chrono::seconds(1),
+                          0.0};
   SubscriptionsOptions options;
   options.client_timeout = std::chrono::hours(1);  // the clients here never heartbeat
   Subscriptions subs(catalog, options);
@@ -38,8 +42,7 @@ int main(int argc, char** argv) {
 
   ResultSet rs;
   rs.columns = {"id", "v"};
-  for (int i = 0; i < rows; ++i)
-    rs.rows.push_back({Value(int64_t{i}), Value(Text("value ", i))});
+  for (int i = 0; i < rows; ++i) rs.rows.push_back({Value(int64_t{i}), Value(Text("value ", i))});
   using Micros = std::chrono::duration<double, std::micro>;
   constexpr int kPolls = 300;
   double poll_us = 0;

@@ -260,7 +260,7 @@ TEST_F(RelayTest, ADiffThatDoesNotApplyInvalidatesTheMirrorAndFetches) {
   EXPECT_EQ(out_.fetches.size(), 1u);
   EXPECT_EQ(out_.stream_gaps, 1u);
   Join(2);
-  EXPECT_TRUE(UpdatesFor(2).empty());  // no valid mirror to give
+  EXPECT_TRUE(UpdatesFor(2).empty());    // no valid mirror to give
   Feed(Diff("b", 1, 3, {Upd(1, "c")}));  // cannot follow an invalid mirror: kept
   Feed(Snap("b", 1, 2, {{1, "b"}}));
   EXPECT_EQ(Seqs(UpdatesFor(1)), (std::vector<uint64_t>{1, 2, 3}));

@@ -369,8 +369,10 @@ class SourceModel {
 
   // One poll; returns what it published, if anything.
   std::optional<Update> Poll() {
-    if (failing_ && Chance(0.6)) failing_ = false;  // still down: nothing new
-    else if (failing_) return std::nullopt;
+    if (failing_ && Chance(0.6))
+      failing_ = false;  // still down: nothing new
+    else if (failing_)
+      return std::nullopt;
     else if (Chance(0.05)) {
       failing_ = true;
       Update u = Base(UpdateKind::kError);
@@ -383,8 +385,10 @@ class SourceModel {
     has_last_ = true;
     snapshot_next_ = false;
     Update u = Base(snapshot ? UpdateKind::kSnapshot : UpdateKind::kDiff);
-    if (snapshot) u.rows = db_;
-    else u.changes = std::move(changes);
+    if (snapshot)
+      u.rows = db_;
+    else
+      u.changes = std::move(changes);
     data_seq_ = seq_ + 1;
     return Record(std::move(u), false);
   }
@@ -402,7 +406,7 @@ class SourceModel {
   }
 
   struct State {
-    Update update;  // as published
+    Update update;                         // as published
     std::optional<std::vector<Row>> rows;  // the result at this point, if any
   };
   const State* At(uint64_t epoch, uint64_t seq) const {
@@ -447,9 +451,12 @@ class SourceModel {
       auto row = std::find_if(db_.begin(), db_.end(),
                               [id](const Row& r) { return std::get<int64_t>(r[0]) == id; });
       const std::string name = "v" + std::to_string(++version_);
-      if (row == db_.end()) changes.push_back({proto::Change::Op::kInsert, {Value(id), Value(name)}});
-      else if (Chance(0.3)) changes.push_back({proto::Change::Op::kDelete, *row});
-      else changes.push_back({proto::Change::Op::kUpdate, {Value(id), Value(name)}});
+      if (row == db_.end())
+        changes.push_back({proto::Change::Op::kInsert, {Value(id), Value(name)}});
+      else if (Chance(0.3))
+        changes.push_back({proto::Change::Op::kDelete, *row});
+      else
+        changes.push_back({proto::Change::Op::kUpdate, {Value(id), Value(name)}});
     }
     EXPECT_TRUE(ApplyChanges(db_, changes, {0}).ok());
     return changes;
@@ -548,9 +555,9 @@ void RandomRun(uint64_t seed, RandomRunStats& stats) {
       }
     }
     for (const SnapshotFetch& f : o.fetches) {
-      fetches.push_back({now + std::chrono::milliseconds(std::uniform_int_distribution<int>(
-                                    0, 300)(rng)),
-                         f.owner});
+      fetches.push_back(
+          {now + std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 300)(rng)),
+           f.owner});
     }
     stats.fenced += o.updates_fenced;
     stats.gaps += o.stream_gaps;
@@ -574,7 +581,8 @@ void RandomRun(uint64_t seed, RandomRunStats& stats) {
       }
     }
     while (!wire.empty() && chance(0.6)) {  // reordered within a window of 4
-      size_t i = std::uniform_int_distribution<size_t>(0, std::min<size_t>(wire.size(), 4) - 1)(rng);
+      size_t i =
+          std::uniform_int_distribution<size_t>(0, std::min<size_t>(wire.size(), 4) - 1)(rng);
       Update u = std::move(wire[i]);
       wire.erase(wire.begin() + static_cast<long>(i));
       subs.OnRemoteUpdate(now, std::move(u), o);
@@ -590,7 +598,7 @@ void RandomRun(uint64_t seed, RandomRunStats& stats) {
       }
       fetches.erase(fetches.begin() + static_cast<long>(i));
     }
-    drain(o);  // before a client leaves: what was sent so far reached it
+    drain(o);                     // before a client leaves: what was sent so far reached it
     if (chaos && chance(0.03)) {  // a client comes or goes
       ClientId c = std::uniform_int_distribution<ClientId>(1, kClients)(rng);
       if (views.contains(c)) {
