@@ -11,6 +11,7 @@ std::string_view Status::CodeName(Code c) {
     case Code::kUnavailable: return "unavailable";
     case Code::kIncompatible: return "incompatible";
     case Code::kTimeout: return "timeout";
+    case Code::kFailedPrecondition: return "failed-precondition";
     case Code::kInternal: return "internal";
   }
   return "internal";

@@ -1,52 +1,29 @@
 #include "core/subscriptions.h"
 
 #include <algorithm>
-#include <cmath>
 
-#include "core/result_diff.h"
 #include "core/topic.h"
 
 namespace livepoll::core {
 
-struct Subscriptions::Topic {
-  std::string name;
-  const CatalogQuery* query = nullptr;
-  std::vector<Value> params;
-  std::set<ClientId> subscribers;
-  uint64_t generation = 0;  // changes when the poller (re)starts; stale timers and polls skip
-  uint64_t epoch = 0;
-  uint64_t seq = 0;
-
-  std::optional<ResultSet> last;  // the last published result
-  uint64_t last_hash = 0;
-  bool snapshot_next = true;  // the next good poll publishes a snapshot (start, after an error)
-  std::string error;          // non-empty while the source fails
-  int failures = 0;
-
-  bool in_flight = false;
-  bool waiting = false;  // due but over the source's cap
-  uint64_t poll_id = 0;
-  Time poll_started{};  // when the poll in flight (or the last one) was launched
-  Time linger_until{};  // set while there are no subscribers
-
-  uint64_t polls = 0;
-  uint64_t errors = 0;
-  std::optional<Time> last_poll_done;
-};
-
 Subscriptions::Subscriptions(Catalog catalog, SubscriptionsOptions options)
-    : catalog_(std::move(catalog)), options_(std::move(options)), rng_(options_.seed) {}
+    : catalog_(std::move(catalog)),
+      options_(std::move(options)),
+      pollers_(catalog_, options_.node, options_.backoff_max, options_.seed),
+      relay_(options_.node, [this](const std::string& topic) { return pollers_.State(topic); }) {}
 
 Subscriptions::~Subscriptions() = default;
 
-size_t Subscriptions::subscription_count() const {
-  size_t n = 0;
-  for (const auto& [name, t] : topics_) n += t->subscribers.size();
+size_t Subscriptions::subscription_count() const { return relay_.subscription_count(); }
+
+size_t Subscriptions::topic_count() const {
+  size_t n = pollers_.size();
+  for (const std::string& topic : relay_.Topics()) n += pollers_.Find(topic) == nullptr;
   return n;
 }
 
-Result<std::string> Subscriptions::Join(Time now, ClientId client, const std::string& query,
-                                        const proto::Params& params, Outputs& out) {
+Result<std::pair<const CatalogQuery*, std::vector<Value>>> Subscriptions::Resolve(
+    const std::string& query, const proto::Params& params) const {
   auto q = catalog_.queries.find(query);
   if (q == catalog_.queries.end()) return Status::NotFound("unknown query '" + query + "'");
   const CatalogQuery& cq = q->second;
@@ -64,29 +41,42 @@ Result<std::string> Subscriptions::Join(Time now, ClientId client, const std::st
   }
   for (size_t i = 0; i < cq.params.size(); ++i) {
     if (!given[i])
-      return Status::InvalidArgument("query '" + query + "' needs parameter '" + cq.params[i] + "'");
+      return Status::InvalidArgument("query '" + query + "' needs parameter '" + cq.params[i] +
+                                     "'");
   }
+  return std::pair<const CatalogQuery*, std::vector<Value>>{&cq, std::move(values)};
+}
+
+Result<std::string> Subscriptions::Join(Time now, ClientId client, const std::string& query,
+                                        const proto::Params& params, Outputs& out) {
+  auto resolved = Resolve(query, params);
+  if (!resolved.ok()) return resolved.status();
   Result<std::string> topic = MakeTopic(query, params);
   if (!topic.ok()) return topic.status();
+  const CatalogQuery& cq = *resolved->first;
 
   ClientSeen(now, client);
-  clients_[client].topics.insert(*topic);
-  auto it = topics_.find(*topic);
-  Topic* t = it != topics_.end() ? it->second.get()
-                                 : StartPoller(now, *topic, cq, std::move(values), out);
-  if (t->subscribers.insert(client).second) out.subscribed.emplace_back(*topic, client);
-  t->linger_until = Time{};
-  SendCurrentState(*t, client, out);
+  if (clients_[client].topics.insert(*topic).second) out.subscribed.emplace_back(*topic, client);
+  if (options_.standalone) {
+    // This node owns its pollers: the first subscriber starts one, at an epoch above any before.
+    linger_until_.erase(*topic);
+    if (pollers_.Find(*topic) == nullptr) {
+      const uint64_t epoch = pollers_.NextEpoch(*topic);
+      pollers_.Start(now, *topic, cq, std::move(resolved->second), epoch, out);
+      relay_.SetOwner(now, *topic, StreamOwner{options_.node, epoch}, out);
+    }
+  }
+  if (relay_.AddSubscriber(now, *topic, cq.key, client, out) && !options_.standalone)
+    out.watch.push_back(*topic);
   return *topic;
 }
 
 Status Subscriptions::Leave(Time now, ClientId client, const std::string& topic, Outputs& out) {
   auto c = clients_.find(client);
-  auto t = topics_.find(topic);
-  if (c == clients_.end() || t == topics_.end() || c->second.topics.erase(topic) == 0)
+  if (c == clients_.end() || c->second.topics.erase(topic) == 0)
     return Status::NotFound("not subscribed to '" + topic + "'");
   c->second.last_seen = now;
-  RemoveSubscriber(now, *t->second, client, out);
+  RemoveSubscriber(now, topic, client, out);
   return Status::Ok();
 }
 
@@ -94,63 +84,34 @@ void Subscriptions::ClientSeen(Time now, ClientId client) {
   clients_[client].last_seen = now;
   if (!client_check_scheduled_) {
     client_check_scheduled_ = true;
-    timers_.push({now + options_.client_timeout / 4, Timer::Kind::kClientCheck, "", 0});
+    timers_.push({now + options_.client_timeout / 4, Timer::Kind::kClientCheck, ""});
   }
 }
 
 void Subscriptions::ClientGone(Time now, ClientId client, Outputs& out) {
   auto c = clients_.find(client);
   if (c == clients_.end()) return;
-  for (const std::string& topic : c->second.topics) {
-    auto t = topics_.find(topic);
-    if (t != topics_.end()) RemoveSubscriber(now, *t->second, client, out);
-  }
+  for (const std::string& topic : c->second.topics) RemoveSubscriber(now, topic, client, out);
   clients_.erase(c);
   out.dropped_clients.push_back(client);
 }
 
-void Subscriptions::RemoveSubscriber(Time now, Topic& t, ClientId client, Outputs& out) {
-  if (t.subscribers.erase(client) > 0) out.unsubscribed.emplace_back(t.name, client);
-  if (t.subscribers.empty()) {
-    t.linger_until = now + options_.linger;
-    timers_.push({t.linger_until, Timer::Kind::kLinger, t.name, t.generation});
+void Subscriptions::RemoveSubscriber(Time now, const std::string& topic, ClientId client,
+                                     Outputs& out) {
+  out.unsubscribed.emplace_back(topic, client);
+  if (!relay_.RemoveSubscriber(topic, client)) return;
+  if (!options_.standalone) {
+    out.unwatch.push_back(topic);
+  } else if (pollers_.Find(topic) != nullptr) {
+    const Time until = now + options_.linger;
+    linger_until_[topic] = until;
+    timers_.push({until, Timer::Kind::kLinger, topic});
   }
 }
 
-Subscriptions::Topic* Subscriptions::StartPoller(Time now, const std::string& topic,
-                                                 const CatalogQuery& q, std::vector<Value> params,
-                                                 Outputs& out) {
-  auto t = std::make_unique<Topic>();
-  t->name = topic;
-  t->query = &q;
-  t->params = std::move(params);
-  t->generation = next_generation_++;
-  t->epoch = ++epochs_[topic];
-  Topic* raw = t.get();
-  topics_[topic] = std::move(t);
-  out.events.push_back({Event::Kind::kPollerStarted, topic, 0, "epoch " + std::to_string(raw->epoch)});
-  SchedulePoll(*raw, now);  // the first subscriber wants data now, not after an interval
-  return raw;
-}
-
-void Subscriptions::StopPoller(Topic& t, Outputs& out) {
-  out.events.push_back({Event::Kind::kPollerStopped, t.name, 0, ""});
-  if (t.waiting) {
-    auto& q = waiting_[t.query->source];
-    q.erase(std::remove(q.begin(), q.end(), t.name), q.end());
-  }
-  topics_.erase(t.name);  // a poll in flight is ignored when it returns (polls_in_flight_ keeps
-                          // the source's count right)
-}
-
-void Subscriptions::SchedulePoll(Topic& t, Time when) {
-  timers_.push({when, Timer::Kind::kPoll, t.name, t.generation});
-}
-
-Duration Subscriptions::Jittered(Duration base, double jitter) {
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  double factor = 1.0 + jitter * u(rng_);
-  return Duration(static_cast<Duration::rep>(static_cast<double>(base.count()) * factor));
+void Subscriptions::StopOwnPoller(Time now, const std::string& topic, Outputs& out) {
+  pollers_.Stop(topic, out);
+  relay_.SetOwner(now, topic, std::nullopt, out);
 }
 
 void Subscriptions::Tick(Time now, Outputs& out) {
@@ -158,185 +119,137 @@ void Subscriptions::Tick(Time now, Outputs& out) {
     Timer timer = timers_.top();
     timers_.pop();
     if (timer.kind == Timer::Kind::kClientCheck) {
-      std::vector<ClientId> silent;
-      for (const auto& [id, c] : clients_) {
-        if (now - c.last_seen >= options_.client_timeout) silent.push_back(id);
-      }
-      for (ClientId id : silent) {
-        out.events.push_back({Event::Kind::kClientDropped, "", id, "silent"});
-        ClientGone(now, id, out);
-      }
-      client_check_scheduled_ = !clients_.empty();
-      if (client_check_scheduled_)
-        timers_.push({now + options_.client_timeout / 4, Timer::Kind::kClientCheck, "", 0});
+      CheckClients(now, out);
       continue;
     }
-    auto it = topics_.find(timer.topic);
-    if (it == topics_.end() || it->second->generation != timer.generation) continue;
-    Topic& t = *it->second;
-    if (timer.kind == Timer::Kind::kLinger) {
-      if (t.subscribers.empty() && t.linger_until != Time{} && t.linger_until <= now)
-        StopPoller(t, out);
-    } else {
-      Due(now, t, out);
-    }
+    // A linger timer counts only if it is the latest one and nobody came back meanwhile.
+    auto it = linger_until_.find(timer.topic);
+    if (it == linger_until_.end() || it->second != timer.when) continue;
+    linger_until_.erase(it);
+    StopOwnPoller(now, timer.topic, out);
   }
+  pollers_.Tick(now, out);
+}
+
+void Subscriptions::CheckClients(Time now, Outputs& out) {
+  std::vector<ClientId> silent;
+  for (const auto& [id, c] : clients_) {
+    if (now - c.last_seen >= options_.client_timeout) silent.push_back(id);
+  }
+  for (ClientId id : silent) {
+    out.events.push_back({Event::Kind::kClientDropped, "", id, "silent"});
+    ClientGone(now, id, out);
+  }
+  client_check_scheduled_ = !clients_.empty();
+  if (client_check_scheduled_)
+    timers_.push({now + options_.client_timeout / 4, Timer::Kind::kClientCheck, ""});
 }
 
 Time Subscriptions::NextDeadline() const {
-  return timers_.empty() ? Time::max() : timers_.top().when;
-}
-
-void Subscriptions::Due(Time now, Topic& t, Outputs& out) {
-  if (t.in_flight || t.waiting) return;
-  const std::string& source = t.query->source;
-  auto cap = catalog_.source_caps.find(source);
-  int limit = cap == catalog_.source_caps.end() ? 1 : std::max(1, cap->second);
-  if (running_[source] >= limit) {
-    t.waiting = true;
-    waiting_[source].push_back(t.name);
-    return;
-  }
-  Launch(now, t, out);
-}
-
-void Subscriptions::Launch(Time now, Topic& t, Outputs& out) {
-  t.in_flight = true;
-  t.poll_started = now;
-  t.waiting = false;
-  t.poll_id = next_poll_id_++;
-  running_[t.query->source]++;
-  polls_in_flight_[t.poll_id] = {t.query->source, t.name};
-  out.polls.push_back({t.poll_id, t.name, t.query->name, t.query->source, t.params});
-}
-
-void Subscriptions::LaunchWaiting(Time now, const std::string& source, Outputs& out) {
-  auto& queue = waiting_[source];
-  auto cap = catalog_.source_caps.find(source);
-  int limit = cap == catalog_.source_caps.end() ? 1 : std::max(1, cap->second);
-  while (!queue.empty() && running_[source] < limit) {
-    std::string name = std::move(queue.front());
-    queue.pop_front();
-    auto it = topics_.find(name);
-    if (it != topics_.end() && it->second->waiting) Launch(now, *it->second, out);
-  }
+  const Time own = timers_.empty() ? Time::max() : timers_.top().when;
+  return std::min(own, pollers_.NextDeadline());
 }
 
 void Subscriptions::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Outputs& out) {
-  auto inflight = polls_in_flight_.find(poll_id);
-  if (inflight == polls_in_flight_.end()) return;
-  const InFlight done = std::move(inflight->second);
-  const std::string& source = done.source;
-  polls_in_flight_.erase(inflight);
-  running_[source]--;
-
-  auto it = topics_.find(done.topic);
-  Topic* tp = it == topics_.end() ? nullptr : it->second.get();
-  if (tp != nullptr && tp->in_flight && tp->poll_id == poll_id) {
-    Topic& t = *tp;
-    t.in_flight = false;
-    t.polls++;
-    t.last_poll_done = now;
-    Duration wait = t.query->interval;
-    if (!result.ok()) {
-      t.errors++;
-      t.failures++;
-      std::string error = result.status().message();
-      // Exponential back-off from the interval, capped; published once per distinct error.
-      double factor = std::pow(2.0, std::min(t.failures - 1, 20));
-      wait = std::min<Duration>(options_.backoff_max,
-                                Duration(static_cast<Duration::rep>(
-                                    static_cast<double>(t.query->interval.count()) * factor)));
-      // Subscribers hear of the outage once, when it starts: a failing source's message often
-      // varies from attempt to attempt (prepare, then execute, then connect), and a stream of
-      // near-identical errors helps nobody. `subs` and late subscribers see the latest text.
-      const bool entering = t.error.empty();
-      t.error = error;
-      if (entering) {
-        out.events.push_back({Event::Kind::kPollFailed, t.name, 0, error});
-        Publish(t, MakeUpdate(t, proto::UpdateKind::kError), out);
-      }
-      t.snapshot_next = true;
-    } else {
-      ResultSet& rs = result.value();
-      if (!t.error.empty()) {
-        out.events.push_back({Event::Kind::kPollRecovered, t.name, 0, ""});
-        t.error.clear();
-      }
-      t.failures = 0;
-      uint64_t hash = HashResult(rs);
-      if (t.snapshot_next || !t.last || hash != t.last_hash) {
-        std::optional<std::vector<proto::Change>> changes;
-        if (!t.snapshot_next && t.last && !t.query->key.empty()) {
-          Result<std::vector<size_t>> key = KeyIndexes(rs.columns, t.query->key);
-          if (key.ok()) changes = DiffRows(*t.last, rs, *key);
-        }
-        t.last = std::move(rs);
-        t.last_hash = hash;
-        t.snapshot_next = false;
-        if (changes) {
-          // Empty when only the rows' order changed: a keyed diff carries no order (PROTOCOL.md).
-          if (!changes->empty()) {
-            proto::Update u = MakeUpdate(t, proto::UpdateKind::kDiff);
-            u.changes = std::move(*changes);
-            Publish(t, std::move(u), out);
-          }
-        } else {
-          Publish(t, MakeUpdate(t, proto::UpdateKind::kSnapshot), out);
-        }
-      }
-    }
-    // A healthy poller keeps its beat from each poll's start, so the query's own duration does
-    // not stretch the interval; after a failure the back-off counts from now.
-    const Time base = result.ok() ? t.poll_started : now;
-    SchedulePoll(t, std::max(now, base + Jittered(wait, t.query->jitter)));
-  }
-  LaunchWaiting(now, source, out);
+  PollOutcome o = pollers_.PollDone(now, poll_id, std::move(result), out);
+  if (o.error_text) relay_.RefreshError(o.topic, *o.error_text);
+  if (!o.published) return;
+  if (!options_.standalone) out.published.push_back(*o.published);
+  relay_.OnUpdate(now, std::move(*o.published), out, std::move(o.result));
 }
 
-proto::Update Subscriptions::MakeUpdate(const Topic& t, proto::UpdateKind kind) const {
-  proto::Update u;
-  u.topic = t.name;
-  u.kind = kind;
-  u.owner = options_.node;
-  u.epoch = t.epoch;
-  u.seq = t.seq;
-  if (t.last) u.columns = t.last->columns;
-  if (kind == proto::UpdateKind::kSnapshot && t.last) u.rows = t.last->rows;
-  if (kind == proto::UpdateKind::kError) u.error = t.error;
-  return u;
+// ---- cluster mode ----
+
+Status Subscriptions::StartPoller(Time now, const std::string& topic, uint64_t epoch,
+                                  Outputs& out) {
+  Result<ParsedTopic> parsed = ParseTopic(topic);
+  if (!parsed.ok()) return parsed.status();
+  auto resolved = Resolve(parsed->query, parsed->params);
+  if (!resolved.ok()) return resolved.status();
+  pollers_.Start(now, topic, *resolved->first, std::move(resolved->second), epoch, out);
+  return Status::Ok();
 }
 
-void Subscriptions::Publish(Topic& t, proto::Update u, Outputs& out) {
-  u.seq = ++t.seq;
-  if (t.subscribers.empty()) return;
-  out.deliveries.push_back(
-      {std::vector<ClientId>(t.subscribers.begin(), t.subscribers.end()), std::move(u)});
+void Subscriptions::StopPoller(Time /*now*/, const std::string& topic, Outputs& out) {
+  pollers_.Stop(topic, out);
+  linger_until_.erase(topic);
 }
 
-void Subscriptions::SendCurrentState(const Topic& t, ClientId client, Outputs& out) const {
-  // Nothing yet: the first poll's snapshot will reach this subscriber with everyone else.
-  if (t.last) out.deliveries.push_back({{client}, MakeUpdate(t, proto::UpdateKind::kSnapshot)});
-  if (!t.error.empty()) out.deliveries.push_back({{client}, MakeUpdate(t, proto::UpdateKind::kError)});
+void Subscriptions::SetOwner(Time now, const std::string& topic,
+                             std::optional<std::pair<std::string, uint64_t>> owner, Outputs& out) {
+  relay_.SetOwner(now, topic, std::move(owner), out);
+}
+
+void Subscriptions::OnRemoteUpdate(Time now, proto::Update u, Outputs& out) {
+  relay_.OnUpdate(now, std::move(u), out);
+}
+
+std::optional<proto::Update> Subscriptions::CurrentState(const std::string& topic) const {
+  return pollers_.CurrentState(topic);
+}
+
+std::map<std::string, uint64_t> Subscriptions::RunningPollers() const { return pollers_.Running(); }
+
+void Subscriptions::MarkStale(Time /*now*/, const std::string& topic, const std::string& why,
+                              Outputs& out) {
+  relay_.MarkStale(topic, why, out);
+}
+
+// ---- views ----
+
+std::string Subscriptions::PollerState(const PollerInfo* p) {
+  if (p == nullptr) return "waiting";  // named owner, but its poller has not started here yet
+  return p->failing ? "error" : p->has_result ? "polling" : "starting";
 }
 
 std::vector<TopicInfo> Subscriptions::Topics(Time now) const {
+  std::vector<std::string> names = pollers_.Topics();
+  for (std::string& t : relay_.Topics()) names.push_back(std::move(t));
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+
   std::vector<TopicInfo> infos;
-  infos.reserve(topics_.size());
-  for (const auto& [name, t] : topics_) {
+  infos.reserve(names.size());
+  for (const std::string& name : names) {
+    const PollerInfo* p = pollers_.Find(name);
+    const std::optional<StreamInfo> s = relay_.Info(name);
     TopicInfo i;
     i.topic = name;
-    i.owner = options_.node;
-    i.epoch = t->epoch;
-    i.seq = t->seq;
-    i.subscribers = t->subscribers.size();
-    i.polls = t->polls;
-    i.errors = t->errors;
-    if (t->last_poll_done) i.since_last_poll = now - *t->last_poll_done;
-    i.state = t->subscribers.empty() ? "lingering"
-              : !t->error.empty()    ? "error"
-              : t->last              ? "polling"
-                                     : "starting";
+    if (s && s->delivered) {
+      i.owner = s->delivered_by;
+      i.epoch = s->epoch;
+      i.seq = s->seq;
+    } else if (s && s->owner) {
+      i.owner = s->owner->first;
+      i.epoch = s->owner->second;
+    } else if (p != nullptr) {  // no local subscriber: the stream this node's poller publishes
+      i.owner = options_.node;
+      i.epoch = p->epoch;
+      i.seq = p->seq;
+    }
+    i.subscribers = s ? s->subscribers : 0;
+    if (p != nullptr) {
+      i.polling = true;
+      i.poller_epoch = p->epoch;
+      i.polls = p->polls;
+      i.errors = p->errors;
+      if (p->last_poll_done) i.since_last_poll = now - *p->last_poll_done;
+    }
+    if (options_.standalone) {
+      i.state = s ? PollerState(p) : "lingering";
+    } else if (!s) {
+      i.state = PollerState(p);  // polling for other nodes' subscribers only
+    } else if (s->stale) {
+      i.state = "stale";
+    } else if (!s->owner) {
+      i.state = "waiting";
+    } else if (s->owner->first == options_.node) {
+      i.state = PollerState(p);
+    } else if (!s->synced) {
+      i.state = "waiting";
+    } else {
+      i.state = s->error.empty() ? "relayed" : "error";
+    }
     infos.push_back(std::move(i));
   }
   return infos;

@@ -23,22 +23,25 @@
 // Either way local subscribers are fed by the relay (relay.h): they get only the updates of the
 // owner SetOwner names (fencing), in (epoch, seq) order, a snapshot first, and a gap in seq or a
 // new epoch without a snapshot makes the node fetch a snapshot (Outputs::fetches) instead of
-// passing on a broken stream.
+// passing on a broken stream. Standalone, the node is the owner of its own pollers, so the same
+// path serves both (the relay shares the poller's result rather than copying it).
+// Parts: Pollers (pollers.h) run the queries and number what they publish; Relay (relay.h) follows
+// the streams for local subscribers; this class holds the clients and decides which pollers run.
 //
 // Thread safety: none; one thread owns it.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
 #include <queue>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "core/catalog.h"
+#include "core/pollers.h"
+#include "core/relay.h"
 #include "env/env.h"
 #include "livepoll/status.h"
 #include "livepoll/value.h"
@@ -98,11 +101,11 @@ struct Outputs {
   std::vector<std::pair<std::string, ClientId>> subscribed;
   std::vector<std::pair<std::string, ClientId>> unsubscribed;
   std::vector<Event> events;
-  // ---- cluster mode ----
+  // ---- cluster mode (published, watch and unwatch stay empty standalone) ----
   std::vector<proto::Update> published;  // every update of this node's pollers, for the data plane
   std::vector<std::string> watch;        // topics that got a first local subscriber: receive them
   std::vector<std::string> unwatch;      // topics whose last local subscriber left
-  std::vector<SnapshotFetch> fetches;
+  std::vector<SnapshotFetch> fetches;    // at most one outstanding per topic (relay.h)
   uint64_t updates_fenced = 0;  // updates dropped: not the current owner's, or an older epoch
   uint64_t stream_gaps = 0;     // updates that could not continue the stream (a fetch follows)
 };
@@ -110,17 +113,23 @@ struct Outputs {
 // One row of `livepoll subs`.
 struct TopicInfo {
   std::string topic;
-  std::string owner;  // whose stream local subscribers get (this node, standalone)
+  // Whose stream local subscribers get (this node, standalone) and the last (epoch, seq) delivered
+  // to them; before anything was delivered, SetOwner's owner and epoch; with no local subscriber,
+  // this node's poller's stream.
+  std::string owner;
   uint64_t epoch = 0;
-  uint64_t seq = 0;   // the last seq delivered to local subscribers
+  uint64_t seq = 0;
   size_t subscribers = 0;
   bool polling = false;  // this node runs the topic's poller (polls, errors: its counts)
   uint64_t poller_epoch = 0;
   uint64_t polls = 0;
   uint64_t errors = 0;
   std::optional<Duration> since_last_poll;  // nullopt: no poll has finished yet
-  // starting, polling, error, lingering (standalone and own pollers); relayed (another node's
-  // stream), waiting (no owner or no snapshot yet), stale (MarkStale)
+  // Standalone: starting (no result yet), polling, error (the source fails), lingering (no
+  // subscriber left). Cluster: the poller's starting/polling/error when local subscribers follow
+  // this node (or there are none); else stale (MarkStale, until a snapshot), waiting (no owner,
+  // this node's poller not started yet, or no snapshot yet), error (the owner's source fails) or
+  // relayed (another node's stream, in step).
   std::string state;
 };
 
@@ -132,10 +141,13 @@ class Subscriptions {
   Subscriptions& operator=(const Subscriptions&) = delete;
 
   // Subscribes `client` to query(params). Returns the topic; InvalidArgument/NotFound for an
-  // unknown query or missing, extra or repeated parameters (nothing changes then).
+  // unknown query or missing, extra or repeated parameters (nothing changes then). The client gets
+  // the topic's current state at once if this node holds it (relay.h). A topic's first local
+  // subscriber starts its poller (standalone) or puts it in Outputs::watch (cluster).
   Result<std::string> Join(Time now, ClientId client, const std::string& query,
                            const proto::Params& params, Outputs& out);
-  // NotFound when the client is not subscribed to `topic`.
+  // NotFound when the client is not subscribed to `topic`. After the last local subscriber the
+  // poller lingers (standalone) or the topic goes to Outputs::unwatch (cluster).
   Status Leave(Time now, ClientId client, const std::string& topic, Outputs& out);
   // Any frame from the client keeps it alive.
   void ClientSeen(Time now, ClientId client);
@@ -150,78 +162,69 @@ class Subscriptions {
 
   // ---- cluster mode (standalone = false) ----
   // Starts this node's poller for `topic` at `epoch`; its first poll is due now. Already running:
-  // a higher `epoch` is adopted (seq restarts, the next good poll publishes a snapshot, the beat
-  // is kept); a lower or equal one changes nothing. NotFound/InvalidArgument when the topic does
-  // not parse or names an unknown query (nothing changes then).
+  // a higher `epoch` is adopted (seq restarts at 0, the next good poll publishes a snapshot, and a
+  // poll is due now so that the new epoch's snapshot comes promptly; the beat resumes from it); a
+  // lower or equal one changes nothing. Malformed/NotFound/InvalidArgument when the topic does not
+  // parse, names an unknown query or lacks its parameters (nothing changes then). Works
+  // standalone too, but there the linger may stop the poller again.
   Status StartPoller(Time now, const std::string& topic, uint64_t epoch, Outputs& out);
   // Stops this node's poller for `topic` (nothing when none runs). Local subscribers stay.
   void StopPoller(Time now, const std::string& topic, Outputs& out);
   // The Registry's current owner of `topic` (node name, epoch), or none: local subscribers get
-  // only its updates.
+  // only its updates. A new owner whose state this node does not hold is fetched from (or, when
+  // it is this node, read from its poller).
   void SetOwner(Time now, const std::string& topic,
                 std::optional<std::pair<std::string, uint64_t>> owner, Outputs& out);
-  // An update from another node: the data plane, or the answer to a SnapshotFetch.
+  // An update from another node: the data plane, or the answer to a SnapshotFetch. Ignored when
+  // the topic has no local subscriber.
   void OnRemoteUpdate(Time now, proto::Update u, Outputs& out);
-  // The current state of this node's poller of `topic` as a snapshot at its (epoch, seq) — or an
-  // error update while its source fails — for another node's fetch; nullopt when this node does
-  // not poll the topic or has no result yet.
+  // The current state of this node's poller of `topic`, for another node's fetch: a snapshot of
+  // its last result at the seq of the update that set it — the poller's (epoch, seq) except
+  // during an outage, when the error's seq follows and reaches the fetcher on the data plane — or,
+  // with no result ever, the error update while the source fails. nullopt when this node does
+  // not poll the topic or has neither yet.
   std::optional<proto::Update> CurrentState(const std::string& topic) const;
   // The pollers this node runs: topic -> epoch.
   std::map<std::string, uint64_t> RunningPollers() const;
   // The data of `topic` is stale (`why`, e.g. the node lost the majority): local subscribers get
-  // one error update saying so; the stream resumes with a snapshot when an owner is back.
+  // one error update "stale: <why>" (at the last (epoch, seq) delivered: it is this node's word);
+  // the stream resumes with a snapshot when an owner is back.
   void MarkStale(Time now, const std::string& topic, const std::string& why, Outputs& out);
 
   // One row per topic this node polls or has local subscribers of.
   std::vector<TopicInfo> Topics(Time now) const;
   size_t client_count() const { return clients_.size(); }
-  size_t topic_count() const { return topics_.size(); }
+  size_t topic_count() const;
   size_t subscription_count() const;
   const Catalog& catalog() const { return catalog_; }
 
  private:
-  struct Topic;
   struct Client {
     Time last_seen;
     std::set<std::string> topics;
   };
-  struct Timer {
+  struct Timer {  // the pollers keep their own; these are Subscriptions'
     Time when;
-    enum class Kind { kPoll, kLinger, kClientCheck } kind;
+    enum class Kind { kLinger, kClientCheck } kind;
     std::string topic;
-    uint64_t generation;  // the Topic's generation; a stale timer is skipped
     bool operator>(const Timer& o) const { return when > o.when; }
   };
 
-  Topic* StartPoller(Time now, const std::string& topic, const CatalogQuery& q,
-                     std::vector<Value> params, Outputs& out);
-  void RemoveSubscriber(Time now, Topic& t, ClientId client, Outputs& out);
-  void StopPoller(Topic& t, Outputs& out);
-  void SchedulePoll(Topic& t, Time when);
-  void Due(Time now, Topic& t, Outputs& out);
-  void Launch(Time now, Topic& t, Outputs& out);
-  void LaunchWaiting(Time now, const std::string& source, Outputs& out);
-  void Publish(Topic& t, proto::Update u, Outputs& out);
-  proto::Update MakeUpdate(const Topic& t, proto::UpdateKind kind) const;
-  void SendCurrentState(const Topic& t, ClientId client, Outputs& out) const;
-  Duration Jittered(Duration base, double jitter);
+  // The catalog query a topic names, with its parameters in the catalog's order.
+  Result<std::pair<const CatalogQuery*, std::vector<Value>>> Resolve(
+      const std::string& query, const proto::Params& params) const;
+  void RemoveSubscriber(Time now, const std::string& topic, ClientId client, Outputs& out);
+  void StopOwnPoller(Time now, const std::string& topic, Outputs& out);
+  void CheckClients(Time now, Outputs& out);
+  static std::string PollerState(const PollerInfo* p);  // starting, polling, error (or waiting)
 
   Catalog catalog_;
   SubscriptionsOptions options_;
-  std::mt19937_64 rng_;
-  std::map<std::string, std::unique_ptr<Topic>> topics_;
-  std::map<std::string, uint64_t> epochs_;  // the last epoch each topic had, so epochs only grow
+  Pollers pollers_;  // after catalog_, which it reads
+  Relay relay_;      // after pollers_, whose state it reads
   std::map<ClientId, Client> clients_;
+  std::map<std::string, Time> linger_until_;  // standalone: topics whose last subscriber left
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
-  uint64_t next_generation_ = 1;
-  uint64_t next_poll_id_ = 1;
-  struct InFlight {
-    std::string source;
-    std::string topic;
-  };
-  std::map<uint64_t, InFlight> polls_in_flight_;  // by poll_id
-  std::map<std::string, int> running_;                // source -> polls in flight
-  std::map<std::string, std::deque<std::string>> waiting_;  // source -> topics due, over the cap
   bool client_check_scheduled_ = false;
 };
 

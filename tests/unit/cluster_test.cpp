@@ -24,6 +24,15 @@ ClusterOptions Options(const std::string& name, std::vector<std::string> seeds =
 }
 
 // Drives the clusters' loops by hand until `done` or a generous deadline.
+// A node's Subscriptions in cluster mode (no queries: these tests are about the cluster's frames).
+struct Subs {
+  core::Subscriptions subs{core::Catalog{}, [] {
+                             core::SubscriptionsOptions o;
+                             o.standalone = false;
+                             return o;
+                           }()};
+};
+
 template <typename Done>
 bool RunUntil(std::vector<Cluster*> nodes, Done done) {
   for (auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -31,8 +40,9 @@ bool RunUntil(std::vector<Cluster*> nodes, Done done) {
     for (Cluster* c : nodes) {
       std::vector<zmq::pollitem_t> items = c->PollItems();
       zmq::poll(items.data(), items.size(), std::chrono::milliseconds(5));
-      c->OnReadable(Env::Real().Now());
-      c->Tick(Env::Real().Now());
+      core::Outputs out;
+      c->OnReadable(Env::Real().Now(), out);
+      c->Tick(Env::Real().Now(), out);
     }
     if (done()) return true;
   }
@@ -42,12 +52,14 @@ bool RunUntil(std::vector<Cluster*> nodes, Done done) {
 TEST(Cluster, TwoMembersJoinAndShareTheirPresence) {
   zmq::context_t ctx;
   std::map<std::string, uint64_t> c1, c2;
-  Cluster a(ctx, Options("a"), c1);
+  Subs s1, s2;
+  Cluster a(ctx, Options("a"), s1.subs, c1);
   ASSERT_TRUE(a.Start(Env::Real().Now()).ok());
-  Cluster b(ctx, Options("b", {a.membership().Find("a")->claim.rpc_endpoint}), c2);
+  Cluster b(ctx, Options("b", {a.membership().Find("a")->claim.rpc_endpoint}), s2.subs, c2);
   ASSERT_TRUE(b.Start(Env::Real().Now()).ok());
   ASSERT_TRUE(RunUntil({&a, &b}, [&] { return a.membership().IsAlive({"b", 1}) && b.membership().joined(); }));
-  b.Subscribed(Env::Real().Now(), "q?x=1", 7);
+  core::Outputs out;
+  b.Subscribed(Env::Real().Now(), "q?x=1", 7, out);
   ASSERT_TRUE(RunUntil({&a, &b}, [&] { return a.presence().SubscriberCount("q?x=1") == 1; }));
   EXPECT_EQ(a.presence().SubscribersByNode("q?x=1"), (std::map<std::string, size_t>{{"b", 1}}));
   EXPECT_GT(c2["gossip_bytes_sent"], 0u);
@@ -56,7 +68,8 @@ TEST(Cluster, TwoMembersJoinAndShareTheirPresence) {
 TEST(Cluster, BadFramesAreCountedAndChangeNothing) {
   zmq::context_t ctx;
   std::map<std::string, uint64_t> counters;
-  Cluster a(ctx, Options("a"), counters);
+  Subs s;
+  Cluster a(ctx, Options("a"), s.subs, counters);
   ASSERT_TRUE(a.Start(Env::Real().Now()).ok());
   const std::string rpc = a.membership().Find("a")->claim.rpc_endpoint;
   zmq::socket_t d(ctx, zmq::socket_type::dealer);
@@ -77,6 +90,30 @@ TEST(Cluster, BadFramesAreCountedAndChangeNothing) {
   // The foreign LeaveNotice named this very node: it must not have been applied.
   EXPECT_EQ(a.membership().Members().size(), 1u);
   EXPECT_TRUE(a.membership().IsAlive({"a", 1}));
+}
+
+TEST(Cluster, FaultInjectionCutsPeersOffOnlyWhenEnabled) {
+  zmq::context_t ctx;
+  std::map<std::string, uint64_t> c1, c2;
+  Subs s1, s2;
+  ClusterOptions oa = Options("a");
+  oa.fault_injection = true;
+  Cluster a(ctx, oa, s1.subs, c1);
+  ASSERT_TRUE(a.Start(Env::Real().Now()).ok());
+  Cluster b(ctx, Options("b", {a.membership().Find("a")->claim.rpc_endpoint}), s2.subs, c2);
+  ASSERT_TRUE(b.Start(Env::Real().Now()).ok());
+  ASSERT_TRUE(RunUntil({&a, &b}, [&] { return a.membership().IsAlive({"b", 1}) && b.membership().joined(); }));
+
+  EXPECT_EQ(b.Cut({"a"}).code(), Status::Code::kFailedPrecondition);  // not enabled on b
+  ASSERT_TRUE(a.Cut({"b", "a"}).ok());
+  EXPECT_EQ(a.cut(), (std::set<std::string>{"b"}));  // never itself
+  // a hears nothing from b any more: b is dead to a (and a, no longer answering, to b).
+  ASSERT_TRUE(RunUntil({&a, &b}, [&] { return !a.membership().IsAlive({"b", 1}); }));
+  EXPECT_GT(c1["cluster_frames_cut"], 0u);
+  ASSERT_TRUE(a.Cut({}).ok());  // heal
+  EXPECT_TRUE(RunUntil({&a, &b}, [&] {
+    return a.membership().IsAlive({"b", 1}) && b.membership().IsAlive({"a", 1});
+  }));
 }
 
 }  // namespace

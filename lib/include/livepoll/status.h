@@ -20,6 +20,7 @@ class Status {
     kUnavailable,      // a peer, database or endpoint cannot be reached now; retry may help
     kIncompatible,     // a plugin or peer speaks another version
     kTimeout,          // no answer within the deadline
+    kFailedPrecondition,  // not allowed in this state or configuration (e.g. a disabled feature)
     kInternal,         // a bug or an unexpected failure
   };
 
@@ -31,6 +32,9 @@ class Status {
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
   static Status Incompatible(std::string m) { return {Code::kIncompatible, std::move(m)}; }
   static Status Timeout(std::string m) { return {Code::kTimeout, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) {
+    return {Code::kFailedPrecondition, std::move(m)};
+  }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }

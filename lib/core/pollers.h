@@ -1,0 +1,133 @@
+// Pollers: the pollers one node runs — when each polls, the per-source caps, back-off, change
+// detection, and the (epoch, seq) numbering of what they publish. Part of Subscriptions, which
+// decides which pollers run (standalone: its local subscribers; in a cluster: the Registry) and
+// routes what they publish (relay.h, Outputs::published). Sans-I/O like Subscriptions.
+//
+// Publishing rules (what a subscriber of the stream may rely on):
+//  - seq counts every published update of the topic within the epoch, errors included, from 1;
+//  - the first update of an epoch that carries data is a snapshot; so is the first after an
+//    error: a diff always follows the data update just before it;
+//  - only a change of the result (by HashResult) is published: a keyed diff when the query names
+//    key columns and a previous result exists, else a snapshot;
+//  - a failed poll publishes an `error` once per outage (and once more in a new epoch), backs off
+//    exponentially up to `backoff_max`; the error's `columns` are the last result's, if any.
+//
+// Thread safety: none; one thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/catalog.h"
+#include "env/env.h"
+#include "livepoll/status.h"
+#include "livepoll/value.h"
+#include "proto/messages.h"
+
+namespace livepoll::core {
+
+struct Outputs;  // subscriptions.h: polls to run and events go there
+
+// What a finished poll changed.
+struct PollOutcome {
+  std::string topic;                        // empty: the poll was stale (its poller stopped)
+  std::optional<proto::Update> published;   // the update the poller published, if any
+  std::shared_ptr<const ResultSet> result;  // the result `published` leads to (shared, not copied)
+  // The source still fails but says something else now. Not published (once per outage), but
+  // late subscribers should read the latest text.
+  std::optional<std::string> error_text;
+};
+
+// A poller's figures, for `livepoll subs`.
+struct PollerInfo {
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+  uint64_t polls = 0;
+  uint64_t errors = 0;
+  std::optional<Time> last_poll_done;
+  bool has_result = false;
+  bool failing = false;  // the last poll failed
+};
+
+class Pollers {
+ public:
+  Pollers(const Catalog& catalog, std::string node, Duration backoff_max, uint64_t seed);
+  ~Pollers();
+  Pollers(const Pollers&) = delete;
+  Pollers& operator=(const Pollers&) = delete;
+
+  // Starts `topic`'s poller at `epoch` with its first poll due now. Already running: a higher
+  // epoch is adopted (seq restarts at 0, the next good poll publishes a snapshot, a poll is due
+  // now so that snapshot comes promptly); a lower or equal one changes nothing (returns false).
+  // REQUIRES: `query` outlives the poller (it points into the catalog).
+  bool Start(Time now, const std::string& topic, const CatalogQuery& query,
+             std::vector<Value> params, uint64_t epoch, Outputs& out);
+  // Stops it; a poll in flight is ignored when it returns. False when none runs.
+  bool Stop(const std::string& topic, Outputs& out);
+  // The result of a PollRequest; see PollOutcome.
+  PollOutcome PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Outputs& out);
+  // Launches the polls due at `now` (within the sources' caps).
+  void Tick(Time now, Outputs& out);
+  Time NextDeadline() const;
+
+  // The epoch a new registration of `topic` by this node takes: above every epoch it had here.
+  uint64_t NextEpoch(const std::string& topic) const;
+  const PollerInfo* Find(const std::string& topic) const;
+  std::map<std::string, uint64_t> Running() const;
+  std::vector<std::string> Topics() const;
+  size_t size() const { return pollers_.size(); }
+
+  // The poller's state as one update for another node: a snapshot of its last result at the seq
+  // of the update that set it (0 when the epoch has published no data yet), else the error while
+  // the source fails with no result ever; nullopt with neither. During an outage after data, the
+  // error came after that snapshot's seq: it reaches the other node on the data plane (or that
+  // node learns of the recovery from the snapshot that follows it).
+  std::optional<proto::Update> CurrentState(const std::string& topic) const;
+  // The same for this node's relay, which can take both: the snapshot, then the error (at its own
+  // seq) while the source fails. Empty when the poller has neither.
+  std::vector<proto::Update> State(const std::string& topic) const;
+
+ private:
+  struct Poller;
+  struct Timer {
+    Time when;
+    std::string topic;
+    uint64_t generation;  // the Poller's generation; a stale timer is skipped
+    bool operator>(const Timer& o) const { return when > o.when; }
+  };
+  struct InFlight {
+    std::string source;
+    std::string topic;
+  };
+
+  void SchedulePoll(Poller& p, Time when);
+  void Due(Time now, Poller& p, Outputs& out);
+  void Launch(Time now, Poller& p, Outputs& out);
+  void LaunchWaiting(Time now, const std::string& source, Outputs& out);
+  int Cap(const std::string& source) const;
+  proto::Update MakeUpdate(const Poller& p, proto::UpdateKind kind) const;
+  proto::Update Publish(Poller& p, proto::Update u) const;
+  Duration Jittered(Duration base, double jitter);
+
+  const Catalog& catalog_;
+  std::string node_;
+  Duration backoff_max_;
+  std::mt19937_64 rng_;
+  std::map<std::string, std::unique_ptr<Poller>> pollers_;
+  std::map<std::string, uint64_t> epochs_;  // the highest epoch each topic had, so epochs only grow
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  uint64_t next_generation_ = 1;
+  uint64_t next_poll_id_ = 1;
+  std::map<uint64_t, InFlight> polls_in_flight_;            // by poll_id
+  std::map<std::string, int> running_;                      // source -> polls in flight
+  std::map<std::string, std::deque<std::string>> waiting_;  // source -> topics due, over the cap
+};
+
+}  // namespace livepoll::core

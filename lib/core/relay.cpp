@@ -1,0 +1,333 @@
+#include "core/relay.h"
+
+#include "core/result_diff.h"
+#include "core/subscriptions.h"
+
+namespace livepoll::core {
+
+struct Relay::Stream {
+  std::string topic;
+  std::vector<std::string> key_columns;  // from the catalog
+  std::set<ClientId> subscribers;
+
+  // The last update taken (delivered to the subscribers there were).
+  bool delivered = false;
+  std::string delivered_by;
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+
+  // The mirror: the owner's state at (epoch, seq) when `synced`.
+  bool synced = false;
+  std::shared_ptr<const ResultSet> result;  // null: the owner has no result in this epoch
+  uint64_t result_seq = 0;                  // the seq of the data update that set it
+  std::vector<size_t> key;                  // key_columns' positions in result->columns
+  bool key_ok = false;
+  std::string error;  // the owner's source fails (or the stale notice)
+  uint64_t error_seq = 0;
+  bool stale = false;
+
+  bool fetch_outstanding = false;
+  Time fetch_asked{};
+  uint64_t buffer_epoch = 0;
+  std::map<uint64_t, proto::Update> buffer;  // by seq: updates that arrived ahead of a gap
+};
+
+Relay::Relay(std::string self, OwnState own_state)
+    : self_(std::move(self)), own_state_(std::move(own_state)) {}
+
+Relay::~Relay() = default;
+
+Relay::Stream* Relay::Find(const std::string& topic) {
+  auto it = streams_.find(topic);
+  return it == streams_.end() ? nullptr : it->second.get();
+}
+
+bool Relay::AddSubscriber(Time now, const std::string& topic,
+                          const std::vector<std::string>& key_columns, ClientId client,
+                          Outputs& out) {
+  auto [it, created] = streams_.try_emplace(topic);
+  if (created) {
+    it->second = std::make_unique<Stream>();
+    it->second->topic = topic;
+    it->second->key_columns = key_columns;
+  }
+  Stream& s = *it->second;
+  s.subscribers.insert(client);
+  if (created) {
+    RequestState(now, s, out);  // whatever it brings is delivered to this client
+  } else {
+    SendCurrent(s, client, out);
+  }
+  return created;
+}
+
+bool Relay::RemoveSubscriber(const std::string& topic, ClientId client) {
+  auto it = streams_.find(topic);
+  if (it == streams_.end()) return false;
+  it->second->subscribers.erase(client);
+  if (!it->second->subscribers.empty()) return false;
+  // Not lingered: a new subscriber fetches again, and an unwatched stream would only go stale.
+  streams_.erase(it);
+  return true;
+}
+
+void Relay::SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner,
+                     Outputs& out) {
+  auto it = owners_.find(topic);
+  if (owner) {
+    if (it != owners_.end() && it->second == *owner) return;
+    owners_[topic] = *owner;
+  } else {
+    if (it == owners_.end()) return;
+    owners_.erase(it);
+  }
+  Stream* s = Find(topic);
+  if (s == nullptr) return;
+  s->buffer.clear();  // another owner's updates: never to be taken now
+  s->fetch_outstanding = false;
+  const bool have_it = s->synced && s->delivered && owner && s->epoch == owner->second &&
+                       s->delivered_by == owner->first;
+  if (owner && !have_it) RequestState(now, *s, out);
+}
+
+void Relay::OnUpdate(Time now, proto::Update u, Outputs& out,
+                     std::shared_ptr<const ResultSet> result) {
+  Stream* s = Find(u.topic);
+  if (s == nullptr) return;
+  Consider(now, *s, std::move(u), std::move(result), out);
+}
+
+void Relay::Consider(Time now, Stream& s, proto::Update u, std::shared_ptr<const ResultSet> result,
+                     Outputs& out) {
+  auto owner = owners_.find(s.topic);
+  if (owner == owners_.end() || owner->second.first != u.owner || owner->second.second != u.epoch ||
+      (s.delivered && u.epoch < s.epoch)) {
+    ++out.updates_fenced;
+    return;
+  }
+  Take(now, s, std::move(u), std::move(result), out);
+  Drain(now, s, out);
+}
+
+void Relay::Take(Time now, Stream& s, proto::Update u, std::shared_ptr<const ResultSet> result,
+                 Outputs& out) {
+  const bool new_epoch = !s.delivered || u.epoch > s.epoch;
+  if (!new_epoch && u.seq <= s.seq) {
+    // A duplicate, unless it is the snapshot that repairs the mirror where it stands.
+    if (u.kind == proto::UpdateKind::kSnapshot && u.seq == s.seq && !s.synced) {
+      Install(s, u, std::move(result));
+      Deliver(s, std::move(u), out);
+    }
+    return;
+  }
+  const bool next = !new_epoch && s.synced && u.seq == s.seq + 1;
+  switch (u.kind) {
+    case proto::UpdateKind::kSnapshot:
+      Install(s, u, std::move(result));
+      Deliver(s, std::move(u), out);
+      return;
+    case proto::UpdateKind::kDiff: {
+      if (!next) break;
+      bool applied = false;
+      if (s.result && result) {  // this node's poller already has the result: share it
+        s.result = std::move(result);
+        applied = true;
+      } else if (s.result && s.key_ok && u.columns == s.result->columns) {
+        auto rows = std::make_shared<ResultSet>(*s.result);
+        applied = ApplyChanges(rows->rows, u.changes, s.key).ok();
+        if (applied) s.result = std::move(rows);
+      }
+      if (!applied) {  // the mirror cannot follow: passing it on would break the subscribers' data
+        ++out.stream_gaps;
+        s.synced = false;
+        RequestState(now, s, out);
+        return;
+      }
+      s.seq = u.seq;
+      s.result_seq = u.seq;
+      Deliver(s, std::move(u), out);
+      return;
+    }
+    case proto::UpdateKind::kError: {
+      // An error changes no data. Its seq <= 1 means the owner's source failed before this
+      // epoch had any data, so nothing can be missing before it.
+      const bool starts = new_epoch && u.seq <= 1;
+      if (!next && !starts) break;
+      if (starts) {
+        s.delivered = true;
+        s.epoch = u.epoch;
+        s.synced = true;
+        s.result.reset();
+        s.result_seq = 0;
+      }
+      s.delivered_by = u.owner;
+      s.seq = u.seq;
+      s.error = u.error;
+      s.error_seq = u.seq;
+      s.stale = false;
+      Deliver(s, std::move(u), out);
+      return;
+    }
+  }
+  Gap(now, s, std::move(u), out);
+}
+
+void Relay::Install(Stream& s, proto::Update& u, std::shared_ptr<const ResultSet> result) {
+  s.delivered = true;
+  s.delivered_by = u.owner;
+  s.epoch = u.epoch;
+  s.seq = u.seq;
+  s.result =
+      result ? std::move(result) : std::make_shared<const ResultSet>(ResultSet{u.columns, u.rows});
+  s.result_seq = u.seq;
+  s.key_ok = false;
+  if (!s.key_columns.empty()) {
+    Result<std::vector<size_t>> key = KeyIndexes(s.result->columns, s.key_columns);
+    s.key_ok = key.ok();
+    if (key.ok()) s.key = std::move(*key);
+  }
+  s.synced = true;
+  s.stale = false;
+  s.error.clear();  // a snapshot after an error is the recovery
+  s.error_seq = 0;
+  s.fetch_outstanding = false;
+}
+
+void Relay::Drain(Time now, Stream& s, Outputs& out) {
+  while (!s.buffer.empty()) {
+    if (!s.delivered || s.buffer_epoch != s.epoch) {
+      if (s.delivered && s.buffer_epoch < s.epoch) s.buffer.clear();
+      return;
+    }
+    auto it = s.buffer.begin();
+    if (it->first <= s.seq) {
+      s.buffer.erase(it);
+      continue;
+    }
+    if (it->first != s.seq + 1 || !s.synced) return;
+    proto::Update u = std::move(it->second);
+    s.buffer.erase(it);
+    Take(now, s, std::move(u), nullptr, out);  // continues the stream: never a gap again
+  }
+}
+
+void Relay::Gap(Time now, Stream& s, proto::Update u, Outputs& out) {
+  if (s.buffer_epoch != u.epoch) {
+    s.buffer.clear();
+    s.buffer_epoch = u.epoch;
+  }
+  if (s.buffer.contains(u.seq)) return;  // a duplicate of one kept already
+  ++out.stream_gaps;
+  // Full: keep the earliest, which the fetched snapshot is most likely to need.
+  if (s.buffer.size() < kMaxBuffered || u.seq < s.buffer.rbegin()->first) {
+    s.buffer.emplace(u.seq, std::move(u));
+    if (s.buffer.size() > kMaxBuffered) s.buffer.erase(std::prev(s.buffer.end()));
+  }
+  RequestState(now, s, out);
+}
+
+void Relay::RequestState(Time now, Stream& s, Outputs& out) {
+  auto owner = owners_.find(s.topic);
+  if (owner == owners_.end()) return;
+  if (owner->second.first == self_) {
+    if (pulling_) return;
+    pulling_ = true;
+    for (proto::Update& u : own_state_(s.topic)) Consider(now, s, std::move(u), nullptr, out);
+    pulling_ = false;
+    return;
+  }
+  if (s.fetch_outstanding && now - s.fetch_asked < kFetchRetry) return;
+  s.fetch_outstanding = true;
+  s.fetch_asked = now;
+  out.fetches.push_back({s.topic, owner->second.first});
+}
+
+void Relay::Deliver(const Stream& s, proto::Update u, Outputs& out) const {
+  if (s.subscribers.empty()) return;
+  out.deliveries.push_back(
+      {std::vector<ClientId>(s.subscribers.begin(), s.subscribers.end()), std::move(u)});
+}
+
+void Relay::SendCurrent(const Stream& s, ClientId client, Outputs& out) const {
+  proto::Update u;
+  u.topic = s.topic;
+  u.owner = s.delivered_by;
+  u.epoch = s.epoch;
+  if (s.result) u.columns = s.result->columns;
+  if (s.synced && s.result) {
+    proto::Update snap = u;
+    snap.kind = proto::UpdateKind::kSnapshot;
+    snap.seq = s.result_seq;
+    snap.rows = s.result->rows;
+    out.deliveries.push_back({{client}, std::move(snap)});
+  }
+  if (!s.error.empty()) {
+    u.kind = proto::UpdateKind::kError;
+    u.seq = s.error_seq;
+    u.error = s.error;
+    out.deliveries.push_back({{client}, std::move(u)});
+  }
+}
+
+void Relay::MarkStale(const std::string& topic, const std::string& why, Outputs& out) {
+  Stream* s = Find(topic);
+  if (s == nullptr) return;
+  s->synced = false;
+  s->stale = true;
+  s->buffer.clear();
+  s->error = "stale: " + why;
+  s->error_seq = s->seq;
+  proto::Update u;
+  u.topic = topic;
+  u.kind = proto::UpdateKind::kError;
+  u.owner = s->delivered_by;
+  u.epoch = s->epoch;
+  u.seq = s->seq;
+  if (s->result) u.columns = s->result->columns;
+  u.error = s->error;
+  Deliver(*s, std::move(u), out);
+}
+
+void Relay::RefreshError(const std::string& topic, const std::string& text) {
+  Stream* s = Find(topic);
+  if (s == nullptr || s->error.empty() || s->stale || s->delivered_by != self_) return;
+  s->error = text;
+}
+
+std::optional<StreamInfo> Relay::Info(const std::string& topic) const {
+  auto it = streams_.find(topic);
+  if (it == streams_.end()) return std::nullopt;
+  const Stream& s = *it->second;
+  StreamInfo i;
+  i.owner = Owner(topic);
+  i.delivered = s.delivered;
+  i.delivered_by = s.delivered_by;
+  i.epoch = s.epoch;
+  i.seq = s.seq;
+  i.subscribers = s.subscribers.size();
+  i.synced = s.synced;
+  i.stale = s.stale;
+  i.error = s.error;
+  return i;
+}
+
+std::optional<StreamOwner> Relay::Owner(const std::string& topic) const {
+  auto it = owners_.find(topic);
+  if (it == owners_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::string> Relay::Topics() const {
+  std::vector<std::string> topics;
+  topics.reserve(streams_.size());
+  for (const auto& [name, s] : streams_) topics.push_back(name);
+  return topics;
+}
+
+size_t Relay::subscription_count() const {
+  size_t n = 0;
+  for (const auto& [name, s] : streams_) n += s->subscribers.size();
+  return n;
+}
+
+}  // namespace livepoll::core

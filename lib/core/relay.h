@@ -1,0 +1,146 @@
+// Relay: follows each topic's stream for this node's local subscribers (DESIGN.md, "Registry":
+// fencing tokens; "a gap in seq makes the node fetch a fresh snapshot"). Whether a topic's
+// updates come from this node's poller or from another node, its local subscribers get them
+// through here. Sans-I/O: used by Subscriptions, which owns the clients and the pollers.
+//
+// Per topic with local subscribers (a stream) it keeps the last delivered (epoch, seq), a mirror of
+// the owner's current result (columns and rows, kept by applying keyed diffs), the owner's current
+// error, and updates that arrived ahead of a gap. Per topic at all it keeps the owner SetOwner
+// named.
+//
+// Acceptance of an update u (all others are dropped):
+//  - fencing: (u.owner, u.epoch) must equal the owner SetOwner named, and u.epoch must not be
+//    below the delivered epoch; else it is dropped and counted in Outputs::updates_fenced;
+//  - a snapshot is taken when it starts a new epoch or continues past the delivered seq (or, at the
+//    delivered seq itself, re-synchronises a mirror marked invalid);
+//  - a diff or an error is taken when it is the next seq of the delivered epoch and the mirror is
+//    valid (a diff must also apply to it); an error with seq <= 1 may also start a new epoch (the
+//    owner's source failed before any data);
+//  - a seq at or below the delivered one is a duplicate: dropped, not counted;
+//  - anything else is a gap: counted in Outputs::stream_gaps, kept (up to kMaxBuffered per topic),
+//    and a SnapshotFetch goes to the owner (one at a time per topic; asked again on a later gap
+//    once the last ask is kFetchRetry old). After the snapshot at seq S, kept updates S+1, S+2, …
+//    of its epoch are taken in order. A gap leaves the mirror valid — behind, not wrong — so a
+//    late (reordered) predecessor still closes it without waiting for the fetch. A diff that fails
+//    to apply makes the mirror invalid and fetches too.
+// Relying on the poller's rules (pollers.h): a diff follows the data update before it, and the
+// update after an error that carries data is a snapshot.
+//
+// Delivery:
+//  - a new local subscriber gets the mirror's snapshot at once (at the seq of the last data
+//    update) and then the current error, if any (at its own, later seq); with no valid mirror it
+//    gets the next snapshot taken (and the error meanwhile, if any);
+//  - nobody receives a diff of an epoch before a snapshot of that epoch;
+//  - what one client receives strictly increases in (epoch, seq), with two exceptions, both this
+//    node's own word: a stale notice (MarkStale) repeats the last delivered (epoch, seq), and so
+//    may the snapshot that re-synchronises a mirror after it;
+//  - when SetOwner names this node, the relay reads its poller's state (OwnState) instead of
+//    fetching it from itself.
+//
+// Thread safety: none; one thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "env/env.h"
+#include "livepoll/value.h"
+#include "proto/messages.h"
+
+namespace livepoll::core {
+
+struct Outputs;             // subscriptions.h: deliveries, fetches and counters go there
+using ClientId = uint64_t;  // as in subscriptions.h
+
+// Who owns a topic's poller: (node name, epoch).
+using StreamOwner = std::pair<std::string, uint64_t>;
+
+// A stream's figures, for `livepoll subs`.
+struct StreamInfo {
+  std::optional<StreamOwner> owner;  // as SetOwner named it
+  bool delivered = false;            // something was taken: epoch, seq and delivered_by are set
+  std::string delivered_by;          // the owner of the last update taken
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+  size_t subscribers = 0;
+  bool synced = false;  // the mirror is the owner's state at (epoch, seq)
+  bool stale = false;   // MarkStale, until the next snapshot
+  std::string error;    // the owner's source fails (or the stale notice)
+};
+
+class Relay {
+ public:
+  static constexpr size_t kMaxBuffered = 256;
+  static constexpr Duration kFetchRetry = std::chrono::seconds(1);
+
+  // This node's poller of a topic, as updates to take in order (pollers.h, Pollers::State).
+  using OwnState = std::function<std::vector<proto::Update>(const std::string& topic)>;
+
+  // `self`: this node's name, to recognise SetOwner naming it.
+  Relay(std::string self, OwnState own_state);
+  ~Relay();
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  // Adds `client` to `topic`'s local subscribers (`key_columns` from the catalog's query, for
+  // diffs). Returns true when it is the first: a new stream, which fetches the owner's state if an
+  // owner is known. The client gets the current state as described above (again if it was
+  // already subscribed).
+  bool AddSubscriber(Time now, const std::string& topic,
+                     const std::vector<std::string>& key_columns, ClientId client, Outputs& out);
+  // Returns true when `client` was the last: the stream is dropped (owner kept).
+  bool RemoveSubscriber(const std::string& topic, ClientId client);
+
+  // The Registry's owner of `topic`, or none (then every update is fenced). A new owner without a
+  // valid mirror at its epoch is fetched from (it may have published its first snapshot before
+  // this node listened).
+  void SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner, Outputs& out);
+  // An update of `topic` from its owner, this node or another. `result`, if given, is the result
+  // the update leads to (this node's poller shares it: no copy, no diff to apply). Ignored when
+  // the topic has no local subscribers.
+  void OnUpdate(Time now, proto::Update u, Outputs& out,
+                std::shared_ptr<const ResultSet> result = nullptr);
+  // Local subscribers get one error update "stale: <why>"; the mirror stays invalid until a
+  // snapshot is taken.
+  void MarkStale(const std::string& topic, const std::string& why, Outputs& out);
+  // This node's poller still fails but says `text` now: late subscribers read it. Only when the
+  // stream follows this node and holds an error.
+  void RefreshError(const std::string& topic, const std::string& text);
+
+  std::optional<StreamInfo> Info(const std::string& topic) const;
+  std::optional<StreamOwner> Owner(const std::string& topic) const;
+  std::vector<std::string> Topics() const;  // those with local subscribers
+  size_t subscription_count() const;
+
+ private:
+  struct Stream;
+  Stream* Find(const std::string& topic);
+  // Fencing, then Take; the update may come from OwnState.
+  void Consider(Time now, Stream& s, proto::Update u, std::shared_ptr<const ResultSet> result,
+                Outputs& out);
+  // Takes u if the stream accepts it (the acceptance rules above), keeps it on a gap.
+  void Take(Time now, Stream& s, proto::Update u, std::shared_ptr<const ResultSet> result,
+            Outputs& out);
+  // Takes the kept updates that now continue the stream.
+  void Drain(Time now, Stream& s, Outputs& out);
+  void Install(Stream& s, proto::Update& u, std::shared_ptr<const ResultSet> result);
+  void Gap(Time now, Stream& s, proto::Update u, Outputs& out);
+  void RequestState(Time now, Stream& s, Outputs& out);
+  void Deliver(const Stream& s, proto::Update u, Outputs& out) const;
+  void SendCurrent(const Stream& s, ClientId client, Outputs& out) const;
+
+  std::string self_;
+  OwnState own_state_;
+  std::map<std::string, StreamOwner> owners_;
+  std::map<std::string, std::unique_ptr<Stream>> streams_;
+  bool pulling_ = false;  // inside OwnState's replay: a gap there must not pull again
+};
+
+}  // namespace livepoll::core
