@@ -5,12 +5,14 @@
 //  - a presence or registry message whose sender is not an up member is dropped (SenderOf);
 //  - a message to a node goes to its rpc endpoint as Membership knows it, and only to that
 //    incarnation;
-//  - every presence change of a topic is passed on to the Registry.
+//  - every presence change of a topic is passed on to the Registry;
+//  - after Leave, the node does nothing more (the process is about to exit).
 // Thread safety: none; one thread owns it.
 #pragma once
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -45,10 +47,16 @@ class Node {
  public:
   // `self` carries the node's endpoints (known once its sockets are bound).
   Node(MemberClaim self, NodeOptions options);
+  // The Registry refers to membership_ and presence_: a Node stays where it was made.
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  Node(Node&&) = delete;
+  Node& operator=(Node&&) = delete;
 
   void Start(Time now, const std::vector<std::string>& seed_rpc_endpoints, NodeOutputs& out);
   void OnMessage(Time now, const NodeMessage& m, NodeOutputs& out);
-  // The transport lost its connection to the gossip socket at `gossip_endpoint`.
+  // The transport lost its connection to the gossip socket at `gossip_endpoint`: every member
+  // with that endpoint is reported to Membership.
   void OnDisconnect(Time now, const std::string& gossip_endpoint, NodeOutputs& out);
   void Tick(Time now, NodeOutputs& out);
   Time NextDeadline() const;
@@ -69,9 +77,17 @@ class Node {
   const NodeId& self() const { return membership_.self(); }
 
  private:
+  // Each hands one state machine's outputs on: messages to the transport (to a NodeId: only to
+  // the incarnation Membership knows), events to the other state machines, the rest to `out`.
+  void Carry(Time now, MembershipOutputs& mo, NodeOutputs& out);
+  void Carry(Time now, PresenceOutputs& po, NodeOutputs& out);
+  void Carry(RegistryOutputs& ro, NodeOutputs& out);
+  void SendTo(const NodeId& node, NodeMessage m, NodeOutputs& out) const;
+
   Membership membership_;
   Presence presence_;
   Registry registry_;  // after membership_ and presence_, which it reads
+  bool left_ = false;
 };
 
 }  // namespace livepoll::core

@@ -1,6 +1,7 @@
 #include "core/presence.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace livepoll::core {
 
@@ -11,21 +12,26 @@ Presence::Presence(NodeId self, PresenceOptions options)
 
 // ---- local subscribers ----
 
-void Presence::Join(Time, const PresenceEntry& e, PresenceOutputs& out) {
-  LocalChange(e, /*join=*/true, out);
+void Presence::Join(Time now, const PresenceEntry& e, PresenceOutputs& out) {
+  Change(now, {e}, {}, out);
 }
 
-void Presence::Leave(Time, const PresenceEntry& e, PresenceOutputs& out) {
-  LocalChange(e, /*join=*/false, out);
+void Presence::Leave(Time now, const PresenceEntry& e, PresenceOutputs& out) {
+  Change(now, {}, {e}, out);
 }
 
-void Presence::LocalChange(const PresenceEntry& e, bool join, PresenceOutputs& out) {
-  if (!(join ? Add(own_, e) : Remove(own_, e))) return;
+void Presence::Change(Time, const std::vector<PresenceEntry>& joins,
+                      const std::vector<PresenceEntry>& leaves, PresenceOutputs& out) {
   PresenceDelta d;
+  for (const PresenceEntry& e : joins)
+    if (Add(own_, e)) d.joins.push_back(e);
+  for (const PresenceEntry& e : leaves)
+    if (Remove(own_, e)) d.leaves.push_back(e);
+  Flush(out);
+  if (d.joins.empty() && d.leaves.empty()) return;
   d.origin = self_;
   d.from_version = own_.version++;
   d.to_version = own_.version;
-  (join ? d.joins : d.leaves).push_back(e);
   out.broadcasts.emplace_back(std::move(d));
 }
 
@@ -46,6 +52,7 @@ void Presence::OnMessage(Time now, const PresenceMessage& m, PresenceOutputs& ou
   } else if (const auto* t = std::get_if<PresenceTransfer>(&m)) {
     OnTransfer(*t);
   }
+  Flush(out);
 }
 
 void Presence::OnDelta(Time now, const PresenceDelta& d, PresenceOutputs& out) {
@@ -102,7 +109,7 @@ void Presence::AskTransfer(Time now, const std::string& name, Origin& o, Presenc
 
 // ---- membership ----
 
-void Presence::OnMemberDown(Time now, const NodeId& node, PresenceOutputs&) {
+void Presence::OnMemberDown(Time now, const NodeId& node, PresenceOutputs& out) {
   if (node.name == self_.name) return;
   auto it = origins_.find(node.name);
   if (it == origins_.end()) {
@@ -118,9 +125,11 @@ void Presence::OnMemberDown(Time now, const NodeId& node, PresenceOutputs&) {
   if (node.incarnation > o.incarnation) Reset(o, node.incarnation);  // restarted: old gone now
   if (!o.down_since) {
     Hide(o);
+    for (const auto& [topic, n] : o.topic_counts) changed_.insert(topic);
     o.down_since = now;
   }
   o.transfer_asked.reset();  // a request to a down node is moot; OnMemberUp asks afresh
+  Flush(out);
 }
 
 void Presence::OnMemberUp(Time now, const NodeId& node, PresenceOutputs& out) {
@@ -137,11 +146,13 @@ void Presence::OnMemberUp(Time now, const NodeId& node, PresenceOutputs& out) {
     } else if (o.down_since) {
       o.down_since.reset();
       Show(o);
+      for (const auto& [topic, n] : o.topic_counts) changed_.insert(topic);
     } else {
       return;  // already up and held; its clocks keep this node in step
     }
   }
   AskTransfer(now, node.name, it->second, out);  // catch up with what it did while unseen
+  Flush(out);
 }
 
 // ---- time ----
@@ -155,6 +166,7 @@ void Presence::Tick(Time now, PresenceOutputs& out) {
     Origin& o = it->second;
     if (o.down_since) {
       if (now >= *o.down_since + options_.permdown) {
+        for (const auto& [topic, n] : o.topic_counts) changed_.insert(topic);
         it = origins_.erase(it);  // hidden already: counts_ holds nothing of it
         continue;
       }
@@ -163,6 +175,7 @@ void Presence::Tick(Time now, PresenceOutputs& out) {
     }
     ++it;
   }
+  Flush(out);
 }
 
 Time Presence::NextDeadline() const {
@@ -218,6 +231,44 @@ std::vector<PresenceEntry> Presence::EntriesOf(const NodeId& origin) const {
 
 uint64_t Presence::version() const { return own_.version; }
 
+std::vector<HeldEntry> Presence::EntriesOfTopic(const std::string& topic) const {
+  std::vector<HeldEntry> held;
+  auto add = [&](const NodeId& origin, const Origin& o) {
+    if (!o.topic_counts.count(topic)) return;
+    // Entries sort by topic first: the topic's entries are one run of the set.
+    for (auto it = o.entries.lower_bound(PresenceEntry{topic, 0});
+         it != o.entries.end() && it->topic == topic; ++it)
+      held.push_back({origin, it->subscriber, !o.down_since});
+  };
+  add(self_, own_);
+  for (const auto& [name, o] : origins_) add(NodeId{name, o.incarnation}, o);
+  return held;
+}
+
+std::set<std::string> Presence::HeldTopics() const {
+  std::set<std::string> topics;
+  for (const auto& [topic, n] : own_.topic_counts) topics.insert(topic);
+  for (const auto& [name, o] : origins_)
+    for (const auto& [topic, n] : o.topic_counts) topics.insert(topic);
+  return topics;
+}
+
+bool Presence::DropHidden(const NodeId& origin, const PresenceEntry& e, PresenceOutputs& out) {
+  if (origin.name == self_.name) return false;
+  auto it = origins_.find(origin.name);
+  if (it == origins_.end() || it->second.incarnation != origin.incarnation ||
+      !it->second.down_since)
+    return false;
+  const bool dropped = Remove(it->second, e);
+  Flush(out);
+  return dropped;
+}
+
+void Presence::Flush(PresenceOutputs& out) {
+  out.changed.merge(changed_);
+  changed_.clear();
+}
+
 // ---- state ----
 
 const Presence::Origin* Presence::Find(const NodeId& id) const {
@@ -244,12 +295,14 @@ Presence::Origin* Presence::Admit(const NodeId& id) {
 void Presence::Reset(Origin& o, uint64_t incarnation) {
   // A new incarnation is a new node: the old one's entries go, and so does its down state.
   if (!o.down_since) Hide(o);
+  for (const auto& [topic, n] : o.topic_counts) changed_.insert(topic);
   o = Origin{};
   o.incarnation = incarnation;
 }
 
 bool Presence::Add(Origin& o, const PresenceEntry& e) {
   if (!o.entries.insert(e).second) return false;
+  changed_.insert(e.topic);
   ++o.topic_counts[e.topic];
   if (!o.down_since) ++counts_[e.topic];
   return true;
@@ -258,6 +311,7 @@ bool Presence::Add(Origin& o, const PresenceEntry& e) {
 bool Presence::Remove(Origin& o, const PresenceEntry& e) {
   auto it = o.entries.find(e);
   if (it == o.entries.end()) return false;
+  changed_.insert(e.topic);
   auto decrement = [&](std::map<std::string, size_t>& counts) {
     auto c = counts.find(e.topic);
     if (--c->second == 0) counts.erase(c);
@@ -271,7 +325,12 @@ bool Presence::Remove(Origin& o, const PresenceEntry& e) {
 void Presence::Replace(Origin& o, const std::vector<PresenceEntry>& entries) {
   const bool visible = !o.down_since;
   if (visible) Hide(o);
-  o.entries = std::set<PresenceEntry>(entries.begin(), entries.end());
+  std::set<PresenceEntry> next(entries.begin(), entries.end());
+  std::vector<PresenceEntry> differ;  // only what changed is reported
+  std::set_symmetric_difference(o.entries.begin(), o.entries.end(), next.begin(), next.end(),
+                                std::back_inserter(differ));
+  for (const PresenceEntry& e : differ) changed_.insert(e.topic);
+  o.entries = std::move(next);
   o.topic_counts.clear();
   for (const PresenceEntry& e : o.entries) ++o.topic_counts[e.topic];
   if (visible) Show(o);

@@ -80,6 +80,17 @@ struct PresenceOptions {
 struct PresenceOutputs {
   std::vector<PresenceMessage> broadcasts;
   std::vector<std::pair<NodeId, PresenceMessage>> sends;  // to a node's rpc endpoint
+  // Topics whose entries changed, visible or hidden (a join, a leave, a transfer that differs,
+  // an origin hidden, shown, replaced or dropped): what the Registry re-examines.
+  std::set<std::string> changed;
+};
+
+// One entry of a topic as held, with its origin (for the Registry's claims: who claims it).
+struct HeldEntry {
+  NodeId origin;
+  uint64_t subscriber = 0;
+  bool visible = true;  // false: the origin is down
+  bool operator==(const HeldEntry&) const = default;
 };
 
 class Presence {
@@ -89,6 +100,10 @@ class Presence {
   // Local subscribers. Joining an entry already present, or leaving one absent, changes nothing.
   void Join(Time now, const PresenceEntry& e, PresenceOutputs& out);
   void Leave(Time now, const PresenceEntry& e, PresenceOutputs& out);
+  // Several local joins and leaves as one delta (joins applied first): a receiver sees them
+  // together or not at all (the Registry's re-epoch: a release and a claim at once).
+  void Change(Time now, const std::vector<PresenceEntry>& joins,
+              const std::vector<PresenceEntry>& leaves, PresenceOutputs& out);
 
   void OnMessage(Time now, const PresenceMessage& m, PresenceOutputs& out);
   // From Membership's events: a member went down (dead, left or restarted), or came up.
@@ -110,6 +125,16 @@ class Presence {
   // held of that incarnation. For tests and the admin view: O(entries).
   std::vector<PresenceEntry> EntriesOf(const NodeId& origin) const;
   uint64_t version() const;  // this node's own
+  // Every entry of `topic` held, this node's and every origin's, hidden ones included: O(origins
+  // x log entries).
+  std::vector<HeldEntry> EntriesOfTopic(const std::string& topic) const;
+  // Every topic with an entry held, hidden ones included.
+  std::set<std::string> HeldTopics() const;
+
+  // Drops one entry of a down origin before permdown (the Registry reaps a dead owner's claim
+  // that nobody will take over). False when the origin is not held down or has no such entry.
+  // If the same incarnation comes back, its transfer brings the entry back if it still has it.
+  bool DropHidden(const NodeId& origin, const PresenceEntry& e, PresenceOutputs& out);
 
  private:
   // What this node holds of one node (self included). Counts: every origin keeps per-topic
@@ -141,8 +166,9 @@ class Presence {
   void OnDelta(Time now, const PresenceDelta& d, PresenceOutputs& out);
   void OnClock(Time now, const PresenceClock& c, PresenceOutputs& out);
   void OnTransfer(const PresenceTransfer& t);
-  void LocalChange(const PresenceEntry& e, bool join, PresenceOutputs& out);
   const Origin* Find(const NodeId& id) const;
+  // Hands the topics changed since the last call to `out` (every public mutator ends with it).
+  void Flush(PresenceOutputs& out);
 
   NodeId self_;
   PresenceOptions options_;
@@ -150,6 +176,7 @@ class Presence {
   std::map<std::string, Origin> origins_;  // by node name; self not included
   std::map<std::string, size_t> counts_;   // topic -> visible entries (no zeros)
   Time next_clock_{};                      // the first Tick broadcasts a clock
+  std::set<std::string> changed_;          // topics changed since the last Flush
 };
 
 }  // namespace livepoll::core

@@ -18,7 +18,8 @@
 //    against X's: the lower (epoch, node name) wins;
 //  - grants otherwise (and abandons its own pending proposal for T if X's wins against it).
 // With every grant X commits: adds the claim to its own set (a gossiped delta) and starts the
-// poller. A member that does not answer is asked again every `propose_retry` until it answers or
+// poller. A node that granted T to another proposer within `propose_timeout` does not propose
+// T itself meanwhile: someone is on it. A member that does not answer is asked again every `propose_retry` until it answers or
 // Membership declares it down. Never wall-clock time: epochs are per-topic counters, ties broken
 // by node name. A denied or abandoned proposal is retried after `propose_retry` (jittered) if the
 // topic is still ownerless and this node still responsible.
@@ -39,7 +40,8 @@
 // and stops its poller. An owner that is the only visible claimant of T but whose epoch is below
 // the highest epoch seen for T takes a new epoch above it (a release and a claim in one delta, and
 // a PollerStart with the new epoch): epochs only grow, and subscribers that switch streams start
-// from a fresh snapshot.
+// from a fresh snapshot. "Seen" counts every claim's epoch this node heard of, applied or not
+// (a delta's leaves, a transfer), and epoch notices (RegistryVote).
 //
 // Partition mode. `available`: every side keeps owning and registering. `majority`: a node
 // registers only while it sees a strict majority of the members it knows (up, suspect and dead;
@@ -58,8 +60,8 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
 #include <variant>
@@ -98,9 +100,14 @@ struct RegistryPropose {  // rpc to every other up member
   std::string topic;
   uint64_t epoch = 0;
 };
+// Also, with proposal_id 0, an epoch notice: "a claim of `topic` had epoch `owner_epoch`", sent to
+// an owner whose epoch is below one the sender has seen (every propose_retry while that lasts),
+// so that it re-epochs above it. Needed after a clash whose winner never saw the loser's claim
+// (the loser saw the winner's first and released): without it, the nodes that saw the loser's
+// epoch would see the topic's epoch go back.
 struct RegistryVote {  // rpc back to the proposer
   NodeId from;
-  uint64_t proposal_id = 0;
+  uint64_t proposal_id = 0;  // never 0 for an answer
   std::string topic;
   bool granted = false;
   NodeId owner;  // denied for a known owner: who (name empty otherwise)
@@ -154,6 +161,8 @@ struct RegistryEvent {
 struct RegistryOutputs {
   std::vector<RegistryMessage> broadcasts;                 // gossip
   std::vector<std::pair<NodeId, RegistryMessage>> sends;   // rpc to a member
+  // Apply `stop` before `start`: a topic in both was stopped, then started again (an orphan
+  // restarted at its claim's epoch). A start for a running topic re-epochs it.
   std::vector<PollerStart> start;
   std::vector<PollerStop> stop;
   // Topics whose Owner() may have changed: the data plane must re-read it (fencing).
@@ -165,6 +174,10 @@ class Registry {
  public:
   // `membership` and `presence` are this node's (owned by the same core::Node) and outlive it.
   Registry(const Membership& membership, const Presence& presence, RegistryOptions options);
+  ~Registry();
+  // It holds references to its node's Membership and Presence: neither copied nor moved.
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
 
   void OnMessage(Time now, const RegistryMessage& m, RegistryOutputs& out);
   void OnMemberDown(Time now, const NodeId& node, RegistryOutputs& out);
@@ -196,15 +209,14 @@ class Registry {
   // This node's own claims: topic -> epoch.
   std::map<std::string, uint64_t> OwnClaims() const;
   bool has_majority() const;
-  const RegistryOptions& options() const { return options_; }
+  const RegistryOptions& options() const;
 
  private:
-  // (The implementation's state: the claims Presence, pending proposals, grants, ownerless-since
-  // and empty-since times per topic, the highest epoch seen per topic, the running pollers.)
+  // The implementation's state (registry.cpp): the claims Presence, pending proposals, grants,
+  // ownerless-since and empty-since times per topic, the highest epochs seen per topic, the
+  // running pollers.
   struct Impl;
-  const Membership& membership_;
-  const Presence& presence_;
-  RegistryOptions options_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace livepoll::core

@@ -48,6 +48,14 @@ SimOptions::SimOptions() {
   presence.gossip_interval = 100ms;
   presence.permdown = 2s;
   presence.transfer_retry = 300ms;
+  // The registry scaled like membership (production: linger 5 s, takeover 1 s, ...).
+  registry.linger = 1s;
+  registry.takeover_timeout = 300ms;
+  registry.propose_timeout = 600ms;
+  registry.propose_retry = 100ms;
+  registry.sweep_interval = 250ms;
+  registry.reap_margin = 500ms;
+  registry.claims = presence;
 }
 
 SimCluster::SimCluster(SimOptions options, uint64_t seed)
@@ -103,8 +111,7 @@ void SimCluster::Reschedule(size_t i) {
   Node& n = nodes_[i];
   if (!n.running || n.paused) return;
   uint64_t generation = ++n.tick_generation;
-  Time deadline = n.membership->NextDeadline();
-  if (options_.with_presence) deadline = std::min(deadline, n.presence->NextDeadline());
+  Time deadline = n.core->NextDeadline();
   if (deadline == Time::max()) return;
   // The first virtual instant at which the node's clock reads `deadline`.
   double local = static_cast<double>((deadline.time_since_epoch() - n.offset).count());
@@ -117,15 +124,9 @@ void SimCluster::Reschedule(size_t i) {
 void SimCluster::OnTick(size_t i, uint64_t generation) {
   Node& n = nodes_[i];
   if (!n.running || n.paused || generation != n.tick_generation) return;
-  Time local = LocalNow(n);
-  core::MembershipOutputs mo;
-  n.membership->Tick(local, mo);
-  Apply(i, mo);
-  if (options_.with_presence && n.running) {
-    core::PresenceOutputs po;
-    n.presence->Tick(local, po);
-    Apply(i, po);
-  }
+  core::NodeOutputs out;
+  n.core->Tick(LocalNow(n), out);
+  Apply(i, out);
   Reschedule(i);
 }
 
@@ -140,13 +141,13 @@ void SimCluster::Deliver(size_t i, uint64_t incarnation, std::function<void()> f
   Reschedule(i);
 }
 
-void SimCluster::Receive(size_t i, const SimMessage& m) {
+void SimCluster::Receive(size_t i, const core::NodeMessage& m) {
   Node& n = nodes_[i];
-  Time local = LocalNow(n);
   if (verbose_) {
     static const char* const kMembership[] = {"heartbeat",     "join-request", "join-reply",
                                               "probe-request", "probe-reply",  "leave-notice"};
     static const char* const kPresence[] = {"delta", "clock", "transfer-request", "transfer"};
+    static const char* const kRegistry[] = {"propose", "vote", "claims"};
     std::string what;
     if (auto* mm = std::get_if<core::MembershipMessage>(&m)) {
       what = kMembership[mm->index()];
@@ -154,27 +155,24 @@ void SimCluster::Receive(size_t i, const SimMessage& m) {
       if (auto* pr = std::get_if<core::ProbeReply>(mm))
         what += " from " + pr->from.ToString() + " about " + pr->target.ToString() +
                 (pr->heard ? ": heard" : ": not heard");
+    } else if (auto* pm = std::get_if<core::PresenceMessage>(&m)) {
+      what = kPresence[pm->index()];
     } else {
-      what = kPresence[std::get<core::PresenceMessage>(m).index()];
+      const auto& rm = std::get<core::RegistryMessage>(m);
+      what = std::string(kRegistry[rm.index()]) + " from " + core::SenderOf(rm).ToString();
+      if (auto* p = std::get_if<core::RegistryPropose>(&rm))
+        what += ": " + p->topic + " epoch " + std::to_string(p->epoch);
+      if (auto* v = std::get_if<core::RegistryVote>(&rm))
+        what += ": " + v->topic + (v->granted ? " granted" : " denied");
     }
-    Log(n.membership->self().ToString() + " <- " + what);
+    Log(n.core->self().ToString() + " <- " + what);
   }
-  if (auto* mm = std::get_if<core::MembershipMessage>(&m)) {
-    core::MembershipOutputs out;
-    n.membership->OnMessage(local, *mm, out);
-    Apply(i, out);
-  } else if (options_.with_presence) {
-    // Presence follows membership: what a node that is not an up member says is not counted
-    // (found by seed 12105: a restart that left before it joined kept its entries counted).
-    const auto& pm = std::get<core::PresenceMessage>(m);
-    if (!n.membership->IsAlive(core::SenderOf(pm))) return;  // the daemon does the same
-    core::PresenceOutputs out;
-    n.presence->OnMessage(local, pm, out);
-    Apply(i, out);
-  }
+  core::NodeOutputs out;
+  n.core->OnMessage(LocalNow(n), m, out);
+  Apply(i, out);
 }
 
-void SimCluster::Transmit(size_t from, size_t to, SimMessage m) {
+void SimCluster::Transmit(size_t from, size_t to, core::NodeMessage m) {
   uint64_t incarnation = nodes_[to].incarnation;
   for (Duration d : network_.Transit(from, to)) {
     At(now_ + d, [this, from, to, incarnation, m] {
@@ -184,7 +182,7 @@ void SimCluster::Transmit(size_t from, size_t to, SimMessage m) {
   }
 }
 
-void SimCluster::Broadcast(size_t from, const SimMessage& m) {
+void SimCluster::Broadcast(size_t from, const core::NodeMessage& m) {
   const std::string endpoint = Gossip(nodes_[from].name);
   for (size_t j = 0; j < nodes_.size(); ++j)
     if (j != from && nodes_[j].running && nodes_[j].subscriptions.count(endpoint))
@@ -197,42 +195,41 @@ std::optional<size_t> SimCluster::NodeAt(const std::string& endpoint) const {
   return std::nullopt;
 }
 
-std::optional<size_t> SimCluster::NodeNamed(const std::string& name) const {
-  for (size_t j = 0; j < nodes_.size(); ++j)
-    if (nodes_[j].name == name) return j;
-  return std::nullopt;
-}
-
-void SimCluster::Apply(size_t i, core::MembershipOutputs& out) {
+void SimCluster::Apply(size_t i, core::NodeOutputs& out) {
   Node& n = nodes_[i];
+  const std::string me = n.core->self().ToString();
   for (const std::string& e : out.connect) n.subscriptions.insert(e);
   for (const std::string& e : out.disconnect) n.subscriptions.erase(e);
-  for (auto& m : out.broadcasts) Broadcast(i, SimMessage(std::move(m)));
+  for (auto& m : out.broadcasts) Broadcast(i, m);
   for (auto& [endpoint, m] : out.sends)
-    if (auto j = NodeAt(endpoint); j && nodes_[*j].running) Transmit(i, *j, SimMessage(m));
-  for (const MembershipEvent& e : out.events) {
-    events_.push_back({now_, i, n.membership->self(), e});
-    Log(n.membership->self().ToString() + ": " + KindName(e.kind) + " " + e.node.ToString() +
+    if (auto j = NodeAt(endpoint); j && nodes_[*j].running) Transmit(i, *j, std::move(m));
+  for (const MembershipEvent& e : out.member_events) {
+    events_.push_back({now_, i, n.core->self(), e});
+    Log(me + ": " + KindName(e.kind) + " " + e.node.ToString() +
         (e.detail.empty() ? "" : " (" + e.detail + ")"));
     if (e.kind == MembershipEvent::Kind::kJoined) {
       n.joined_at = now_;
       lives_[i].back().joined = now_;
     }
-    if (!options_.with_presence) continue;
-    core::PresenceOutputs po;
-    Time local = LocalNow(n);
-    if (e.kind == MembershipEvent::Kind::kDown) n.presence->OnMemberDown(local, e.node, po);
-    if (e.kind == MembershipEvent::Kind::kUp) n.presence->OnMemberUp(local, e.node, po);
-    Apply(i, po);
   }
-  out = {};
-}
-
-void SimCluster::Apply(size_t i, core::PresenceOutputs& out) {
-  for (auto& m : out.broadcasts) Broadcast(i, SimMessage(std::move(m)));
-  for (auto& [to, m] : out.sends)
-    if (auto j = NodeNamed(to.name); j && *j != i && nodes_[*j].running)
-      Transmit(i, *j, SimMessage(m));
+  // The poller runtime: stops first (registry.h), then starts (or re-epochs).
+  for (const core::PollerStop& s : out.stop) {
+    n.pollers.erase(s.topic);
+    Log(me + ": stop poller " + s.topic + " (" + s.reason + ")");
+  }
+  for (const core::PollerStart& s : out.start) {
+    n.pollers[s.topic] = s.epoch;
+    Log(me + ": start poller " + s.topic + " epoch " + std::to_string(s.epoch));
+  }
+  if (!out.start.empty() || !out.stop.empty()) n.core->SetRunning(n.pollers);
+  for (const core::RegistryEvent& e : out.registry_events) {
+    static const char* const kKinds[] = {"registered", "released",   "takeover", "clash",
+                                         "clash-resolved", "reaped", "denied"};
+    Log(me + ": " + kKinds[static_cast<int>(e.kind)] + " " + e.topic +
+        (e.detail.empty() ? "" : " (" + e.detail + ")"));
+    registry_events_.push_back({now_, i, e});
+  }
+  if (on_owners_changed && !out.owners_changed.empty()) on_owners_changed(i, out.owners_changed);
   out = {};
 }
 
@@ -241,9 +238,10 @@ void SimCluster::Disconnected(size_t observer, const core::NodeId& peer, Duratio
   At(now_ + after, [this, observer, incarnation, peer] {
     Deliver(observer, incarnation, [this, observer, peer] {
       Node& n = nodes_[observer];
-      core::MembershipOutputs out;
-      if (verbose_) Log(n.membership->self().ToString() + " <- disconnect of " + peer.ToString());
-      n.membership->OnDisconnect(LocalNow(n), peer, out);
+      core::NodeOutputs out;
+      if (verbose_) Log(n.core->self().ToString() + " <- disconnect of " + peer.ToString());
+      // The transport names an endpoint, not an incarnation (as ZeroMQ's socket monitor does).
+      n.core->OnDisconnect(LocalNow(n), Gossip(peer.name), out);
       Apply(observer, out);
     });
   });
@@ -260,19 +258,20 @@ void SimCluster::Start(size_t i, const std::vector<size_t>& seeds) {
   n.subscriptions.clear();
   n.inbox.clear();
   n.entries.clear();
+  n.pollers.clear();
   lives_[i].push_back({n.incarnation, std::nullopt, std::nullopt});
   core::MemberClaim self{
       {n.name, n.incarnation}, Gossip(n.name), Rpc(n.name), core::MemberState::kAlive, 0};
-  core::MembershipOptions mo = options_.membership;
-  mo.seed = rng_();
-  n.membership = std::make_unique<core::Membership>(self, mo);
-  n.presence = std::make_unique<core::Presence>(self.id, options_.presence);
+  core::NodeOptions no{options_.membership, options_.presence, options_.registry};
+  no.membership.seed = rng_();
+  no.registry.seed = no.membership.seed + 1;
+  n.core = std::make_unique<core::Node>(self, no);
   Log("start " + self.id.ToString());
   std::vector<std::string> endpoints;
   for (size_t s : seeds)
     if (s != i) endpoints.push_back(Rpc(nodes_[s].name));
-  core::MembershipOutputs out;
-  n.membership->Start(LocalNow(n), endpoints, out);
+  core::NodeOutputs out;
+  n.core->Start(LocalNow(n), endpoints, out);
   Apply(i, out);
   Reschedule(i);
 }
@@ -280,7 +279,7 @@ void SimCluster::Start(size_t i, const std::vector<size_t>& seeds) {
 void SimCluster::Crash(size_t i) {
   Node& n = nodes_[i];
   if (!n.running) return;
-  Log(std::string(n.left ? "exit " : "crash ") + n.membership->self().ToString());
+  Log(std::string(n.left ? "exit " : "crash ") + n.core->self().ToString());
   if (paused_since_[i]) {
     Unhealthy(i, *paused_since_[i], now_);
     paused_since_[i].reset();
@@ -290,7 +289,8 @@ void SimCluster::Crash(size_t i) {
   n.paused = false;
   n.inbox.clear();
   n.subscriptions.clear();
-  const core::NodeId id = n.membership->self();
+  n.pollers.clear();  // the process is gone, and its pollers with it
+  const core::NodeId id = n.core->self();
   // Subscribers see the TCP close after whatever was already on the wire.
   for (size_t j = 0; j < nodes_.size(); ++j)
     if (j != i && nodes_[j].running && nodes_[j].subscriptions.count(Gossip(n.name)))
@@ -300,9 +300,9 @@ void SimCluster::Crash(size_t i) {
 void SimCluster::Leave(size_t i) {
   Node& n = nodes_[i];
   if (!n.running || n.paused) return;
-  Log("leave " + n.membership->self().ToString());
-  core::MembershipOutputs out;
-  n.membership->Leave(LocalNow(n), out);
+  Log("leave " + n.core->self().ToString());
+  core::NodeOutputs out;
+  n.core->Leave(LocalNow(n), out);
   Apply(i, out);
   n.left = true;
   Crash(i);
@@ -311,7 +311,7 @@ void SimCluster::Leave(size_t i) {
 void SimCluster::Pause(size_t i) {
   Node& n = nodes_[i];
   if (!n.running || n.paused) return;
-  Log("pause " + n.membership->self().ToString());
+  Log("pause " + n.core->self().ToString());
   n.paused = true;
   paused_since_[i] = now_;
 }
@@ -319,7 +319,7 @@ void SimCluster::Pause(size_t i) {
 void SimCluster::Resume(size_t i) {
   Node& n = nodes_[i];
   if (!n.running || !n.paused) return;
-  Log("resume " + n.membership->self().ToString());
+  Log("resume " + n.core->self().ToString());
   n.paused = false;
   Unhealthy(i, *paused_since_[i], now_);
   paused_since_[i].reset();
@@ -347,7 +347,7 @@ void SimCluster::Partition(const std::vector<int>& group_of) {
     for (size_t i = 0; i < nodes_.size(); ++i) {
       if (i == j || !nodes_[i].running || network_.CanTalk(i, j)) continue;
       if (nodes_[j].subscriptions.count(Gossip(nodes_[i].name)))
-        Disconnected(j, nodes_[i].membership->self(), 1ms);
+        Disconnected(j, nodes_[i].core->self(), 1ms);
     }
   }
 }
@@ -378,26 +378,37 @@ void SimCluster::SetDuplicate(double duplicate) {
 void SimCluster::Blip(size_t observer, size_t peer) {
   if (observer == peer || !nodes_[observer].running || !nodes_[peer].running) return;
   if (!nodes_[observer].subscriptions.count(Gossip(nodes_[peer].name))) return;
-  Log("blip " + nodes_[observer].name + " -> " + nodes_[peer].membership->self().ToString());
-  Disconnected(observer, nodes_[peer].membership->self(), 0ns);
+  Log("blip " + nodes_[observer].name + " -> " + nodes_[peer].core->self().ToString());
+  Disconnected(observer, nodes_[peer].core->self(), 0ns);
 }
 
 void SimCluster::PresenceJoin(size_t i, const core::PresenceEntry& e) {
   Node& n = nodes_[i];
-  if (!options_.with_presence || !n.running || n.paused || !n.entries.insert(e).second) return;
-  core::PresenceOutputs out;
-  n.presence->Join(LocalNow(n), e, out);
+  if (!n.running || n.paused || !n.entries.insert(e).second) return;
+  core::NodeOutputs out;
+  n.core->Subscribed(LocalNow(n), e.topic, e.subscriber, out);
   Apply(i, out);
   Reschedule(i);
 }
 
 void SimCluster::PresenceLeave(size_t i, const core::PresenceEntry& e) {
   Node& n = nodes_[i];
-  if (!options_.with_presence || !n.running || n.paused || !n.entries.erase(e)) return;
-  core::PresenceOutputs out;
-  n.presence->Leave(LocalNow(n), e, out);
+  if (!n.running || n.paused || !n.entries.erase(e)) return;
+  core::NodeOutputs out;
+  n.core->Unsubscribed(LocalNow(n), e.topic, e.subscriber, out);
   Apply(i, out);
   Reschedule(i);
+}
+
+Status SimCluster::Resolve(size_t i, const std::string& topic,
+                           const std::optional<std::string>& keep, core::ClashPolicy policy) {
+  Node& n = nodes_[i];
+  if (!n.running || n.paused) return Status::Unavailable("not running");
+  core::NodeOutputs out;
+  Status s = n.core->Resolve(LocalNow(n), topic, keep, policy, out);
+  Apply(i, out);
+  Reschedule(i);
+  return s;
 }
 
 bool SimCluster::Healthy(size_t i, uint64_t inc, Duration from, Duration to) const {

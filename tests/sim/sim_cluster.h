@@ -1,6 +1,6 @@
 // SimCluster: a deterministic simulation of a livepoll cluster (DESIGN.md, "Architecture: a
 // sans-I/O core"; cf. FoundationDB's simulation testing). N nodes in one process, each running the
-// REAL core::Membership and core::Presence, on a virtual clock and a virtual network (SimNetwork)
+// REAL core::Node (Membership, Presence and Registry composed as in the daemon), on a virtual clock and a virtual network (SimNetwork)
 // that delays, drops, duplicates, reorders and partitions messages. Faults: partitions and heal,
 // process pauses (SIGSTOP: a paused node neither ticks nor receives; its inbound messages queue,
 // and on resume its overdue timers or its queue come first, at random), link blips (a disconnect
@@ -31,8 +31,10 @@
 // subscribers; an rpc send reaches whichever node runs at that endpoint. A disconnect notification
 // goes to the subscribers of a crashed node after the longest message delay (TCP delivers what
 // was sent before the FIN), and to the subscriber end of every subscription a partition cuts.
-// Composition (what the daemon's node must do too): Membership's kDown/kUp go to Presence's
-// OnMemberDown/OnMemberUp, and a presence message whose origin is not an up member is dropped.
+// The composition is core::Node's, the daemon's own. Each node's pollers are modelled: the
+// PollerStop and PollerStart outputs (stops first) are applied to a per-node set of running
+// pollers (topic -> epoch), fed back with Node::SetRunning, and cleared by a crash.
+// The registry's properties are in registry_sim_test.cpp.
 #pragma once
 
 #include <cstdint>
@@ -48,19 +50,16 @@
 #include <variant>
 #include <vector>
 
-#include "core/membership.h"
-#include "core/presence.h"
+#include "core/node.h"
 #include "sim_network.h"
 
 namespace livepoll::sim {
-
-using SimMessage = std::variant<core::MembershipMessage, core::PresenceMessage>;
 
 struct SimOptions {
   size_t nodes = 4;
   core::MembershipOptions membership;
   core::PresenceOptions presence;
-  bool with_presence = true;
+  core::RegistryOptions registry;
   SimOptions();
 };
 
@@ -70,6 +69,13 @@ struct SimEventRecord {
   size_t observer = 0;
   core::NodeId observer_id;
   core::MembershipEvent event;
+};
+
+// One registry event as seen by one node, at a virtual time.
+struct SimRegistryRecord {
+  Duration at{};
+  size_t observer = 0;
+  core::RegistryEvent event;
 };
 
 class SimCluster {
@@ -83,8 +89,8 @@ class SimCluster {
     double rate = 1.0;  // clock skew: local = virtual x rate + offset
     Duration offset{};
     std::optional<Duration> joined_at;  // virtual time the current incarnation joined
-    std::unique_ptr<core::Membership> membership;
-    std::unique_ptr<core::Presence> presence;
+    std::unique_ptr<core::Node> core;
+    std::map<std::string, uint64_t> pollers;  // the running pollers: topic -> epoch
     std::set<std::string> subscriptions;      // gossip endpoints this node's SUB is connected to
     std::deque<std::function<void()>> inbox;  // delivered while paused
     std::set<core::PresenceEntry> entries;    // the truth: this node's own subscribers
@@ -116,11 +122,17 @@ class SimCluster {
   void Blip(size_t observer, size_t peer);
   void PresenceJoin(size_t i, const core::PresenceEntry& e);
   void PresenceLeave(size_t i, const core::PresenceEntry& e);
+  // The admin's `livepoll resolve` on node i (the CLI fans it out to every node).
+  Status Resolve(size_t i, const std::string& topic, const std::optional<std::string>& keep,
+                 core::ClashPolicy policy);
+  // Called after every input of node i that may have changed Owner() of `topics`.
+  std::function<void(size_t i, const std::set<std::string>& topics)> on_owners_changed;
 
   // ---- what happened ----
   const Node& node(size_t i) const { return nodes_[i]; }
   size_t size() const { return nodes_.size(); }
   const std::vector<SimEventRecord>& events() const { return events_; }
+  const std::vector<SimRegistryRecord>& registry_events() const { return registry_events_; }
   // True when node i ran incarnation `inc`, joined, unpaused, unpartitioned and with loss at most
   // `max_loss`, during the whole of [from, to].
   bool Healthy(size_t i, uint64_t inc, Duration from, Duration to) const;
@@ -152,14 +164,12 @@ class SimCluster {
   void OnTick(size_t i, uint64_t generation);
   // Runs `fn` on node i now, or when it resumes if paused; drops it if the process changed.
   void Deliver(size_t i, uint64_t incarnation, std::function<void()> fn);
-  void Receive(size_t i, const SimMessage& m);
-  void Transmit(size_t from, size_t to, SimMessage m);
-  void Broadcast(size_t from, const SimMessage& m);
-  void Apply(size_t i, core::MembershipOutputs& out);
-  void Apply(size_t i, core::PresenceOutputs& out);
+  void Receive(size_t i, const core::NodeMessage& m);
+  void Transmit(size_t from, size_t to, core::NodeMessage m);
+  void Broadcast(size_t from, const core::NodeMessage& m);
+  void Apply(size_t i, core::NodeOutputs& out);
   void Disconnected(size_t observer, const core::NodeId& peer, Duration after);
   std::optional<size_t> NodeAt(const std::string& endpoint) const;
-  std::optional<size_t> NodeNamed(const std::string& name) const;
   void Unhealthy(size_t i, Duration from, Duration to) { unhealthy_[i].push_back({from, to}); }
 
   SimOptions options_;
@@ -170,6 +180,7 @@ class SimCluster {
   uint64_t seq_ = 0;
   Duration now_{};
   std::vector<SimEventRecord> events_;
+  std::vector<SimRegistryRecord> registry_events_;
   std::vector<std::string> trace_;
   // Per node, the virtual intervals in which it was not healthy (open ones end at Duration::max).
   std::vector<std::vector<Interval>> unhealthy_;

@@ -422,6 +422,85 @@ TEST_F(PresenceTest, AStaleLowerIncarnationIsIgnored) {
   }
 }
 
+// ---- what the Registry's claims build on ----
+
+TEST_F(PresenceTest, SeveralLocalChangesGoOutAsOneDelta) {
+  Join(A, E("t", 1));
+  Flush();
+  PresenceOutputs out;
+  P(A).Change(now_, {E("t", 2)}, {E("t", 1)}, out);
+  ASSERT_EQ(out.broadcasts.size(), 1u);
+  const auto& d = std::get<PresenceDelta>(out.broadcasts[0]);
+  EXPECT_EQ(d.from_version, 1u);
+  EXPECT_EQ(d.to_version, 2u);
+  EXPECT_EQ(d.joins, std::vector<PresenceEntry>{E("t", 2)});
+  EXPECT_EQ(d.leaves, std::vector<PresenceEntry>{E("t", 1)});
+  EXPECT_EQ(out.changed, std::set<std::string>{"t"});
+  Collect(A, out);
+  Flush();
+  EXPECT_EQ(P(B).EntriesOf(Id(A)), std::vector<PresenceEntry>{E("t", 2)});
+  PresenceOutputs none;
+  P(A).Change(now_, {E("t", 2)}, {E("x", 9)}, none);  // nothing changes: no delta
+  EXPECT_TRUE(none.broadcasts.empty());
+  EXPECT_TRUE(none.changed.empty());
+}
+
+TEST_F(PresenceTest, ChangedNamesTheTopicsOfAppliedDeltasTransfersAndHiddenOrigins) {
+  Join(A, E("t", 1));
+  Join(A, E("u", 1));
+  PresenceOutputs out;
+  P(B).OnMessage(now_, pending_.front().m, out);  // the first delta: a join of t
+  EXPECT_EQ(out.changed, std::set<std::string>{"t"});
+  Flush();
+  PresenceOutputs down;
+  P(B).OnMemberDown(now_, Id(A), down);
+  EXPECT_EQ(down.changed, (std::set<std::string>{"t", "u"}));
+  PresenceOutputs again;
+  P(B).OnMemberDown(now_, Id(A), again);  // already hidden
+  EXPECT_TRUE(again.changed.empty());
+  // A transfer that holds what is held changes nothing.
+  PresenceOutputs same;
+  P(B).OnMessage(now_, PresenceTransfer{Id(A), 2, {E("t", 1), E("u", 1)}}, same);
+  EXPECT_TRUE(same.changed.empty());
+  PresenceOutputs differ;
+  P(B).OnMessage(now_, PresenceTransfer{Id(A), 3, {E("t", 1), E("v", 1)}}, differ);
+  EXPECT_EQ(differ.changed, (std::set<std::string>{"u", "v"}));
+}
+
+TEST_F(PresenceTest, EntriesOfTopicListsEveryOriginWithItsVisibility) {
+  Join(A, E("t", 1));
+  Join(B, E("t", 2));
+  Join(B, E("u", 3));
+  Join(C, E("s", 4));
+  Flush();
+  Down(C, Id(B));
+  std::vector<HeldEntry> held = P(C).EntriesOfTopic("t");
+  EXPECT_EQ(held, (std::vector<HeldEntry>{{Id(A), 1, true}, {Id(B), 2, false}}));
+  EXPECT_EQ(P(C).HeldTopics(), (std::set<std::string>{"s", "t", "u"}));
+  EXPECT_EQ(P(C).Topics(), (std::set<std::string>{"s", "t"}));
+  EXPECT_EQ(P(C).EntriesOfTopic("s"), (std::vector<HeldEntry>{{Id(C), 4, true}}));
+}
+
+TEST_F(PresenceTest, DropHiddenRemovesOnlyAnEntryOfADownOrigin) {
+  Join(A, E("t", 1));
+  Join(B, E("t", 2));
+  Flush();
+  PresenceOutputs out;
+  EXPECT_FALSE(P(C).DropHidden(Id(A), E("t", 1), out));  // a is up
+  Down(C, Id(A));
+  EXPECT_FALSE(P(C).DropHidden(NodeId{"a", 9}, E("t", 1), out));  // another incarnation
+  EXPECT_FALSE(P(C).DropHidden(Id(A), E("t", 7), out));           // no such entry
+  EXPECT_TRUE(out.changed.empty());
+  EXPECT_TRUE(P(C).DropHidden(Id(A), E("t", 1), out));
+  EXPECT_EQ(out.changed, std::set<std::string>{"t"});
+  EXPECT_TRUE(P(C).EntriesOf(Id(A)).empty());
+  EXPECT_EQ(P(C).SubscriberCount("t"), 1u);  // b's, untouched
+  // Back up: its transfer brings the entry back, since a still has it.
+  Up(C, Id(A));
+  Flush();
+  EXPECT_EQ(P(C).SubscriberCount("t"), 2u);
+}
+
 TEST_F(PresenceTest, SubscribersByNodeCountsEachVisibleOrigin) {
   Join(A, E("t", 1));
   Join(A, E("t", 2));

@@ -1,0 +1,782 @@
+// The Registry inside real core::Nodes (Membership, Presence, Registry), on a hand-driven clock
+// and a tiny in-process network that delivers at once, in order, except what a test drops, holds
+// (a paused node) or cuts (a partition, a crash). No thread, no socket.
+#include "core/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "core/node.h"
+#include "core/placement.h"
+
+namespace livepoll::core {
+namespace {
+
+using namespace std::chrono_literals;
+using K = RegistryEvent::Kind;
+
+struct Wire {
+  size_t from;
+  size_t to;
+  NodeMessage m;
+};
+
+template <typename T>
+const T* As(const Wire& w) {
+  const auto* r = std::get_if<RegistryMessage>(&w.m);
+  return r ? std::get_if<T>(r) : nullptr;
+}
+
+// What the test saw one node do.
+struct Seen {
+  Time at;
+  RegistryEvent event;
+};
+struct Proposed {
+  Time at;
+  size_t by;
+  RegistryPropose p;
+};
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  struct Peer {
+    std::unique_ptr<Node> node;
+    bool crashed = false;
+    bool paused = false;
+    std::deque<Wire> inbox;                       // held while paused
+    std::map<std::string, uint64_t> pollers;      // the runtime: topic -> epoch
+    std::vector<PollerStart> starts;
+    std::vector<PollerStop> stops;
+    std::vector<Seen> events;
+    std::set<std::string> owners_changed;
+    std::map<std::string, Time> down_at;  // first seen down, by name
+  };
+
+  static RegistryOptions Defaults() {
+    RegistryOptions o;
+    o.linger = 1s;
+    o.takeover_timeout = 300ms;
+    o.propose_timeout = 600ms;
+    o.propose_retry = 100ms;
+    o.sweep_interval = 250ms;
+    o.reap_margin = 500ms;
+    o.claims.gossip_interval = 100ms;
+    o.claims.permdown = 30s;
+    o.claims.transfer_retry = 300ms;
+    return o;
+  }
+  static NodeOptions Options(const RegistryOptions& r, size_t i) {
+    NodeOptions o;
+    o.membership.gossip_interval = 100ms;
+    o.membership.suspect_after = 500ms;
+    o.membership.dead_after = 1s;
+    o.membership.probe_timeout = 200ms;
+    o.membership.permdown = 30s;
+    o.membership.join_retry = 200ms;
+    o.membership.seed = 11 + i;
+    o.presence.gossip_interval = 100ms;
+    o.presence.permdown = 30s;
+    o.presence.transfer_retry = 300ms;
+    o.registry = r;
+    o.registry.seed = 3 + i;
+    return o;
+  }
+  static std::string Name(size_t i) {
+    std::string name = "n";  // not "n" + to_string(): GCC 12 -O3 warns (-Wrestrict) on that
+    return name += std::to_string(i);
+  }
+  static MemberClaim Self(size_t i, uint64_t incarnation) {
+    MemberClaim c;
+    c.id.name = Name(i);
+    c.id.incarnation = incarnation;
+    c.gossip_endpoint = c.id.name + ":gossip";
+    c.rpc_endpoint = c.id.name + ":rpc";
+    return c;
+  }
+
+  // Starts `n` nodes (n0 first, the others joining through it) and runs until they agree.
+  void Form(size_t n, RegistryOptions options = Defaults()) {
+    for (size_t i = 0; i < n; ++i) {
+      peers_.push_back(Peer{});
+      peers_.back().node = std::make_unique<Node>(Self(i, 1), Options(options, i));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      NodeOutputs out;
+      N(i).Start(now_, i == 0 ? std::vector<std::string>{} : std::vector<std::string>{"n0:rpc"},
+                 out);
+      Apply(i, out);
+    }
+    Run(1s);
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(N(i).membership().Alive().size(), n) << Name(i);
+  }
+
+  Node& N(size_t i) { return *peers_[i].node; }
+  const Registry& R(size_t i) { return peers_[i].node->registry(); }
+  NodeId Id(size_t i) { return peers_[i].node->self(); }
+  size_t IndexOf(const std::string& name) const {
+    for (size_t i = 0; i < peers_.size(); ++i)
+      if (Name(i) == name) return i;
+    return SIZE_MAX;
+  }
+
+  void Apply(size_t i, NodeOutputs& out) {
+    Peer& p = peers_[i];
+    for (const NodeMessage& m : out.broadcasts)
+      for (size_t j = 0; j < peers_.size(); ++j)
+        if (j != i) Post({i, j, m});
+    for (auto& [endpoint, m] : out.sends) {
+      size_t j = IndexOf(endpoint.substr(0, endpoint.find(':')));
+      if (j == SIZE_MAX) continue;
+      if (const auto* r = std::get_if<RegistryMessage>(&m))
+        if (const auto* pr = std::get_if<RegistryPropose>(r)) proposed_.push_back({now_, i, *pr});
+      Post({i, j, std::move(m)});
+    }
+    for (const PollerStop& s : out.stop) {  // stops first (registry.h)
+      p.pollers.erase(s.topic);
+      p.stops.push_back(s);
+    }
+    for (const PollerStart& s : out.start) {
+      p.pollers[s.topic] = s.epoch;
+      p.starts.push_back(s);
+    }
+    for (const MembershipEvent& e : out.member_events)
+      if (e.kind == MembershipEvent::Kind::kDown && !p.down_at.count(e.node.name))
+        p.down_at[e.node.name] = now_;
+    if (!out.start.empty() || !out.stop.empty()) p.node->SetRunning(p.pollers);
+    for (const RegistryEvent& e : out.registry_events) p.events.push_back({now_, e});
+    p.owners_changed.insert(out.owners_changed.begin(), out.owners_changed.end());
+    out = {};
+  }
+  bool Cut(size_t a, size_t b) const {
+    return !groups_.empty() && groups_[a] != groups_[b];
+  }
+  void Post(Wire w) {
+    if (peers_[w.from].crashed || peers_[w.to].crashed || Cut(w.from, w.to)) return;
+    if (drop_ && drop_(w)) return;
+    pending_.push_back(std::move(w));
+  }
+  void Deliver(Wire w) {
+    Peer& p = peers_[w.to];
+    if (p.crashed || Cut(w.from, w.to)) return;
+    if (p.paused) {
+      p.inbox.push_back(std::move(w));
+      return;
+    }
+    NodeOutputs out;
+    p.node->OnMessage(now_, w.m, out);
+    Apply(w.to, out);
+  }
+  void Flush() {
+    while (!pending_.empty()) {
+      Wire w = std::move(pending_.front());
+      pending_.pop_front();
+      Deliver(std::move(w));
+    }
+  }
+  void Tick(size_t i) {
+    NodeOutputs out;
+    N(i).Tick(now_, out);
+    Apply(i, out);
+  }
+  // Advances the clock by `d`, ticking every live node at its deadlines, delivering everything
+  // after each step.
+  void Run(Duration d) {
+    const Time to = now_ + d;
+    Flush();
+    for (int same = 0;;) {
+      Time next = Time::max();
+      for (size_t i = 0; i < peers_.size(); ++i)
+        if (!peers_[i].crashed && !peers_[i].paused) next = std::min(next, N(i).NextDeadline());
+      if (next > to) break;
+      same = next <= now_ ? same + 1 : 0;
+      if (same > 100) {
+        ADD_FAILURE() << "NextDeadline stays due after Tick";
+        break;
+      }
+      now_ = std::max(now_, next);
+      for (size_t i = 0; i < peers_.size(); ++i)
+        if (!peers_[i].crashed && !peers_[i].paused && N(i).NextDeadline() <= now_) Tick(i);
+      Flush();
+    }
+    now_ = to;
+  }
+
+  void Subscribe(size_t i, const std::string& topic, uint64_t subscriber = 1) {
+    NodeOutputs out;
+    N(i).Subscribed(now_, topic, subscriber, out);
+    Apply(i, out);
+  }
+  void Unsubscribe(size_t i, const std::string& topic, uint64_t subscriber = 1) {
+    NodeOutputs out;
+    N(i).Unsubscribed(now_, topic, subscriber, out);
+    Apply(i, out);
+  }
+  // A kill -9: its peers' transports see the disconnect at once.
+  void Crash(size_t i) {
+    peers_[i].crashed = true;
+    peers_[i].pollers.clear();
+    for (size_t j = 0; j < peers_.size(); ++j) {
+      if (j == i || peers_[j].crashed) continue;
+      NodeOutputs out;
+      N(j).OnDisconnect(now_, Name(i) + ":gossip", out);
+      Apply(j, out);
+    }
+  }
+  void Pause(size_t i) { peers_[i].paused = true; }
+  void Resume(size_t i) {
+    peers_[i].paused = false;
+    Tick(i);
+    std::deque<Wire> inbox;
+    inbox.swap(peers_[i].inbox);
+    for (Wire& w : inbox) Deliver(std::move(w));
+  }
+  void Partition(std::vector<int> groups) {
+    groups_ = std::move(groups);
+    for (size_t a = 0; a < peers_.size(); ++a)
+      for (size_t b = 0; b < peers_.size(); ++b) {
+        if (a == b || !Cut(a, b) || peers_[a].crashed) continue;
+        NodeOutputs out;
+        N(a).OnDisconnect(now_, Name(b) + ":gossip", out);
+        Apply(a, out);
+      }
+  }
+  void Heal() { groups_.clear(); }
+
+  // A topic whose rendezvous order over `names` begins with `first` (and then `second`).
+  static std::string TopicFirstOn(const std::vector<std::string>& names, const std::string& first,
+                                  const std::string& second = "") {
+    for (int k = 0;; ++k) {
+      std::string topic = "t";
+      topic += std::to_string(k);
+      std::vector<std::string> order = RendezvousOrder(topic, names);
+      if (order[0] == first && (second.empty() || order[1] == second)) return topic;
+    }
+  }
+  std::vector<std::string> Names() const {
+    std::vector<std::string> v;
+    for (size_t i = 0; i < peers_.size(); ++i) v.push_back(Name(i));
+    return v;
+  }
+  // Nodes running a poller for `topic`.
+  std::vector<size_t> Polling(const std::string& topic) const {
+    std::vector<size_t> v;
+    for (size_t i = 0; i < peers_.size(); ++i)
+      if (!peers_[i].crashed && peers_[i].pollers.count(topic)) v.push_back(i);
+    return v;
+  }
+  // Every live node sees exactly one visible claim of `topic`, by `owner` at `epoch`, as Owner().
+  void ExpectOwner(const std::string& topic, size_t owner, uint64_t epoch) {
+    for (size_t i = 0; i < peers_.size(); ++i) {
+      if (peers_[i].crashed) continue;
+      std::optional<Claim> o = R(i).Owner(topic);
+      ASSERT_TRUE(o) << Name(i) << " sees no owner of " << topic;
+      EXPECT_EQ(o->owner, Id(owner)) << Name(i);
+      EXPECT_EQ(o->epoch, epoch) << Name(i);
+      size_t visible = 0;
+      for (const Claim& c : R(i).Claims(topic)) visible += c.visible;
+      EXPECT_EQ(visible, 1u) << Name(i);
+    }
+    EXPECT_EQ(Polling(topic), std::vector<size_t>{owner});
+    EXPECT_EQ(peers_[owner].pollers[topic], epoch);
+  }
+  size_t CountEvents(size_t i, K kind, const std::string& topic, const std::string& detail = "") {
+    size_t n = 0;
+    for (const Seen& s : peers_[i].events)
+      n += s.event.kind == kind && s.event.topic == topic &&
+           (detail.empty() || s.event.detail.find(detail) != std::string::npos);
+    return n;
+  }
+  size_t CountEverywhere(K kind, const std::string& topic, const std::string& detail = "") {
+    size_t n = 0;
+    for (size_t i = 0; i < peers_.size(); ++i) n += CountEvents(i, kind, topic, detail);
+    return n;
+  }
+  std::vector<size_t> Proposers(const std::string& topic, Time since) const {
+    std::set<size_t> by;
+    for (const Proposed& p : proposed_)
+      if (p.p.topic == topic && p.at >= since) by.insert(p.by);
+    return {by.begin(), by.end()};
+  }
+
+  std::vector<Peer> peers_;
+  std::deque<Wire> pending_;
+  std::vector<int> groups_;
+  std::function<bool(const Wire&)> drop_;
+  std::vector<Proposed> proposed_;
+  Time now_ = Time(100s);
+};
+
+// ---- registration ----
+
+TEST_F(RegistryTest, ASubscriberMakesTheRendezvousFirstNodeRegisterAndPollOnce) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n2");
+  Subscribe(0, topic);
+  Flush();
+  ExpectOwner(topic, 2, 1);
+  EXPECT_EQ(CountEverywhere(K::kRegistered, topic), 1u);
+  EXPECT_EQ(Proposers(topic, Time{}), std::vector<size_t>{2});
+  for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(peers_[i].owners_changed.count(topic)) << Name(i);
+  Run(5s);  // and it stays so
+  ExpectOwner(topic, 2, 1);
+  EXPECT_EQ(R(2).OwnClaims(), (std::map<std::string, uint64_t>{{topic, 1}}));
+}
+
+TEST_F(RegistryTest, LocalPlacementRegistersWhereTheFirstSubscriberIs) {
+  RegistryOptions o = Defaults();
+  o.placement = Placement::kLocal;
+  Form(3, o);
+  const std::string topic = TopicFirstOn(Names(), "n2");  // hashed would pick n2
+  Subscribe(1, topic);
+  Flush();
+  ExpectOwner(topic, 1, 1);
+}
+
+TEST_F(RegistryTest, ConcurrentProposalsForOneTopicCommitExactlyOnceWhateverTheOrder) {
+  for (bool reversed : {false, true}) {
+    SCOPED_TRACE(reversed ? "reversed" : "in order");
+    peers_.clear();
+    pending_.clear();
+    RegistryOptions o = Defaults();
+    o.placement = Placement::kLocal;  // each sees only its own subscriber: both propose
+    Form(3, o);
+    const Time since = now_;
+    Subscribe(2, "t");
+    Subscribe(1, "t");
+    EXPECT_EQ(Proposers("t", since), (std::vector<size_t>{1, 2}));
+    if (reversed) std::reverse(pending_.begin(), pending_.end());
+    Flush();
+    Run(2s);
+    ExpectOwner("t", 1, 1);  // equal epochs: the lower name wins
+    EXPECT_EQ(CountEverywhere(K::kRegistered, "t"), 1u);
+  }
+}
+
+TEST_F(RegistryTest, AVoterThatKnowsALiveOwnerDeniesNamingIt) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n1");
+  Subscribe(0, topic);
+  Flush();
+  ExpectOwner(topic, 1, 1);
+  NodeOutputs out;
+  N(0).OnMessage(now_, RegistryMessage(RegistryPropose{Id(2), 77, topic, 9}), out);
+  ASSERT_EQ(out.sends.size(), 1u);
+  EXPECT_EQ(out.sends[0].first, "n2:rpc");
+  const auto& vote = std::get<RegistryVote>(std::get<RegistryMessage>(out.sends[0].second));
+  EXPECT_FALSE(vote.granted);
+  EXPECT_EQ(vote.proposal_id, 77u);
+  EXPECT_EQ(vote.owner, Id(1));
+  EXPECT_EQ(vote.owner_epoch, 1u);
+}
+
+TEST_F(RegistryTest, AProposerDeniedForALiveOwnerStaysOut) {
+  // n2 never hears n1's claims, so it believes the topic ownerless and proposes; the others
+  // name n1, and n2 neither registers nor polls.
+  RegistryOptions o = Defaults();
+  o.placement = Placement::kLocal;
+  Form(3, o);
+  drop_ = [](const Wire& w) { return w.to == 2 && As<ClaimsMessage>(w) != nullptr; };
+  Subscribe(1, "t");
+  Flush();
+  Subscribe(2, "t", 2);
+  Run(1s);
+  EXPECT_GE(CountEvents(2, K::kDenied, "t", "owner n1#1"), 1u);
+  EXPECT_TRUE(R(2).OwnClaims().empty());
+  EXPECT_EQ(Polling("t"), std::vector<size_t>{1});
+  for (size_t i : {0, 1}) EXPECT_EQ(R(i).Owner("t")->owner, Id(1));
+}
+
+TEST_F(RegistryTest, AProposalBelowAnEpochSeenIsDeniedAndRetriedAbove) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n1");
+  Subscribe(0, topic);
+  Flush();
+  ExpectOwner(topic, 1, 1);
+  NodeOutputs out;
+  // n2 (say, just restarted and unaware) proposes an epoch an owner already had.
+  Unsubscribe(0, topic);
+  Run(1500ms);  // torn down
+  ASSERT_FALSE(R(0).Owner(topic));
+  N(0).OnMessage(now_, RegistryMessage(RegistryPropose{Id(2), 5, topic, 1}), out);
+  const auto& vote = std::get<RegistryVote>(std::get<RegistryMessage>(out.sends.at(0).second));
+  EXPECT_FALSE(vote.granted);
+  EXPECT_TRUE(vote.owner.name.empty());
+  EXPECT_EQ(vote.owner_epoch, 1u);
+  // And a new registration takes the epoch above: epochs never go back, even after a teardown.
+  Subscribe(0, topic);
+  Flush();
+  ExpectOwner(topic, 1, 2);
+}
+
+TEST_F(RegistryTest, ALostVoteIsAskedForAgainAfterProposeRetryAndOnlyFromTheSilentVoter) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n0");
+  bool dropped = false;
+  drop_ = [&](const Wire& w) {
+    if (dropped || w.from != 2 || !As<RegistryVote>(w)) return false;
+    return dropped = true;
+  };
+  const Time t0 = now_;
+  Subscribe(1, topic);
+  Flush();
+  ASSERT_TRUE(dropped);
+  EXPECT_TRUE(R(0).OwnClaims().empty());  // still waiting for n2
+  Run(99ms);
+  EXPECT_TRUE(R(0).OwnClaims().empty());
+  Run(2ms);
+  ExpectOwner(topic, 0, 1);
+  std::vector<Proposed> resent;
+  for (const Proposed& p : proposed_)
+    if (p.at > t0) resent.push_back(p);
+  ASSERT_EQ(resent.size(), 1u);  // only to the voter that did not answer
+  EXPECT_EQ(IndexOf(std::string("n2")), 2u);
+  EXPECT_EQ(resent[0].p.epoch, 1u);
+  EXPECT_EQ(resent[0].at, t0 + 100ms);
+}
+
+// ---- failover ----
+
+TEST_F(RegistryTest, AfterAnOwnerCrashesOnlyItsRendezvousSuccessorRegisters) {
+  Form(4);
+  const std::string topic = TopicFirstOn(Names(), "n1", "n3");
+  Subscribe(0, topic);
+  Flush();
+  ExpectOwner(topic, 1, 1);
+  Run(100ms);
+  const Time crash = now_;
+  Crash(1);
+  Run(1s);
+  ExpectOwner(topic, 3, 2);
+  EXPECT_EQ(Proposers(topic, crash), std::vector<size_t>{3});
+  EXPECT_EQ(CountEverywhere(K::kTakeover, topic, "n1#1"), 1u);
+  for (size_t i : {0, 2, 3}) {
+    std::vector<Claim> claims = R(i).Claims(topic);
+    EXPECT_EQ(claims.size(), 2u) << Name(i);  // n1's, hidden, until permdown or reaped
+  }
+}
+
+TEST_F(RegistryTest, ASilentSuccessorIsReplacedByTheNextRankAfterTakeoverTimeout) {
+  Form(4);
+  const std::vector<std::string> names = Names();
+  const std::string topic = TopicFirstOn(names, "n1", "n3");
+  // The rank after n3 once n1 is gone.
+  const std::string next = RendezvousOrder(topic, {"n0", "n2"}).front();
+  const size_t third = IndexOf(next);
+  Subscribe(0, topic);
+  Flush();
+  ExpectOwner(topic, 1, 1);
+  Run(100ms);
+  Pause(3);  // the successor hangs
+  const Time crash = now_;
+  Crash(1);
+  Run(1s);
+  // n1's death takes a probe_timeout to rule on (paused n3 does not answer the probe); from
+  // then on the topic is ownerless, and the next rank waits takeover_timeout for n3.
+  ASSERT_TRUE(peers_[third].down_at.count("n1"));
+  const Time ownerless = peers_[third].down_at["n1"];
+  std::optional<Time> first;
+  for (const Proposed& p : proposed_)
+    if (p.p.topic == topic && p.at > crash && !first) {
+      first = p.at;
+      EXPECT_EQ(p.by, third);
+    }
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first, ownerless + 300ms);
+  // It waits for n3's vote until Membership declares n3 down (dead_after), then commits.
+  Run(1500ms);
+  EXPECT_TRUE(R(third).OwnClaims().count(topic));
+  EXPECT_EQ(Polling(topic), std::vector<size_t>{third});
+  EXPECT_EQ(CountEverywhere(K::kRegistered, topic), 2u);  // n1's, then the takeover
+}
+
+TEST_F(RegistryTest, AGracefulLeaveHandsTheTopicOverAtOnce) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n1", "n2");
+  Subscribe(0, topic);
+  Flush();
+  NodeOutputs out;
+  N(1).Leave(now_, out);
+  Apply(1, out);
+  Flush();
+  peers_[1].crashed = true;
+  ExpectOwner(topic, 2, 2);  // no time passed: the leave notice was enough
+}
+
+// ---- teardown ----
+
+TEST_F(RegistryTest, TheOwnerTearsDownAfterLingerAndNotBefore) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n2");
+  Subscribe(0, topic);
+  Flush();
+  Unsubscribe(0, topic);
+  Run(999ms);
+  ExpectOwner(topic, 2, 1);
+  Run(2ms);
+  EXPECT_TRUE(Polling(topic).empty());
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_FALSE(R(i).Owner(topic)) << Name(i);
+    EXPECT_TRUE(R(i).Claims(topic).empty()) << Name(i);
+  }
+  ASSERT_EQ(peers_[2].stops.size(), 1u);
+  EXPECT_EQ(peers_[2].stops[0].reason, "teardown");
+  EXPECT_EQ(CountEverywhere(K::kReaped, topic), 0u);
+}
+
+TEST_F(RegistryTest, ASubscriberBackWithinLingerKeepsThePoller) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n2");
+  Subscribe(0, topic);
+  Flush();
+  Unsubscribe(0, topic);
+  Run(800ms);
+  Subscribe(1, topic, 5);
+  Run(3s);
+  ExpectOwner(topic, 2, 1);
+  EXPECT_TRUE(peers_[2].stops.empty());
+}
+
+// ---- clashes ----
+
+class RegistryClashTest : public RegistryTest {
+ protected:
+  // n0,n1 | n2,n3 with subscribers on both sides: each side ends with its own owner. Returns the
+  // topic; `a` (side 0) and `b` (side 1) its owners.
+  std::string SplitBrain(ClashPolicy policy, size_t& a, size_t& b) {
+    RegistryOptions o = Defaults();
+    o.clash_policy = policy;
+    Form(4, o);
+    const std::string topic = TopicFirstOn(Names(), "n1", "n3");
+    Subscribe(0, topic);
+    Subscribe(2, topic, 2);
+    Flush();
+    Partition({0, 0, 1, 1});
+    Run(2s);
+    a = 1;
+    b = 3;  // n3 took over on its side, above n1's epoch
+    EXPECT_EQ(R(0).Owner(topic)->owner, Id(1));
+    EXPECT_EQ(R(2).Owner(topic)->owner, Id(3));
+    EXPECT_EQ(R(2).Owner(topic)->epoch, 2u);
+    EXPECT_EQ(Polling(topic), (std::vector<size_t>{1, 3}));
+    return topic;
+  }
+};
+
+TEST_F(RegistryClashTest, OldestKeepsTheLowestEpochAndItReEpochsAboveBoth) {
+  size_t a, b;
+  const std::string topic = SplitBrain(ClashPolicy::kOldest, a, b);
+  Heal();
+  Run(1500ms);
+  ExpectOwner(topic, a, 3);  // (1, n1) < (2, n3), then above 2
+  EXPECT_GE(CountEverywhere(K::kClash, topic), 1u);
+  EXPECT_EQ(CountEvents(b, K::kReleased, topic, "clash"), 1u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(R(i).Clashes().empty()) << Name(i);
+}
+
+TEST_F(RegistryClashTest, HashedKeepsTheRendezvousFirstClaimant) {
+  size_t a, b;
+  const std::string topic = SplitBrain(ClashPolicy::kHashed, a, b);
+  Heal();
+  Run(1500ms);
+  // Rendezvous puts n1 before n3 for this topic; n1's epoch 1 is below n3's 2: a re-epoch.
+  ExpectOwner(topic, a, 3);
+  EXPECT_EQ(CountEvents(b, K::kReleased, topic, "clash"), 1u);
+}
+
+TEST_F(RegistryClashTest, HashedKeepsTheRendezvousFirstEvenWithTheHigherEpoch) {
+  // The same split, but the side whose owner rendezvous prefers is the one that took over.
+  RegistryOptions o = Defaults();
+  o.clash_policy = ClashPolicy::kHashed;
+  Form(4, o);
+  const std::string topic = TopicFirstOn(Names(), "n3", "n1");
+  Subscribe(0, topic);
+  Subscribe(2, topic, 2);
+  Flush();
+  ExpectOwner(topic, 3, 1);
+  Partition({0, 0, 1, 1});
+  Run(2s);
+  ASSERT_EQ(R(0).Owner(topic)->owner, Id(1));
+  ASSERT_EQ(R(0).Owner(topic)->epoch, 2u);
+  Heal();
+  Run(1500ms);
+  ExpectOwner(topic, 3, 3);  // oldest would have kept n3 too; the epoch still goes above 2
+  EXPECT_EQ(CountEvents(1, K::kReleased, topic, "clash"), 1u);
+}
+
+TEST_F(RegistryClashTest, ManualKeepsBothUntilResolve) {
+  size_t a, b;
+  const std::string topic = SplitBrain(ClashPolicy::kManual, a, b);
+  Heal();
+  Run(5s);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(R(i).Clashes(), std::vector<std::string>{topic}) << Name(i);
+    EXPECT_EQ(R(i).Owner(topic)->owner, Id(a)) << Name(i);  // shown as `oldest` would choose
+  }
+  EXPECT_EQ(Polling(topic), (std::vector<size_t>{1, 3}));
+  {
+    NodeOutputs out;
+    EXPECT_EQ(N(1).Resolve(now_, topic, "n2", ClashPolicy::kOldest, out).code(),
+              Status::Code::kInvalidArgument);  // n2 claims nothing
+    EXPECT_EQ(N(1).Resolve(now_, topic, std::nullopt, ClashPolicy::kManual, out).code(),
+              Status::Code::kInvalidArgument);  // manual chooses nobody
+    EXPECT_TRUE(out.stop.empty());
+  }
+  // `livepoll resolve --keep n3` fans out to every node; each loser releases its own claim.
+  for (size_t i = 0; i < 4; ++i) {
+    NodeOutputs out;
+    EXPECT_TRUE(N(i).Resolve(now_, topic, "n3", ClashPolicy::kOldest, out).ok()) << Name(i);
+    Apply(i, out);
+  }
+  Run(500ms);
+  ExpectOwner(topic, b, 2);  // already above every epoch seen: no re-epoch
+  EXPECT_EQ(CountEvents(a, K::kReleased, topic, "resolve"), 1u);
+  NodeOutputs out;
+  EXPECT_EQ(N(0).Resolve(now_, topic, std::nullopt, ClashPolicy::kOldest, out).code(),
+            Status::Code::kNotFound);
+}
+
+TEST_F(RegistryTest, ResolveWithoutAClashIsNotFound) {
+  Form(1);
+  NodeOutputs out;
+  EXPECT_EQ(N(0).Resolve(now_, "t", std::nullopt, ClashPolicy::kOldest, out).code(),
+            Status::Code::kNotFound);
+}
+
+// ---- partition = majority ----
+
+TEST_F(RegistryTest, MajorityModeReleasesOnAMinorityAndRefusesToRegisterThere) {
+  RegistryOptions o = Defaults();
+  o.partition = PartitionMode::kMajority;
+  Form(5, o);
+  const std::string topic = TopicFirstOn(Names(), "n0");
+  Subscribe(1, topic);
+  Subscribe(3, topic, 2);
+  Flush();
+  ExpectOwner(topic, 0, 1);
+  for (size_t i = 0; i < 5; ++i) EXPECT_TRUE(R(i).has_majority());
+  Partition({0, 0, 1, 1, 1});
+  Run(2s);
+  EXPECT_FALSE(R(0).has_majority());
+  EXPECT_TRUE(R(2).has_majority());
+  ASSERT_EQ(peers_[0].stops.size(), 1u);
+  EXPECT_EQ(peers_[0].stops[0].reason, "majority-lost");
+  EXPECT_TRUE(peers_[0].stops[0].stale);
+  EXPECT_TRUE(R(0).OwnClaims().empty());
+  // The majority side took over; the minority registers nothing, even for a new topic.
+  EXPECT_EQ(Polling(topic).size(), 1u);
+  EXPECT_GE(Polling(topic)[0], 2u);
+  const Time since = now_;
+  Subscribe(1, "fresh");
+  Run(2s);
+  EXPECT_TRUE(Proposers("fresh", since).empty());
+  EXPECT_TRUE(Polling("fresh").empty());
+  // Healed: one owner for each, the minority's subscribers served again.
+  Heal();
+  Run(2s);
+  EXPECT_EQ(Polling(topic).size(), 1u);
+  EXPECT_EQ(Polling("fresh").size(), 1u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_TRUE(R(i).has_majority());
+}
+
+// ---- self-reaping ----
+
+TEST_F(RegistryTest, ARunningPollerNoClaimNamesIsReapedAsAnOrphan) {
+  Form(2);
+  const std::string topic = TopicFirstOn(Names(), "n0");
+  Subscribe(0, topic);
+  Flush();
+  peers_[1].pollers["ghost"] = 4;     // e.g. left over by a slow stop
+  peers_[0].pollers[topic] = 7;       // the right topic at a wrong epoch
+  N(1).SetRunning(peers_[1].pollers);
+  N(0).SetRunning(peers_[0].pollers);
+  Run(300ms);  // one sweep
+  EXPECT_EQ(CountEvents(1, K::kReaped, "ghost", "orphan"), 1u);
+  EXPECT_FALSE(peers_[1].pollers.count("ghost"));
+  EXPECT_EQ(CountEvents(0, K::kReaped, topic, "orphan"), 1u);
+  EXPECT_EQ(peers_[0].pollers[topic], 1u);  // restarted at the claim's epoch
+  ExpectOwner(topic, 0, 1);
+}
+
+TEST_F(RegistryTest, AClaimIdleForLingerPlusMarginIsReapedAsIdle) {
+  // The event loop stalled through the teardown: when it runs again the poller is an idle zombie.
+  Form(1);
+  Subscribe(0, "t");
+  ASSERT_EQ(peers_[0].pollers["t"], 1u);
+  Unsubscribe(0, "t");
+  now_ += 1s + 500ms + 250ms;
+  Tick(0);
+  EXPECT_EQ(CountEvents(0, K::kReaped, "t", "idle"), 1u);
+  EXPECT_TRUE(peers_[0].pollers.empty());
+  EXPECT_TRUE(R(0).OwnClaims().empty());
+}
+
+TEST_F(RegistryTest, ADeadOwnersClaimNobodyTakesOverIsReaped) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n1");
+  Subscribe(0, topic);
+  Flush();
+  ExpectOwner(topic, 1, 1);
+  Unsubscribe(0, topic);
+  Crash(1);
+  Run(1s + 400ms);
+  for (size_t i : {0, 2}) {
+    ASSERT_EQ(R(i).Claims(topic).size(), 1u) << Name(i);  // hidden: owner down
+    EXPECT_FALSE(R(i).Claims(topic)[0].visible);
+  }
+  Run(500ms);
+  for (size_t i : {0, 2}) {
+    EXPECT_EQ(CountEvents(i, K::kReaped, topic, "dead-owner"), 1u) << Name(i);
+    EXPECT_TRUE(R(i).Claims(topic).empty()) << Name(i);
+    EXPECT_FALSE(R(i).Topics().count(topic));
+  }
+}
+
+// ---- the composition (Node) ----
+
+TEST_F(RegistryTest, ClaimsFromANodeThatIsNotAnUpMemberAreDropped) {
+  Form(2);
+  NodeOutputs out;
+  PresenceDelta d{NodeId{"stranger", 1}, 0, 1, {PresenceEntry{"t", 3}}, {}};
+  N(0).OnMessage(now_, RegistryMessage(ClaimsMessage{d}), out);
+  EXPECT_TRUE(R(0).Claims("t").empty());
+  // From a member, the same is taken.
+  d.origin = Id(1);
+  N(0).OnMessage(now_, RegistryMessage(ClaimsMessage{d}), out);
+  EXPECT_EQ(R(0).Claims("t").size(), 1u);
+  EXPECT_TRUE(out.owners_changed.count("t"));
+}
+
+TEST_F(RegistryTest, ADisconnectOfAGossipEndpointSuspectsTheMemberThere) {
+  Form(3);
+  NodeOutputs out;
+  N(0).OnDisconnect(now_, "n2:gossip", out);
+  auto m = N(0).membership().Find("n2");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->claim.state, MemberState::kSuspect);
+  EXPECT_EQ(N(0).membership().Find("n1")->claim.state, MemberState::kAlive);
+}
+
+TEST_F(RegistryTest, ARestartedOwnersOldClaimsGoAtOnce) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n1", "n2");
+  Subscribe(0, topic);
+  Flush();
+  ExpectOwner(topic, 1, 1);
+  // n1 restarts (a new incarnation at the same endpoints) faster than anyone notices the crash.
+  peers_[1].pollers.clear();
+  peers_[1].node = std::make_unique<Node>(Self(1, 2), Options(Defaults(), 1));
+  NodeOutputs out;
+  N(1).Start(now_, {"n0:rpc"}, out);
+  Apply(1, out);
+  Run(1s);
+  // The rendezvous first is n1 again (the name), at an epoch above the old incarnation's.
+  ExpectOwner(topic, 1, 2);
+}
+
+}  // namespace
+}  // namespace livepoll::core
