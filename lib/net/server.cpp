@@ -200,12 +200,14 @@ void Server::Carry(core::Outputs& out) {
     for (const std::string& topic : out.watch) cluster_->Watch(topic);
     for (const std::string& topic : out.unwatch) cluster_->Unwatch(topic);
     for (const core::SnapshotFetch& f : out.fetches) cluster_->Fetch(f);
-    core::Outputs more;
-    for (const auto& [topic, client] : out.subscribed)
-      cluster_->Subscribed(env_.Now(), topic, client, more);
-    for (const auto& [topic, client] : out.unsubscribed)
-      cluster_->Unsubscribed(env_.Now(), topic, client, more);
-    Carry(more);
+    if (!out.subscribed.empty() || !out.unsubscribed.empty()) {
+      core::Outputs more;  // presence changes may start or stop pollers here
+      for (const auto& [topic, client] : out.subscribed)
+        cluster_->Subscribed(env_.Now(), topic, client, more);
+      for (const auto& [topic, client] : out.unsubscribed)
+        cluster_->Unsubscribed(env_.Now(), topic, client, more);
+      Carry(more);
+    }
   }
   for (core::ClientId c : out.dropped_clients) {
     auto peer = client_peers_.find(c);

@@ -25,6 +25,8 @@ start_node() {
   PID[$name]=$!
   E2E_PIDS+=("$!")
 }
+# quiet COMMAND...: COMMAND without its output (for wait_for).
+quiet() { "$@" >/dev/null 2>&1; }
 # lp NODE ARGS...: the CLI against NODE.
 lp() { local node=$1; shift; "$LIVEPOLL" -c "ipc://$E2E_TMP/$node.admin" --timeout 500ms "$@"; }
 # state_of OBSERVER MEMBER: the member's state as OBSERVER sees it.
@@ -38,7 +40,7 @@ all_see() {  # all_see STATE MEMBER OBSERVER...
 start_cluster() {
   local first=$1 n m
   start_node "$first" "" "${NODE_ARGS[@]}"
-  wait_for 10 "$first up" lp "$first" status
+  wait_for 10 "$first up" quiet lp "$first" status
   shift
   for n in "$@"; do start_node "$n" "${RPC[$first]}" "${NODE_ARGS[@]}"; done
   for n in "$first" "$@"; do

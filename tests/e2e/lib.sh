@@ -9,6 +9,8 @@ E2E_PIDS=()
 
 e2e_cleanup() {
   local pid
+  # LIVEPOLL_E2E_KEEP=DIR keeps a copy of the test's folder (logs, outputs) for a post-mortem.
+  if [[ -n ${LIVEPOLL_E2E_KEEP:-} ]]; then mkdir -p "$LIVEPOLL_E2E_KEEP" && cp -r "$E2E_TMP"/. "$LIVEPOLL_E2E_KEEP"/ 2>/dev/null || true; fi
   for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$E2E_TMP"

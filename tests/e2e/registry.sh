@@ -49,16 +49,17 @@ pollers_of() {
   local topic=$1 n; shift
   for n in "$@"; do [[ -n $(sub_json "$n" "$topic" polls) ]] && echo "$n"; done
 }
-# one_owner TOPIC NODE...: every node names the same owner, with a single claim, and that owner
-# is the only node polling it.
+# live_claims NODE TOPIC: the claims NODE holds of TOPIC whose owner is up, one a line.
+live_claims() { sub_json "$1" "$2" claims | tr ',' '\n' | grep -v '(down)' | grep .; }
+# one_owner TOPIC NODE...: every node names the same owner, with a single live claim, and that
+# owner is the only node polling it.
 one_owner() {
-  local topic=$1 n owner claims; shift
+  local topic=$1 n owner; shift
   owner=$(sub_json "$1" "$topic" owner)
   [[ -n $owner ]] || return 1
   for n in "$@"; do
     [[ $(sub_json "$n" "$topic" owner) == "$owner" ]] || return 1
-    claims=$(sub_json "$n" "$topic" claims)
-    [[ $claims != *,* ]] || return 1
+    [[ $(live_claims "$n" "$topic" | wc -l) -eq 1 ]] || return 1
   done
   [[ $(pollers_of "$topic" "$@") == "$owner" ]]
 }
@@ -153,7 +154,7 @@ for n in "${stayers[@]}"; do for g in 1 2 3; do kill "${WATCH[$n.$g]}" 2>/dev/nu
 nothing_left() {
   local n
   for n in "$@"; do
-    [[ -z $(lp "$n" subs --json | jq -r 'select(.polls != null or .claims != "") | .topic') ]] || return 1
+    [[ -z $(lp "$n" subs --json | jq -r 'select(.polls != null or (.claims | test("^$|^[^,]*[(]down[)]$") | not)) | .topic') ]] || return 1
   done
 }
 wait_for 15 "no poller or claim left after linger" nothing_left "${stayers[@]}"
