@@ -20,7 +20,9 @@
 // With every grant X commits: adds the claim to its own set (a gossiped delta) and starts the
 // poller. A node that granted T to another proposer within `propose_timeout` does not propose
 // T itself meanwhile: someone is on it. A member that does not answer is asked again every `propose_retry` until it answers or
-// Membership declares it down. Never wall-clock time: epochs are per-topic counters, ties broken
+// Membership declares it down. A denial naming an owner the proposer knows is down is not final:
+// the voter is asked again after propose_retry / 10 (it is about to see the death too). Never
+// wall-clock time: epochs are per-topic counters, ties broken
 // by node name. A denied or abandoned proposal is retried after `propose_retry` (jittered) if the
 // topic is still ownerless and this node still responsible.
 //
