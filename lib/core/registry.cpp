@@ -278,7 +278,7 @@ struct Registry::Impl {
         }
       }
     }
-    if (OwnEpoch(topic) && t.empty_since) wake_at(*t.empty_since + options.linger);
+    if (own && t.empty_since) wake_at(*t.empty_since + options.linger);
     Schedule(topic, t, wake);
 
     // Nothing left to remember but the epochs: forget the topic.
