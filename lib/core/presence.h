@@ -133,7 +133,8 @@ class Presence {
 
   // Drops one entry of a down origin before permdown (the Registry reaps a dead owner's claim
   // that nobody will take over). False when the origin is not held down or has no such entry.
-  // If the same incarnation comes back, its transfer brings the entry back if it still has it.
+  // What is held of the origin then stands for no version of it (VersionOf says 0): if the same
+  // incarnation comes back, a transfer brings the entry back if it still has it.
   bool DropHidden(const NodeId& origin, const PresenceEntry& e, PresenceOutputs& out);
 
  private:

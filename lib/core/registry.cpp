@@ -52,6 +52,7 @@ struct Registry::Impl {
     uint64_t epoch = 0;
     std::map<std::string, NodeId> waiting;     // asked, not answered yet (by name)
     std::map<std::string, NodeId> granted_by;  // answered with a grant
+    std::set<std::string> reasked;             // asked again soon after naming a down owner
     Time resend_at{};
   };
   struct Grant {  // the proposal this node granted last, binding for propose_timeout
@@ -70,11 +71,12 @@ struct Registry::Impl {
     std::optional<Time> wake;             // this topic's entry in `wakeups`
   };
   // Kept for the process's life, so that epochs only grow even across a teardown: the highest
-  // epoch of a claim seen (visible or hidden, own included) and of anything seen at all
-  // (proposals and votes too).
+  // epoch of a claim heard of (visible or hidden, own included, from a vote or a notice too).
+  // Proposals do not count: concurrent proposers then take the same epoch and the name alone
+  // decides; found by the simulator (seed 740), where proposers taking every epoch seen plus
+  // one each lost to the grants their rivals' older, lower proposals had left behind, forever.
   struct Epochs {
     uint64_t claimed = 0;
-    uint64_t seen = 0;
   };
 
   Impl(const Membership& m, const Presence& p, RegistryOptions o)
@@ -132,7 +134,6 @@ struct Registry::Impl {
     auto note = [&](const PresenceEntry& c) {
       Epochs& e = epochs[c.topic];
       e.claimed = std::max(e.claimed, c.subscriber);
-      e.seen = std::max(e.seen, e.claimed);
     };
     if (const auto* d = std::get_if<PresenceDelta>(&m)) {
       for (const PresenceEntry& c : d->joins) note(c);
@@ -204,7 +205,6 @@ struct Registry::Impl {
       if (c.visible) visible.push_back(c);
       if (c.owner == self()) own = c.epoch;
     }
-    e.seen = std::max(e.seen, e.claimed);
     if (t.grant && now >= t.grant->at + options.propose_timeout) t.grant.reset();
 
     if (subscribers > 0) {
@@ -278,7 +278,7 @@ struct Registry::Impl {
         }
       }
     }
-    if (OwnEpoch(topic) && t.empty_since) wake_at(*t.empty_since + options.linger);
+    if (own && t.empty_since) wake_at(*t.empty_since + options.linger);
     Schedule(topic, t, wake);
 
     // Nothing left to remember but the epochs: forget the topic.
@@ -292,7 +292,7 @@ struct Registry::Impl {
     Epochs& e = epochs[topic];
     Proposal p;
     p.id = next_proposal_id++;
-    p.epoch = e.seen = std::max(e.seen, e.claimed) + 1;
+    p.epoch = e.claimed + 1;
     for (const NodeId& id : membership.Alive())
       if (id != self()) p.waiting[id.name] = id;
     p.resend_at = now;  // Resend sends now
@@ -355,7 +355,6 @@ struct Registry::Impl {
       t.grant = Grant{p.from, p.epoch, now};
       v.granted = true;
     }
-    e.seen = std::max(e.seen, p.epoch);
     out.sends.emplace_back(p.from, std::move(v));
     Examine(now, p.topic, out);  // reschedules after an abandon
   }
@@ -364,7 +363,6 @@ struct Registry::Impl {
     if (v.proposal_id == 0) {  // an epoch notice
       Epochs& e = epochs[v.topic];
       e.claimed = std::max(e.claimed, v.owner_epoch);
-      e.seen = std::max(e.seen, e.claimed);
       Examine(now, v.topic, out);
       return;
     }
@@ -376,11 +374,18 @@ struct Registry::Impl {
     auto w = p.waiting.find(v.from.name);
     if (w == p.waiting.end() || w->second != v.from) return;
     Epochs& e = epochs[v.topic];
-    e.seen = std::max(e.seen, v.owner_epoch);
+    e.claimed = std::max(e.claimed, v.owner_epoch);  // a denial names an owner's epoch
     if (v.granted) {
       p.granted_by[w->first] = w->second;
       p.waiting.erase(w);
       if (p.waiting.empty()) Decide(now, v.topic, t, out);
+    } else if (!v.owner.name.empty() && !membership.IsAlive(v.owner)) {
+      // The voter names an owner this node knows is down: it has not ruled on the death yet
+      // (every survivor sees the crash within milliseconds, not at once). Ask it again soon, once,
+      // then every propose_retry, instead of giving up: the takeover is not delayed by a retry.
+      const bool first = p.reasked.insert(v.from.name).second;
+      p.resend_at =
+          std::min(p.resend_at, now + (first ? options.propose_retry / 10 : options.propose_retry));
     } else {
       std::string why = !v.owner.name.empty()
                             ? "owner " + v.owner.ToString() + " epoch " +
@@ -411,7 +416,7 @@ struct Registry::Impl {
   // one delta with the release of the old one, so no node ever sees the topic ownerless here.
   void ReEpoch(Time now, const std::string& topic, uint64_t old, RegistryOutputs& out) {
     Epochs& e = epochs[topic];
-    const uint64_t epoch = e.seen = e.claimed = std::max(e.seen, e.claimed) + 1;
+    const uint64_t epoch = ++e.claimed;
     PresenceOutputs po;
     claims.Change(now, {PresenceEntry{topic, epoch}}, {PresenceEntry{topic, old}}, po);
     Carry(po, out);

@@ -11,16 +11,23 @@
 // (and dropped after permdown, or reaped earlier as `dead-owner`), shown again if that incarnation
 // comes back, replaced at once by a restart.
 //
-// Registration (propose/commit). To register T, node X takes epoch = (highest epoch it has seen
-// for T) + 1 and proposes {T, epoch} over rpc to every other member it believes alive. A voter
+// Registration (propose/commit). To register T, node X takes epoch = (highest epoch seen for T,
+// see Clashes) + 1 and proposes {T, epoch} over rpc to every other member it believes alive.
+// Proposals' epochs are not "seen": rivals then propose the same epoch and the name decides. A
+// voter
 //  - denies, naming the owner, when it knows a visible claim for T by another node;
+//  - denies, with the epoch it saw (owner_epoch, no owner), when X's epoch is not above every
+//    claim's epoch it has seen for T: an owner's successor must have a higher epoch;
 //  - denies when its own pending proposal for T, or one it granted within `propose_timeout`, wins
 //    against X's: the lower (epoch, node name) wins;
 //  - grants otherwise (and abandons its own pending proposal for T if X's wins against it).
-// With every grant X commits: adds the claim to its own set (a gossiped delta) and starts the
-// poller. A node that granted T to another proposer within `propose_timeout` does not propose
-// T itself meanwhile: someone is on it. A member that does not answer is asked again every `propose_retry` until it answers or
-// Membership declares it down. Never wall-clock time: epochs are per-topic counters, ties broken
+// With every grant X commits (unless T got an owner or lost its subscribers meanwhile): adds the
+// claim to its own set (a gossiped delta) and starts the poller. A node that granted T to another
+// proposer within `propose_timeout` does not propose T itself meanwhile: someone is on it. A
+// member that does not answer is asked again every `propose_retry` until it answers or
+// Membership declares it down; a member up meanwhile is asked too. A denial naming an owner the
+// proposer knows is down is not final: that voter is asked again after propose_retry / 10 (it is
+// about to see the death too). Never wall-clock time: epochs are per-topic counters, ties broken
 // by node name. A denied or abandoned proposal is retried after `propose_retry` (jittered) if the
 // topic is still ownerless and this node still responsible.
 //
@@ -41,7 +48,8 @@
 // the highest epoch seen for T takes a new epoch above it (a release and a claim in one delta, and
 // a PollerStart with the new epoch): epochs only grow, and subscribers that switch streams start
 // from a fresh snapshot. "Seen" counts every claim's epoch this node heard of, applied or not
-// (a delta's leaves, a transfer), and epoch notices (RegistryVote).
+// (a delta's leaves, a transfer, a vote's owner_epoch), and epoch notices (RegistryVote), for the
+// process's life (so also across a teardown and a later registration).
 //
 // Partition mode. `available`: every side keeps owning and registering. `majority`: a node
 // registers only while it sees a strict majority of the members it knows (up, suspect and dead;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "sim_cluster.h"
+#include "sim_seeds.h"
 
 namespace livepoll::sim {
 namespace {
@@ -19,27 +20,6 @@ using core::MembershipEvent;
 using core::MemberState;
 using core::NodeId;
 using core::PresenceEntry;
-
-// The seeds to run: LIVEPOLL_SIM_SEED alone, else 1..LIVEPOLL_SIM_SEEDS (default `fallback`).
-std::vector<uint64_t> Seeds(uint64_t fallback) {
-  if (const char* one = std::getenv("LIVEPOLL_SIM_SEED")) return {std::strtoull(one, nullptr, 10)};
-  uint64_t n = fallback;
-  if (const char* many = std::getenv("LIVEPOLL_SIM_SEEDS")) n = std::strtoull(many, nullptr, 10);
-  std::vector<uint64_t> v;
-  for (uint64_t s = 1; s <= n; ++s) v.push_back(s);
-  return v;
-}
-bool FullTrace() { return std::getenv("LIVEPOLL_SIM_TRACE") != nullptr; }
-
-Duration Uniform(std::mt19937_64& rng, Duration lo, Duration hi) {
-  return Duration(std::uniform_int_distribution<int64_t>(lo.count(), hi.count())(rng));
-}
-double Uniform(std::mt19937_64& rng, double lo, double hi) {
-  return std::uniform_real_distribution<double>(lo, hi)(rng);
-}
-size_t Pick(std::mt19937_64& rng, size_t n) {
-  return std::uniform_int_distribution<size_t>(0, n - 1)(rng);
-}
 
 std::string Ids(const std::vector<NodeId>& ids) {
   std::string s = "{";

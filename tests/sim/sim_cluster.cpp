@@ -164,6 +164,7 @@ void SimCluster::Receive(size_t i, const core::NodeMessage& m) {
         what += ": " + p->topic + " epoch " + std::to_string(p->epoch);
       if (auto* v = std::get_if<core::RegistryVote>(&rm))
         what += ": " + v->topic + (v->granted ? " granted" : " denied");
+      if (auto* c = std::get_if<core::ClaimsMessage>(&rm)) what += std::string(": ") + kPresence[c->m.index()];
     }
     Log(n.core->self().ToString() + " <- " + what);
   }

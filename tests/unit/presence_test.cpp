@@ -501,6 +501,22 @@ TEST_F(PresenceTest, DropHiddenRemovesOnlyAnEntryOfADownOrigin) {
   EXPECT_EQ(P(C).SubscriberCount("t"), 2u);
 }
 
+TEST_F(PresenceTest, AfterDropHiddenADeltaDoesNotPassForCurrent) {
+  Join(A, E("t", 1));
+  Join(A, E("u", 1));
+  Flush();
+  Down(C, Id(A));
+  PresenceOutputs out;
+  ASSERT_TRUE(P(C).DropHidden(Id(A), E("t", 1), out));
+  EXPECT_EQ(P(C).VersionOf(Id(A)), 0u);
+  Up(C, Id(A));
+  Take();              // the transfer request is lost
+  Join(A, E("v", 1));  // a delta from version 2: not what c holds, so a transfer is still due
+  Flush();
+  Run(500ms);
+  EXPECT_EQ(P(C).EntriesOf(Id(A)), (std::vector<PresenceEntry>{E("t", 1), E("u", 1), E("v", 1)}));
+}
+
 TEST_F(PresenceTest, SubscribersByNodeCountsEachVisibleOrigin) {
   Join(A, E("t", 1));
   Join(A, E("t", 2));

@@ -460,6 +460,36 @@ TEST_F(RegistryTest, AfterAnOwnerCrashesOnlyItsRendezvousSuccessorRegisters) {
   }
 }
 
+TEST_F(RegistryTest, AVoterNamingAnOwnerTheProposerKnowsDownIsAskedAgainSoon) {
+  // Found by the simulator: the successor sees the crash a few ms before another survivor, whose
+  // denial ("n1 owns it") is stale; giving up for propose_retry delayed the takeover.
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n1", "n2");
+  Subscribe(0, topic);
+  Flush();
+  Run(100ms);
+  bool dropped = false;
+  drop_ = [&](const Wire& w) {  // n0's real answer is lost; a stale denial stands in for it
+    if (dropped || w.from != 0 || w.to != 2 || !As<RegistryVote>(w)) return false;
+    return dropped = true;
+  };
+  Crash(1);
+  Flush();
+  ASSERT_TRUE(dropped);
+  ASSERT_FALSE(proposed_.empty());
+  const RegistryPropose p = proposed_.back().p;
+  ASSERT_EQ(proposed_.back().by, 2u);
+  NodeOutputs out;
+  N(2).OnMessage(now_, RegistryMessage(RegistryVote{Id(0), p.proposal_id, topic, false, Id(1), 1}),
+                 out);
+  Apply(2, out);
+  EXPECT_EQ(CountEvents(2, K::kDenied, topic), 0u);
+  Run(9ms);
+  EXPECT_TRUE(R(2).OwnClaims().empty());
+  Run(2ms);  // asked again after propose_retry / 10, granted
+  ExpectOwner(topic, 2, 2);
+}
+
 TEST_F(RegistryTest, ASilentSuccessorIsReplacedByTheNextRankAfterTakeoverTimeout) {
   Form(4);
   const std::vector<std::string> names = Names();
