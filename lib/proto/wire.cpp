@@ -1,5 +1,7 @@
 #include "proto/wire.h"
 
+#include <cstring>
+
 namespace livepoll::proto::wire {
 
 void PackStr(Packer& p, std::string_view s) {
@@ -7,13 +9,30 @@ void PackStr(Packer& p, std::string_view s) {
   p.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
 }
 
+namespace {
+
+// msgpack-c 4.1's pack_double writes a whole-number double (2.0, -0.0) as an integer, so a real
+// column would arrive as an integer and a real key would no longer match its row on another
+// node. Always write float 64 (0xcb and the IEEE 754 bits, big-endian); pack_bin_body only
+// appends raw bytes to the buffer.
+void PackFloat64(Packer& p, double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  char bytes[9];
+  bytes[0] = static_cast<char>(0xcb);
+  for (int i = 0; i < 8; ++i) bytes[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  p.pack_bin_body(bytes, sizeof bytes);
+}
+
+}  // namespace
+
 void PackValue(Packer& p, const Value& v) {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, Null>) p.pack_nil();
         else if constexpr (std::is_same_v<T, int64_t>) p.pack_int64(x);
-        else if constexpr (std::is_same_v<T, double>) p.pack_double(x);
+        else if constexpr (std::is_same_v<T, double>) PackFloat64(p, x);
         else if constexpr (std::is_same_v<T, std::string>) PackStr(p, x);
         else if constexpr (std::is_same_v<T, Blob>) {
           p.pack_bin(static_cast<uint32_t>(x.bytes.size()));

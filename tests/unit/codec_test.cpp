@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <msgpack.hpp>
 
+#include <cmath>
+
 namespace livepoll::proto {
 namespace {
 
@@ -98,6 +100,30 @@ TEST(Codec, UnknownExtraFieldsAreIgnored) {
   std::string b = PackMap({{"v", uint64_t{1}}, {"type", std::string("heartbeat")},
                            {"future", std::string("x")}});
   EXPECT_TRUE(Decode(b).ok());
+}
+
+}  // namespace
+}  // namespace livepoll::proto
+
+namespace livepoll::proto {
+namespace {
+
+// A real stays a real, whole or not (msgpack-c's pack_double would write 2.0 as the integer 2).
+TEST(Codec, WholeNumberRealsStayReals) {
+  Update u;
+  u.topic = "t";
+  u.columns = {"x"};
+  u.rows = {{Value(2.0)}, {Value(-0.0)}, {Value(1e300)}, {Value(int64_t{2})}};
+  Result<Message> back = Decode(Encode(u));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  const auto& rows = std::get<Update>(*back).rows;
+  ASSERT_EQ(rows.size(), 4u);
+  ASSERT_TRUE(std::holds_alternative<double>(rows[0][0]));
+  EXPECT_EQ(std::get<double>(rows[0][0]), 2.0);
+  ASSERT_TRUE(std::holds_alternative<double>(rows[1][0]));
+  EXPECT_TRUE(std::signbit(std::get<double>(rows[1][0])));
+  EXPECT_EQ(std::get<double>(rows[2][0]), 1e300);
+  EXPECT_TRUE(std::holds_alternative<int64_t>(rows[3][0]));
 }
 
 }  // namespace
