@@ -85,6 +85,12 @@ void Presence::OnTransfer(const PresenceTransfer& t) {
   Origin* o = Admit(t.origin);
   if (o == nullptr || t.version < o->version) return;  // older than what deltas already gave
   Replace(*o, t.entries);
+  if (o->show_on_transfer && o->down_since) {
+    o->down_since.reset();
+    Show(*o);
+    for (const auto& [topic, n] : o->topic_counts) changed_.insert(topic);
+  }
+  o->show_on_transfer = false;
   o->version = t.version;
   o->seen = std::max(o->seen, o->version);
   if (o->version >= o->seen) {
@@ -128,6 +134,7 @@ void Presence::OnMemberDown(Time now, const NodeId& node, PresenceOutputs& out) 
     for (const auto& [topic, n] : o.topic_counts) changed_.insert(topic);
     o.down_since = now;
   }
+  o.show_on_transfer = false;
   o.transfer_asked.reset();  // a request to a down node is moot; OnMemberUp asks afresh
   Flush(out);
 }
@@ -143,6 +150,8 @@ void Presence::OnMemberUp(Time now, const NodeId& node, PresenceOutputs& out) {
     if (node.incarnation < o.incarnation) return;
     if (node.incarnation > o.incarnation) {
       Reset(o, node.incarnation);
+    } else if (o.down_since && options_.show_comeback_after_transfer) {
+      o.show_on_transfer = true;  // OnTransfer shows it
     } else if (o.down_since) {
       o.down_since.reset();
       Show(o);

@@ -75,6 +75,12 @@ struct PresenceOptions {
   Duration gossip_interval = std::chrono::milliseconds(100);
   Duration permdown = std::chrono::minutes(5);
   Duration transfer_retry = std::chrono::milliseconds(500);  // a transfer asked again if none came
+  // false: an origin that comes back (the same incarnation, after it was down) is shown again at
+  // once with what was held of it, and a transfer catches up — right for subscribers, whom it is
+  // better to count at once. true: it stays hidden until that transfer arrives — right for the
+  // registry's claims, where a claim released while the origin was unreachable would otherwise
+  // reappear for a moment and make a clash that is not there.
+  bool show_comeback_after_transfer = false;
 };
 
 struct PresenceOutputs {
@@ -150,6 +156,7 @@ class Presence {
     uint64_t seen = 0;                           // the highest version heard of (deltas and clocks)
     bool want_transfer = false;                  // behind, or newly up: a transfer is wanted
     std::optional<Time> transfer_asked;          // when the outstanding request was sent
+    bool show_on_transfer = false;  // back up, kept hidden until a transfer (see the option)
   };
 
   // The state for `id`'s incarnation, made or reset (a higher incarnation drops the old one at

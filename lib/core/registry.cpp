@@ -20,6 +20,13 @@ std::string Describe(const Claim& c) {
   return c.owner.ToString() + " epoch " + std::to_string(c.epoch);
 }
 
+// Claims are replicated like presence, except that a member coming back is not believed until
+// its transfer says what it holds now: it may have released claims while it was unreachable.
+PresenceOptions ClaimsOptions(PresenceOptions o) {
+  o.show_comeback_after_transfer = true;
+  return o;
+}
+
 }  // namespace
 
 const char* PlacementName(Placement p) { return p == Placement::kHashed ? "hashed" : "local"; }
@@ -83,7 +90,7 @@ struct Registry::Impl {
       : membership(m),
         presence(p),
         options(std::move(o)),
-        claims(m.self(), options.claims),
+        claims(m.self(), ClaimsOptions(options.claims)),
         rng(options.seed) {}
 
   const NodeId& self() const { return membership.self(); }

@@ -95,7 +95,12 @@ void Cluster::HandleData(Time now, const DataMessage& m, core::Outputs& out) {
     counters_["data_updates_received"]++;
     subs_.OnRemoteUpdate(now, u->update, out);
   } else if (const auto* req = std::get_if<SnapshotRequest>(&m)) {
-    SendTo(req->from.name, SnapshotReply{node_->self(), req->topic, subs_.CurrentState(req->topic)});
+    std::optional<proto::Update> state = subs_.CurrentState(req->topic);
+    // No result yet: the requester may not hear the first one on the data plane (its
+    // subscription to the topic's channel can still be on its way: ZeroMQ's slow joiner), so it
+    // gets the first one from Publish directly.
+    if (!state) waiting_fetchers_[req->topic].insert(req->from.name);
+    SendTo(req->from.name, SnapshotReply{node_->self(), req->topic, std::move(state)});
   } else if (const auto* rep = std::get_if<SnapshotReply>(&m)) {
     if (rep->update) subs_.OnRemoteUpdate(now, *rep->update, out);
   }
@@ -144,6 +149,13 @@ void Cluster::Publish(const proto::Update& u) {
   counters_["data_updates_sent"]++;
   counters_["gossip_bytes_sent"] += payload.size();
   transport_.Publish(TopicChannel(u.topic), payload);
+  auto waiting = waiting_fetchers_.find(u.topic);
+  if (waiting == waiting_fetchers_.end()) return;
+  std::optional<proto::Update> state = subs_.CurrentState(u.topic);
+  if (!state) return;
+  for (const std::string& node : waiting->second)
+    SendTo(node, SnapshotReply{node_->self(), u.topic, state});
+  waiting_fetchers_.erase(waiting);
 }
 
 void Cluster::Watch(const std::string& topic) {
@@ -221,6 +233,7 @@ void Cluster::Carry(Time now, core::NodeOutputs& nout, core::Outputs& out) {
   // Pollers: stops first, so a re-registration in the same batch starts afresh.
   for (const core::PollerStop& s : nout.stop) {
     subs_.StopPoller(now, s.topic, out);
+    waiting_fetchers_.erase(s.topic);  // they will fetch from the next owner
     if (s.stale) subs_.MarkStale(now, s.topic, "this node does not see a majority of the cluster", out);
     running_dirty_ = true;
   }

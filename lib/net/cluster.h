@@ -106,6 +106,8 @@ class Cluster {
   std::string refusal_;
   std::set<std::string> cut_;
   std::map<std::string, int> watched_;  // topic -> Watch() count
+  // topic -> nodes that fetched it before this node's poller had a result: they get the first.
+  std::map<std::string, std::set<std::string>> waiting_fetchers_;
   bool running_dirty_ = true;
 };
 

@@ -61,7 +61,8 @@ cluster_fail() {
 }
 # stream_ok FILE: FILE (the JSON lines of `livepoll watch`) is one unbroken stream: epochs never go
 # down, each epoch starts with a snapshot, seq grows within an epoch, and a diff follows the
-# message before it (seq + 1). Prints why not, and fails, otherwise.
+# message before it (seq + 1). A stale notice (an error) or the snapshot repairing it may repeat
+# the last seq (lib/core/relay.h). Prints why not, and fails, otherwise.
 stream_ok() {
   local why
   why=$(jq -rs 'reduce .[] as $u ({ok: true, e: -1, s: -1, why: ""};
@@ -70,7 +71,8 @@ stream_ok() {
       elif $u.epoch > .e then
         (if $u.kind == "snapshot" then .e = $u.epoch | .s = $u.seq
          else {ok: false, why: "epoch \($u.epoch) began with a \($u.kind)"} end)
-      elif $u.seq <= .s then {ok: false, why: "seq \($u.seq) after \(.s) in epoch \(.e)"}
+      elif $u.seq < .s or ($u.seq == .s and $u.kind == "diff") then
+        {ok: false, why: "\($u.kind) seq \($u.seq) after \(.s) in epoch \(.e)"}
       elif $u.kind == "diff" and $u.seq != .s + 1 then {ok: false, why: "diff seq \($u.seq) after \(.s)"}
       else .s = $u.seq end)
     | if .ok then "ok" else .why end' "$1")

@@ -44,11 +44,12 @@ class PresenceTest : public ::testing::Test {
 
   PresenceTest() { Start(3); }
 
-  static PresenceOptions Options() {
+  PresenceOptions Options() const {
     PresenceOptions o;
     o.gossip_interval = 100ms;
     o.permdown = 30s;
     o.transfer_retry = 500ms;
+    o.show_comeback_after_transfer = show_comeback_after_transfer_;
     return o;
   }
 
@@ -152,6 +153,7 @@ class PresenceTest : public ::testing::Test {
     now_ = to;
   }
 
+  bool show_comeback_after_transfer_ = false;  // set it, then Start() again
   std::vector<std::unique_ptr<Presence>> nodes_;
   std::vector<NodeId> ids_;
   std::deque<Wire> pending_;
@@ -340,6 +342,35 @@ TEST_F(PresenceTest, AnOriginUpAgainIsShownAndCaughtUp) {
   Flush();
   EXPECT_EQ(P(B).SubscriberCount("t"), 2u);
   EXPECT_EQ(P(B).VersionOf(Id(A)), 2u);
+}
+
+// The registry's claims: what a comeback held is not believed until its transfer says it still
+// holds it (a claim released while unreachable must not reappear, even for a moment).
+TEST_F(PresenceTest, WithShowComebackAfterTransferAComebackIsHiddenUntilItsTransfer) {
+  show_comeback_after_transfer_ = true;
+  Start(3);
+  Join(A, E("t", 1));
+  Join(A, E("u", 1));
+  Flush();
+  Down(B, Id(A));
+  Leave(A, E("t", 1));  // while B cannot hear it
+  Flush([](const Wire& w) { return w.to == B; });
+  Up(B, Id(A));
+  EXPECT_EQ(P(B).SubscriberCount("t"), 0u);  // not shown from what was held
+  EXPECT_EQ(P(B).SubscriberCount("u"), 0u);
+  EXPECT_EQ(Count<PresenceTransferRequest>(pending_, B, A), 1u);
+  Flush();  // the transfer: only what A holds now
+  EXPECT_EQ(P(B).SubscriberCount("t"), 0u);
+  EXPECT_EQ(P(B).SubscriberCount("u"), 1u);
+  // Down again before the transfer of the next comeback: still hidden, and shown by the one after.
+  Down(B, Id(A));
+  Up(B, Id(A));
+  Down(B, Id(A));
+  Flush();
+  EXPECT_EQ(P(B).SubscriberCount("u"), 0u);
+  Up(B, Id(A));
+  Flush();
+  EXPECT_EQ(P(B).SubscriberCount("u"), 1u);
 }
 
 TEST_F(PresenceTest, DeltasFromADownOriginApplyHiddenUntilItIsUp) {
