@@ -107,7 +107,7 @@ void Cluster::HandleData(Time now, const DataMessage& m, core::Outputs& out) {
 }
 
 void Cluster::Tick(Time now, core::Outputs& out) {
-  SyncRunning();
+  SyncRunning(now);
   core::NodeOutputs nout;
   node_->Tick(now, nout);
   Carry(now, nout, out);
@@ -194,10 +194,14 @@ Status Cluster::Cut(std::set<std::string> peers) {
   return Status::Ok();
 }
 
-void Cluster::SyncRunning() {
-  if (!running_dirty_) return;
+void Cluster::SyncRunning(Time now) {
+  // The Registry tracks the pollers it starts and stops itself; this only corrects it where the
+  // Subscriptions could not follow (a topic this node cannot poll). At most once a second: it
+  // costs O(pollers), and a burst of thousands of registrations must not pay it each time.
+  if (!running_dirty_ || now < next_running_sync_) return;
   node_->SetRunning(subs_.RunningPollers());
   running_dirty_ = false;
+  next_running_sync_ = now + std::chrono::seconds(1);
 }
 
 void Cluster::Carry(Time now, core::NodeOutputs& nout, core::Outputs& out) {

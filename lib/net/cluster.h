@@ -96,7 +96,7 @@ class Cluster {
   void Send(const std::string& endpoint, const std::string& payload);
   void SendTo(const std::string& node_name, const DataMessage& m);
   // Keeps the Registry's view of the running pollers current (for its orphan sweep).
-  void SyncRunning();
+  void SyncRunning(Time now);
 
   ClusterOptions options_;
   core::Subscriptions& subs_;
@@ -109,6 +109,7 @@ class Cluster {
   // topic -> nodes that fetched it before this node's poller had a result: they get the first.
   std::map<std::string, std::set<std::string>> waiting_fetchers_;
   bool running_dirty_ = true;
+  Time next_running_sync_{};
 };
 
 }  // namespace livepoll::net
