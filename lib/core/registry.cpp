@@ -84,6 +84,32 @@ struct Registry::Impl {
   // one each lost to the grants their rivals' older, lower proposals had left behind, forever.
   struct Epochs {
     uint64_t claimed = 0;
+    // The owners of the claims seen at `claimed` (an empty NodeId: not named, by a vote or a
+    // notice). Two owners can hold one epoch (both sides of a partition registered it): then
+    // the epoch does not name one stream, and the survivor takes a new one (Superseded).
+    std::set<NodeId> claimants;
+    void Note(uint64_t epoch, const NodeId& owner) {
+      if (epoch > claimed) {
+        claimed = epoch;
+        claimants.clear();
+      }
+      if (epoch == claimed && epoch > 0) claimants.insert(owner);
+    }
+    // A claim of `owner` at `epoch` is below one seen, or shares its epoch with another's: its
+    // owner must re-epoch above every epoch seen.
+    bool Superseded(const NodeId& owner, uint64_t epoch) const {
+      if (epoch < claimed) return true;
+      if (epoch > claimed) return false;
+      for (const NodeId& c : claimants)
+        if (c != owner) return true;
+      return false;
+    }
+    // Another claimant at `claimed` than `owner` (empty if none is named), for an epoch notice.
+    NodeId Other(const NodeId& owner) const {
+      for (const NodeId& c : claimants)
+        if (c != owner) return c;
+      return NodeId{};
+    }
   };
 
   Impl(const Membership& m, const Presence& p, RegistryOptions o)
@@ -138,15 +164,14 @@ struct Registry::Impl {
   // Every claim a message speaks of existed with its epoch, whether or not the claims replica
   // can apply the message (a delta after a gap is not): the epoch is remembered.
   void NoteEpochs(const PresenceMessage& m) {
-    auto note = [&](const PresenceEntry& c) {
-      Epochs& e = epochs[c.topic];
-      e.claimed = std::max(e.claimed, c.subscriber);
+    auto note = [&](const PresenceEntry& c, const NodeId& origin) {
+      epochs[c.topic].Note(c.subscriber, origin);
     };
     if (const auto* d = std::get_if<PresenceDelta>(&m)) {
-      for (const PresenceEntry& c : d->joins) note(c);
-      for (const PresenceEntry& c : d->leaves) note(c);
+      for (const PresenceEntry& c : d->joins) note(c, d->origin);
+      for (const PresenceEntry& c : d->leaves) note(c, d->origin);
     } else if (const auto* t = std::get_if<PresenceTransfer>(&m)) {
-      for (const PresenceEntry& c : t->entries) note(c);
+      for (const PresenceEntry& c : t->entries) note(c, t->origin);
     }
   }
 
@@ -208,7 +233,7 @@ struct Registry::Impl {
     std::vector<Claim> visible;
     std::optional<uint64_t> own;
     for (const Claim& c : ClaimsOf(topic)) {
-      e.claimed = std::max(e.claimed, c.epoch);
+      e.Note(c.epoch, c.owner);
       if (c.visible) visible.push_back(c);
       if (c.owner == self()) own = c.epoch;
     }
@@ -242,7 +267,7 @@ struct Registry::Impl {
         Release(now, topic, *own, release, false, out);
         std::erase_if(visible, [&](const Claim& c) { return c.owner == self(); });
         own.reset();
-      } else if (visible.size() == 1 && *own < e.claimed) {
+      } else if (visible.size() == 1 && e.Superseded(self(), *own)) {
         ReEpoch(now, topic, *own, out);
       }
     }
@@ -258,10 +283,11 @@ struct Registry::Impl {
 
     std::optional<Time> wake;
     auto wake_at = [&](Time at) { wake = wake ? std::min(*wake, at) : at; };
-    if (visible.size() == 1 && visible[0].owner != self() && visible[0].epoch < e.claimed) {
+    if (visible.size() == 1 && visible[0].owner != self() &&
+        e.Superseded(visible[0].owner, visible[0].epoch)) {
       if (now >= t.notice_at) {
-        out.sends.emplace_back(visible[0].owner,
-                               RegistryVote{self(), 0, topic, false, {}, e.claimed});
+        out.sends.emplace_back(visible[0].owner, RegistryVote{self(), 0, topic, false,
+                                                              e.Other(visible[0].owner), e.claimed});
         t.notice_at = now + options.propose_retry;
       }
       wake_at(t.notice_at);
@@ -323,8 +349,7 @@ struct Registry::Impl {
     PresenceOutputs po;
     claims.Join(now, PresenceEntry{topic, epoch}, po);
     Carry(po, out);
-    Epochs& e = epochs[topic];
-    e.claimed = std::max(e.claimed, epoch);
+    epochs[topic].Note(epoch, self());
     t.ownerless_since.reset();
     out.start.push_back({topic, epoch});
     running[topic] = epoch;
@@ -367,9 +392,8 @@ struct Registry::Impl {
   }
 
   void OnVote(Time now, const RegistryVote& v, RegistryOutputs& out) {
-    if (v.proposal_id == 0) {  // an epoch notice
-      Epochs& e = epochs[v.topic];
-      e.claimed = std::max(e.claimed, v.owner_epoch);
+    if (v.proposal_id == 0) {  // an epoch notice (`owner`: another claimant, if named)
+      epochs[v.topic].Note(v.owner_epoch, v.owner);
       Examine(now, v.topic, out);
       return;
     }
@@ -380,8 +404,7 @@ struct Registry::Impl {
     Proposal& p = *t.proposal;
     auto w = p.waiting.find(v.from.name);
     if (w == p.waiting.end() || w->second != v.from) return;
-    Epochs& e = epochs[v.topic];
-    e.claimed = std::max(e.claimed, v.owner_epoch);  // a denial names an owner's epoch
+    epochs[v.topic].Note(v.owner_epoch, v.owner);  // a denial names an owner's epoch
     if (v.granted) {
       p.granted_by[w->first] = w->second;
       p.waiting.erase(w);
@@ -423,7 +446,8 @@ struct Registry::Impl {
   // one delta with the release of the old one, so no node ever sees the topic ownerless here.
   void ReEpoch(Time now, const std::string& topic, uint64_t old, RegistryOutputs& out) {
     Epochs& e = epochs[topic];
-    const uint64_t epoch = ++e.claimed;
+    const uint64_t epoch = e.claimed + 1;
+    e.Note(epoch, self());
     PresenceOutputs po;
     claims.Change(now, {PresenceEntry{topic, epoch}}, {PresenceEntry{topic, old}}, po);
     Carry(po, out);

@@ -49,7 +49,11 @@
 // a PollerStart with the new epoch): epochs only grow, and subscribers that switch streams start
 // from a fresh snapshot. "Seen" counts every claim's epoch this node heard of, applied or not
 // (a delta's leaves, a transfer, a vote's owner_epoch), and epoch notices (RegistryVote), for the
-// process's life (so also across a teardown and a later registration).
+// process's life (so also across a teardown and a later registration). The sole visible claimant
+// re-epochs too when its epoch equals the highest seen and another node (or another incarnation)
+// claimed that epoch as well — both sides of a partition may register the same epoch — so that
+// after a clash one epoch names one owner's stream: the relay (relay.h) fences another owner at
+// the epoch it delivered, and would otherwise wait for nothing.
 //
 // Partition mode. `available`: every side keeps owning and registering. `majority`: a node
 // registers only while it sees a strict majority of the members it knows (up, suspect and dead;
@@ -109,8 +113,9 @@ struct RegistryPropose {  // rpc to every other up member
   uint64_t epoch = 0;
 };
 // Also, with proposal_id 0, an epoch notice: "a claim of `topic` had epoch `owner_epoch`", sent to
-// an owner whose epoch is below one the sender has seen (every propose_retry while that lasts),
-// so that it re-epochs above it. Needed after a clash whose winner never saw the loser's claim
+// an owner whose epoch is below one the sender has seen, or equal to one another node claimed
+// (then `owner` names that node; every propose_retry while that lasts), so that it re-epochs
+// above it. Needed after a clash whose winner never saw the loser's claim
 // (the loser saw the winner's first and released): without it, the nodes that saw the loser's
 // epoch would see the topic's epoch go back.
 struct RegistryVote {  // rpc back to the proposer

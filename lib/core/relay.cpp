@@ -87,7 +87,8 @@ void Relay::SetOwner(Time now, const std::string& topic, std::optional<StreamOwn
   s->fetch_outstanding = false;
   const bool have_it = s->synced && s->delivered && owner && s->epoch == owner->second &&
                        s->delivered_by == owner->first;
-  if (owner && !have_it) RequestState(now, *s, out);
+  // Nothing to fetch from an owner whose every update would be fenced.
+  if (owner && !have_it && !Fenced(*s, owner->first, owner->second)) RequestState(now, *s, out);
 }
 
 void Relay::OnUpdate(Time now, proto::Update u, Outputs& out,
@@ -101,12 +102,19 @@ void Relay::Consider(Time now, Stream& s, proto::Update u, std::shared_ptr<const
                      Outputs& out) {
   auto owner = owners_.find(s.topic);
   if (owner == owners_.end() || owner->second.first != u.owner || owner->second.second != u.epoch ||
-      (s.delivered && u.epoch < s.epoch)) {
+      Fenced(s, u.owner, u.epoch)) {
     ++out.updates_fenced;
     return;
   }
   Take(now, s, std::move(u), std::move(result), out);
   Drain(now, s, out);
+}
+
+bool Relay::Fenced(const Stream& s, const std::string& owner, uint64_t epoch) {
+  // Another owner may not continue (or restart) the epoch delivered: its seqs count another
+  // stream, so its diffs would apply to the wrong data. Two owners can hold one epoch when both
+  // sides of a partition registered the topic; the Registry re-epochs the survivor (registry.h).
+  return s.delivered && (epoch < s.epoch || (epoch == s.epoch && owner != s.delivered_by));
 }
 
 void Relay::Take(Time now, Stream& s, proto::Update u, std::shared_ptr<const ResultSet> result,

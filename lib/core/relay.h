@@ -9,8 +9,11 @@
 // named.
 //
 // Acceptance of an update u (all others are dropped):
-//  - fencing: (u.owner, u.epoch) must equal the owner SetOwner named, and u.epoch must not be
-//    below the delivered epoch; else it is dropped and counted in Outputs::updates_fenced;
+//  - fencing: (u.owner, u.epoch) must equal the owner SetOwner named, u.epoch must not be below
+//    the delivered epoch, and at the delivered epoch u.owner must be the one delivered (two owners
+//    may hold one epoch after a partition: their seqs count different streams); else it is
+//    dropped and counted in Outputs::updates_fenced. A stream so fenced waits for an owner at a
+//    higher epoch (the Registry re-epochs the survivor of such a clash), fetching nothing meanwhile;
 //  - a snapshot is taken when it starts a new epoch or continues past the delivered seq (or, at the
 //    delivered seq itself, re-synchronises a mirror marked invalid);
 //  - a diff or an error is taken when it is the next seq of the delivered epoch and the mirror is
@@ -122,6 +125,9 @@ class Relay {
  private:
   struct Stream;
   Stream* Find(const std::string& topic);
+  // An update of (owner, epoch) may not follow what `s` delivered: an older epoch, or the delivered
+  // epoch from another owner.
+  static bool Fenced(const Stream& s, const std::string& owner, uint64_t epoch);
   // Fencing, then Take; the update may come from OwnState.
   void Consider(Time now, Stream& s, proto::Update u, std::shared_ptr<const ResultSet> result,
                 Outputs& out);

@@ -63,7 +63,10 @@ SimCluster::SimCluster(SimOptions options, uint64_t seed)
   const char* trace = std::getenv("LIVEPOLL_SIM_TRACE");
   verbose_ = trace && std::string(trace) == "2";
   nodes_.resize(options_.nodes);
-  for (size_t i = 0; i < nodes_.size(); ++i) nodes_[i].name = "n" + std::to_string(i);
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    nodes_[i].name = "n";  // not "n" + to_string(i): GCC 12 -O3 warns (-Wrestrict)
+    nodes_[i].name += std::to_string(i);
+  }
   unhealthy_.resize(nodes_.size());
   lives_.resize(nodes_.size());
   paused_since_.resize(nodes_.size());
@@ -112,6 +115,7 @@ void SimCluster::Reschedule(size_t i) {
   if (!n.running || n.paused) return;
   uint64_t generation = ++n.tick_generation;
   Time deadline = n.core->NextDeadline();
+  if (n.subs) deadline = std::min(deadline, n.subs->NextDeadline());
   if (deadline == Time::max()) return;
   // The first virtual instant at which the node's clock reads `deadline`.
   double local = static_cast<double>((deadline.time_since_epoch() - n.offset).count());
@@ -124,6 +128,25 @@ void SimCluster::Reschedule(size_t i) {
 void SimCluster::OnTick(size_t i, uint64_t generation) {
   Node& n = nodes_[i];
   if (!n.running || n.paused || generation != n.tick_generation) return;
+  if (n.subs) {
+    // The daemon's loop: Cluster::Tick (SyncRunning, the node's tick), then Subscriptions::Tick.
+    if (n.running_dirty) {
+      n.core->SetRunning(n.subs->RunningPollers());
+      n.running_dirty = false;
+    }
+    core::NodeOutputs out;
+    core::Outputs data;
+    n.core->Tick(LocalNow(n), out);
+    Apply(i, out, data);
+    CarryData(i, data);
+    if (n.running) {
+      core::Outputs more;
+      n.subs->Tick(LocalNow(n), more);
+      CarryData(i, more);
+    }
+    Reschedule(i);
+    return;
+  }
   core::NodeOutputs out;
   n.core->Tick(LocalNow(n), out);
   Apply(i, out);
@@ -197,6 +220,12 @@ std::optional<size_t> SimCluster::NodeAt(const std::string& endpoint) const {
 }
 
 void SimCluster::Apply(size_t i, core::NodeOutputs& out) {
+  core::Outputs data;
+  Apply(i, out, data);
+  if (nodes_[i].subs) CarryData(i, data);
+}
+
+void SimCluster::Apply(size_t i, core::NodeOutputs& out, core::Outputs& data) {
   Node& n = nodes_[i];
   const std::string me = n.core->self().ToString();
   for (const std::string& e : out.connect) n.subscriptions.insert(e);
@@ -213,16 +242,53 @@ void SimCluster::Apply(size_t i, core::NodeOutputs& out) {
       lives_[i].back().joined = now_;
     }
   }
+  if (n.subs) {
+    // net::Cluster::Carry: stops first, then starts, then the owners (the fencing tokens).
+    const Time now = LocalNow(n);
+    for (const core::PollerStop& s : out.stop) {
+      n.subs->StopPoller(now, s.topic, data);
+      if (s.stale)
+        n.subs->MarkStale(now, s.topic, "this node does not see a majority of the cluster", data);
+      n.running_dirty = true;
+      Log(me + ": stop poller " + s.topic + " (" + s.reason + ")");
+    }
+    for (const core::PollerStart& s : out.start) {
+      Status st = n.subs->StartPoller(now, s.topic, s.epoch, data);
+      n.running_dirty = true;
+      Log(me + ": start poller " + s.topic + " epoch " + std::to_string(s.epoch) +
+          (st.ok() ? "" : ": " + st.ToString()));
+      std::optional<proto::Update> state = n.subs->CurrentState(s.topic);
+      if (on_owner_update && state && state->kind == proto::UpdateKind::kSnapshot &&
+          state->seq == 0) {
+        const ResultSet rs{state->columns, state->rows};
+        on_owner_update(i, *state, &rs);
+      }
+    }
+    n.pollers = n.subs->RunningPollers();
+    for (const std::string& topic : out.owners_changed) {
+      std::optional<core::Claim> owner = n.core->registry().Owner(topic);
+      if (owner) {
+        n.subs->SetOwner(now, topic, std::make_pair(owner->owner.name, owner->epoch), data);
+        Log(me + ": owner of " + topic + " " + owner->owner.ToString() + " epoch " +
+            std::to_string(owner->epoch));
+      } else {
+        n.subs->SetOwner(now, topic, std::nullopt, data);
+        Log(me + ": owner of " + topic + " none");
+      }
+    }
+  }
   // The poller runtime: stops first (registry.h), then starts (or re-epochs).
   for (const core::PollerStop& s : out.stop) {
+    if (n.subs) break;
     n.pollers.erase(s.topic);
     Log(me + ": stop poller " + s.topic + " (" + s.reason + ")");
   }
   for (const core::PollerStart& s : out.start) {
+    if (n.subs) break;
     n.pollers[s.topic] = s.epoch;
     Log(me + ": start poller " + s.topic + " epoch " + std::to_string(s.epoch));
   }
-  if (!out.start.empty() || !out.stop.empty()) n.core->SetRunning(n.pollers);
+  if (!n.subs && (!out.start.empty() || !out.stop.empty())) n.core->SetRunning(n.pollers);
   for (const core::RegistryEvent& e : out.registry_events) {
     static const char* const kKinds[] = {"registered", "released",   "takeover", "clash",
                                          "clash-resolved", "reaped", "denied"};
@@ -260,6 +326,16 @@ void SimCluster::Start(size_t i, const std::vector<size_t>& seeds) {
   n.inbox.clear();
   n.entries.clear();
   n.pollers.clear();
+  n.watched.clear();
+  n.running_dirty = false;
+  n.subs.reset();
+  if (options_.catalog) {
+    core::SubscriptionsOptions so = options_.subscriptions;
+    so.node = n.name;  // the owner named in updates: the Registry's owner name (fencing)
+    so.standalone = false;
+    so.seed = rng_();
+    n.subs = std::make_unique<core::Subscriptions>(*options_.catalog, so);
+  }
   lives_[i].push_back({n.incarnation, std::nullopt, std::nullopt});
   core::MemberClaim self{
       {n.name, n.incarnation}, Gossip(n.name), Rpc(n.name), core::MemberState::kAlive, 0};
@@ -291,6 +367,8 @@ void SimCluster::Crash(size_t i) {
   n.inbox.clear();
   n.subscriptions.clear();
   n.pollers.clear();  // the process is gone, and its pollers with it
+  n.watched.clear();
+  n.subs.reset();    // and its clients, and its polls in flight
   const core::NodeId id = n.core->self();
   // Subscribers see the TCP close after whatever was already on the wire.
   for (size_t j = 0; j < nodes_.size(); ++j)
@@ -426,6 +504,146 @@ bool SimCluster::Healthy(size_t i, uint64_t inc, Duration from, Duration to) con
   if (partitioned_since_ && overlaps(*partitioned_since_, open)) return false;
   if (lossy_since_ && overlaps(*lossy_since_, open)) return false;
   return true;
+}
+
+// ---- the data plane ----
+
+bool SimCluster::Watching(size_t i, const std::string& topic) const {
+  auto it = nodes_[i].watched.find(topic);
+  return it != nodes_[i].watched.end() && it->second > 0;
+}
+
+void SimCluster::TransmitData(size_t from, size_t to, const std::function<void()>& arrive) {
+  uint64_t incarnation = nodes_[to].incarnation;
+  for (Duration d : network_.Transit(from, to)) {
+    At(now_ + d, [this, from, to, incarnation, arrive] {
+      if (!network_.CanTalk(from, to)) return;  // cut while in flight
+      Deliver(to, incarnation, [this, to, arrive] {
+        if (nodes_[to].subs) arrive();
+      });
+    });
+  }
+}
+
+void SimCluster::SendData(size_t from, const std::string& to_name,
+                          std::function<void(size_t to)> arrive) {
+  std::optional<core::Membership::Member> member = nodes_[from].core->membership().Find(to_name);
+  if (!member) return;
+  std::optional<size_t> to = NodeAt(member->claim.rpc_endpoint);
+  if (!to || !nodes_[*to].running) return;
+  const size_t j = *to;
+  TransmitData(from, j, [j, arrive] { arrive(j); });
+}
+
+void SimCluster::PublishData(size_t from, const proto::Update& u) {
+  const std::string endpoint = Gossip(nodes_[from].name);
+  for (size_t j = 0; j < nodes_.size(); ++j) {
+    if (j == from || !nodes_[j].running || !nodes_[j].subscriptions.count(endpoint) ||
+        !Watching(j, u.topic))
+      continue;
+    TransmitData(from, j, [this, j, u] {
+      if (!Watching(j, u.topic)) return;  // the SUB's filter
+      Node& n = nodes_[j];
+      if (verbose_)
+        Log(n.core->self().ToString() + " <- data " + u.topic + " " + proto::UpdateKindName(u.kind) +
+            " " + u.owner + "@" + std::to_string(u.epoch) + "/" + std::to_string(u.seq));
+      core::Outputs out;
+      n.subs->OnRemoteUpdate(LocalNow(n), u, out);
+      CarryData(j, out);
+    });
+  }
+}
+
+void SimCluster::CarryData(size_t i, core::Outputs& out) {
+  Node& n = nodes_[i];
+  if (!n.subs) return;
+  const std::string me = n.core->self().ToString();
+  for (const core::PollRequest& p : out.polls)
+    if (on_poll) on_poll(i, p);
+  for (const core::Delivery& d : out.deliveries)
+    if (on_delivery) on_delivery(i, d);
+  // The data plane first, as Server::Carry.
+  for (const proto::Update& u : out.published) PublishData(i, u);
+  for (const std::string& topic : out.watch) n.watched[topic]++;
+  for (const std::string& topic : out.unwatch) {
+    auto it = n.watched.find(topic);
+    if (it != n.watched.end() && --it->second == 0) n.watched.erase(it);
+  }
+  for (const core::SnapshotFetch& f : out.fetches) {
+    Log(me + ": fetch " + f.topic + " from " + f.owner);
+    const std::string topic = f.topic;
+    const std::string self = n.name;
+    SendData(i, f.owner, [this, topic, self](size_t owner) {
+      // The owner answers a SnapshotRequest (Cluster::HandleData).
+      std::optional<proto::Update> state = nodes_[owner].subs->CurrentState(topic);
+      SendData(owner, self, [this, state](size_t asker) {
+        if (!state) return;
+        Node& a = nodes_[asker];
+        Log(a.core->self().ToString() + " <- snapshot reply " + state->topic + " " +
+            proto::UpdateKindName(state->kind) + " " + state->owner + "@" +
+            std::to_string(state->epoch) + "/" + std::to_string(state->seq));
+        core::Outputs o;
+        a.subs->OnRemoteUpdate(LocalNow(a), *state, o);
+        CarryData(asker, o);
+      });
+    });
+  }
+  if (!out.subscribed.empty() || !out.unsubscribed.empty()) {
+    core::Outputs more;  // presence changes may start or stop pollers here
+    for (const auto& [topic, client] : out.subscribed) {
+      n.entries.insert({topic, client});
+      core::NodeOutputs nout;
+      n.core->Subscribed(LocalNow(n), topic, client, nout);
+      Apply(i, nout, more);
+    }
+    for (const auto& [topic, client] : out.unsubscribed) {
+      n.entries.erase({topic, client});
+      core::NodeOutputs nout;
+      n.core->Unsubscribed(LocalNow(n), topic, client, nout);
+      Apply(i, nout, more);
+    }
+    CarryData(i, more);
+  }
+  out = {};
+}
+
+Result<std::string> SimCluster::Join(size_t i, core::ClientId client, const std::string& query,
+                                     const proto::Params& params) {
+  Node& n = nodes_[i];
+  if (!n.running || n.paused || !n.subs) return Status::Unavailable("not running");
+  core::Outputs out;
+  Result<std::string> topic = n.subs->Join(LocalNow(n), client, query, params, out);
+  if (topic.ok()) Log(n.core->self().ToString() + ": client " + std::to_string(client) + " joins " + *topic);
+  CarryData(i, out);
+  Reschedule(i);
+  return topic;
+}
+
+Status SimCluster::Leave(size_t i, core::ClientId client, const std::string& topic) {
+  Node& n = nodes_[i];
+  if (!n.running || n.paused || !n.subs) return Status::Unavailable("not running");
+  core::Outputs out;
+  Status s = n.subs->Leave(LocalNow(n), client, topic, out);
+  if (s.ok()) Log(n.core->self().ToString() + ": client " + std::to_string(client) + " leaves " + topic);
+  CarryData(i, out);
+  Reschedule(i);
+  return s;
+}
+
+void SimCluster::PollDone(size_t i, uint64_t incarnation, uint64_t poll_id,
+                          Result<ResultSet> result) {
+  Deliver(i, incarnation, [this, i, poll_id, result] {
+    Node& n = nodes_[i];
+    if (!n.subs) return;
+    core::Outputs out;
+    n.subs->PollDone(LocalNow(n), poll_id, result, out);
+    for (const proto::Update& u : out.published) {
+      Log(n.core->self().ToString() + ": publish " + u.topic + " " + proto::UpdateKindName(u.kind) +
+          " @" + std::to_string(u.epoch) + "/" + std::to_string(u.seq));
+      if (on_owner_update) on_owner_update(i, u, result.ok() ? &result.value() : nullptr);
+    }
+    CarryData(i, out);
+  });
 }
 
 }  // namespace livepoll::sim

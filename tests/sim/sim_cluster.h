@@ -35,6 +35,25 @@
 // PollerStop and PollerStart outputs (stops first) are applied to a per-node set of running
 // pollers (topic -> epoch), fed back with Node::SetRunning, and cleared by a crash.
 // The registry's properties are in registry_sim_test.cpp.
+//
+// The data plane (SimOptions::catalog set; data_plane_sim_test.cpp). Each node also runs a real
+// core::Subscriptions in cluster mode, wired to its core::Node exactly as the daemon wires them
+// (lib/net/cluster.cpp, Cluster::Carry and HandleData; lib/net/server.cpp, Server::Carry):
+//  - PollerStop -> StopPoller (and MarkStale when `stale`), PollerStart -> StartPoller, the
+//    running pollers fed back with Node::SetRunning before the node's next tick (SyncRunning);
+//  - owners_changed -> SetOwner(Registry::Owner(topic));
+//  - Outputs::published -> the topic's channel on the sender's gossip PUB: it reaches the nodes
+//    whose SUB is connected to that endpoint and that Watch the topic (checked when sent and when
+//    received), subject to partitions, loss, duplication and delays like gossip;
+//  - Outputs::watch/unwatch -> counted per topic channel, as Cluster::Watch/Unwatch;
+//  - Outputs::fetches -> an rpc SnapshotRequest to the owner's rpc endpoint (as Membership knows
+//    it), answered with Subscriptions::CurrentState, which goes to OnRemoteUpdate;
+//  - Outputs::subscribed/unsubscribed -> Node::Subscribed/Unsubscribed (presence), whose outputs
+//    are carried like the rest;
+//  - Outputs::polls -> on_poll (the test's database answers with PollDone after a virtual delay),
+//    Outputs::deliveries -> on_delivery (the test's clients).
+// A paused node queues its poll completions like its messages; a crash loses its Subscriptions,
+// its clients and its polls in flight.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +70,7 @@
 #include <vector>
 
 #include "core/node.h"
+#include "core/subscriptions.h"
 #include "sim_network.h"
 
 namespace livepoll::sim {
@@ -60,6 +80,9 @@ struct SimOptions {
   core::MembershipOptions membership;
   core::PresenceOptions presence;
   core::RegistryOptions registry;
+  // The data plane: set, every node runs a core::Subscriptions (cluster mode) over this catalog.
+  std::optional<core::Catalog> catalog;
+  core::SubscriptionsOptions subscriptions;  // node, seed and standalone are set per node
   SimOptions();
 };
 
@@ -95,6 +118,10 @@ class SimCluster {
     std::deque<std::function<void()>> inbox;  // delivered while paused
     std::set<core::PresenceEntry> entries;    // the truth: this node's own subscribers
     uint64_t tick_generation = 0;
+    // ---- the data plane (SimOptions::catalog) ----
+    std::unique_ptr<core::Subscriptions> subs;
+    std::map<std::string, int> watched;  // topic channels its SUB receives (as Cluster::Watch)
+    bool running_dirty = false;          // as Cluster::running_dirty_
   };
 
   SimCluster(SimOptions options, uint64_t seed);
@@ -127,6 +154,25 @@ class SimCluster {
                  core::ClashPolicy policy);
   // Called after every input of node i that may have changed Owner() of `topics`.
   std::function<void(size_t i, const std::set<std::string>& topics)> on_owners_changed;
+
+  // ---- the data plane (SimOptions::catalog) ----
+  // A client of node i joins or leaves (core::Subscriptions::Join/Leave, carried like the
+  // daemon's). Unavailable when the node is not running or paused. Deliveries the call causes
+  // (a late subscriber's current state) reach on_delivery before it returns.
+  Result<std::string> Join(size_t i, core::ClientId client, const std::string& query,
+                           const proto::Params& params);
+  Status Leave(size_t i, core::ClientId client, const std::string& topic);
+  // A poll of node i's incarnation `incarnation` finished (dropped if that process is gone;
+  // queued while it is paused).
+  void PollDone(size_t i, uint64_t incarnation, uint64_t poll_id, Result<ResultSet> result);
+  // Node i's Subscriptions asks for a poll: answer with PollDone.
+  std::function<void(size_t i, const core::PollRequest& poll)> on_poll;
+  // Node i's Subscriptions sends `d` to its clients.
+  std::function<void(size_t i, const core::Delivery& d)> on_delivery;
+  // The owner's word, for a test's history: every update node i's pollers publish, with the
+  // result it leads to (the poll's; nullptr for an error), and the snapshot at seq 0 that a
+  // re-epoched poller serves until its first poll of the new epoch (pollers.h, State).
+  std::function<void(size_t i, const proto::Update& u, const ResultSet* result)> on_owner_update;
 
   // ---- what happened ----
   const Node& node(size_t i) const { return nodes_[i]; }
@@ -168,6 +214,17 @@ class SimCluster {
   void Transmit(size_t from, size_t to, core::NodeMessage m);
   void Broadcast(size_t from, const core::NodeMessage& m);
   void Apply(size_t i, core::NodeOutputs& out);
+  // Node i's outputs (net::Cluster::Carry): Subscriptions' consequences are appended to `data`.
+  void Apply(size_t i, core::NodeOutputs& out, core::Outputs& data);
+  // Node i's Subscriptions' outputs (net::Server::Carry, cluster part).
+  void CarryData(size_t i, core::Outputs& out);
+  // One data-plane message from node `from` to node `to`: `arrive` runs on `to` (if still the
+  // same process, after the network's delays; queued while paused).
+  void TransmitData(size_t from, size_t to, const std::function<void()>& arrive);
+  // net::Cluster::SendTo: by node name, to its rpc endpoint as node `from`'s Membership knows it.
+  void SendData(size_t from, const std::string& to_name, std::function<void(size_t to)> arrive);
+  void PublishData(size_t from, const proto::Update& u);
+  bool Watching(size_t i, const std::string& topic) const;
   void Disconnected(size_t observer, const core::NodeId& peer, Duration after);
   std::optional<size_t> NodeAt(const std::string& endpoint) const;
   void Unhealthy(size_t i, Duration from, Duration to) { unhealthy_[i].push_back({from, to}); }

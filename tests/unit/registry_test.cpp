@@ -608,6 +608,29 @@ TEST_F(RegistryClashTest, OldestKeepsTheLowestEpochAndItReEpochsAboveBoth) {
   for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(R(i).Clashes().empty()) << Name(i);
 }
 
+// Found by the simulator (data_plane_sim_test.cpp, seeds 44, 802): both sides of a partition
+// registered a topic nobody owned at the same epoch, and the clash's winner kept it, so one epoch
+// named two owners' streams. The relay fences another owner at the epoch it delivered (relay.h):
+// the subscribers that followed the loser waited for the winner's data forever.
+TEST_F(RegistryClashTest, TheWinnerOfAClashAtOneEpochReEpochsAboveIt) {
+  Form(4);
+  const std::string topic = TopicFirstOn(Names(), "n1", "n3");
+  Partition({0, 0, 1, 1});
+  Run(3s);  // each side sees the other down
+  Subscribe(0, topic);
+  Subscribe(2, topic, 2);
+  Run(2s);
+  ASSERT_TRUE(R(0).Owner(topic) && R(2).Owner(topic));
+  EXPECT_EQ(R(0).Owner(topic)->owner, Id(1));
+  EXPECT_EQ(R(2).Owner(topic)->owner, Id(3));
+  EXPECT_EQ(R(0).Owner(topic)->epoch, 1u);
+  EXPECT_EQ(R(2).Owner(topic)->epoch, 1u);
+  Heal();
+  Run(1500ms);
+  ExpectOwner(topic, 1, 2);  // (1, n1) < (1, n3), then above the epoch n3 had too
+  EXPECT_EQ(CountEvents(3, K::kReleased, topic, "clash"), 1u);
+}
+
 TEST_F(RegistryClashTest, HashedKeepsTheRendezvousFirstClaimant) {
   size_t a, b;
   const std::string topic = SplitBrain(ClashPolicy::kHashed, a, b);

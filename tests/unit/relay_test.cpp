@@ -122,6 +122,33 @@ TEST_F(RelayTest, AnotherOwnersOrAnOlderEpochsUpdatesAreFencedAndCounted) {
   EXPECT_EQ(Rebuild(u), Rows({{1, "c"}}));
 }
 
+// Found by the simulator (data_plane_sim_test.cpp, seeds 44, 802): both sides of a partition
+// registered the topic at epoch 2, and after the heal the registry named the other one. Its seqs
+// count another stream: its snapshot at a seq already delivered was dropped as a duplicate and its
+// next diff applied to the first owner's data, so the client held rows neither owner had.
+TEST_F(RelayTest, AnotherOwnerAtTheEpochDeliveredIsFencedUntilAHigherEpoch) {
+  Owner("a", 2);
+  Join(1);
+  Feed(Snap("a", 2, 1, {{1, "x"}}));
+  Feed(Diff("a", 2, 2, {Ins(2, "y")}));
+  out_.fetches.clear();
+  Owner("b", 2);                          // the clash's winner, at the same epoch
+  EXPECT_TRUE(out_.fetches.empty());      // all it could send would be fenced
+  Feed(Snap("b", 2, 2, {{1, "x"}}));       // b's rows at its seq 2
+  Feed(Diff("b", 2, 3, {Ins(3, "z")}));    // would have applied to a's rows
+  Feed(Snap("b", 2, 4, {{1, "x"}, {3, "z"}}));
+  EXPECT_EQ(out_.updates_fenced, 3u);
+  EXPECT_EQ(Seqs(UpdatesFor(1)), (std::vector<uint64_t>{1, 2}));
+  Owner("b", 3);  // the survivor re-epochs (registry.h): a new stream, fetched
+  ASSERT_EQ(out_.fetches.size(), 1u);
+  Feed(Snap("b", 3, 1, {{1, "x"}, {3, "z"}}));
+  std::vector<Update> u = UpdatesFor(1);
+  ASSERT_EQ(u.size(), 3u);
+  EXPECT_EQ(u[2].owner, "b");
+  EXPECT_EQ(u[2].epoch, 3u);
+  EXPECT_EQ(Rebuild(u), Rows({{1, "x"}, {3, "z"}}));
+}
+
 TEST_F(RelayTest, AGapFetchesOnceAndTheSnapshotReplaysWhatWasKeptInOrder) {
   Owner("b", 1);
   Join(1);
