@@ -653,6 +653,9 @@ std::vector<RegistryZombie> Registry::Zombies(Time now) const {
     std::erase_if(visible, [](const Claim& c) { return !c.visible; });
     if (visible.size() >= 2) {
       const Claim keep = Impl::Winner(topic, visible, r.options.clash_policy);
+      std::sort(visible.begin(), visible.end(), [](const Claim& a, const Claim& b) {
+        return Wins(a.epoch, a.owner.name, b.epoch, b.owner.name);
+      });
       std::string claims;
       for (const Claim& c : visible)
         claims += (claims.empty() ? "" : ",") + c.owner.name + "@" + std::to_string(c.epoch);
