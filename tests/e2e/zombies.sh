@@ -88,7 +88,7 @@ sqlite3 "$db" <"$E2E_TMP/lock.in" >/dev/null 2>&1 &
 lock_pid=$!
 E2E_PIDS+=("$lock_pid")
 exec 9>"$E2E_TMP/lock.in"
-echo "BEGIN EXCLUSIVE;" >&9
+printf ".timeout 10000\nBEGIN EXCLUSIVE;\n" >&9  # waits out the pollers' reads
 locked() { ! sqlite3 -cmd ".timeout 10" "$db" "SELECT count(*) FROM t" >/dev/null 2>&1; }
 wait_for 10 "the write lock is held" locked
 wait_for 15 "t?g=1 is a stalled zombie" has_zombie n2 stalled "t?g=1" n1
