@@ -27,7 +27,7 @@ Result<proto::AdminReply> CallAdmin(zmq::context_t& context, const std::string& 
       return std::move(*reply);
     }
     if (auto* error = std::get_if<proto::Error>(&**m)) {
-      return proto::AdminReply{kRequestId, error->code, error->message, {}, {}};
+      return proto::AdminReply{kRequestId, error->code, error->message, {}, {}, {}};
     }
     // Anything else (another id, another type) is not the answer: keep waiting.
   }
@@ -68,6 +68,30 @@ std::optional<proto::AdminReply> CallAdminOrReport(const CommandContext& ctx,
     return std::nullopt;
   }
   return std::move(reply).value();
+}
+
+}  // namespace livepoll::cli
+
+namespace livepoll::cli {
+
+std::optional<proto::AdminReply> CallClusterOrReport(const CommandContext& ctx,
+                                                     zmq::context_t& context,
+                                                     const std::string& command,
+                                                     proto::Params args, int* exit_code,
+                                                     bool* partial) {
+  args.emplace_back("node_timeout", std::to_string(ctx.global.node_timeout.count()));
+  if (ctx.vm.count("node")) {
+    std::string nodes;
+    for (const std::string& n : ctx.vm["node"].as<std::vector<std::string>>())
+      nodes += (nodes.empty() ? "" : ",") + n;
+    args.emplace_back("nodes", nodes);
+  }
+  std::optional<proto::AdminReply> reply = CallAdminOrReport(ctx, context, command, args, exit_code);
+  if (!reply) return reply;
+  for (const std::string& m : reply->missing)
+    ctx.err << "livepoll: " << m << " (the output lacks its part)\n";
+  *partial = !reply->missing.empty();
+  return reply;
 }
 
 }  // namespace livepoll::cli

@@ -27,6 +27,16 @@ std::optional<proto::AdminReply> CallAdminOrReport(const CommandContext& ctx,
                                                    const std::string& command,
                                                    const proto::Params& args, int* exit_code);
 
+// A cluster-wide command (status, subs, zombies, reap, ...): CallAdminOrReport with the
+// daemon's per-node wait (--node-timeout) and, when the command has --node, the nodes to ask.
+// The daemon names the nodes that did not answer: each is written to ctx.err as
+// "livepoll: NODE: why (the output lacks its part)" and *partial is set.
+std::optional<proto::AdminReply> CallClusterOrReport(const CommandContext& ctx,
+                                                     zmq::context_t& context,
+                                                     const std::string& command,
+                                                     proto::Params args, int* exit_code,
+                                                     bool* partial);
+
 // "livepoll: cannot reach livepolld at ENDPOINT (no answer within 2s)"
 std::string UnreachableMessage(const std::string& endpoint, std::chrono::milliseconds timeout);
 

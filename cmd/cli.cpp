@@ -32,6 +32,9 @@ po::options_description GlobalOptionsDescription() {
        "livepolld's admin endpoint (default: $LIVEPOLL_CONNECT, else tcp://127.0.0.1:7471)")
       ("timeout", po::value<std::string>()->value_name("DURATION")->default_value("2s"),
        "how long to wait for livepolld (200ms, 2s, 1m)")
+      ("node-timeout", po::value<std::string>()->value_name("DURATION"),
+       "how long livepolld waits for each other node of a cluster-wide answer (default: half "
+       "of --timeout)")
       ("json", po::bool_switch(), "one JSON object per line")
       ("header", po::bool_switch(), "print a header line on tab-separated output too")
       ("help,h", po::bool_switch(), "show help (after a command: that command's help)")
@@ -119,6 +122,17 @@ std::optional<GlobalOptions> ResolveGlobals(const po::variables_map& vm, const C
     return std::nullopt;
   }
   g.timeout = *timeout;
+  g.node_timeout = g.timeout / 2;
+  if (vm.count("node-timeout")) {
+    Result<std::chrono::milliseconds> t = ParseDuration(vm["node-timeout"].as<std::string>());
+    if (!t.ok() || t->count() <= 0 || *t >= g.timeout) {
+      UsageError(err, "--node-timeout: " + (t.ok() ? std::string("must be positive and shorter "
+                                                                 "than --timeout")
+                                                   : t.status().message()));
+      return std::nullopt;
+    }
+    g.node_timeout = *t;
+  }
   g.mode = ChooseOutputMode(vm["json"].as<bool>(), env.stdout_is_terminal);
   g.header = vm["header"].as<bool>();
   return g;

@@ -17,6 +17,7 @@ enum ExitCode : int {
   kExitFailure = 1,      // the daemon answered with an error, or a reply made no sense
   kExitUsage = 2,        // unknown command or option, bad option value
   kExitUnreachable = 3,  // no answer from livepolld within --timeout
+  kExitPartial = 4,      // a cluster-wide answer lacks the nodes named on stderr
 };
 
 // Everything Run() would otherwise take from the process, so tests can set it.

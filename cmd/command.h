@@ -18,6 +18,7 @@ namespace livepoll::cli {
 struct GlobalOptions {
   std::string endpoint;                     // the admin endpoint of livepolld
   std::chrono::milliseconds timeout{2000};  // how long to wait for an answer
+  std::chrono::milliseconds node_timeout{1000};  // how long the daemon waits for each other node
   OutputMode mode = OutputMode::kTsv;       // table on a terminal, TSV piped, --json
   bool header = false;                      // --header: a header line on TSV too
 };
@@ -46,6 +47,7 @@ struct Command {
 // The command groups (one file each) and the table made of them, in `--help` order.
 std::vector<Command> InspectCommands();  // inspect_commands.cpp: status, queries, subs
 std::vector<Command> WatchCommands();    // watch_command.cpp: watch
+std::vector<Command> ZombieCommands();   // zombie_commands.cpp: zombies, reap, resolve
 std::vector<Command> ClusterCommands();  // cluster_commands.cpp: fault
 const std::vector<Command>& AllCommands();
 

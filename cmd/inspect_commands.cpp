@@ -1,4 +1,8 @@
-// Commands that show one admin table: status, queries, subs, stats, members.
+// Commands that show one admin table: status, queries, plugins, subs, stats (cluster-wide: every
+// node's part, merged by the daemon the CLI talks to) and members (that daemon's view).
+#include "inspect_commands.h"
+
+#include <algorithm>
 #include <ostream>
 
 #include "admin_client.h"
@@ -6,114 +10,151 @@
 #include "duration.h"
 
 namespace livepoll::cli {
-namespace {
 
-// The index of `name` in `columns`, or columns.size() when the daemon did not send it (an older
-// or newer daemon may differ: show what came, never fail on it).
+namespace po = boost::program_options;
+
 size_t ColumnIndex(const std::vector<std::string>& columns, const std::string& name) {
   size_t i = 0;
   while (i < columns.size() && columns[i] != name) ++i;
   return i;
 }
 
-// Calls `command` and prints its reply as-is (TSV and JSON stay raw, for scripts); `for_people`
-// may rewrite the reply for the table mode only.
-int PrintAdminTable(const CommandContext& ctx, const std::string& command,
-                    void (*for_people)(proto::AdminReply&) = nullptr) {
-  zmq::context_t context;
-  int code = kExitOk;
-  std::optional<proto::AdminReply> reply = CallAdminOrReport(ctx, context, command, {}, &code);
-  if (!reply) return code;
-  if (ctx.global.mode == OutputMode::kTable && for_people) for_people(*reply);
-  WriteRows(ctx.out, reply->columns, reply->rows, ctx.global.mode,
-            ctx.global.mode == OutputMode::kTable || ctx.global.header);
-  return kExitOk;
+void DefineNodeFilter(po::options_description& options) {
+  options.add_options()("node", po::value<std::vector<std::string>>()->value_name("NODE"),
+                        "ask only this node (repeatable; default: every up member)");
 }
 
-// On a terminal, `ms` columns read better as durations: interval_ms 500 -> "500ms",
-// last_poll_ms 412 -> "0.4s ago" (nil: "never"). `column` is renamed `shown`.
-void HumanizeAgoColumn(proto::AdminReply& reply, const std::string& column, const std::string& shown) {
+void KeepRows(proto::AdminReply& reply, const std::string& column,
+              const std::vector<std::string>& wanted, bool query_of_topic) {
   const size_t at = ColumnIndex(reply.columns, column);
   if (at == reply.columns.size()) return;
-  reply.columns[at] = shown;
-  for (Row& row : reply.rows) {
-    if (at >= row.size()) continue;
-    if (auto* ms = std::get_if<int64_t>(&row[at])) {
-      row[at] = HumanizeAgo(*ms);
-    } else if (std::holds_alternative<Null>(row[at])) {
-      row[at] = std::string("never");
+  std::erase_if(reply.rows, [&](const Row& row) {
+    const std::string* text = at < row.size() ? std::get_if<std::string>(&row[at]) : nullptr;
+    if (text == nullptr) return true;
+    const std::string value = query_of_topic ? text->substr(0, text->find('?')) : *text;
+    return std::find(wanted.begin(), wanted.end(), value) == wanted.end();
+  });
+}
+
+void ApplyFilters(const CommandContext& ctx, proto::AdminReply& reply) {
+  auto values = [&](const char* option) {
+    return ctx.vm.count(option) ? ctx.vm[option].as<std::vector<std::string>>()
+                                : std::vector<std::string>{};
+  };
+  if (ctx.vm.count("query")) {
+    const bool catalog = ColumnIndex(reply.columns, "topic") == reply.columns.size();
+    KeepRows(reply, catalog ? "name" : "topic", values("query"), !catalog);
+  }
+  if (ctx.vm.count("state")) KeepRows(reply, "state", values("state"), false);
+  if (ctx.vm.count("reason")) KeepRows(reply, "reason", values("reason"), false);
+}
+
+namespace {
+
+// On a terminal, `_ms` columns read better as durations: interval_ms 500 -> "500ms",
+// last_poll_ms 412 -> "0.4s ago" (nil: "never"), age_ms 12000 -> "12s".
+void Humanize(proto::AdminReply& reply) {
+  for (size_t at = 0; at < reply.columns.size(); ++at) {
+    std::string& column = reply.columns[at];
+    if (column.size() < 4 || column.compare(column.size() - 3, 3, "_ms") != 0) continue;
+    const std::string name = column;
+    column.resize(column.size() - 3);
+    const bool ago = name == "last_poll_ms" || name == "last_heard_ms";
+    for (Row& row : reply.rows) {
+      if (at >= row.size()) continue;
+      if (auto* ms = std::get_if<int64_t>(&row[at])) {
+        row[at] = name == "interval_ms" ? FormatDuration(std::chrono::milliseconds(*ms))
+                  : ago                 ? HumanizeAgo(*ms)
+                                        : HumanizeDuration(*ms);
+      } else if (std::holds_alternative<Null>(row[at]) && name == "last_poll_ms") {
+        row[at] = std::string("never");
+      }
     }
   }
 }
 
-void HumanizeSubs(proto::AdminReply& reply) { HumanizeAgoColumn(reply, "last_poll_ms", "last_poll"); }
-void HumanizeMembers(proto::AdminReply& reply) {
-  HumanizeAgoColumn(reply, "last_heard_ms", "last_heard");
+}  // namespace
+
+int PrintReply(const CommandContext& ctx, proto::AdminReply& reply, bool partial) {
+  ApplyFilters(ctx, reply);
+  if (ctx.global.mode == OutputMode::kTable) Humanize(reply);
+  WriteRows(ctx.out, reply.columns, reply.rows, ctx.global.mode,
+            ctx.global.mode == OutputMode::kTable || ctx.global.header);
+  return partial ? kExitPartial : kExitOk;
 }
 
-void HumanizeQueries(proto::AdminReply& reply) {
-  const size_t interval = ColumnIndex(reply.columns, "interval_ms");
-  if (interval == reply.columns.size()) return;
-  reply.columns[interval] = "interval";
-  for (Row& row : reply.rows) {
-    if (interval >= row.size()) continue;
-    if (auto* ms = std::get_if<int64_t>(&row[interval])) {
-      row[interval] = FormatDuration(std::chrono::milliseconds(*ms));
-    }
-  }
-}
+namespace {
 
-int RunQueries(const CommandContext& ctx) {
-  return PrintAdminTable(ctx, "queries", HumanizeQueries);
-}
-
-int RunSubs(const CommandContext& ctx) { return PrintAdminTable(ctx, "subs", HumanizeSubs); }
-
-int RunStats(const CommandContext& ctx) { return PrintAdminTable(ctx, "stats"); }
-
-int RunMembers(const CommandContext& ctx) { return PrintAdminTable(ctx, "members", HumanizeMembers); }
-
-// `info` is one row; people and `cut`/`grep` read it best as key/value lines. JSON keeps the one
-// object, which is already key/value.
-int RunStatus(const CommandContext& ctx) {
+// A cluster-wide table, filtered and printed; TSV and JSON stay raw, for scripts.
+int PrintClusterTable(const CommandContext& ctx, const std::string& command) {
   zmq::context_t context;
   int code = kExitOk;
-  std::optional<proto::AdminReply> reply = CallAdminOrReport(ctx, context, "info", {}, &code);
+  bool partial = false;
+  std::optional<proto::AdminReply> reply =
+      CallClusterOrReport(ctx, context, command, {}, &code, &partial);
   if (!reply) return code;
-  if (ctx.global.mode == OutputMode::kJson) {
-    WriteRows(ctx.out, reply->columns, reply->rows, OutputMode::kJson, false);
-    return kExitOk;
-  }
-  std::vector<Row> pairs;
-  for (const Row& row : reply->rows) {
-    for (size_t c = 0; c < reply->columns.size(); ++c) {
-      Value v = c < row.size() ? row[c] : Value(Null{});
-      if (ctx.global.mode == OutputMode::kTable) {
-        // Values of different kinds under each other: all left-aligned text reads best.
-        auto* ms = std::get_if<int64_t>(&v);
-        v = ms && reply->columns[c] == "uptime_ms" ? HumanizeDuration(*ms)
-                                                   : CellText(v, OutputMode::kTable);
-      }
-      pairs.push_back({Value(reply->columns[c]), std::move(v)});
-    }
-  }
-  WriteRows(ctx.out, {"key", "value"}, pairs, ctx.global.mode, ctx.global.header);
-  return kExitOk;
+  return PrintReply(ctx, *reply, partial);
+}
+
+void DefineNode(po::options_description& o, po::positional_options_description&) {
+  DefineNodeFilter(o);
+}
+void DefineQueries(po::options_description& o, po::positional_options_description&) {
+  DefineNodeFilter(o);
+  o.add_options()("query", po::value<std::vector<std::string>>()->value_name("QUERY"),
+                  "only this query (repeatable)");
+}
+void DefineSubs(po::options_description& o, po::positional_options_description&) {
+  DefineNodeFilter(o);
+  // clang-format off
+  o.add_options()
+      ("query", po::value<std::vector<std::string>>()->value_name("QUERY"),
+       "only topics of this query (repeatable)")
+      ("state", po::value<std::vector<std::string>>()->value_name("STATE"),
+       "only topics in this state (repeatable): polling, relayed, waiting, error, ...");
+  // clang-format on
+}
+void DefineMembers(po::options_description& o, po::positional_options_description&) {
+  o.add_options()("state", po::value<std::vector<std::string>>()->value_name("STATE"),
+                  "only members in this state (repeatable): alive, suspect, dead, left");
+}
+
+int RunStatus(const CommandContext& ctx) { return PrintClusterTable(ctx, "info"); }
+int RunQueries(const CommandContext& ctx) { return PrintClusterTable(ctx, "queries"); }
+int RunPlugins(const CommandContext& ctx) { return PrintClusterTable(ctx, "plugins"); }
+int RunSubs(const CommandContext& ctx) { return PrintClusterTable(ctx, "subs"); }
+int RunStats(const CommandContext& ctx) { return PrintClusterTable(ctx, "stats"); }
+
+int RunMembers(const CommandContext& ctx) {
+  zmq::context_t context;
+  int code = kExitOk;
+  std::optional<proto::AdminReply> reply = CallAdminOrReport(ctx, context, "members", {}, &code);
+  if (!reply) return code;
+  return PrintReply(ctx, *reply, false);
 }
 
 }  // namespace
 
 std::vector<Command> InspectCommands() {
   return {
-      {"status", "", "show the node the CLI talks to (admin command info)", nullptr, RunStatus},
-      {"queries", "", "list the query catalog: name, params, source, interval, key", nullptr,
+      {"status", "[--node NODE]...",
+       "show every node: version, endpoints, pid, uptime, topics, subscribers", DefineNode,
+       RunStatus},
+      {"members", "[--state STATE]...",
+       "list the cluster's members: name, incarnation, endpoints, state, last heard",
+       DefineMembers, RunMembers},
+      {"subs", "[--node NODE]... [--query QUERY]... [--state STATE]...",
+       "list topics: owner, epoch, subscribers, polls, last poll, state, claims, pollers",
+       DefineSubs, RunSubs},
+      {"queries", "[--node NODE]... [--query QUERY]...",
+       "list the query catalog: name, params, source, interval, key, nodes", DefineQueries,
        RunQueries},
-      {"subs", "", "list topics: owner, epoch, subscribers, polls, last poll, state", nullptr,
-       RunSubs},
-      {"stats", "", "list the node's counters: polls, errors, refused frames, dropped clients",
-       nullptr, RunStats},
-      {"members", "", "list the cluster's members: name, incarnation, endpoints, state, last heard",
-       nullptr, RunMembers},
+      {"plugins", "[--node NODE]...",
+       "list each node's data sources: plugin, version, ABI, connections, file", DefineNode,
+       RunPlugins},
+      {"stats", "[--node NODE]...",
+       "list each node's counters: polls, errors, refused frames, reaped zombies", DefineNode,
+       RunStats},
   };
 }
 

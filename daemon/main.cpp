@@ -170,6 +170,7 @@ int Serve(const config::DaemonArgs& args) {
   core::Subscriptions subs(MakeCatalog(cfg), so);
   net::ServerOptions server_options{cfg.node.name, cfg.node.client_bind, cfg.node.admin_bind, {}};
   if (!cfg.node.gossip_bind.empty()) server_options.cluster = ClusterOptionsFrom(env, cfg.node);
+  server_options.stall_after = cfg.node.stall_after;
   net::Server server(env, std::move(server_options), subs, runner);
   if (Status s = server.Bind(); !s.ok()) {
     spdlog::error("{}", s.message());

@@ -228,6 +228,15 @@ const NodeKey kNodeKeys[] = {
     {"takeover_timeout", "takeover-timeout", "DURATION",
      "when a topic's successor has not registered within this, the next one does (default 1s)",
      [](NodeConfig& n, const std::string& v) { return SetDuration(n.takeover_timeout, v); }},
+    {"stall_after", "stall-after", "N",
+     "a poller whose last good poll is older than N of its query's intervals is a stalled "
+     "zombie for `livepoll zombies` (default 3)",
+     [](NodeConfig& n, const std::string& v) {
+       Result<int> k = ParseInt(v, 1, 1000000);
+       if (!k.ok()) return k.status();
+       n.stall_after = static_cast<uint32_t>(*k);
+       return Status::Ok();
+     }},
     {"fault_injection", "fault-injection", "BOOL",
      "accept the `fault` admin command that cuts this node off from named peers, for tests "
      "(default false)",

@@ -72,6 +72,7 @@ struct NodeConfig {
   std::string clash_policy = "oldest";    // oldest, hashed or manual
   std::string partition = "available";    // available or majority
   milliseconds takeover_timeout{1000};    // the next successor registers after this
+  uint32_t stall_after = 3;               // intervals without a good poll: a stalled poller
   bool fault_injection = false;           // the `fault` admin command, for tests only
   std::string log_level = "info";      // trace, debug, info, warn, error
   std::string log_format = "text";     // text or json

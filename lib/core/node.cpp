@@ -101,6 +101,15 @@ Status Node::Resolve(Time now, const std::string& topic, const std::optional<std
   return s;
 }
 
+std::vector<std::string> Node::Reap(Time now, const std::string& topic, bool release_own,
+                                    NodeOutputs& out) {
+  if (left_) return {};
+  RegistryOutputs ro;
+  std::vector<std::string> done = registry_.Reap(now, topic, release_own, ro);
+  Carry(ro, out);
+  return done;
+}
+
 void Node::Carry(Time now, MembershipOutputs& mo, NodeOutputs& out) {
   out.connect.insert(out.connect.end(), mo.connect.begin(), mo.connect.end());
   out.disconnect.insert(out.disconnect.end(), mo.disconnect.begin(), mo.disconnect.end());

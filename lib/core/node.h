@@ -70,6 +70,9 @@ class Node {
   void SetRunning(std::map<std::string, uint64_t> running);
   Status Resolve(Time now, const std::string& topic, const std::optional<std::string>& keep,
                  ClashPolicy policy, NodeOutputs& out);
+  // Registry::Reap: this node's part of `topic`'s zombies, removed now.
+  std::vector<std::string> Reap(Time now, const std::string& topic, bool release_own,
+                                NodeOutputs& out);
 
   const Membership& membership() const { return membership_; }
   const Presence& presence() const { return presence_; }

@@ -49,6 +49,8 @@ bool Pollers::Start(Time now, const std::string& topic, const CatalogQuery& quer
     p.data_seq = 0;
     p.snapshot_next = true;
     p.error_published = false;
+    p.info.started = now;
+    p.info.last_success.reset();
     out.events.push_back({Event::Kind::kPollerStarted, topic, 0, "epoch " + std::to_string(epoch)});
     SchedulePoll(p, now);
     return true;
@@ -59,6 +61,8 @@ bool Pollers::Start(Time now, const std::string& topic, const CatalogQuery& quer
   p->params = std::move(params);
   p->generation = next_generation_++;
   p->info.epoch = epoch;
+  p->info.started = now;
+  p->info.interval = query.interval;
   Poller& raw = *p;
   pollers_[topic] = std::move(p);
   out.events.push_back({Event::Kind::kPollerStarted, topic, 0, "epoch " + std::to_string(epoch)});
@@ -133,6 +137,7 @@ void Pollers::Due(Time now, Poller& p, Outputs& out) {
   const std::string& source = p.query->source;
   if (running_[source] >= Cap(source)) {
     p.waiting = true;
+    p.info.waiting = true;
     waiting_[source].push_back(p.name);
     return;
   }
@@ -142,7 +147,9 @@ void Pollers::Due(Time now, Poller& p, Outputs& out) {
 void Pollers::Launch(Time now, Poller& p, Outputs& out) {
   p.in_flight = true;
   p.poll_started = now;
+  p.info.in_flight_since = now;
   p.waiting = false;
+  p.info.waiting = false;
   p.poll_id = next_poll_id_++;
   running_[p.query->source]++;
   polls_in_flight_[p.poll_id] = {p.query->source, p.name};
@@ -173,6 +180,8 @@ PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> resu
     Poller& p = *pp;
     outcome.topic = p.name;
     p.in_flight = false;
+    p.info.in_flight_since.reset();
+    if (result.ok()) p.info.last_success = now;
     p.info.polls++;
     p.info.last_poll_done = now;
     Duration wait = p.query->interval;

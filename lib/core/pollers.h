@@ -54,6 +54,12 @@ struct PollerInfo {
   std::optional<Time> last_poll_done;
   bool has_result = false;
   bool failing = false;  // the last poll failed
+  // For the stall check (Subscriptions::Stalled):
+  Time started{};                       // when the poller (re)started at its epoch
+  std::optional<Time> last_success;     // when the last good poll finished
+  std::optional<Time> in_flight_since;  // when the poll in flight was launched
+  bool waiting = false;                 // due, but over its source's cap
+  Duration interval{};                  // the query's
 };
 
 class Pollers {

@@ -74,6 +74,7 @@ struct Registry::Impl {
     std::optional<Grant> grant;
     Time retry_at{};                      // no new proposal before (after a denial)
     bool clash = false;                   // a clash is in view and was reported
+    Time clash_since{};                   // when `clash` became true
     Time notice_at{};                     // no epoch notice to the owner before
     std::optional<Time> wake;             // this topic's entry in `wakeups`
   };
@@ -249,6 +250,7 @@ struct Registry::Impl {
       std::string who;
       for (const Claim& c : visible) who += (who.empty() ? "" : ", ") + Describe(c);
       out.events.push_back({RegistryEvent::Kind::kClash, topic, who});
+      t.clash_since = now;
     } else if (!clash && t.clash) {
       out.events.push_back({RegistryEvent::Kind::kClashResolved, topic,
                             visible.empty() ? "no owner left" : "kept " + Describe(visible[0])});
@@ -526,6 +528,7 @@ struct Registry::Impl {
   std::map<std::string, TopicState> topics;
   std::map<std::string, Epochs> epochs;
   std::map<std::string, uint64_t> running;  // topic -> epoch: the pollers this node runs
+  std::map<std::string, Time> down_since;   // members down, by name: when this node saw it
   std::set<std::pair<Time, std::string>> wakeups;
   Time next_sweep{};
   uint64_t next_proposal_id = 1;
@@ -556,6 +559,7 @@ void Registry::OnMessage(Time now, const RegistryMessage& m, RegistryOutputs& ou
 
 void Registry::OnMemberDown(Time now, const NodeId& node, RegistryOutputs& out) {
   Impl& r = *impl_;
+  r.down_since.emplace(node.name, now);
   PresenceOutputs po;
   r.claims.OnMemberDown(now, node, po);
   r.Carry(po, out);
@@ -574,6 +578,7 @@ void Registry::OnMemberDown(Time now, const NodeId& node, RegistryOutputs& out) 
 
 void Registry::OnMemberUp(Time now, const NodeId& node, RegistryOutputs& out) {
   Impl& r = *impl_;
+  r.down_since.erase(node.name);
   PresenceOutputs po;
   r.claims.OnMemberUp(now, node, po);
   r.Carry(po, out);
@@ -645,6 +650,103 @@ Status Registry::Resolve(Time now, const std::string& topic,
     r.Release(now, topic, *own, "resolve", false, out);
   r.Examine(now, topic, out);
   return Status::Ok();
+}
+
+std::vector<RegistryZombie> Registry::Zombies(Time now) const {
+  const Impl& r = *impl_;
+  std::vector<RegistryZombie> zombies;
+  auto seconds = [](Duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s";
+  };
+  const std::map<std::string, uint64_t> own = OwnClaims();
+  for (const auto& [topic, epoch] : own) {
+    auto t = r.topics.find(topic);
+    if (r.presence.SubscriberCount(topic) > 0 || t == r.topics.end() || !t->second.empty_since)
+      continue;
+    const Duration empty = now - *t->second.empty_since;
+    if (empty <= r.options.linger + r.options.sweep_interval) continue;
+    zombies.push_back({topic, "idle", r.self().name, empty,
+                       "no subscriber anywhere for " + seconds(empty) + " (linger " +
+                           seconds(r.options.linger) + "), claim epoch " + std::to_string(epoch)});
+  }
+  for (const auto& [topic, epoch] : r.running) {
+    auto claim = own.find(topic);
+    if (claim != own.end() && claim->second == epoch) continue;
+    zombies.push_back({topic, "orphan", r.self().name, std::nullopt,
+                       "poller at epoch " + std::to_string(epoch) + ", " +
+                           (claim == own.end() ? std::string("no own claim")
+                                               : "own claim at epoch " +
+                                                     std::to_string(claim->second))});
+  }
+  for (const std::string& topic : Topics()) {
+    const std::vector<Claim> all = r.ClaimsOf(topic);
+    std::vector<Claim> visible = all;
+    std::erase_if(visible, [](const Claim& c) { return !c.visible; });
+    if (visible.size() >= 2) {
+      const Claim keep = Impl::Winner(topic, visible, r.options.clash_policy);
+      std::sort(visible.begin(), visible.end(), [](const Claim& a, const Claim& b) {
+        return Wins(a.epoch, a.owner.name, b.epoch, b.owner.name);
+      });
+      std::string claims;
+      for (const Claim& c : visible)
+        claims += (claims.empty() ? "" : ",") + c.owner.name + "@" + std::to_string(c.epoch);
+      auto t = r.topics.find(topic);
+      std::optional<Duration> age;
+      if (t != r.topics.end() && t->second.clash) age = now - t->second.clash_since;
+      for (const Claim& c : visible) {
+        if (c.owner == keep.owner) continue;
+        zombies.push_back({topic, "clash", c.owner.name, age,
+                           "claims " + claims + " (clash_policy " +
+                               ClashPolicyName(r.options.clash_policy) + ")"});
+      }
+    }
+    if (!visible.empty()) continue;
+    const size_t subscribers = r.presence.SubscriberCount(topic);
+    for (const Claim& c : all) {
+      auto down = r.down_since.find(c.owner.name);
+      std::optional<Duration> age;
+      if (down != r.down_since.end()) age = now - down->second;
+      if (subscribers > 0 && (!age || *age <= 2 * r.options.takeover_timeout)) continue;
+      zombies.push_back({topic, "dead-owner", c.owner.name, age,
+                         "owner down, claim epoch " + std::to_string(c.epoch) + ", " +
+                             (subscribers ? std::to_string(subscribers) +
+                                                " subscriber(s) and nobody took over"
+                                          : std::string("no subscriber anywhere"))});
+    }
+  }
+  return zombies;
+}
+
+std::vector<std::string> Registry::Reap(Time now, const std::string& topic, bool release_own,
+                                        RegistryOutputs& out) {
+  Impl& r = *impl_;
+  std::vector<std::string> done;
+  const std::optional<uint64_t> own = r.OwnEpoch(topic);
+  auto running = r.running.find(topic);
+  if (running != r.running.end() && (!own || *own != running->second)) {
+    done.push_back("stopped an orphan poller at epoch " + std::to_string(running->second));
+    out.stop.push_back({topic, "reap", false});
+    r.running.erase(running);
+    r.Reaped(topic, "orphan", out);
+  }
+  if (r.Visible(topic).empty()) {
+    for (const HeldEntry& h : r.claims.EntriesOfTopic(topic)) {
+      if (h.visible) continue;
+      PresenceOutputs po;
+      if (r.claims.DropHidden(h.origin, PresenceEntry{topic, h.subscriber}, po)) {
+        done.push_back("dropped the claim of down owner " + h.origin.name + " at epoch " +
+                       std::to_string(h.subscriber));
+        r.Reaped(topic, "dead-owner", out);
+      }
+      r.Carry(po, out);
+    }
+  }
+  if (own && release_own) {
+    r.Release(now, topic, *own, "reap", false, out);
+    done.push_back("released its claim at epoch " + std::to_string(*own) + " and stopped its poller");
+  }
+  if (!done.empty()) r.Examine(now, topic, out);
+  return done;
 }
 
 std::optional<Claim> Registry::Owner(const std::string& topic) const {

@@ -67,6 +67,11 @@
 //    linger + reap_margin (nobody will take it over).
 // Each is removed and counted in a RegistryEvent::kReaped with the reason.
 //
+// Zombies and Reap (the operator's view, `livepoll zombies` / `livepoll reap`). Zombies() lists
+// what this node's replica shows that should not exist, by DESIGN.md's reasons, before the sweep
+// gets to it (or when the sweep never will: a clash under `manual`, a dead owner whose topic still
+// has subscribers nobody serves). Reap(topic) removes this node's part of a topic's zombies now.
+//
 // Thread safety: none; one thread owns it.
 #pragma once
 
@@ -171,6 +176,17 @@ struct RegistryEvent {
   std::string detail;
 };
 
+// One zombie as this node sees it (Registry::Zombies).
+struct RegistryZombie {
+  std::string topic;
+  std::string reason;  // "idle", "orphan", "dead-owner" or "clash"
+  // Whose: this node for its own idle claim or orphan poller; the down owner of a dead-owner
+  // claim; the claimant of a clash (one zombie per claimant the policy would not keep).
+  std::string node;
+  std::optional<Duration> age;  // how long it has been so, when known
+  std::string detail;           // one line for people
+};
+
 struct RegistryOutputs {
   std::vector<RegistryMessage> broadcasts;                 // gossip
   std::vector<std::pair<NodeId, RegistryMessage>> sends;   // rpc to a member
@@ -208,6 +224,23 @@ class Registry {
   // NotFound when there is no clash on `topic`.
   Status Resolve(Time now, const std::string& topic, const std::optional<std::string>& keep,
                  ClashPolicy policy, RegistryOutputs& out);
+
+  // What this node's replica shows of zombies now (see the header comment), by topic:
+  //  - idle: an own claim whose topic has had no subscriber anywhere for longer than linger plus
+  //    one sweep_interval (its teardown is overdue); age since the last subscriber left;
+  //  - orphan: a poller this node runs (SetRunning) that no own claim names at its epoch;
+  //  - dead-owner: a hidden claim (its owner down) of a topic nobody took over: no visible claim,
+  //    and either no subscriber anywhere or the owner down for longer than 2 * takeover_timeout;
+  //    age since this node saw the owner go down;
+  //  - clash: two or more visible claims; one zombie per claimant Owner() does not name; age
+  //    since this node saw the clash.
+  std::vector<RegistryZombie> Zombies(Time now) const;
+  // Removes this node's part of `topic`'s zombies now: stops an orphan poller, drops the hidden
+  // claims of a down owner when no visible claim exists (dead-owner), and, when `release_own`,
+  // releases this node's own claim and stops its poller (an idle or stalled one, or forced). A
+  // clash is Resolve's. Returns one line per thing done (empty: nothing to do). Idempotent.
+  std::vector<std::string> Reap(Time now, const std::string& topic, bool release_own,
+                                RegistryOutputs& out);
 
   // ---- views ----
   // The owner whose updates subscribers get: the clash policy's winner among the visible claims

@@ -202,6 +202,35 @@ std::string Subscriptions::PollerState(const PollerInfo* p) {
   return p->failing ? "error" : p->has_result ? "polling" : "starting";
 }
 
+std::vector<StalledPoller> Subscriptions::Stalled(Time now, uint32_t stall_after) const {
+  auto seconds = [](Duration d) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+    return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) + "s";
+  };
+  std::vector<StalledPoller> stalled;
+  for (const std::string& topic : pollers_.Topics()) {
+    const PollerInfo* p = pollers_.Find(topic);
+    const Time since = p->last_success.value_or(p->started);
+    const Duration age = now - since;
+    if (age <= static_cast<int64_t>(stall_after) * p->interval) continue;
+    std::string detail;
+    if (p->in_flight_since) {
+      detail = "a poll in flight for " + seconds(now - *p->in_flight_since);
+    } else if (p->waiting) {
+      detail = "waiting for its source (max_concurrent reached)";
+    } else if (p->failing) {
+      detail = "its source fails";
+    } else {
+      detail = "no poll finished";
+    }
+    detail += (p->last_success ? ", last good poll " + seconds(age) + " ago"
+                               : ", no good poll since it started " + seconds(age) + " ago");
+    detail += " (stall_after " + std::to_string(stall_after) + " x " + seconds(p->interval) + ")";
+    stalled.push_back({topic, p->epoch, age, std::move(detail)});
+  }
+  return stalled;
+}
+
 std::vector<TopicInfo> Subscriptions::Topics(Time now) const {
   std::vector<std::string> names = pollers_.Topics();
   for (std::string& t : relay_.Topics()) names.push_back(std::move(t));

@@ -133,6 +133,15 @@ struct TopicInfo {
   std::string state;
 };
 
+// A poller that has not polled successfully for longer than stall_after × its interval
+// (Subscriptions::Stalled): a `stalled` zombie.
+struct StalledPoller {
+  std::string topic;
+  uint64_t epoch = 0;
+  Duration age{};      // since its last good poll, or since it started when none
+  std::string detail;  // why, for people: "a poll in flight for 12s", "failing: ..."
+};
+
 class Subscriptions {
  public:
   Subscriptions(Catalog catalog, SubscriptionsOptions options);
@@ -191,6 +200,10 @@ class Subscriptions {
   // the stream resumes with a snapshot when an owner is back.
   void MarkStale(Time now, const std::string& topic, const std::string& why, Outputs& out);
 
+  // This node's pollers whose last good poll finished (or which started, with none yet) longer
+  // ago than `stall_after` × the query's interval: a poll hangs, waits for its source's cap, or
+  // the source fails.
+  std::vector<StalledPoller> Stalled(Time now, uint32_t stall_after) const;
   // One row per topic this node polls or has local subscribers of.
   std::vector<TopicInfo> Topics(Time now) const;
   size_t client_count() const { return clients_.size(); }

@@ -81,6 +81,8 @@ void Cluster::Handle(Time now, const std::string& payload, core::Outputs& out) {
         using T = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<T, DataMessage>) {
           HandleData(now, m, out);
+        } else if constexpr (std::is_same_v<T, AdminMessage>) {
+          admin_inbox_.push_back(m);  // the Server answers (it owns the admin commands)
         } else {
           core::NodeOutputs nout;
           node_->OnMessage(now, core::NodeMessage(m), nout);
@@ -142,6 +144,28 @@ Status Cluster::Resolve(Time now, const std::string& topic, const std::optional<
   Status s = node_->Resolve(now, topic, keep, policy, nout);
   Carry(now, nout, out);
   return s;
+}
+
+std::vector<std::string> Cluster::Reap(Time now, const std::string& topic, bool release_own,
+                                       core::Outputs& out) {
+  core::NodeOutputs nout;
+  std::vector<std::string> done = node_->Reap(now, topic, release_own, nout);
+  Carry(now, nout, out);
+  return done;
+}
+
+std::vector<std::string> Cluster::Peers() const {
+  std::vector<std::string> peers;
+  for (const core::NodeId& id : node_->membership().Alive())
+    if (id.name != options_.self.name) peers.push_back(id.name);
+  return peers;
+}
+
+bool Cluster::SendAdmin(const std::string& node, const AdminMessage& m) {
+  std::optional<core::Membership::Member> member = node_->membership().Find(node);
+  if (!member || cut_.count(node) || !node_->membership().IsAlive(member->claim.id)) return false;
+  Send(member->claim.rpc_endpoint, EncodeCluster(options_.cluster, options_.self.name, m));
+  return true;
 }
 
 void Cluster::Publish(const proto::Update& u) {

@@ -74,6 +74,18 @@ class Cluster {
   Status Resolve(Time now, const std::string& topic, const std::optional<std::string>& keep,
                  core::ClashPolicy policy, core::Outputs& out);
 
+  // Reaps this node's part of `topic`'s zombies (core::Registry::Reap).
+  std::vector<std::string> Reap(Time now, const std::string& topic, bool release_own,
+                                core::Outputs& out);
+
+  // ---- the admin fan-out (admin_fanout.h) ----
+  // The other members a cluster-wide admin command asks: up (alive or suspect), by name.
+  std::vector<std::string> Peers() const;
+  // Sends `m` to member `node` over rpc; false when it is not an up member (or is cut off).
+  bool SendAdmin(const std::string& node, const AdminMessage& m);
+  // The admin messages received since the last call, in order.
+  std::vector<AdminMessage> TakeAdmin() { return std::exchange(admin_inbox_, {}); }
+
   // Fault injection (tests): frames from and rpc sends to the named nodes are dropped, as if the
   // network between them and this node were cut; an empty set heals. FailedPrecondition unless
   // enabled by ClusterOptions::fault_injection.
@@ -108,6 +120,7 @@ class Cluster {
   std::map<std::string, int> watched_;  // topic -> Watch() count
   // topic -> nodes that fetched it before this node's poller had a result: they get the first.
   std::map<std::string, std::set<std::string>> waiting_fetchers_;
+  std::vector<AdminMessage> admin_inbox_;
   bool running_dirty_ = true;
   Time next_running_sync_{};
 };

@@ -58,6 +58,13 @@ void PackUpdate(Packer& p, const proto::Update& u) {
   p.pack_bin_body(bytes.data(), static_cast<uint32_t>(bytes.size()));
 }
 
+// An admin request or reply travels as its admin-protocol frame, like an update.
+void PackAdmin(Packer& p, const proto::Message& m) {
+  const std::string bytes = proto::Encode(m);
+  p.pack_bin(static_cast<uint32_t>(bytes.size()));
+  p.pack_bin_body(bytes.data(), static_cast<uint32_t>(bytes.size()));
+}
+
 // Writes one frame: Begin (the envelope), then the body's fields.
 struct Writer {
   Writer(const std::string& cluster, const std::string& from) : cluster(cluster), from(from) {}
@@ -184,6 +191,17 @@ void Put(Writer& w, const SnapshotReply& m) {
   else w.p.pack_nil();
 }
 
+void Put(Writer& w, const AdminCall& m) {
+  w.Begin("a.request", 2);
+  w.Node("sender", m.from);
+  w.Key("request"); PackAdmin(w.p, m.request);
+}
+void Put(Writer& w, const AdminAnswer& m) {
+  w.Begin("a.reply", 2);
+  w.Node("sender", m.from);
+  w.Key("reply"); PackAdmin(w.p, m.reply);
+}
+
 // The group variants (MembershipMessage, RegistryMessage, DataMessage) put their alternative;
 // PresenceMessage has its own Put above because claims reuse it under other names.
 template <typename... Ts>
@@ -248,6 +266,25 @@ Status ReadUpdate(const msgpack::object& o, proto::Update* out) {
     return Status::Malformed("field 'update' holds a '" + std::string(proto::MessageTypeName(*m)) +
                              "', not an update");
   *out = std::move(*u);
+  return Status::Ok();
+}
+
+// The embedded admin frame of PackAdmin: as ReadUpdate, for an admin request or reply.
+template <typename T>
+Status ReadAdmin(const Fields& f, const char* key, T* out) {
+  const msgpack::object* o = f.Find(key);
+  if (o == nullptr || o->type != msgpack::type::BIN)
+    return Fields::Bad(key, "an embedded admin frame (bin)");
+  Result<proto::Message> m = proto::Decode(std::string_view(o->via.bin.ptr, o->via.bin.size));
+  if (!m.ok()) {
+    if (m.status().code() == Status::Code::kIncompatible) return m.status();
+    return Status::Malformed(std::string("field '") + key + "': " + m.status().message());
+  }
+  auto* a = std::get_if<T>(&*m);
+  if (a == nullptr)
+    return Status::Malformed(std::string("field '") + key + "' holds a '" +
+                             proto::MessageTypeName(*m) + "'");
+  *out = std::move(*a);
   return Status::Ok();
 }
 
@@ -361,8 +398,17 @@ Status Read(const Fields& f, SnapshotReply* m) {
   return ReadUpdate(*o, &m->update.emplace());
 }
 
+Status Read(const Fields& f, AdminCall* m) {
+  return All([&] { return NodeField(f, "sender", &m->from); },
+             [&] { return ReadAdmin(f, "request", &m->request); });
+}
+Status Read(const Fields& f, AdminAnswer* m) {
+  return All([&] { return NodeField(f, "sender", &m->from); },
+             [&] { return ReadAdmin(f, "reply", &m->reply); });
+}
+
 // Which ClusterMessage alternative a decoded struct goes into.
-enum class Group { kMembership, kPresence, kRegistry, kClaims, kData };
+enum class Group { kMembership, kPresence, kRegistry, kClaims, kData, kAdmin };
 
 template <Group G, typename T>
 Result<ClusterMessage> ReadMessage(const Fields& f) {
@@ -373,6 +419,7 @@ Result<ClusterMessage> ReadMessage(const Fields& f) {
   else if constexpr (G == Group::kRegistry) return ClusterMessage(core::RegistryMessage(std::move(m)));
   else if constexpr (G == Group::kClaims)
     return ClusterMessage(core::RegistryMessage(core::ClaimsMessage{core::PresenceMessage(std::move(m))}));
+  else if constexpr (G == Group::kAdmin) return ClusterMessage(AdminMessage(std::move(m)));
   else return ClusterMessage(DataMessage(std::move(m)));
 }
 
@@ -397,12 +444,14 @@ constexpr std::array<Decoder, 6> kMembershipDecoders = {{
     {"m.probe_reply", ReadMessage<Group::kMembership, core::ProbeReply>},
     {"m.leave", ReadMessage<Group::kMembership, core::LeaveNotice>},
 }};
-constexpr std::array<Decoder, 5> kOtherDecoders = {{
+constexpr std::array<Decoder, 7> kOtherDecoders = {{
     {"r.propose", ReadMessage<Group::kRegistry, core::RegistryPropose>},
     {"r.vote", ReadMessage<Group::kRegistry, core::RegistryVote>},
     {"d.update", ReadMessage<Group::kData, DataUpdate>},
     {"d.snapshot_request", ReadMessage<Group::kData, SnapshotRequest>},
     {"d.snapshot_reply", ReadMessage<Group::kData, SnapshotReply>},
+    {"a.request", ReadMessage<Group::kAdmin, AdminCall>},
+    {"a.reply", ReadMessage<Group::kAdmin, AdminAnswer>},
 }};
 constexpr auto kPresenceDecoders = ReplicationDecoders<Group::kPresence>(kPresenceTypes);
 constexpr auto kClaimsDecoders = ReplicationDecoders<Group::kClaims>(kClaimsTypes);
@@ -432,6 +481,13 @@ std::string EncodeCluster(const std::string& cluster, const std::string& from,
 
 std::string EncodeCluster(const std::string& cluster, const std::string& from,
                           const DataMessage& m) {
+  Writer w(cluster, from);
+  Put(w, m);
+  return w.Done();
+}
+
+std::string EncodeCluster(const std::string& cluster, const std::string& from,
+                          const AdminMessage& m) {
   Writer w(cluster, from);
   Put(w, m);
   return w.Done();

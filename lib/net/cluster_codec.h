@@ -42,8 +42,22 @@ struct SnapshotReply {
 };
 using DataMessage = std::variant<DataUpdate, SnapshotRequest, SnapshotReply>;
 
+// ---- the admin fan-out (lib/net/admin_fanout.h) ----
+// rpc to a member: run this admin command here and answer. `request` is the CLI's request (its
+// `id` is the asking node's fan-out id), carried as its admin-protocol frame like an update.
+struct AdminCall {
+  core::NodeId from;
+  proto::AdminRequest request;
+};
+// rpc back: this node's answer (`reply.id` is the call's `request.id`).
+struct AdminAnswer {
+  core::NodeId from;
+  proto::AdminReply reply;
+};
+using AdminMessage = std::variant<AdminCall, AdminAnswer>;
+
 using ClusterMessage = std::variant<core::MembershipMessage, core::PresenceMessage,
-                                    core::RegistryMessage, DataMessage>;
+                                    core::RegistryMessage, DataMessage, AdminMessage>;
 
 // A decoded frame: who sent it (the envelope's `from`) and what.
 struct ClusterFrame {
@@ -56,6 +70,8 @@ std::string EncodeCluster(const std::string& cluster, const std::string& from,
                           const core::NodeMessage& m);
 std::string EncodeCluster(const std::string& cluster, const std::string& from,
                           const DataMessage& m);
+std::string EncodeCluster(const std::string& cluster, const std::string& from,
+                          const AdminMessage& m);
 
 // Errors: Malformed (bytes, shape, fields), Incompatible (another protocol version, or a frame
 // of another cluster: the message names it), InvalidArgument (an unknown type).

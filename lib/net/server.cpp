@@ -7,6 +7,7 @@
 #include <set>
 
 #include "livepoll/version.h"
+#include "net/admin_zombies.h"
 #include "proto/codec.h"
 
 namespace livepoll::net {
@@ -54,6 +55,7 @@ Status Server::Run(int stop_fd) {
     Time now = env_.Now();
     Time deadline = subs_.NextDeadline();
     if (cluster_) deadline = std::min(deadline, cluster_->NextDeadline());
+    deadline = std::min(deadline, fanout_.NextDeadline());
     // Wake for the core's next deadline, and at least once a second regardless.
     milliseconds wait(1000);
     if (deadline != Time::max())
@@ -95,10 +97,97 @@ Status Server::Run(int stop_fd) {
         Carry(out);
       }
     }
+    ServeFanout(env_.Now());
     core::Outputs out;
     subs_.Tick(env_.Now(), out);
     Carry(out);
   }
+}
+
+void Server::ServeFanout(Time now) {
+  if (cluster_) {
+    for (AdminMessage& m : cluster_->TakeAdmin()) {
+      if (auto* call = std::get_if<AdminCall>(&m)) {
+        proto::AdminReply reply = Admin(call->request);
+        reply.id = call->request.id;
+        cluster_->SendAdmin(call->from.name, AdminAnswer{cluster_->node().self(), std::move(reply)});
+      } else {
+        const auto& answer = std::get<AdminAnswer>(m);
+        fanout_.OnAnswer(answer.from.name, answer.reply);
+      }
+    }
+  }
+  for (AdminFanout::Done& d : fanout_.TakeDone(now)) admin_.Send(d.peer, proto::Encode(d.reply));
+}
+
+void Server::StartFanout(const std::string& peer, const proto::AdminRequest& req) {
+  const Time now = env_.Now();
+  auto fail = [&](const Status& s) {
+    ReplyError(admin_, peer, req.id, s);
+  };
+  // nodes=A,B (--node): only those; node_timeout=MS: how long to wait for each.
+  std::optional<std::set<std::string>> only;
+  Duration timeout = milliseconds(1000);
+  proto::AdminRequest local{req.id, req.command, {}};
+  for (const auto& [key, value] : req.args) {
+    if (key == "nodes") {
+      only.emplace();
+      std::string name;
+      for (char ch : value + ",") {
+        if (ch != ',') name += ch;
+        else if (!name.empty()) only->insert(std::exchange(name, ""));
+      }
+    } else if (key == "local") {
+      only = std::set<std::string>{options_.node};  // this node's answer alone
+    } else if (key == "node_timeout") {
+      try {
+        timeout = milliseconds(std::clamp<int64_t>(std::stoll(value), 1, 600000));
+      } catch (const std::exception&) {
+        return fail(Status::InvalidArgument("node_timeout: '" + value + "' is not milliseconds"));
+      }
+    } else {
+      local.args.emplace_back(key, value);
+    }
+  }
+  proto::AdminReply plan;
+  if (req.command == "resolve") {
+    // The winner is chosen here, once, and the nodes resolve for it (admin_zombies.h).
+    proto::Params peer_args;
+    Result<proto::AdminReply> p = PlanResolve(
+        AdminScope{now, options_.node, subs_, cluster_.get(), options_.stall_after}, local.args,
+        &peer_args);
+    if (!p.ok()) return fail(p.status());
+    plan = std::move(*p);
+    local.args = std::move(peer_args);
+    only.reset();  // every claimant must hear of it
+  }
+  const std::vector<std::string> peers = cluster_ ? cluster_->Peers() : std::vector<std::string>{};
+  std::vector<std::string> asked, unreachable;
+  for (const std::string& p : peers)
+    if (!only || only->count(p)) asked.push_back(p);
+  if (only) {
+    for (const std::string& n : *only)
+      if (n != options_.node && std::find(peers.begin(), peers.end(), n) == peers.end())
+        unreachable.push_back(n + ": not an up member of the cluster");
+  }
+  std::optional<proto::AdminReply> self_answer;
+  if (!only || only->count(options_.node)) {
+    self_answer = Admin(local);
+    if (!self_answer->code.empty()) {
+      self_answer->id = req.id;
+      admin_.Send(peer, proto::Encode(*self_answer));
+      return;
+    }
+  }
+  const uint64_t id = fanout_.Start(now, peer, req, options_.node, std::move(self_answer), asked,
+                                    std::move(unreachable), timeout, std::move(plan));
+  for (const std::string& p : asked) {
+    proto::AdminRequest call = local;
+    call.id = id;
+    if (!cluster_->SendAdmin(p, AdminCall{cluster_->node().self(), std::move(call)}))
+      fanout_.OnAnswer(p, proto::AdminReply{id, "unavailable", "cut off", {}, {}, {}});
+  }
+  ServeFanout(now);  // a cluster of one, or nobody asked: done at once
 }
 
 core::ClientId Server::ClientFor(const std::string& peer) {
@@ -250,6 +339,10 @@ void Server::OnAdminFrame(const RouterEndpoint::Frame& f) {
     ReplyError(admin_, f.peer, 0, s);
     return;
   }
+  if (IsClusterWide(req->command)) {
+    StartFanout(f.peer, *req);
+    return;
+  }
   proto::AdminReply reply = Admin(*req);
   reply.id = req->id;
   admin_.Send(f.peer, proto::Encode(reply));
@@ -287,9 +380,18 @@ proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
   } else if (req.command == "fault") {
     r = Fault(req);
   } else if (req.command == "stats") {
-    r.columns = {"name", "value"};
-    for (const auto& [name, n] : counters_) r.rows.push_back({name, Int(n)});
-    r.rows.push_back({std::string("clients"), Int(subs_.client_count())});
+    r.columns = {"node", "name", "value"};
+    for (const auto& [name, n] : counters_) r.rows.push_back({options_.node, name, Int(n)});
+    r.rows.push_back({options_.node, std::string("clients"), Int(subs_.client_count())});
+  } else if (req.command == "plugins") {
+    r = Plugins();
+  } else if (req.command == "zombies" || req.command == "reap" || req.command == "resolve") {
+    const AdminScope scope{now, options_.node, subs_, cluster_.get(), options_.stall_after};
+    core::Outputs out;
+    r = req.command == "zombies" ? ListZombies(scope)
+        : req.command == "reap"  ? ReapTopics(scope, req.args, out)
+                                 : ResolveClashes(scope, req.args, out);
+    Carry(out);
   } else {
     r.code = std::string(Status::CodeName(Status::Code::kInvalidArgument));
     r.message = "unknown admin command '" + req.command + "'";
@@ -353,6 +455,18 @@ proto::AdminReply Server::Subs(Time now) const {
     row[10] = nodes;
     row[11] = claims;
     r.rows.push_back(std::move(row));
+  }
+  return r;
+}
+
+proto::AdminReply Server::Plugins() const {
+  proto::AdminReply r;
+  r.columns = {"node", "source", "plugin", "version", "abi", "connections", "path"};
+  for (const source::SourceSpec& s : runner_.Sources()) {
+    r.rows.push_back({options_.node, s.name, s.plugin->name(), s.plugin->version(),
+                      std::to_string(s.plugin->abi_major()) + "." +
+                          std::to_string(s.plugin->abi_minor()),
+                      Int(static_cast<uint64_t>(s.connections)), s.plugin->path()});
   }
   return r;
 }

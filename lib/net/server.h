@@ -15,6 +15,7 @@
 #include "core/subscriptions.h"
 #include "env/env.h"
 #include "livepoll/status.h"
+#include "net/admin_fanout.h"
 #include "net/cluster.h"
 #include "net/router_endpoint.h"
 #include "proto/messages.h"
@@ -27,6 +28,7 @@ struct ServerOptions {
   std::string client_bind;
   std::string admin_bind;
   std::optional<ClusterOptions> cluster;  // none: a standalone node
+  uint32_t stall_after = 3;  // a poller without a good poll for this many intervals: stalled
 };
 
 class Server {
@@ -46,7 +48,14 @@ class Server {
  private:
   void OnClientFrame(const RouterEndpoint::Frame& f);
   void OnAdminFrame(const RouterEndpoint::Frame& f);
+  // This node's answer to an admin command (its own part of a cluster-wide one).
   proto::AdminReply Admin(const proto::AdminRequest& req);
+  // A cluster-wide command from the CLI at `peer`: answered here, asked of the other nodes,
+  // replied to once merged (admin_fanout.h).
+  void StartFanout(const std::string& peer, const proto::AdminRequest& req);
+  // Other nodes' calls and answers, and the fan-outs that are done.
+  void ServeFanout(Time now);
+  proto::AdminReply Plugins() const;
   proto::AdminReply Members(Time now) const;
   proto::AdminReply Subs(Time now) const;
   // Fault injection for tests (ClusterOptions::fault_injection): cut=NODE,... or heal.
@@ -71,6 +80,7 @@ class Server {
   core::ClientId next_client_ = 1;
   std::map<std::string, uint64_t> counters_;
   std::unique_ptr<Cluster> cluster_;  // after counters_, which it counts into
+  AdminFanout fanout_;
 };
 
 }  // namespace livepoll::net

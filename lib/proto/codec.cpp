@@ -105,12 +105,13 @@ struct EncodeVisitor {
     Key("args"); PackParams(p, m.args);
   }
   void operator()(const AdminReply& m) {
-    PackEnvelope(p, "admin_reply", 5);
+    PackEnvelope(p, "admin_reply", m.missing.empty() ? 5 : 6);
     Key("id"); p.pack_uint64(m.id);
     Key("code"); PackStr(p, m.code);
     Key("message"); PackStr(p, m.message);
     Key("columns"); PackStrings(p, m.columns);
     Key("rows"); PackRows(p, m.rows);
+    if (!m.missing.empty()) { Key("missing"); PackStrings(p, m.missing); }
   }
 };
 
@@ -193,7 +194,8 @@ Result<Message> DecodeBody(std::string_view type, const Fields& f) {
     Status s = All([&] { return f.U64("id", &m.id); }, [&] { return f.Str("code", &m.code); },
                    [&] { return f.Str("message", &m.message); },
                    [&] { return f.Strings("columns", &m.columns); },
-                   [&] { return DecodeRows(f, "rows", &m.rows); });
+                   [&] { return DecodeRows(f, "rows", &m.rows); },
+                   [&] { return f.Find("missing") ? f.Strings("missing", &m.missing) : Status::Ok(); });
     return done(s, std::move(m));
   }
   return Status::InvalidArgument("unknown message type '" + std::string(type) + "'");

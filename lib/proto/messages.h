@@ -95,6 +95,8 @@ struct AdminReply {
   std::string message;
   std::vector<std::string> columns;
   std::vector<Row> rows;
+  // A cluster-wide answer's nodes that did not answer, each "NAME: why" (sent only when any).
+  std::vector<std::string> missing;
   bool operator==(const AdminReply&) const = default;
 };
 

@@ -24,6 +24,12 @@ PollRunner::PollRunner(Env& env, std::vector<SourceSpec> sources, std::vector<Qu
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
+std::vector<SourceSpec> PollRunner::Sources() const {
+  std::vector<SourceSpec> specs;
+  for (const auto& [name, q] : sources_) specs.push_back(q->spec);
+  return specs;
+}
+
 PollRunner::~PollRunner() {
   for (auto& [name, q] : sources_) {
     std::lock_guard<std::mutex> lock(q->mu);

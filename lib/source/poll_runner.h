@@ -73,6 +73,8 @@ class PollRunner {
 
   // Queues a poll for the source's workers. An unknown source or query completes with an error.
   void Submit(PollJob job);
+  // The sources as given (plugin, DSN, connections), by name.
+  std::vector<SourceSpec> Sources() const;
   // Readable (level-triggered) while completions wait.
   int wake_fd() const { return wake_fd_; }
   std::vector<PollCompletion> TakeCompletions();

@@ -9,7 +9,7 @@ cmake --install "$LIVEPOLL_BUILD_DIR" --prefix "$prefix" >"$E2E_TMP/install.log"
   fail "cmake --install failed: $(cat "$E2E_TMP/install.log")"
 for f in bin/livepolld bin/livepoll lib/livepoll/plugins/soci.so include/livepoll/source.h \
   share/man/man1/livepoll.1 share/man/man8/livepolld.8 share/man/man5/livepoll.conf.5 \
-  share/man/man7/livepoll-source.7; do
+  share/man/man7/livepoll-source.7 share/bash-completion/completions/livepoll; do
   [[ -e $prefix/$f ]] || fail "not installed: $f"
 done
 

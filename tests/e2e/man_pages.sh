@@ -23,16 +23,16 @@ for page in "${pages[@]}"; do
   fi
 done
 
-# check_options PROGRAM PAGE: every --long option of `PROGRAM --help` appears in PAGE's source,
-# where roff writes a hyphen as \- and fonts as \fB...\fR.
+# check_options PROGRAM PAGE [COMMAND]: every --long option of `PROGRAM [COMMAND] --help` appears
+# in PAGE's source, where roff writes a hyphen as \- and fonts as \fB...\fR.
 check_options() {
-  local program=$1 page=$2
+  local program=$1 page=$2 command=${3:-}
   if [ -z "$program" ] || [ ! -x "$program" ]; then
     fail "program '$program' for $(basename "$page") is not executable"
     return
   fi
-  if ! "$program" --help >"$tmp/help" 2>&1; then
-    fail "$program --help exited non-zero"
+  if ! "$program" $command --help >"$tmp/help" 2>&1; then
+    fail "$program $command --help exited non-zero"
   fi
   grep -oE -- '--[a-z][a-z0-9-]*' "$tmp/help" | sort -u >"$tmp/options" || true
   if [ ! -s "$tmp/options" ]; then
@@ -51,6 +51,12 @@ check_options() {
 check_options "${LIVEPOLLD:-}" "$src/man/livepolld.8"
 if [ -f "$src/man/livepoll.1" ]; then
   check_options "${LIVEPOLL:-}" "$src/man/livepoll.1"
+  # Each command's own options too, and each command in the page.
+  for command in $("${LIVEPOLL:-}" --help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } /^$/ { on = 0 }'); do
+    grep -qE -- "^\.(B|TP|BR)? ?(\\fB)?$command" "$src/man/livepoll.1" ||
+      fail "livepoll.1 does not document the command $command"
+    check_options "${LIVEPOLL:-}" "$src/man/livepoll.1" "$command"
+  done
 fi
 
 [ "$failed" -eq 0 ] && echo "man pages: ok"

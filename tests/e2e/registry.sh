@@ -45,10 +45,13 @@ for n in "${nodes[@]}"; do for g in 1 2 3; do
   wait_for 15 "watcher $n/g=$g got a snapshot" has_lines "$E2E_TMP/w.$n.$g" 1
 done; done
 
-# pollers_of TOPIC NODE...: the nodes that poll TOPIC (its `polls` column is set).
+# pollers_of TOPIC NODE...: the nodes that poll TOPIC (`polls` is set in the node's own answer).
 pollers_of() {
   local topic=$1 n; shift
-  for n in "$@"; do [[ -n $(sub_json "$n" "$topic" polls) ]] && echo "$n"; done
+  for n in "$@"; do
+    [[ -n $(lp "$n" subs --node "$n" --json 2>/dev/null |
+      jq -r --arg t "$topic" 'select(.topic == $t) | .polls // empty') ]] && echo "$n"
+  done
 }
 # live_claims NODE TOPIC: the claims NODE holds of TOPIC whose owner is up, one a line.
 live_claims() { sub_json "$1" "$2" claims | tr ',' '\n' | grep -v '(down)' | grep .; }
@@ -71,7 +74,7 @@ for g in 1 2 3; do wait_for 10 "one owner of t?g=$g" one_owner "t?g=$g" "${nodes
 total_polls() {
   local n sum=0
   for n in "$@"; do
-    sum=$((sum + $(lp "$n" stats --json | jq -r 'select(.name == "polls") | .value')))
+    sum=$((sum + $(lp "$n" stats --node "$n" --json | jq -r 'select(.name == "polls") | .value')))
   done
   echo "$sum"
 }

@@ -220,17 +220,15 @@ TEST(CliDaemon, SubsAsJson) {
       "\n");
 }
 
-TEST(CliDaemon, StatusIsKeyValue) {
+TEST(CliDaemon, StatusIsARowPerNode) {
   FakeDaemon d;
   Outcome o = RunCli({"-c", d.admin_endpoint(), "status"});
   EXPECT_EQ(o.code, kExitOk) << o.err;
-  EXPECT_NE(o.out.find("node\tn1\n"), std::string::npos) << o.out;
-  EXPECT_NE(o.out.find("uptime_ms\t1500\n"), std::string::npos) << o.out;
-  EXPECT_NE(o.out.find("admin_endpoint\t" + d.admin_endpoint() + "\n"), std::string::npos);
+  EXPECT_EQ(o.out, "n1\t0.1.0\t" + std::string("") + o.out.substr(9, o.out.find('\t', 9) - 9) +
+                       "\t" + d.admin_endpoint() + "\t42\t1500\t1\t2\n");
   Outcome table = RunCli({"-c", d.admin_endpoint(), "status"}, /*terminal=*/true);
-  EXPECT_NE(table.out.find("node             n1\n"), std::string::npos) << table.out;
-  EXPECT_NE(table.out.find("pid              42\n"), std::string::npos) << table.out;
-  EXPECT_NE(table.out.find("uptime_ms        1.5s\n"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.rfind("NODE  VERSION  CLIENT ENDPOINT", 0), 0u) << table.out;
+  EXPECT_NE(table.out.find("   42  1.5s         1            2\n"), std::string::npos) << table.out;
   Outcome json = RunCli({"-c", d.admin_endpoint(), "--json", "status"});
   EXPECT_EQ(json.out.rfind("{\"node\": \"n1\", \"version\": \"0.1.0\"", 0), 0u) << json.out;
   EXPECT_EQ(std::count(json.out.begin(), json.out.end(), '\n'), 1);

@@ -31,7 +31,8 @@ std::string Encode(const ClusterMessage& m, const std::string& cluster = kCluste
   return std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, DataMessage>) return EncodeCluster(cluster, from, x);
+        if constexpr (std::is_same_v<T, DataMessage> || std::is_same_v<T, AdminMessage>)
+          return EncodeCluster(cluster, from, x);
         else return EncodeCluster(cluster, from, NodeMessage(x));
       },
       m);
@@ -132,9 +133,21 @@ std::vector<ClusterMessage> DataMessages() {
       DataMessage(SnapshotReply{Id("b", 2), "orders", std::nullopt}),
   };
 }
+std::vector<ClusterMessage> AdminMessages() {
+  proto::AdminReply reply{9, "", "", {"node", "n"}, {{std::string("a"), int64_t{3}}}, {}};
+  proto::AdminReply partial = reply;
+  partial.missing = {"c: no answer within 1000ms"};
+  return {
+      AdminMessage(AdminCall{Id("a", 1), proto::AdminRequest{9, "zombies", {{"topic", "t?g=1"}}}}),
+      AdminMessage(AdminAnswer{Id("b", 2), reply}),
+      AdminMessage(AdminAnswer{Id("b", 2), partial}),
+      AdminMessage(AdminAnswer{Id("b", 2), proto::AdminReply{9, "invalid-argument", "no", {}, {}, {}}}),
+  };
+}
 std::vector<ClusterMessage> EveryKind() {
   std::vector<ClusterMessage> all;
-  for (auto* make : {MembershipMessages, PresenceMessages, RegistryMessages, DataMessages})
+  for (auto* make :
+       {MembershipMessages, PresenceMessages, RegistryMessages, DataMessages, AdminMessages})
     for (auto& m : make()) all.push_back(std::move(m));
   return all;
 }
@@ -197,8 +210,17 @@ TEST(ClusterCodec, TypeNamesAreThoseOfTheSpec) {
       "m.heartbeat", "m.join", "m.join_reply", "m.probe", "m.probe_reply", "m.leave",
       "p.delta", "p.clock", "p.transfer_request", "p.transfer",
       "r.propose", "r.vote", "r.delta", "r.clock", "r.transfer_request", "r.transfer",
-      "d.update", "d.snapshot_request", "d.snapshot_reply"};
+      "d.update", "d.snapshot_request", "d.snapshot_reply", "a.request", "a.reply"};
   EXPECT_EQ(types, spec);
+}
+
+TEST(ClusterCodec, EveryAdminMessageRoundTripsWithItsEmbeddedFrame) {
+  for (const auto& m : AdminMessages()) EXPECT_EQ(RoundTrip(m), Encode(m)) << TypeOf(Encode(m));
+  Result<ClusterFrame> back = DecodeCluster(Encode(AdminMessages()[2]), kCluster);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  const auto& answer = std::get<AdminAnswer>(std::get<AdminMessage>(back->message));
+  EXPECT_EQ(answer.reply.missing, std::vector<std::string>{"c: no answer within 1000ms"});
+  EXPECT_EQ(answer.reply.rows.size(), 1u);
 }
 
 TEST(ClusterCodec, ClaimsDecodeAsClaimsAndPresenceAsPresence) {

@@ -831,5 +831,126 @@ TEST_F(RegistryTest, ARestartedOwnersOldClaimsGoAtOnce) {
   ExpectOwner(topic, 1, 2);
 }
 
+// ---- Zombies and Reap (livepoll zombies, livepoll reap) ----
+
+std::vector<RegistryZombie> ZombiesOf(const Registry& r, Time now, const std::string& reason) {
+  std::vector<RegistryZombie> v = r.Zombies(now);
+  std::erase_if(v, [&](const RegistryZombie& z) { return z.reason != reason; });
+  return v;
+}
+
+TEST_F(RegistryTest, AHealthyClusterShowsNoZombie) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n1");
+  Subscribe(0, topic);
+  Run(2s);
+  for (size_t i = 0; i < 3; ++i) EXPECT_TRUE(R(i).Zombies(now_).empty()) << Name(i);
+}
+
+TEST_F(RegistryTest, AnOverdueTeardownIsAnIdleZombieUntilReaped) {
+  Form(1);
+  Subscribe(0, "t");
+  Unsubscribe(0, "t");
+  Tick(0);
+  now_ += 1s + 250ms + 1ms;  // the loop stalled past linger + sweep_interval, before the sweep
+  std::vector<RegistryZombie> idle = ZombiesOf(R(0), now_, "idle");
+  ASSERT_EQ(idle.size(), 1u);
+  EXPECT_EQ(idle[0].topic, "t");
+  EXPECT_EQ(idle[0].node, "n0");
+  EXPECT_EQ(idle[0].age, 1251ms);
+  NodeOutputs out;
+  std::vector<std::string> done = N(0).Reap(now_, "t", true, out);
+  Apply(0, out);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_NE(done[0].find("released its claim at epoch 1"), std::string::npos) << done[0];
+  EXPECT_TRUE(peers_[0].pollers.empty());
+  EXPECT_TRUE(R(0).OwnClaims().empty());
+  EXPECT_TRUE(R(0).Zombies(now_).empty());
+  NodeOutputs again;
+  EXPECT_TRUE(N(0).Reap(now_, "t", true, again).empty()) << "idempotent";
+}
+
+TEST_F(RegistryTest, AnOrphanIsListedAndReapStopsIt) {
+  Form(1);
+  peers_[0].pollers["ghost"] = 4;
+  N(0).SetRunning(peers_[0].pollers);
+  std::vector<RegistryZombie> orphans = ZombiesOf(R(0), now_, "orphan");
+  ASSERT_EQ(orphans.size(), 1u);
+  EXPECT_EQ(orphans[0].topic, "ghost");
+  EXPECT_FALSE(orphans[0].age);
+  NodeOutputs out;
+  std::vector<std::string> done = N(0).Reap(now_, "ghost", false, out);
+  ASSERT_EQ(out.stop.size(), 1u);
+  EXPECT_EQ(out.stop[0].reason, "reap");
+  Apply(0, out);
+  EXPECT_EQ(done.size(), 1u);
+  EXPECT_TRUE(R(0).Zombies(now_).empty());
+}
+
+TEST_F(RegistryTest, ADeadOwnersClaimIsListedEverywhereAndReapDropsIt) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n1");
+  Subscribe(1, topic);  // the only subscriber is on the owner
+  Flush();
+  ExpectOwner(topic, 1, 1);
+  Crash(1);
+  Run(100ms);
+  for (size_t i : {0, 2}) {
+    std::vector<RegistryZombie> dead = ZombiesOf(R(i), now_, "dead-owner");
+    ASSERT_EQ(dead.size(), 1u) << Name(i);
+    EXPECT_EQ(dead[0].node, "n1");
+    EXPECT_EQ(dead[0].topic, topic);
+    ASSERT_TRUE(dead[0].age);
+    NodeOutputs out;
+    std::vector<std::string> done = N(i).Reap(now_, topic, false, out);
+    Apply(i, out);
+    ASSERT_EQ(done.size(), 1u) << Name(i);
+    EXPECT_NE(done[0].find("dropped the claim of down owner n1 at epoch 1"), std::string::npos);
+    EXPECT_TRUE(R(i).Claims(topic).empty());
+    EXPECT_TRUE(R(i).Zombies(now_).empty());
+    EXPECT_EQ(CountEvents(i, K::kReaped, topic, "dead-owner"), 1u);
+  }
+}
+
+TEST_F(RegistryTest, ATakenOverTopicIsNoDeadOwnerZombie) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n1", "n2");
+  Subscribe(0, topic);
+  Flush();
+  Crash(1);
+  Run(1s);
+  ExpectOwner(topic, 2, 2);
+  for (size_t i : {0, 2}) EXPECT_TRUE(R(i).Zombies(now_).empty()) << Name(i);
+}
+
+TEST_F(RegistryClashTest, AManualClashIsAZombieOfEachClaimantButTheOldest) {
+  size_t a, b;
+  const std::string topic = SplitBrain(ClashPolicy::kManual, a, b);
+  Heal();
+  Run(2s);
+  for (size_t i = 0; i < 4; ++i) {
+    std::vector<RegistryZombie> clash = ZombiesOf(R(i), now_, "clash");
+    ASSERT_EQ(clash.size(), 1u) << Name(i);
+    EXPECT_EQ(clash[0].node, Name(b));
+    EXPECT_NE(clash[0].detail.find("claims n1@1,n3@2"), std::string::npos) << clash[0].detail;
+  }
+  // Reap releases nothing of a clash (that is Resolve's) and drops no visible claim.
+  NodeOutputs out;
+  EXPECT_TRUE(N(b).Reap(now_, topic, false, out).empty());
+}
+
+TEST_F(RegistryTest, ForcedReapOfAHealthyOwnerReleasesItAndTheTopicIsRegisteredAfresh) {
+  Form(2);
+  const std::string topic = TopicFirstOn(Names(), "n0");
+  Subscribe(1, topic);
+  Flush();
+  ExpectOwner(topic, 0, 1);
+  NodeOutputs out;
+  EXPECT_EQ(N(0).Reap(now_, topic, true, out).size(), 1u);
+  Apply(0, out);
+  Run(1s);
+  ExpectOwner(topic, 0, 2);  // the rendezvous first again, at a new epoch
+}
+
 }  // namespace
 }  // namespace livepoll::core

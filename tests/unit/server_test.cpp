@@ -114,8 +114,8 @@ class ServerTest : public ::testing::Test {
   }
   int64_t Stat(const std::string& name) {
     proto::AdminReply r = Admin("stats");
-    for (const Row& row : r.rows)
-      if (std::get<std::string>(row[0]) == name) return std::get<int64_t>(row[1]);
+    for (size_t i = 0; i < r.rows.size(); ++i)
+      if (std::get<std::string>(Cell(r, i, "name")) == name) return std::get<int64_t>(Cell(r, i, "value"));
     ADD_FAILURE() << "no counter " << name;
     return -1;
   }

@@ -244,6 +244,43 @@ TEST_F(ClusterTest, StartPollerRefusesTopicsItCannotPoll) {
   EXPECT_EQ(out_.polls[0].params, std::vector<Value>{Value(std::string("eu"))});
 }
 
+TEST_F(ClusterTest, APollerIsStalledAfterStallAfterIntervalsWithoutAGoodPoll) {
+  ASSERT_TRUE(subs_.StartPoller(now_, "keyed", 1, out_).ok());
+  Advance(0s);
+  CompletePolls(Rows({{1, "a"}}));
+  EXPECT_TRUE(subs_.Stalled(now_, 3).empty());
+  Advance(1s);  // the next poll is launched and hangs (a lock, a slow database)
+  ASSERT_EQ(out_.polls.size(), 1u);
+  Advance(2s);
+  EXPECT_TRUE(subs_.Stalled(now_, 3).empty()) << "3 s after the last good poll: not yet";
+  Advance(1001ms);
+  std::vector<StalledPoller> stalled = subs_.Stalled(now_, 3);
+  ASSERT_EQ(stalled.size(), 1u);
+  EXPECT_EQ(stalled[0].topic, "keyed");
+  EXPECT_EQ(stalled[0].age, 4001ms);
+  EXPECT_NE(stalled[0].detail.find("a poll in flight for 3.0s"), std::string::npos)
+      << stalled[0].detail;
+  EXPECT_TRUE(subs_.Stalled(now_, 5).empty());
+  CompletePolls(Rows({{1, "b"}}));  // the lock went: a good poll ends the stall
+  EXPECT_TRUE(subs_.Stalled(now_, 3).empty());
+  // A failing source stalls too: its last good poll grows old.
+  Advance(1s);
+  CompletePolls(Status::Unavailable("down"));
+  Advance(5s);
+  CompletePolls(Status::Unavailable("down"));
+  stalled = subs_.Stalled(now_, 3);
+  ASSERT_EQ(stalled.size(), 1u);
+  EXPECT_NE(stalled[0].detail.find("its source fails"), std::string::npos) << stalled[0].detail;
+}
+
+TEST_F(ClusterTest, APollerThatNeverPolledIsStalledFromItsStart) {
+  ASSERT_TRUE(subs_.StartPoller(now_, "keyed", 1, out_).ok());
+  Advance(3500ms);
+  std::vector<StalledPoller> stalled = subs_.Stalled(now_, 3);
+  ASSERT_EQ(stalled.size(), 1u);
+  EXPECT_NE(stalled[0].detail.find("no good poll since it started"), std::string::npos);
+}
+
 TEST_F(ClusterTest, StopPollerStopsPollingButKeepsLocalSubscribers) {
   Owner("keyed", "n1", 1);
   std::string t = Join(1);
