@@ -160,13 +160,13 @@ for n in "${stayers[@]}"; do for g in 1 2 3; do kill "${WATCH[$n.$g]}" 2>/dev/nu
 nothing_left() {
   local n
   for n in "$@"; do
-    [[ -z $(lp "$n" subs --json | jq -r 'select(.polls != null or .claims != "") | .topic') ]] || return 1
+    [[ -z $(lp "$n" subs --json | jq -r 'select(.pollers != "" or .claims != "") | .topic') ]] || return 1
   done
 }
 wait_for 20 "no poller or claim left after linger and the reaping" nothing_left "${stayers[@]}"
 reaped=0
 for n in "${stayers[@]}"; do
-  reaped=$((reaped + $(lp "$n" stats --json | jq -r 'select(.name == "reaped_dead_owner") | .value')))
+  reaped=$((reaped + $(lp "$n" stats --node "$n" --json | jq -r 'select(.name == "reaped_dead_owner") | .value')))
 done
 ((reaped >= 1)) || cluster_fail "no dead-owner zombie was reaped"
 echo "ok: one poller per topic, failover, partition and heal, leave, teardown, reaping on real daemons"
