@@ -19,10 +19,12 @@ trap e2e_cleanup EXIT
 
 fail() {
   echo "FAIL: $*" >&2
-  if [[ -f "$E2E_TMP/daemon.log" ]]; then
-    echo "--- daemon log (last 20 lines) ---" >&2
-    tail -20 "$E2E_TMP/daemon.log" >&2
-  fi
+  local log
+  for log in "$E2E_TMP"/*.log; do  # daemon.log, or one per node in the cluster tests
+    [[ -f $log ]] || continue
+    echo "--- $(basename "$log") (last 20 lines) ---" >&2
+    tail -20 "$log" >&2
+  done
   exit 1
 }
 
