@@ -52,6 +52,9 @@ bool Pollers::Start(Time now, const std::string& topic, const CatalogQuery& quer
     p.info.started = now;
     p.info.last_success.reset();
     out.events.push_back({Event::Kind::kPollerStarted, topic, 0, "epoch " + std::to_string(epoch)});
+    // A new generation, so the timer already queued is skipped: one chain of polls, not two. (A
+    // poll in flight still completes and schedules the next one in the new generation.)
+    p.generation = next_generation_++;
     SchedulePoll(p, now);
     return true;
   }

@@ -7,40 +7,48 @@
 #
 # Needs livepolld, livepoll, lp_bench and the soci plugin built in BUILD_DIR, and jq. Cluster
 # defaults throughout: gossip_interval 100ms, suspect_after 500ms, dead_after 1s,
-# takeover_timeout 1s, linger 5s; queries run every 1 s unless said. Watchers are `livepoll watch`
-# processes whose every line is stamped with bash's $EPOCHREALTIME as it arrives (the daemons'
-# log "ts" is the same wall clock, in ms). Scenarios, in order:
+# takeover_timeout 1s, linger 5s; queries run every 1 s (jitter 10 %) unless said. Watchers are
+# `livepoll watch` processes whose every line is stamped with bash's $EPOCHREALTIME as it arrives
+# (the daemons' log "ts" is the same wall clock, in ms). A node's own view of the registry is
+# `livepoll -c NODE subs --node NODE --json` (owner, epoch, claims, polls: polls != null means
+# that node runs the poller). Scenarios, in order:
 #   1. kill -9 failover, REG_KILL_TRIALS (20) trials: one topic (`clock`, a query whose result is
 #      the time in ms, so every poll publishes a snapshot) watched on all 3 nodes. t0 just before
 #      `kill -9` of its owner; failover = arrival of the first line whose owner is not the victim
 #      at a surviving node's watcher (first and last of the two survivors). Split with the logs:
-#      first "member down", the successor's "registered". The victim is then restarted (a new
-#      incarnation, same name) with a new watcher, and the next trial waits until every node sees
-#      every node alive, all agree on one owner (one live claim, only the owner polls) and every
-#      watcher has a line from that owner; then a random 1.0-1.9 s so t0 falls at any phase of
-#      the poll schedule.
+#      first survivor's and both survivors' "member down", the successor's "registered clock".
+#      The victim is then restarted (a new incarnation, same name) with a new watcher, and the next
+#      trial waits until every node sees every node alive, all agree on one owner (one live claim,
+#      only the owner polls) and every watcher has a line from that owner; then a random
+#      1.0-1.9 s, so that t0 falls at any phase of the poll schedule.
 #   2. SIGTERM handover, REG_TERM_TRIALS (20) trials, same setup and method; also the gap at each
 #      surviving watcher between the last line from the old owner and the first from the new one
-#      (one interval is normal: jitter is 10 %; a gap over 1.5 intervals is a missed update).
-#   3. partition heal, REG_HEAL_TRIALS (5) trials: 10 topics (`p?id=1..10`) watched on all 3 nodes
+#      (up to one interval is normal; over 1.5 intervals is a missed update). After 1 and 2: the
+#      topic's database polls per second (the pollers' `polls` summed over nodes, 5 s).
+#   3. partition heal, REG_HEAL_TRIALS (6) trials: 10 topics (`p?id=1..10`) watched on all 3 nodes
 #      (30 watchers); one node (n1, n2, n3 in turn) is cut off with `fault cut` on both sides;
 #      once both sides own every topic, the three `fault heal` are sent at once (t0 just before)
-#      while one loop per node reads `subs --json` back to back. Converged = every node shows every
-#      topic with the same owner and epoch, exactly one live claim (no "(down)") and only the
-#      owner polling, and stays so to the end; the time is the reply time of the first such
-#      snapshot of the last node to get there. Resolution: the loops' snapshot period.
+#      while one loop per node reads its `subs --node` back to back. Converged = every node shows
+#      every topic with the same owner and epoch, exactly one live claim (no "(down)") and only
+#      the owner polling, and stays so to the end; the time is the reply time of the first such
+#      snapshot of the last node to get there (also without the epoch condition). Resolution:
+#      the loops' snapshot period. Split with the logs ("member up", "clash ... resolved"). Then,
+#      before the first cut and 3 s after each heal, the database polls per second per topic.
 #   4. registration latency, REG_JOIN_TRIALS (20) trials: `livepoll watch reg id=NEW --count 1`
 #      on n1, n2, n3 in turn, a topic nobody watched before; join -> first line, split with the
 #      owner's "registered TOPIC" log line into join -> registered and registered -> first line.
-#      (The CLI's own start-up and admin round trip are in "join": `livepoll status` is timed
-#      too for reference.)
+#      The CLI's own start-up and admin round trip are in "join": `livepoll status --node N` is
+#      timed too for reference.
 #   5. placement of REG_TOPICS (10,000) topics: lp_bench watchers on n1, 100 clients x 100 topics,
-#      all distinct, on a query polled every 60 s (placement, not SQLite load): the time until
-#      every topic is registered (from the logs) and every node shows every topic with one owner
-#      (subs --json, polled about every second); then the topics polled per node (polls != null),
-#      the total, the topics polled twice or owned but not polled, and every daemon's RSS.
-# Benchmarks measure: no timing bound fails the run. Processes and the temp folder are cleaned up
-# on any exit. REG_KEEP=DIR copies the logs and watcher files there first.
+#      all distinct, on a query polled every 60 s whose result never changes (placement, not
+#      SQLite load): the time until every topic is registered (the logs) and every node shows
+#      every topic with one owner (subs, polled about every second); then the topics polled per
+#      node (polls != null), the total, topics polled twice or owned but not polled, every
+#      daemon's RSS, and, REG_SETTLE_SECS (5) s later, whether every subscription got its
+#      topic's first result (lp_bench's count, n1's per-topic state, the daemons' counters).
+# Benchmarks measure: no timing bound fails the run; what looks wrong is listed under "Notes".
+# Processes and the temp folder are cleaned up on any exit. REG_KEEP=DIR copies the logs,
+# watcher files and snapshots there first; REG_LOG_LEVEL=debug also logs denied proposals.
 set -uo pipefail
 
 BUILD=${1:-/work/main/build-regbench}
@@ -50,10 +58,11 @@ LP_BENCH=$BUILD/tests/bench/lp_bench
 PLUGINS=$BUILD/plugins/lib
 KILL_TRIALS=${REG_KILL_TRIALS:-20}
 TERM_TRIALS=${REG_TERM_TRIALS:-20}
-HEAL_TRIALS=${REG_HEAL_TRIALS:-5}
+HEAL_TRIALS=${REG_HEAL_TRIALS:-6}
 JOIN_TRIALS=${REG_JOIN_TRIALS:-20}
 TOPICS=${REG_TOPICS:-10000}
 SETTLE=${REG_SETTLE_SECS:-5}
+LOG_LEVEL=${REG_LOG_LEVEL:-info}
 HEAL_TOPICS=10
 NODES=(n1 n2 n3)
 INTERVAL_US=1000000
@@ -149,10 +158,14 @@ params = id
 interval = 60s
 EOF
 
+# free_port: a port nobody listens on, below the kernel's ephemeral range (an outgoing connection
+# may hold a port of that range at any moment without listening on it).
+EPH_LOW=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+PORT_HIGH=$((EPH_LOW > 21000 ? EPH_LOW : 40000))
 free_port() {
   local p
   while :; do
-    p=$((20000 + RANDOM % 20000))
+    p=$((20000 + RANDOM % (PORT_HIGH - 20000)))
     (: </dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
   done
 }
@@ -165,10 +178,23 @@ start_node() {
   "$LIVEPOLLD" --config "$TMP/node.conf" --plugin-dir "$PLUGINS" --name "$name" \
     --admin-bind "ipc://$TMP/$name.admin" --client-bind "ipc://$TMP/$name.client" \
     --gossip-bind "tcp://127.0.0.1:$g" --rpc-bind "tcp://127.0.0.1:$r" ${seed:+--join "$seed"} \
-    --log-format json >>"$TMP/$name.log" 2>&1 &
+    --log-format json --log-level "$LOG_LEVEL" >>"$TMP/$name.log" 2>&1 &
   PID[$name]=$!
 }
 lp() { local node=$1; shift; "$LIVEPOLL" -c "ipc://$TMP/$node.admin" --timeout 500ms "$@"; }
+# launch NAME [SEEDS]: start_node, until the node answers on its admin endpoint (3 attempts, new
+# ports each: a port can be taken between the probe and the bind).
+answers_or_died() { lp "$1" status --node "$1" >/dev/null 2>&1 || ! kill -0 "${PID[$1]}" 2>/dev/null; }
+launch() {
+  local name=$1 seeds=${2:-} a
+  for a in 1 2 3; do
+    start_node "$name" "$seeds"
+    if wait_until 20 answers_or_died "$name" && kill -0 "${PID[$name]}" 2>/dev/null; then return 0; fi
+    note "$name (start $a) did not come up: $(tail -2 "$TMP/$name.log" | jq -r '.msg? // .' 2>/dev/null | tr '\n' ';')"
+    kill -KILL "${PID[$name]}" 2>/dev/null; wait "${PID[$name]}" 2>/dev/null
+  done
+  return 1
+}
 members_of() { lp "$1" members 2>/dev/null | awk -F'\t' '{print $1, $2, $5}'; }
 state_of() { members_of "$1" | awk -v m="$2" '$1 == m {print $3}'; }
 # all_alive: every node sees every node alive.
@@ -259,9 +285,10 @@ stream_ok() {
 }
 
 # ---- registry views --------------------------------------------------------------------------------
+VIEW_TIMEOUT=500ms
 # view NODE: "topic owner epoch live_claims polling" per topic NODE shows (subs --json).
 view() {
-  lp "$1" subs --json 2>/dev/null | jq -r '[.topic, (.owner // "-"), (.epoch // "-" | tostring),
+  "$LIVEPOLL" -c "ipc://$TMP/$1.admin" --timeout "$VIEW_TIMEOUT" subs --node "$1" --json 2>/dev/null | jq -r '[.topic, (.owner // "-"), (.epoch // "-" | tostring),
     ((.claims // "") | split(",") | map(select(test("\\S") and (test("[(]down[)]") | not))) | length | tostring),
     (if .polls == null then "0" else "1" end)] | @tsv'
 }
@@ -278,6 +305,21 @@ agreed() {
              if (own[n, t] != o || ep[n, t] != e || live[n, t] != 1) exit 1
              if ((poll[n, t] == 1) != (n == o)) exit 1}}
          exit 0}'
+}
+# polls_by_topic REGEX: "topic polls" summed over the nodes that poll it (subs --node, polls).
+polls_by_topic() {
+  local n
+  for n in "${NODES[@]}"; do
+    lp "$n" subs --node "$n" --json 2>/dev/null | jq -r --arg re "$1" 'select(.topic | test($re)) | select(.polls != null) | "\(.topic) \(.polls)"'
+  done | awk '{s[$1] += $2} END {for (t in s) print t, s[t]}' | sort
+}
+# poll_rates REGEX SECONDS: the database polls per second of each matching topic over SECONDS,
+# all nodes summed: "min max mean n" (one poll per topic per interval is the design).
+poll_rates() {
+  local a b t0 t1
+  a=$(polls_by_topic "$1"); t0=$(us_now); sleep "$2"; b=$(polls_by_topic "$1"); t1=$(us_now)
+  join <(echo "$a") <(echo "$b") | awk -v s="$(( t1 - t0 ))" '{r = ($3 - $2) / (s / 1e6); if (n == 0 || r < mn) mn = r; if (r > mx) mx = r; sum += r; n++}
+    END {if (n == 0) print "n/a n/a n/a 0"; else printf "%.2f %.2f %.2f %d\n", mn, mx, sum / n, n}'
 }
 owner_on() { view "$1" | awk -F'\t' -v t="$2" '$1 == t {print $2}'; }
 epoch_on() { view "$1" | awk -F'\t' -v t="$2" '$1 == t {print $3}'; }
@@ -302,11 +344,11 @@ T_START=$(now_ms)
 BUILT=$(date -u -r "$LIVEPOLLD" +%Y-%m-%dT%H:%MZ)
 SRC=$(awk -F= '/^CMAKE_HOME_DIRECTORY:/ {print $2}' "$BUILD/CMakeCache.txt" 2>/dev/null)
 SRC_REV=$(git -C "${SRC:-.}" log -1 --format='%h (%cI)' 2>/dev/null || echo "?")
+NEWER=$(git -C "${SRC:-.}" log --oneline --since="$(date -u -r "$LIVEPOLLD" +%Y-%m-%dT%H:%M:%SZ)" -- lib daemon cmd plugins 2>/dev/null | wc -l)
 
 # ---- the cluster ---------------------------------------------------------------------------------
-start_node n1
-wait_until 10 lp n1 status >/dev/null || { cat "$TMP/n1.log" >&2; echo "n1 did not start" >&2; exit 1; }
-for n in n2 n3; do start_node "$n" "${RPC[n1]}"; done
+launch n1 || { cat "$TMP/n1.log" >&2; echo "n1 did not start" >&2; exit 1; }
+for n in n2 n3; do launch "$n" "${RPC[n1]}" || { echo "$n did not start" >&2; exit 1; }; done
 wait_until 20 all_alive || { for n in "${NODES[@]}"; do tail -5 "$TMP/$n.log" >&2; done; echo "cluster did not form" >&2; exit 1; }
 say "3-node cluster formed"
 RSS_IDLE=$(for n in "${NODES[@]}"; do echo -n "$n $(rss_kib "${PID[$n]}") KiB; "; done)
@@ -316,11 +358,23 @@ RSS_IDLE=$(for n in "${NODES[@]}"; do echo -n "$n $(rss_kib "${PID[$n]}") KiB; "
 restart() {
   local v=$1 seeds="" o inc
   for o in "${NODES[@]}"; do [[ $o == "$v" ]] || seeds+="${seeds:+,}${RPC[$o]}"; done
-  start_node "$v" "$seeds"
-  wait_until 20 lp "$v" status >/dev/null 2>&1 || { note "$v did not answer 20 s after its restart"; return 1; }
+  launch "$v" "$seeds" || { note "$v did not answer after 3 restarts"; return 1; }
   inc=$(members_of "$v" | awk -v m="$v" '$1 == m {print $2}')
   wait_until 20 all_see_alive_inc "$v" "$inc" || { note "$v#$inc not alive everywhere 20 s after its restart"; return 1; }
   wait_until 20 all_alive || { note "not all alive 20 s after restarting $v"; return 1; }
+}
+
+# revive: restarts any node that is not running (a crash, or a failed restart); their names go
+# to REVIVED.
+REVIVED=()
+revive() {
+  local n
+  REVIVED=()
+  for n in "${NODES[@]}"; do
+    kill -0 "${PID[$n]}" 2>/dev/null && continue
+    note "$n was not running (log: $(tail -2 "$TMP/$n.log" | jq -r '.msg? // .' 2>/dev/null | tr '\n' ';')); restarted"
+    restart "$n" && REVIVED+=("$n")
+  done
 }
 
 # ---- 1 + 2. failover and handover of `clock` -------------------------------------------------------
@@ -339,12 +393,19 @@ wait_until 20 clock_ready || note "clock: no agreed owner with every watcher ser
 # failover_trials MODE(kill|term) N: fills FO_* arrays (us) and FO_TRIALS (text per trial).
 failover_trials() {
   local mode=$1 trials=$2 i v s f off t0 got deadline line rc texit
-  FO_FIRST=(); FO_LAST=(); FO_DET=(); FO_REG=(); FO_GAP=(); FO_GAPMAX=(); FO_TRIALS=(); FO_OVER=0
+  FO_FIRST=(); FO_LAST=(); FO_DET=(); FO_DETLAST=(); FO_REG=(); FO_GAP=(); FO_GAPMAX=(); FO_TRIALS=(); FO_OVER=0
   FO_EXIT=(); FO_DOUBLE=0; FO_N=0
   for i in $(seq 1 "$trials"); do
     if ! wait_until 20 clock_ready; then
-      note "$mode trial $i: clock not ready within 20 s (views: $(for n in "${NODES[@]}"; do echo -n "$n: $(view "$n" | tr '\t\n' ' ;') "; done)); trial skipped"
-      continue
+      local r
+      revive
+      for r in "${REVIVED[@]}"; do
+        stop_watch "clock.$r"; GEN[$r]=$((GEN[$r] + 1)); start_watch "clock.$r" "$r" "$TMP/w.clock.$r.${GEN[$r]}" clock
+      done
+      if ! wait_until 20 clock_ready; then
+        note "$mode trial $i: clock not ready within 40 s (views: $(for n in "${NODES[@]}"; do echo -n "$n: $(view "$n" | tr '\t\n' ' ;') "; done)); the remaining $mode trials are skipped"
+        break
+      fi
     fi
     sleep "1.$((RANDOM % 10))"
     v=$(owner_on n1 clock)
@@ -387,8 +448,11 @@ failover_trials() {
     done
     # The logs: first survivor's "member down: v#", the successor's registration of clock.
     logs_since "$TMP/off.fo" >"$TMP/fo.log"
-    local det reg nreg
+    local det detlast reg nreg
     det=$(first_log "$TMP/fo.log" "member down: $v#" "$v")
+    detlast=$(awk -F'\t' -v p="member down: $v#" -v v="$v" '$2 != v && index($3, p) == 1 && !seen[$2]++ {print $1}' "$TMP/fo.log" | sort -n | tail -1)
+    [ "$(awk -F'\t' -v p="member down: $v#" -v v="$v" '$2 != v && index($3, p) == 1 {print $2}' "$TMP/fo.log" | sort -u | wc -l)" -eq ${#surv[@]} ] || detlast=""
+    [ -n "$detlast" ] && FO_DETLAST+=("$((detlast - t0))")
     reg=$(first_log "$TMP/fo.log" "registered clock " "$v")
     nreg=$(awk -F'\t' -v v="$v" '$2 != v && index($3, "registered clock ") == 1' "$TMP/fo.log" | wc -l)
     [ -n "$det" ] && FO_DET+=("$((det - t0))")
@@ -404,7 +468,7 @@ failover_trials() {
       local gm; gm=$(pct 100 "${gaps[@]}"); FO_GAPMAX+=("$gm")
       [ "$gm" -gt $((INTERVAL_US * 3 / 2)) ] && FO_OVER=$((FO_OVER + 1))
     fi
-    FO_TRIALS+=("$i $v -> $(owner_on "${surv[0]}" clock): down $( [ -n "$det" ] && ms $((det - t0)) || echo ?) ms, registered $( [ -n "$reg" ] && ms $((reg - t0)) || echo ?) ms; $detail")
+    FO_TRIALS+=("$i $v -> $(owner_on "${surv[0]}" clock): down $( [ -n "$det" ] && ms $((det - t0)) || echo ?) ms (both survivors: $( [ -n "$detlast" ] && ms $((detlast - t0)) || echo ?) ms), registered $( [ -n "$reg" ] && ms $((reg - t0)) || echo ?) ms; $detail")
     say "  $mode $i: $v -> $(owner_on "${surv[0]}" clock): ${FO_TRIALS[-1]#* -> * }"
     # The victim comes back with a new watcher.
     stop_watch "clock.$v"
@@ -417,17 +481,18 @@ failover_trials() {
 say "1: kill -9 of the owner, $KILL_TRIALS trials"
 offsets "$TMP/off.s1"
 failover_trials kill "$KILL_TRIALS"
-K_FIRST=("${FO_FIRST[@]}"); K_LAST=("${FO_LAST[@]}"); K_DET=("${FO_DET[@]}"); K_REG=("${FO_REG[@]}")
+K_FIRST=("${FO_FIRST[@]}"); K_LAST=("${FO_LAST[@]}"); K_DET=("${FO_DET[@]}"); K_DETLAST=("${FO_DETLAST[@]}"); K_REG=("${FO_REG[@]}")
 K_GAP=("${FO_GAP[@]}"); K_OVER=$FO_OVER; K_DOUBLE=$FO_DOUBLE; K_TRIALS=("${FO_TRIALS[@]}"); K_N=$FO_N
 K_GAPMAX=("${FO_GAPMAX[@]}")
 
 say "2: SIGTERM of the owner, $TERM_TRIALS trials"
 failover_trials term "$TERM_TRIALS"
-T_FIRST=("${FO_FIRST[@]}"); T_LAST=("${FO_LAST[@]}"); T_DET=("${FO_DET[@]}"); T_REG=("${FO_REG[@]}")
+T_FIRST=("${FO_FIRST[@]}"); T_LAST=("${FO_LAST[@]}"); T_DET=("${FO_DET[@]}"); T_DETLAST=("${FO_DETLAST[@]}"); T_REG=("${FO_REG[@]}")
 T_GAP=("${FO_GAP[@]}"); T_OVER=$FO_OVER; T_DOUBLE=$FO_DOUBLE; T_TRIALS=("${FO_TRIALS[@]}"); T_N=$FO_N
 T_GAPMAX=("${FO_GAPMAX[@]}"); T_EXIT=("${FO_EXIT[@]}")
 wait_until 20 clock_ready || note "clock not ready after the SIGTERM trials"
 
+read -r CR_MIN CR_MAX CR_MEAN CR_N < <(poll_rates '^clock$' 5)
 # Every surviving stream of `clock` unbroken; the clash and reap lines of scenarios 1 and 2.
 BROKEN12=()
 for f in "$TMP"/w.clock.*; do why=$(stream_ok "$f") || BROKEN12+=("$(basename "$f"): $why"); done
@@ -453,7 +518,7 @@ heal_ready() {
 snap_loop() {
   local n=$1 f=$2 t1 out
   while [ ! -e "$TMP/snap.stop" ]; do
-    t1=$(us_now); out=$(lp "$n" subs --json 2>/dev/null)
+    t1=$(us_now); out=$(lp "$n" subs --node "$n" --json 2>/dev/null)
     printf '@ %s %s\n%s\n.\n' "$t1" "$(us_now)" "$out" >>"$f"
   done
 }
@@ -507,10 +572,18 @@ converged_by() {
 declare -A HP
 H_CONV=(); H_CONV0=(); H_FIRST=(); H_ALIVE=(); H_RESOLVED=(); H_PERIOD=(); H_PERIODMAX=(); H_TRIALS=(); H_PART=()
 wait_until 30 heal_ready || note "3: topics not agreed or watchers not served 30 s after they joined"
+read -r PR0_MIN PR0_MAX PR0_MEAN PR0_N < <(poll_rates '^p[?]' 5)
+H_RATEMAX=()
 for i in $(seq 1 "$HEAL_TRIALS"); do
   lone=${NODES[$(((i - 1) % ${#NODES[@]}))]}
   others=(); for o in "${NODES[@]}"; do [[ $o == "$lone" ]] || others+=("$o"); done
-  if ! wait_until 30 heal_ready; then note "heal trial $i: not ready in 30 s; skipped"; continue; fi
+  if ! wait_until 30 heal_ready; then
+    revive
+    for r in "${REVIVED[@]}"; do
+      for k in $(seq 1 $HEAL_TOPICS); do stop_watch "p$k.$r"; start_watch "p$k.$r" "$r" "$TMP/w.p$k.$r.$i" p "id=$k"; done
+    done
+    if ! wait_until 30 heal_ready; then note "heal trial $i: not ready in 60 s; the remaining heal trials are skipped"; break; fi
+  fi
   sleep "0.$((RANDOM % 10))"
   lone_owned=$(view "${others[0]}" | awk -F'\t' -v l="$lone" '$2 == l' | wc -l)
   tc=$(us_now)
@@ -557,19 +630,24 @@ for i in $(seq 1 "$HEAL_TRIALS"); do
   al=$(awk -F'\t' -v n="$lone" '$2 != n && (index($3, "member up: " n "#") == 1 || index($3, "member alive again: " n "#") == 1) {print $1}' "$TMP/heal.$i.log" | sort -n | tail -1)
   rs=$(awk -F'\t' 'index($3, "clash on ") == 1 && index($3, " resolved: ") {print $1}' "$TMP/heal.$i.log" | sort -n | tail -1)
   ncl=$(awk -F'\t' 'index($3, "clash on ") == 1 && !index($3, " resolved: ")' "$TMP/heal.$i.log" | wc -l)
+  nre=$(awk -F'\t' 'index($3, "registered p?") == 1 && index($3, "re-epoch")' "$TMP/heal.$i.log" | wc -l)
+  emax=$(for n in "${NODES[@]}"; do view "$n"; done | awk -F'\t' '$1 ~ /^p[?]/ && $3 > m {m = $3} END {print m + 0}')
+  read -r r_min r_max r_mean _ < <(poll_rates '^p[?]' 3)
+  H_RATEMAX+=("$r_max")
   if [[ $res == ok* ]]; then
     read -r _ conv first stable cnt per permax <<<"$res"
     H_CONV+=("$conv"); H_FIRST+=("$first"); H_PERIOD+=("$per"); H_PERIODMAX+=("$permax")
     [[ $res0 == ok* ]] && H_CONV0+=("$(cut -d' ' -f2 <<<"$res0")")
     [ -n "$al" ] && H_ALIVE+=("$((al - t0))")
     [ -n "$rs" ] && H_RESOLVED+=("$((rs - t0))")
-    H_TRIALS+=("$i: $lone cut off (owned $lone_owned of $HEAL_TOPICS before); heal commands took $(ms $((th - t0))) ms; the others log $lone up $( [ -n "$al" ] && ms $((al - t0)) || echo ?) ms; last clash resolved (log) $( [ -n "$rs" ] && ms $((rs - t0)) || echo ?) ms; $ncl clash lines; converged: first node $(ms "$first") ms, all $(ms "$conv") ms (ignoring epochs: $( [[ $res0 == ok* ]] && ms "$(cut -d' ' -f2 <<<"$res0")" || echo "?") ms); $cnt snapshots, period p50 $(ms "$per") ms, max $(ms "$permax") ms")
+    H_TRIALS+=("$i: $lone cut off (owned $lone_owned of $HEAL_TOPICS before); heal commands took $(ms $((th - t0))) ms; the others log $lone up $( [ -n "$al" ] && ms $((al - t0)) || echo ?) ms; last clash resolved (log) $( [ -n "$rs" ] && ms $((rs - t0)) || echo ?) ms; $ncl clash lines; converged: first node $(ms "$first") ms, all $(ms "$conv") ms (ignoring epochs: $( [[ $res0 == ok* ]] && ms "$(cut -d' ' -f2 <<<"$res0")" || echo "?") ms); $cnt snapshots, period p50 $(ms "$per") ms, max $(ms "$permax") ms; $nre re-epoch registrations, highest epoch now $emax; then polls/s per topic min $r_min, max $r_max, mean $r_mean")
   else
     note "heal trial $i ($lone): no agreed single owner per topic 15 s after the heal: $res; views: $(for n in "${NODES[@]}"; do echo -n "$n: $(view "$n" | tr '\t\n' ' ;') "; done)"
     H_TRIALS+=("$i: $lone cut off: NOT converged in 15 s ($res)")
   fi
   say "  heal ${H_TRIALS[-1]}"
 done
+awk -v m="$(pct 100 "${H_RATEMAX[@]}")" 'BEGIN {exit !(m > 1.5)}' && note "3: after the heals some topic is polled $(pct 100 "${H_RATEMAX[@]}") times a second at a 1 s interval (per-trial max: ${H_RATEMAX[*]})"
 BROKEN3=()
 for f in "$TMP"/w.p*; do why=$(stream_ok "$f") || BROKEN3+=("$(basename "$f"): $why"); done
 [ ${#BROKEN3[@]} = 0 ] || note "scenario 3: broken streams: ${BROKEN3[*]}"
@@ -579,7 +657,7 @@ for n in "${NODES[@]}"; do for k in $(seq 1 $HEAL_TOPICS); do stop_watch "p$k.$n
 # ---- 4. registration latency -----------------------------------------------------------------------
 say "4: registration of a new topic, $JOIN_TRIALS trials"
 CLI_RT=()
-for i in $(seq 1 10); do a=$(us_now); lp n1 status >/dev/null; b=$(us_now); CLI_RT+=("$((b - a))"); done
+for i in $(seq 1 10); do a=$(us_now); lp n1 status --node n1 >/dev/null; b=$(us_now); CLI_RT+=("$((b - a))"); done
 R_TOTAL=(); R_JOINREG=(); R_REGLINE=(); R_LOCAL=(); R_REMOTE=(); R_TRIALS=()
 BASE=$((RANDOM * 10))
 offsets "$TMP/off.s4"
@@ -613,7 +691,8 @@ done
 
 # ---- 5. placement of 10,000 topics ------------------------------------------------------------------
 say "5: $TOPICS topics over 3 nodes (lp_bench on n1)"
-CLIENT_EP=$(lp n1 status | awk -F'\t' '$1 == "client_endpoint" {print $2}')
+CLIENT_EP=$(lp n1 status --node n1 --json | jq -r .client_endpoint)
+VIEW_TIMEOUT=5s  # 10,000 rows
 offsets "$TMP/off.s5"
 declare -A CPU0
 for n in "${NODES[@]}"; do CPU0[$n]=$(cpu_ticks "${PID[$n]}"); done
@@ -675,12 +754,12 @@ RSS_AFTER=$(for n in "${NODES[@]}"; do echo -n "$n $(rss_kib "${PID[$n]}") KiB; 
 # topic it has not received (or polled) a result of as state "waiting"/"starting"; lp_bench counts
 # the updates it got.
 sleep "$SETTLE"
-lp n1 subs --json | jq -c 'select(.topic | startswith("slow?"))' >"$TMP/n1subs.json"
+"$LIVEPOLL" -c "ipc://$TMP/n1.admin" --timeout 5s subs --node n1 --json | jq -c 'select(.topic | startswith("slow?"))' >"$TMP/n1subs.json"
 NOSEQ=$(jq -r 'select(.state != "relayed" and .state != "polling") | "\(.owner // "none")/\(.state)"' "$TMP/n1subs.json" | sort | uniq -c | awk '{printf "owner/state %s: %s; ", $2, $1}')
 NOSEQ_N=$(jq -r 'select(.state != "relayed" and .state != "polling") | .topic' "$TMP/n1subs.json" | wc -l)
 NOSEQ_EX=$(jq -c 'select(.state != "relayed" and .state != "polling")' "$TMP/n1subs.json" | head -2 | tr '\n' ' ')
 STATES5=$(jq -r '"\(.owner // "none")/\(.state)"' "$TMP/n1subs.json" | sort | uniq -c | awk '{printf "%s %s; ", $2, $1}')
-STATS5=$(for n in "${NODES[@]}"; do echo -n "$n:"; lp "$n" stats 2>/dev/null | awk -F'\t' '$1 ~ /^(joins|data_updates_sent|data_updates_received|updates_sent|updates_fenced|updates_dropped_slow_client|clients_dropped|stream_gaps|snapshot_fetches|polls|registrations|proposals_denied)$/ {printf " %s=%s", $1, $2}'; echo -n "; "; done)
+STATS5=$(for n in "${NODES[@]}"; do echo -n "$n:"; lp "$n" stats --node "$n" 2>/dev/null | awk -F'\t' '$2 ~ /^(joins|data_updates_sent|data_updates_received|updates_sent|updates_fenced|updates_dropped_slow_client|clients_dropped|stream_gaps|snapshot_fetches|polls|registrations|proposals_denied)$/ {printf " %s=%s", $2, $3}'; echo -n "; "; done)
 [ "$NOSEQ_N" = 0 ] || note "5: $SETTLE s after every topic was owned, n1 had no result for $NOSEQ_N of its $TOPICS topics ($NOSEQ), e.g. $NOSEQ_EX; counters: $STATS5"
 CPU5=$(for n in "${NODES[@]}"; do awk -v a="${CPU0[$n]}" -v b="$(cpu_ticks "${PID[$n]}")" -v hz="$CLK_TCK" -v n="$n" 'BEGIN {printf "%s %.2f s; ", n, (b - a) / hz}'; done)
 kill -TERM "$LPB" 2>/dev/null; wait "$LPB" 2>/dev/null; unset "AUX[$LPB]"
@@ -703,7 +782,7 @@ cat <<EOF
 
 ## livepoll registry benchmark ($(date -u +%Y-%m-%dT%H:%MZ))
 
-Machine: $NPROC CPUs, $MODEL, ${MEM_GB} GiB RAM, Linux $KERNEL; build: $BUILD (livepolld built $BUILT; source $SRC at $SRC_REV when the run started).
+Machine: $NPROC CPUs, $MODEL, ${MEM_GB} GiB RAM, Linux $KERNEL; build: $BUILD (livepolld built $BUILT; source $SRC at $SRC_REV when the run started, $NEWER commits to lib/ daemon/ cmd/ plugins/ since the binary was built).
 Load: loadavg $LOAD_START at start (CPU busy ${BUSY_START}% over 2 s before start; top: $TOP_START), $LOAD_END at the end; the run took ${T_TOTAL} s.
 Cluster: 3 livepolld on 127.0.0.1 (gossip/rpc tcp, admin/client ipc), defaults (gossip_interval 100ms, suspect_after 500ms, dead_after 1s, takeover_timeout 1s, linger 5s), JSON logs, every process on the same machine; queries every 1 s (jitter 10 %) unless said.
 Watcher lines are stamped with bash's \$EPOCHREALTIME on arrival (µs); the daemons' log "ts" has 1 ms resolution. Percentiles are nearest-rank; with 20 samples p99 is the maximum.
@@ -713,29 +792,33 @@ Watcher lines are stamped with bash's \$EPOCHREALTIME on arrival (µs); the daem
 | 1 | kill -9 of the owner -> first line from the successor, first surviving watcher ($K_N/$KILL_TRIALS trials) | $(summary "${K_FIRST[@]}") | successor registered and polling: p99 < 15 ms; Erlang :global re-registers in 5.7 ms p50, 13 ms max |
 | 1 | ... at the last surviving watcher | $(summary "${K_LAST[@]}") | |
 | 1 | ... of which: first survivor logs "member down" | $(summary "${K_DET[@]}") | |
+| 1 | ... of which: both survivors have logged "member down" | $(summary "${K_DETLAST[@]}") | |
 | 1 | ... of which: successor logs "registered clock" | $(summary "${K_REG[@]}") | |
 | 1 | last line from the victim -> first from the successor, per surviving watcher | $(summary "${K_GAP[@]}"); trials with a gap over 1.5 intervals: $K_OVER | one interval (1 s) or less |
 | 2 | SIGTERM of the owner -> first line from the successor, first surviving watcher ($T_N/$TERM_TRIALS trials) | $(summary "${T_FIRST[@]}") | "its topics move at once" |
 | 2 | ... at the last surviving watcher | $(summary "${T_LAST[@]}") | |
 | 2 | ... of which: first survivor logs "member down" (left) | $(summary "${T_DET[@]}") | |
+| 2 | ... of which: both survivors have logged "member down" | $(summary "${T_DETLAST[@]}") | |
 | 2 | ... of which: successor logs "registered clock" | $(summary "${T_REG[@]}") | |
 | 2 | SIGTERM -> the old owner's process has exited | $(summary "${T_EXIT[@]}") | |
 | 2 | last line from the old owner -> first from the new one, per surviving watcher (${#T_GAP[@]} gaps) | $(summary "${T_GAP[@]}") | one interval or less: no update missed |
 | 2 | missed updates: trials where a surviving watcher's gap exceeded 1.5 intervals | $T_OVER of $T_N (worst gap per trial: p50 $(pms 50 "${T_GAPMAX[@]}") ms, max $(pms 100 "${T_GAPMAX[@]}") ms; missed intervals at the worst: $(awk -v g="$(pct 100 "${T_GAPMAX[@]}")" -v i=$INTERVAL_US 'BEGIN {m = (g - i) / i; if (m < 0) m = 0; printf "%.2f", m}')) | 0 |
+| 1-2 | database polls per second of clock after the trials (5 s) | $CR_MEAN | 1 (0.9-1.1 with jitter) |
 | 1-2 | registrations of clock per trial other than exactly one; broken streams; clash/reap lines | $K_DOUBLE (kill) + $T_DOUBLE (term); ${#BROKEN12[@]} of $CLOCK_FILES watcher files; $CLASH12 | 0; 0; 0 |
 | 3 | partition healed -> every node shows one live claim and the same owner per topic, only the owner polling (${#H_CONV[@]}/$HEAL_TRIALS trials, $HEAL_TOPICS topics, 30 watchers) | $(summary "${H_CONV[@]}") | within 50 ms, whatever the cluster size; Erlang :global 1-vs-1: 212 ms |
 | 3 | ... the same, but the nodes may still differ on the epoch | $(summary "${H_CONV0[@]}") | |
 | 3 | ... the first node to get there | $(summary "${H_FIRST[@]}") | |
 | 3 | ... of which: the last of the others logs the cut-off node up again | $(summary "${H_ALIVE[@]}") | |
 | 3 | ... of which: the last "clash ... resolved" log line | $(summary "${H_RESOLVED[@]}") | |
-| 3 | resolution: one \`subs --json\` per node back to back, snapshot period | p50 $(pms 50 "${H_PERIOD[@]}") ms, max $(pms 100 "${H_PERIODMAX[@]}") ms | |
+| 3 | resolution: one \`subs --node N --json\` per node back to back, snapshot period | p50 $(pms 50 "${H_PERIOD[@]}") ms, max $(pms 100 "${H_PERIODMAX[@]}") ms | |
 | 3 | cut -> both sides own every topic (poll every ~50 ms) | $(summary "${H_PART[@]}") | detection (~1 s) + takeover |
+| 3 | database polls per second per topic (1 s interval; all nodes' \`polls\` summed): before the first cut (5 s) / 3 s after each heal | min $PR0_MIN, max $PR0_MAX, mean $PR0_MEAN / max per trial: ${H_RATEMAX[*]:-} | 1 (0.9-1.1 with jitter) |
 | 3 | broken streams; reaped zombies | ${#BROKEN3[@]} of $((3 * HEAL_TOPICS)) watcher files; $REAP3 | 0; 0 |
 | 4 | join of a new topic (\`livepoll watch --count 1\` started) -> its first line | $(summary "${R_TOTAL[@]}") | registration p99 < 5 ms |
 | 4 | ... join -> owner logs "registered" | $(summary "${R_JOINREG[@]}") | |
 | 4 | ... "registered" -> first line at the watcher | $(summary "${R_REGLINE[@]}") | |
 | 4 | ... owner on the watcher's node / on another node | local: $(summary "${R_LOCAL[@]}"); remote: $(summary "${R_REMOTE[@]}") | |
-| 4 | reference: \`livepoll status\` (CLI start + one admin round trip) | $(summary "${CLI_RT[@]}") | |
+| 4 | reference: \`livepoll status --node N\` (CLI start + one admin round trip) | $(summary "${CLI_RT[@]}") | |
 | 5 | $TOPICS topics (lp_bench: 100 clients x $((TOPICS / 100)) topics on n1, 60 s query) -> all registered (last "registered" log line) | $( [ -n "$REG5_LAST" ] && ms $((REG5_LAST - t5)) || echo n/a) ms from lp_bench start (first at $( [ -n "$REG5_FIRST" ] && ms $((REG5_FIRST - t5)) || echo n/a) ms); $REG5_N registrations of $REG5_DISTINCT distinct topics | over 20,000 registrations/s across 3 nodes |
 | 5 | ... every node shows every topic owned with one live claim (subs --json about every 1 s; one round of 3 took $( [ -n "${P_QUERY:-}" ] && ms "$P_QUERY" || echo ?) ms) | $( [ -n "$P_ALL" ] && ms "$P_ALL" || echo "not reached") ms | |
 | 5 | topics polled per node (polls != null) | $POLLED_PER max $PMAX, min $PMIN | rendezvous hashing: ~$((TOPICS / 3)) each |

@@ -233,6 +233,28 @@ TEST_F(ClusterTest, AHigherEpochRestartsSeqWithASnapshotAtOnce) {
   EXPECT_EQ(subs_.RunningPollers().at("keyed"), 5u);
 }
 
+// Found by tests/bench/registry_run.sh: each re-epoch of a running poller added a second timer
+// chain of the same generation, so after n re-epochs the topic polled n + 1 times an interval.
+TEST_F(ClusterTest, ReEpochsKeepOnePollPerInterval) {
+  ASSERT_TRUE(subs_.StartPoller(now_, "keyed", 1, out_).ok());
+  Advance(0s);
+  CompletePolls(Rows({{1, "a"}}));
+  for (uint64_t epoch = 2; epoch <= 4; ++epoch) {  // three re-epochs, between polls
+    Advance(300ms);
+    ASSERT_TRUE(subs_.StartPoller(now_, "keyed", epoch, out_).ok());
+    Advance(0s);
+    CompletePolls(Rows({{1, "a"}}));
+  }
+  size_t polls = 0;
+  for (int i = 0; i < 100; ++i) {  // 10 s in steps of 100 ms, polls answered at once
+    Advance(100ms);
+    polls += out_.polls.size();
+    CompletePolls(Rows({{1, "a"}}));
+  }
+  EXPECT_GE(polls, 9u);
+  EXPECT_LE(polls, 11u);  // one a second (1 s interval, 10% jitter), not four
+}
+
 TEST_F(ClusterTest, StartPollerRefusesTopicsItCannotPoll) {
   EXPECT_EQ(subs_.StartPoller(now_, "nope", 1, out_).code(), Status::Code::kNotFound);
   EXPECT_EQ(subs_.StartPoller(now_, "by_region", 1, out_).code(), Status::Code::kInvalidArgument);
