@@ -173,7 +173,7 @@ class Presence {
   void Heard(Time now, const std::string& name, Origin& o, uint64_t version, PresenceOutputs& out);
   void OnDelta(Time now, const PresenceDelta& d, PresenceOutputs& out);
   void OnClock(Time now, const PresenceClock& c, PresenceOutputs& out);
-  void OnTransfer(const PresenceTransfer& t);
+  void OnTransfer(Time now, const PresenceTransfer& t, PresenceOutputs& out);
   const Origin* Find(const NodeId& id) const;
   // Hands the topics changed since the last call to `out` (every public mutator ends with it).
   void Flush(PresenceOutputs& out);

@@ -94,7 +94,11 @@ struct Registry::Impl {
         claimed = epoch;
         claimants.clear();
       }
-      if (epoch == claimed && epoch > 0) claimants.insert(owner);
+      // An unnamed claimant (a vote or notice naming none) says only that the epoch exists: it
+      // must not count as a second owner at it, or the owner holding that very epoch would take
+      // a new one at every notice (found by tests/bench/registry_run.sh: epochs climbing every
+      // propose_retry after a heal).
+      if (epoch == claimed && epoch > 0 && !owner.name.empty()) claimants.insert(owner);
     }
     // A claim of `owner` at `epoch` is below one seen, or shares its epoch with another's: its
     // owner must re-epoch above every epoch seen.

@@ -268,6 +268,30 @@ TEST_F(PresenceTest, ALostTransferIsAskedForAgainAfterTransferRetryAndOnlyThen) 
   EXPECT_EQ(Count<PresenceTransferRequest>(delivered_, B, A), asked);  // caught up: no more
 }
 
+// A transfer overtaken by a later delta (gossip and rpc race) leaves the node behind: it asks
+// again at once, not after transfer_retry.
+TEST_F(PresenceTest, ATransferOvertakenByADeltaIsAskedForAgainAtOnce) {
+  Join(A, E("t", 1));
+  Flush();
+  Join(A, E("t", 2));
+  Flush([](const Wire& w) { return w.to == B; });  // B misses version 2
+  Join(A, E("t", 3));
+  for (const Wire& w : Take())  // B gets 2 -> 3: a gap, it asks for a transfer
+    if (w.to == B) Deliver(w);
+  ASSERT_EQ(Count<PresenceTransferRequest>(pending_, B, A), 1u);
+  Deliver(Take()[0]);  // A answers with version 3 ...
+  std::vector<Wire> transfer = Take();
+  ASSERT_EQ(Count<PresenceTransfer>(transfer, A, B), 1u);
+  Join(A, E("t", 4));  // ... and changes again; the delta 3 -> 4 overtakes the transfer
+  for (const Wire& w : Take())
+    if (w.to == B) Deliver(w);
+  for (const Wire& w : transfer) Deliver(w);
+  EXPECT_EQ(P(B).VersionOf(Id(A)), 3u);
+  EXPECT_EQ(Count<PresenceTransferRequest>(pending_, B, A), 1u);  // at once, no Tick needed
+  Flush();
+  EXPECT_EQ(P(B).SubscriberCount("t"), 4u);
+}
+
 TEST_F(PresenceTest, ATransferOlderThanWhatDeltasGaveIsIgnored) {
   Join(A, E("t", 1));
   std::vector<Wire> join = Take();
