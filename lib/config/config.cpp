@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/program_options.hpp>
 #include <cctype>
 #include <cerrno>
@@ -343,6 +344,7 @@ std::string Help() {
 // The file.
 
 constexpr char kHashStandIn = '\x1f';  // never in a valid file: control bytes are refused
+constexpr char kPercentStandIn = '\x1e';  // in ParseDaemonArgs' error path only
 
 Result<std::string> ReadFile(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -378,25 +380,33 @@ Result<std::string> ProtectQuotedHashes(const std::string& file, const std::stri
       out += '\n';
       continue;
     }
-    if (t[0] == '[') {
-      // Exactly what Boost takes as the section: the text between the brackets, untrimmed.
-      const std::string header = Trim(t.substr(0, t.find('#')));
-      if (header.back() == ']') sections.push_back(header.substr(1, header.size() - 2));
-      out += line + '\n';
-      continue;
-    }
-    char quote = 0;
-    for (char& c : line) {
-      if (quote) {
-        if (c == quote)
-          quote = 0;
-        else if (c == '#')
-          c = kHashStandIn;
-      } else if (c == '\'' || c == '"') {
-        quote = c;
-      } else if (c == '#') {
-        break;  // a comment: Boost cuts here
+    if (t[0] != '[') {  // a section header has no values and is left as it is
+      char quote = 0;
+      for (char& c : line) {
+        if (quote) {
+          if (c == quote)
+            quote = 0;
+          else if (c == '#')
+            c = kHashStandIn;
+        } else if (c == '\'' || c == '"') {
+          quote = c;
+        } else if (c == '#') {
+          break;  // a comment: Boost cuts here
+        }
       }
+    }
+    // Exactly what Boost reads: the line cut at its first '#', trimmed; a section is the text
+    // between the brackets, untrimmed. The lines Boost would refuse are refused here, because
+    // its error text cannot be used: what() loops forever on a line holding its placeholder
+    // "%invalid_line%" (found by tests/fuzz). "[]" too: Boost reads the byte before its empty
+    // name.
+    const std::string boost_line = Trim(line.substr(0, line.find('#')));
+    const std::string where = file + ": line " + std::to_string(number) + ": ";
+    if (boost_line.front() == '[' && boost_line.back() == ']') {
+      if (boost_line.size() == 2) return Status::InvalidArgument(where + "empty section name");
+      sections.push_back(boost_line.substr(1, boost_line.size() - 2));
+    } else if (boost_line.find('=') == std::string::npos) {
+      return Status::InvalidArgument(where + "not a [section], a key = value or a # comment");
     }
     out += line + '\n';
   }
@@ -409,23 +419,19 @@ struct FileEntry {
   std::string value;
 };
 
-Result<std::vector<FileEntry>> ReadEntries(const std::string& file,
+Result<std::vector<FileEntry>> ReadEntries(const std::string& file, const std::string& text,
                                            std::vector<std::string>& sections) {
-  auto text = ReadFile(file);
-  if (!text.ok()) return text.status();
-  auto prepared = ProtectQuotedHashes(file, *text, sections);
+  auto prepared = ProtectQuotedHashes(file, text, sections);
   if (!prepared.ok()) return prepared.status();
   std::istringstream in(*prepared);
   const po::options_description none;  // every key is unregistered: sections are dynamic
   po::parsed_options parsed(&none);
   try {
     parsed = po::parse_config_file(in, none, /*allow_unregistered=*/true);
-  } catch (const po::error& e) {
-    std::string what = e.what();
-    for (char& c : what) {
-      if (c == kHashStandIn) c = '#';
-    }
-    return Status::InvalidArgument(file + ": " + what);
+  } catch (const po::error&) {
+    // Not reached: ProtectQuotedHashes() refuses every line Boost refuses. Not e.what(), which
+    // may never return (see there).
+    return Status::InvalidArgument(file + ": not a configuration file");
   }
   std::vector<FileEntry> out;
   for (const auto& o : parsed.options) {
@@ -518,10 +524,11 @@ bool SqlMentions(const std::string& sql, const std::string& param) {
   return false;
 }
 
-// Reads the file into `config`; node keys from the file are applied before the command line's.
-Status LoadFile(const std::string& file, Config& config) {
+// Reads the file's text into `config`; node keys from the file are applied before the command
+// line's.
+Status LoadText(const std::string& file, const std::string& text, Config& config) {
   std::vector<std::string> sections;
-  auto entries = ReadEntries(file, sections);
+  auto entries = ReadEntries(file, text, sections);
   if (!entries.ok()) return entries.status();
 
   std::set<std::string> seen_sections;
@@ -609,20 +616,41 @@ std::string HostName() {
 
 Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]) {
   po::variables_map vm;
+  // No abbreviations: `--log` must not silently mean --log-level today and fail tomorrow.
+  const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+  auto parse = [&](const char* const* args) {
+    const auto parsed = po::command_line_parser(argc, args).options(Options()).style(style).run();
+    po::store(parsed, vm);
+    return parsed;
+  };
   try {
-    // No abbreviations: `--log` must not silently mean --log-level today and fail tomorrow.
-    const int style =
-        po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    const auto parsed = po::command_line_parser(argc, argv).options(Options()).style(style).run();
+    const auto parsed = parse(argv);
     // Without a positional description Boost keeps stray words and store() drops them silently.
     const auto extra = po::collect_unrecognized(parsed.options, po::include_positional);
     if (!extra.empty()) {
       return Status::InvalidArgument("unexpected argument '" + extra.front() +
                                      "' (livepolld takes options only)");
     }
-    po::store(parsed, vm);
-  } catch (const po::error& e) {
-    return Status::InvalidArgument(e.what());
+  } catch (const po::error&) {
+    // Boost's what() substitutes placeholders such as %canonical_option% in a loop that never
+    // ends when an argument holds one itself (`--x%canonical_option%`). '%' means nothing to
+    // the parser, so the arguments with every '%' swapped for a stand-in fail the same way, and
+    // that error's text is safe to build; the stand-in is swapped back.
+    std::vector<std::string> safe(argv, argv + argc);
+    std::vector<const char*> safe_argv;
+    for (auto& a : safe) {
+      std::replace(a.begin(), a.end(), '%', kPercentStandIn);
+      safe_argv.push_back(a.c_str());
+    }
+    try {
+      vm.clear();
+      parse(safe_argv.data());
+    } catch (const po::error& e) {
+      std::string what = e.what();
+      std::replace(what.begin(), what.end(), kPercentStandIn, '%');
+      return Status::InvalidArgument(what);
+    }
+    return Status::InvalidArgument("invalid command line");  // not reached: the same error
   }
 
   DaemonArgs args;
@@ -649,7 +677,9 @@ Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]) {
   }
   if (vm.count("config")) {
     args.config_file = vm["config"].as<std::string>();
-    Status s = LoadFile(args.config_file, args.config);
+    auto text = ReadFile(args.config_file);
+    if (!text.ok()) return text.status();
+    Status s = LoadText(args.config_file, *text, args.config);
     if (!s.ok()) return s;
   }
   for (const auto& k : kNodeKeys) {
@@ -660,6 +690,13 @@ Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]) {
   if (args.config.node.name.empty()) args.config.node.name = HostName();
   if (Status s = CheckCluster(args.config.node); !s.ok()) return s;
   return args;
+}
+
+Result<Config> ParseConfigText(const std::string& file, const std::string& text) {
+  Config config;
+  if (Status s = LoadText(file, text, config); !s.ok()) return s;
+  if (Status s = CheckCluster(config.node); !s.ok()) return s;
+  return config;
 }
 
 }  // namespace livepoll::config

@@ -104,6 +104,12 @@ struct DaemonArgs {
 // each query's source exists, log_level/log_format known. It does not load plugins.
 Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]);
 
+// Reads a configuration file's text as `livepolld --config FILE` does with no other option: the
+// same checks and errors, `file` naming it in the messages. The node name stays empty when the
+// text gives none (ParseDaemonArgs then uses the host name). For tests and the fuzzer
+// (tests/fuzz): no file is read.
+Result<Config> ParseConfigText(const std::string& file, const std::string& text);
+
 using livepoll::ParseDuration;  // livepoll/duration.h
 
 }  // namespace livepoll::config

@@ -67,7 +67,8 @@ proto::AdminReply ReapTopics(const AdminScope& s, const proto::Params& args, cor
   std::set<std::string> seen;
   for (const auto& [key, topic] : args) {
     if (key != "topic" || !seen.insert(topic).second) continue;
-    auto row = [&](const std::string& action, const std::string& detail) {
+    // `topic` captured by name: clang before 16 (the fuzz build) cannot capture a binding.
+    auto row = [&, &topic = topic](const std::string& action, const std::string& detail) {
       r.rows.push_back({s.node, topic, action, detail});
     };
     // This node's part of the topic's zombies: its own pollers' (idle, orphan, stalled), and the

@@ -1,0 +1,144 @@
+#include "checks.h"
+
+#include <algorithm>
+#include <initializer_list>
+
+#include "config/config.h"
+#include "core/topic.h"
+#include "net/cluster_codec.h"
+#include "proto/codec.h"
+
+namespace livepoll::fuzz {
+namespace {
+
+using Code = Status::Code;
+
+// A refusal is fine when its code is one the decoder documents and it says why.
+std::string CheckRefusal(const Status& s, std::initializer_list<Code> allowed) {
+  if (std::find(allowed.begin(), allowed.end(), s.code()) == allowed.end())
+    return "refused with an undocumented code: " + s.ToString();
+  if (s.message().empty()) return "refused without a message: " + s.ToString();
+  return "";
+}
+
+std::string EncodeCluster(const std::string& from, const net::ClusterMessage& m) {
+  return std::visit(
+      [&](const auto& group) {
+        using T = std::decay_t<decltype(group)>;
+        if constexpr (std::is_same_v<T, net::DataMessage> || std::is_same_v<T, net::AdminMessage>)
+          return net::EncodeCluster(kCluster, from, group);
+        else
+          return net::EncodeCluster(kCluster, from, core::NodeMessage(group));
+      },
+      m);
+}
+
+std::string Quoted(const std::string& s) { return "'" + s + "'"; }
+
+}  // namespace
+
+std::string CheckEnvelope(std::string_view bytes) {
+  Result<proto::Message> m = proto::Decode(bytes);
+  if (!m.ok())
+    return CheckRefusal(m.status(),
+                        {Code::kMalformed, Code::kIncompatible, Code::kInvalidArgument});
+  const std::string once = proto::Encode(*m);
+  Result<proto::Message> again = proto::Decode(once);
+  if (!again.ok())
+    return "a decoded message re-encodes to a frame that does not decode: " +
+           again.status().ToString();
+  if (again->index() != m->index()) return "the re-encoded message changed type";
+  if (proto::Encode(*again) != once) return "the re-encoded message decodes to another value";
+  return "";
+}
+
+std::string CheckCluster(std::string_view bytes) {
+  Result<net::ClusterFrame> f = net::DecodeCluster(bytes, kCluster);
+  if (!f.ok())
+    return CheckRefusal(f.status(),
+                        {Code::kMalformed, Code::kIncompatible, Code::kInvalidArgument});
+  const std::string once = EncodeCluster(f->from, f->message);
+  Result<net::ClusterFrame> again = net::DecodeCluster(once, kCluster);
+  if (!again.ok())
+    return "a decoded frame re-encodes to one that does not decode: " + again.status().ToString();
+  if (again->from != f->from)
+    return "the sender changed: " + Quoted(f->from) + " -> " + Quoted(again->from);
+  if (again->message.index() != f->message.index()) return "the re-encoded frame changed group";
+  if (EncodeCluster(again->from, again->message) != once)
+    return "the re-encoded frame decodes to another value";
+  return "";
+}
+
+std::string CheckTopic(std::string_view bytes) {
+  // ParseTopic, then MakeTopic of what it found: the canonical topic, which parses to the same.
+  if (Result<core::ParsedTopic> p = core::ParseTopic(bytes); !p.ok()) {
+    if (std::string e = CheckRefusal(p.status(), {Code::kMalformed}); !e.empty())
+      return "ParseTopic " + e;
+  } else {
+    if (!std::is_sorted(p->params.begin(), p->params.end(),
+                        [](const auto& a, const auto& b) { return a.first < b.first; }))
+      return "ParseTopic returned parameters out of order";
+    Result<std::string> made = core::MakeTopic(p->query, p->params);
+    if (!made.ok())
+      return "MakeTopic refuses what ParseTopic returned: " + made.status().ToString();
+    Result<core::ParsedTopic> back = core::ParseTopic(*made);
+    if (!back.ok())
+      return "the canonical topic " + Quoted(*made) +
+             " does not parse: " + back.status().ToString();
+    if (back->query != p->query || back->params != p->params)
+      return "the canonical topic " + Quoted(*made) + " parses to another query or parameters";
+  }
+
+  // MakeTopic of the bytes as NUL-separated query, name, value...: ParseTopic gives them back.
+  std::vector<std::string> parts;
+  for (size_t start = 0;;) {
+    const size_t nul = bytes.find('\0', start);
+    parts.emplace_back(bytes.substr(start, nul == std::string_view::npos ? nul : nul - start));
+    if (nul == std::string_view::npos) break;
+    start = nul + 1;
+  }
+  proto::Params params;
+  for (size_t i = 1; i + 1 < parts.size(); i += 2) params.emplace_back(parts[i], parts[i + 1]);
+  Result<std::string> topic = core::MakeTopic(parts[0], params);
+  if (!topic.ok()) {
+    if (std::string e = CheckRefusal(topic.status(), {Code::kInvalidArgument}); !e.empty())
+      return "MakeTopic " + e;
+    return "";
+  }
+  Result<core::ParsedTopic> parsed = core::ParseTopic(*topic);
+  if (!parsed.ok())
+    return "MakeTopic's " + Quoted(*topic) + " does not parse: " + parsed.status().ToString();
+  std::sort(params.begin(), params.end());  // names are unique, or MakeTopic refused them
+  if (parsed->query != parts[0] || parsed->params != params)
+    return "MakeTopic's " + Quoted(*topic) + " parses to another query or parameters";
+  Result<std::string> again = core::MakeTopic(parsed->query, parsed->params);
+  if (!again.ok() || *again != *topic) return "MakeTopic is not canonical for " + Quoted(*topic);
+  return "";
+}
+
+std::string CheckConfig(std::string_view bytes) {
+  Result<config::Config> c = config::ParseConfigText("fuzz.conf", std::string(bytes));
+  if (!c.ok()) return CheckRefusal(c.status(), {Code::kInvalidArgument});
+  // What ParseDaemonArgs promises its caller about an accepted file.
+  for (const auto& [name, q] : c->queries) {
+    if (q.name != name) return "query " + Quoted(name) + " is filed under another name";
+    if (!c->sources.count(q.source)) return "query " + Quoted(name) + " names no source";
+    if (q.sql.empty()) return "query " + Quoted(name) + " has no sql";
+    if (q.interval.count() <= 0) return "query " + Quoted(name) + " has no positive interval";
+    if (!(q.jitter >= 0 && q.jitter < 1))
+      return "query " + Quoted(name) + " has a jitter outside [0, 1)";
+  }
+  for (const auto& [name, s] : c->sources) {
+    if (s.name != name || s.plugin.empty() || s.dsn.empty())
+      return "source " + Quoted(name) + " is incomplete";
+    if (s.max_concurrent < 1 || s.max_concurrent > 1024)
+      return "source " + Quoted(name) + " has a bad max_concurrent";
+  }
+  const config::NodeConfig& n = c->node;
+  if (n.gossip_bind.empty() != n.rpc_bind.empty()) return "a node with half a cluster binding";
+  if (!(n.gossip_interval < n.suspect_after && n.suspect_after < n.dead_after))
+    return "membership timers out of order";
+  return "";
+}
+
+}  // namespace livepoll::fuzz

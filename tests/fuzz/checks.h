@@ -1,0 +1,43 @@
+// The properties the fuzz targets check, one function per decoder that reads bytes from outside.
+// The libFuzzer targets (fuzz_*.cpp, clang build) and the unit test that replays the corpus and
+// the regression inputs (tests/unit/fuzz_regressions_test.cpp, every build) call the same
+// functions, so a crash found by fuzzing stays fixed in the ordinary test run.
+//
+// Each returns "" when the input was handled as promised, else what went wrong. A crash, a hang,
+// a leak or undefined behaviour is the sanitizers' and libFuzzer's to report; these check the
+// contracts the headers state:
+//  - a refused input gets a Status of a documented code with a message, never an exception;
+//  - whatever decodes re-encodes, and the re-encoded bytes decode to the same value (compared
+//    as bytes: encoding is deterministic, and a NaN in a row compares equal to itself as bits).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace livepoll::fuzz {
+
+// The cluster name the cluster target decodes with; the seed corpus's frames carry it.
+inline constexpr const char* kCluster = "fuzz";
+
+// proto::Decode: the client and admin envelope.
+std::string CheckEnvelope(std::string_view bytes);
+// net::DecodeCluster with kCluster: every message between nodes.
+std::string CheckCluster(std::string_view bytes);
+// core::ParseTopic on the bytes, and core::MakeTopic on the bytes split at NUL bytes into
+// query, name, value, name, value...: each must round-trip through the other.
+std::string CheckTopic(std::string_view bytes);
+// config::ParseConfigText: the bytes as a livepolld configuration file.
+std::string CheckConfig(std::string_view bytes);
+
+// The targets by name ("envelope", "cluster", "topic", "config"), as the corpus folders are named.
+using Check = std::string (*)(std::string_view);
+struct Target {
+  const char* name;
+  Check check;
+};
+inline constexpr Target kTargets[] = {{"envelope", CheckEnvelope},
+                                      {"cluster", CheckCluster},
+                                      {"topic", CheckTopic},
+                                      {"config", CheckConfig}};
+
+}  // namespace livepoll::fuzz
