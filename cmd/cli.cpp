@@ -164,8 +164,23 @@ int RunParsed(int argc, const char* const argv[], std::istream& in, std::ostream
   try {
     po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
     po::notify(vm);
-  } catch (const po::error& e) {
-    return UsageError(err, e.what());
+  } catch (const po::error&) {
+    // Boost's what() substitutes placeholders such as %canonical_option% in a loop that never
+    // ends when an argument holds one itself (`--x%canonical_option%`; found by fuzzing the
+    // daemon's parser). '%' means nothing to the parser, so the arguments with every '%'
+    // swapped for a stand-in fail the same way, and that error's text is safe to build.
+    constexpr char kPercentStandIn = '\x1e';
+    for (std::string& a : args) std::replace(a.begin(), a.end(), '%', kPercentStandIn);
+    try {
+      po::variables_map again;
+      po::store(po::command_line_parser(args).options(all).positional(positional).run(), again);
+      po::notify(again);
+    } catch (const po::error& e) {
+      std::string what = e.what();
+      std::replace(what.begin(), what.end(), kPercentStandIn, '%');
+      return UsageError(err, what);
+    }
+    return UsageError(err, "invalid arguments");  // not reached: the same error
   }
 
   if (vm["help"].as<bool>()) {
