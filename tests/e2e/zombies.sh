@@ -121,6 +121,11 @@ wait_for 15 "n2 takes t?g=4 over on its side" owner_is n2 "t?g=4" n2
 for n in "${nodes[@]}"; do lz "$n" fault heal >/dev/null; done
 for n in "${nodes[@]}"; do wait_for 15 "$n sees n1 alive again" all_see alive n1 "$n"; done
 wait_for 15 "t?g=4 is a clash zombie" has_zombie n3 clash "t?g=4" n2
+# resolve decides from the replica of the node it talks to: wait until n3's own replica has
+# both claims (a comeback's claims are believed once its transfer arrives; a request sent while
+# n3 was still cut off is asked again after transfer_retry).
+sees_clash() { [[ $(sub_json "$1" "$2" state) == clash ]]; }
+wait_for 15 "n3's replica sees the clash on t?g=4" sees_clash n3 "t?g=4"
 lz n3 resolve --all >"$E2E_TMP/resolve.out" || cluster_fail "resolve --all failed: $(cat "$E2E_TMP/resolve.out")"
 grep -q $'^t?g=4\tn1@1\tn2@[0-9]*\treleased$' "$E2E_TMP/resolve.out" ||
   cluster_fail "resolve did not print g=4's winner and loser: $(cat "$E2E_TMP/resolve.out")"
