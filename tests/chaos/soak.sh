@@ -179,6 +179,10 @@ finish_violated() {
       echo "--- $(basename "$f") (last 25 lines) ---"
       tail -25 "$f"
     done
+    echo "--- each node's counters (data plane, registry, polls) ---"
+    for f in "${NODES[@]}"; do
+      echo "$f: $(lq "$f" stats --node "$f" --json 2>/dev/null | jq -r 'select(.name | test("^(polls|poll_errors|updates_fenced|stream_gaps|snapshot_fetches|registrations|takeovers|releases|clashes|clashes_resolved|reaped_.*)$")) | "\(.name)=\(.value)"' | tr '\n' ' ')"
+    done
     echo "--- writer errors (last 5) ---"
     tail -5 "$TMP/writer.err" 2>/dev/null
   } >&2
@@ -405,7 +409,8 @@ check_data() {
 check_streams() {
   local w f
   for w in "${!WPID[@]}"; do
-    if stream_ok "${WFILE[$w]}" 2>"$TMP/stream.why"; then pass; else violation "$(cat "$TMP/stream.why")"; fi
+    if stream_ok "${WFILE[$w]}" 2>"$TMP/stream.why"; then pass; else
+      violation "$(cat "$TMP/stream.why")" "its last lines: $(tail -4 "${WFILE[$w]}" | cut -c1-300)"; fi
   done
   for f in "${RETIRED[@]}"; do
     if stream_ok "$f" 2>"$TMP/stream.why"; then pass; else violation "(a retired watcher) $(cat "$TMP/stream.why")"; fi
