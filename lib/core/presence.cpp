@@ -83,15 +83,20 @@ void Presence::OnClock(Time now, const PresenceClock& c, PresenceOutputs& out) {
 
 void Presence::OnTransfer(Time now, const PresenceTransfer& t, PresenceOutputs& out) {
   Origin* o = Admit(t.origin);
-  if (o == nullptr || t.version < o->version) return;  // older than what deltas already gave
-  Replace(*o, t.entries);
+  if (o == nullptr) return;
+  // Older than what deltas already gave: those deltas continued what was held, so what is held is
+  // the origin's state at a later version than the transfer's, and shows a comeback as well (the
+  // chaos soak found the comeback left hidden until permdown when a delta overtook the transfer).
+  if (t.version >= o->version) {
+    Replace(*o, t.entries);
+    o->version = t.version;
+  }
   if (o->show_on_transfer && o->down_since) {
     o->down_since.reset();
     Show(*o);
     for (const auto& [topic, n] : o->topic_counts) changed_.insert(topic);
   }
   o->show_on_transfer = false;
-  o->version = t.version;
   o->seen = std::max(o->seen, o->version);
   if (o->version >= o->seen) {
     o->want_transfer = false;
@@ -180,7 +185,11 @@ void Presence::Tick(Time now, PresenceOutputs& out) {
   }
   for (auto it = origins_.begin(); it != origins_.end();) {
     Origin& o = it->second;
-    if (o.down_since) {
+    if (o.show_on_transfer) {
+      // Up again, hidden until its transfer: asked again until one comes (a lost request or
+      // answer must not leave it hidden until permdown).
+      AskTransfer(now, it->first, o, out);
+    } else if (o.down_since) {
       if (now >= *o.down_since + options_.permdown) {
         for (const auto& [topic, n] : o.topic_counts) changed_.insert(topic);
         it = origins_.erase(it);  // hidden already: counts_ holds nothing of it
@@ -197,7 +206,10 @@ void Presence::Tick(Time now, PresenceOutputs& out) {
 Time Presence::NextDeadline() const {
   Time next = next_clock_;
   for (const auto& [name, o] : origins_) {
-    if (o.down_since) {
+    if (o.show_on_transfer) {
+      next =
+          std::min(next, o.transfer_asked ? *o.transfer_asked + options_.transfer_retry : Time{});
+    } else if (o.down_since) {
       next = std::min(next, *o.down_since + options_.permdown);
     } else if (o.want_transfer) {
       next =

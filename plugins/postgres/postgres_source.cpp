@@ -7,6 +7,12 @@
 // One plugin connection is one PostgreSQL session (pqxx::connection). The host opens at most
 // `max_concurrent` of them per source, one per poll worker, so that is the pool; after a failed
 // query it closes the connection and opens a new one, so a broken session is never reused.
+// A session that worked before but is found broken when a query starts (the server restarted or
+// the link dropped while it was idle) is opened again once, at once, and the query retried on the
+// new session: otherwise the first poll on each idle pooled session after a server restart would
+// fail although the server is up (found by the chaos soak, tests/chaos/soak.sh --seed 103: a
+// takeover's first poll, long after a restart, published an error to every subscriber). Polls
+// are reads, so running one again after a break is harmless.
 // libpqxx's own silent reconnect ("reactivation") is turned off: it would lose the session
 // settings below and the server-side prepared statements without anyone noticing.
 //
@@ -77,6 +83,10 @@ struct lp_connection {
   std::unique_ptr<pqxx::connection> db;
   std::unique_ptr<livepoll::postgres_plugin::NoticeToHost> notices;  // reset before `db` closes
   uint64_t next_statement = 0;
+  std::string dsn;              // to open the session again
+  const lp_host* host = nullptr;
+  uint64_t session = 1;         // grows when the session is opened again
+  bool worked = false;          // a query succeeded on this session
   ~lp_connection() {
     notices.reset();
     if (db) db->disconnect();  // noexcept
@@ -88,7 +98,8 @@ struct lp_statement {
   std::string name;  // the server-side prepared statement's name, unique on its connection
   std::string sql;   // with $1..$n
   size_t param_count = 0;
-  bool prepared = false;  // defined and prepared on the server
+  uint64_t prepared_session = 0;  // the session it is prepared on (0: none)
+  bool prepared() const { return prepared_session == conn->session; }
 };
 
 namespace livepoll::postgres_plugin {
@@ -139,24 +150,42 @@ void SetUpSession(pqxx::connection& db) {
   tx.commit();
 }
 
+// The session's settings and notice handler, on a connection just opened.
+void SetUp(lp_connection& conn) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  conn.db->inhibit_reactivation(true);  // deprecated in 6.x, still what disables it
+#pragma GCC diagnostic pop
+  conn.notices = std::make_unique<NoticeToHost>(*conn.db, conn.host);
+  SetUpSession(*conn.db);
+}
+
 int Open(const lp_host* host, const char* dsn, lp_connection** out, char* err, size_t err_cap) {
   if (out == nullptr) return Fail(err, err_cap, "no place for the connection");
   auto conn = std::make_unique<lp_connection>();
+  conn->dsn = dsn == nullptr ? "" : dsn;
+  conn->host = host;
   int rc = Guard(err, err_cap, kConnecting, [&] {
-    conn->db = std::make_unique<pqxx::connection>(dsn == nullptr ? "" : dsn);
+    conn->db = std::make_unique<pqxx::connection>(conn->dsn);
     return 0;
   });
   if (rc != 0) return rc;
   return Guard(err, err_cap, "cannot set up the session", [&] {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    conn->db->inhibit_reactivation(true);  // deprecated in 6.x, still what disables it
-#pragma GCC diagnostic pop
-    conn->notices = std::make_unique<NoticeToHost>(*conn->db, host);
-    SetUpSession(*conn->db);
+    SetUp(*conn);
     *out = conn.release();
     return 0;
   });
+}
+
+// Opens the session of `conn` again (its prepared statements are gone with the old one: each is
+// prepared again on first use). Throws on failure; `conn` then holds no usable session.
+void Reopen(lp_connection& conn) {
+  conn.notices.reset();
+  conn.db->disconnect();  // noexcept
+  ++conn.session;
+  conn.worked = false;
+  conn.db = std::make_unique<pqxx::connection>(conn.dsn);
+  SetUp(conn);
 }
 
 // Closing drops the session, and with it its prepared statements. Nothing here throws.
@@ -257,24 +286,46 @@ int Query(lp_statement* stmt, const lp_value* params, size_t param_count, const 
     if (!ParamText(params[i], i, texts[i], why)) return Fail(err, err_cap, why);
     values[i] = texts[i].c_str();
   }
-  pqxx::connection& db = *stmt->conn->db;
-  if (!stmt->prepared) {
-    int rc = Guard(err, err_cap, "cannot prepare on the server", [&] {
-      db.prepare(stmt->name, stmt->sql);  // the same definition again is allowed (a retry)
-      db.prepare_now(stmt->name);
-      stmt->prepared = true;
-      return 0;
-    });
-    if (rc != 0) return rc;
-  }
+  lp_connection& conn = *stmt->conn;
   pqxx::result r;
-  int rc = Guard(err, err_cap, "", [&] {
-    pqxx::nontransaction tx(db);
-    r = tx.exec_prepared(stmt->name, pqxx::prepare::make_dynamic_params(values));
-    tx.commit();
-    return 0;
-  });
-  if (rc != 0) return rc;
+  for (bool retried = false;; retried = true) {
+    // A session that worked before and is found broken now broke while idle: opened again once.
+    auto retry = [&](const std::exception& e) {
+      if (retried || !conn.worked || dynamic_cast<const pqxx::broken_connection*>(&e) == nullptr)
+        return false;
+      try {
+        Reopen(conn);
+        return true;
+      } catch (...) {
+        return false;  // the server is really away: the original failure is the one to report
+      }
+    };
+    const bool prepare = !stmt->prepared();
+    try {
+      if (prepare) {
+        conn.db->prepare(stmt->name, stmt->sql);  // the same definition again is allowed (a retry)
+        conn.db->prepare_now(stmt->name);
+        stmt->prepared_session = conn.session;
+      }
+    } catch (const std::exception& e) {
+      if (retry(e)) continue;
+      return Fail(err, err_cap, ErrorText("cannot prepare on the server", e));
+    } catch (...) {
+      return Fail(err, err_cap, "cannot prepare on the server: unknown exception");
+    }
+    try {
+      pqxx::nontransaction tx(*conn.db);
+      r = tx.exec_prepared(stmt->name, pqxx::prepare::make_dynamic_params(values));
+      tx.commit();
+      conn.worked = true;
+      break;
+    } catch (const std::exception& e) {
+      if (retry(e)) continue;
+      return Fail(err, err_cap, ErrorText("", e));
+    } catch (...) {
+      return Fail(err, err_cap, "unknown exception");
+    }
+  }
   return Guard(err, err_cap, "cannot read the result", [&] {
     if (SendColumns(sink, r) != 0) return Fail(err, err_cap, kSinkStopped);
     const auto columns = r.columns();
@@ -292,7 +343,7 @@ int Query(lp_statement* stmt, const lp_value* params, size_t param_count, const 
 
 void Finalize(lp_statement* stmt) {
   if (stmt == nullptr) return;
-  if (stmt->prepared) {
+  if (stmt->prepared()) {
     try {
       // DEALLOCATE, so a long-lived session does not collect statements across catalog reloads.
       if (stmt->conn->db->is_open()) stmt->conn->db->unprepare(stmt->name);
