@@ -46,6 +46,7 @@
 # this script started is stopped by pid, and the temp folder removed, on any exit;
 # CAP_KEEP=DIR copies logs and JSON there first.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # now_ms, cpu_ticks, CLK_TCK, free_port
 
 BUILD=$(cd "${1:-/work/main/build-capbench}" 2>/dev/null && pwd) || { echo "capacity_run.sh: no build folder ${1:-/work/main/build-capbench}" >&2; exit 2; }
 LIVEPOLLD=$BUILD/daemon/livepolld
@@ -101,11 +102,8 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 NOTES=()
 note() { NOTES+=("$*"); echo "capacity_run.sh: $*" >&2; }
 say() { echo "capacity_run.sh: $*" >&2; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-CLK_TCK=$(getconf CLK_TCK)
 # utime+stime in clock ticks (after the ')' of comm, which may hold spaces); a whole process, or
 # one thread with /proc/PID/task/TID.
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
 main_ticks() { sed 's/^.*) //' "/proc/$1/task/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
 sum_ticks() { local p s=0 t; for p in "$@"; do t=$(cpu_ticks "$p"); s=$((s + ${t:-0})); done; echo $s; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
@@ -460,13 +458,6 @@ scenario2() {
 
 # ---- 3. five nodes, 10,000 topics: gossip bytes -----------------------------------------------------
 declare -A NPID RPC
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 12000))  # below the kernel's ephemeral range (32768-)
-    (: </dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
-  done
-}
 start_node() {
   local name=$1 seed=${2:-} g r
   g=$(free_port); r=$(free_port)

@@ -24,6 +24,7 @@
 # Benchmarks measure: no timing bound fails the run. Processes and the temp folder are cleaned up
 # on any exit. CLB_KEEP=DIR copies the logs there first.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # now_ms, cpu_ticks, CLK_TCK, free_port
 
 BUILD=${1:-/work/main/build-clbench}
 LIVEPOLLD=$BUILD/daemon/livepolld
@@ -72,9 +73,6 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 NOTES=()
 note() { NOTES+=("$*"); echo "cluster_run.sh: $*" >&2; }
 say() { echo "cluster_run.sh: $*" >&2; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
 
 DB=$TMP/bench.db
 "$LP_BENCH" initdb --db "$DB" --rows 1000 >/dev/null || { echo "initdb failed" >&2; exit 1; }
@@ -102,13 +100,6 @@ key = id
 interval = 1s
 EOF
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 12000))  # below the kernel's ephemeral range (32768-)
-    (: </dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
-  done
-}
 # start_node NAME [SEED_RPC]: new ports every start; the log is appended to $TMP/NAME.log.
 start_node() {
   local name=$1 seed=${2:-} g r

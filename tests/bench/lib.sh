@@ -1,9 +1,23 @@
-# Helpers shared by the benchmark scripts (run.sh, pg_run.sh). The sourcing script sets
-# LIVEPOLL (the CLI), LP_BENCH and ADMIN (the daemon under test's admin endpoint).
+# Helpers shared by the benchmark scripts (run.sh, pg_run.sh, cluster_run.sh, registry_run.sh,
+# capacity_run.sh). The single-node helpers below need LIVEPOLL (the CLI), LP_BENCH and ADMIN (the
+# daemon under test's admin endpoint) set by the sourcing script.
 
 now_ms() { date +%s%3N; }
-# utime + stime in clock ticks (fields 14 and 15; the comm field may hold spaces, so cut after ')').
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+CLK_TCK=$(getconf CLK_TCK)
+# utime + stime in clock ticks (fields 14 and 15; the comm field may hold spaces, so cut after ')');
+# nothing for a process that is gone.
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+# free_port: a TCP port on 127.0.0.1 nobody listens on, below the kernel's ephemeral range (an
+# outgoing connection may hold a port of that range at any moment without listening on it).
+EPH_LOW=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+PORT_HIGH=$((EPH_LOW > 21000 ? EPH_LOW : 40000))
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % (PORT_HIGH - 20000)))
+    (: </dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
+  done
+}
 # stats_json: the daemon's `stats` counters as one JSON object: `livepoll stats` where the CLI has
 # it, else lp_bench's own admin client.
 stats_json() {

@@ -50,6 +50,7 @@
 # Processes and the temp folder are cleaned up on any exit. REG_KEEP=DIR copies the logs,
 # watcher files and snapshots there first; REG_LOG_LEVEL=debug also logs denied proposals.
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # now_ms, cpu_ticks, CLK_TCK, free_port
 
 BUILD=${1:-/work/main/build-regbench}
 LIVEPOLLD=$BUILD/daemon/livepolld
@@ -98,7 +99,6 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 NOTES=()
 note() { NOTES+=("$*"); echo "registry_run.sh: NOTE: $*" >&2; }
 say() { echo "registry_run.sh: $*" >&2; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 us_now() { local t=$EPOCHREALTIME; echo "${t/./}"; }
 # ms US...: microseconds as milliseconds with one decimal.
 ms() { awk -v u="$1" 'BEGIN {printf "%.1f", u / 1000}'; }
@@ -115,8 +115,6 @@ summary() {
   [ $# -eq 0 ] && { echo "n/a (no sample)"; return; }
   echo "p50 $(pms 50 "$@") ms, p99 $(pms 99 "$@") ms, max $(pms 100 "$@") ms (n=$#)"
 }
-CLK_TCK=$(getconf CLK_TCK)
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 
 cat >"$TMP/node.conf" <<EOF
@@ -158,17 +156,6 @@ params = id
 interval = 60s
 EOF
 
-# free_port: a port nobody listens on, below the kernel's ephemeral range (an outgoing connection
-# may hold a port of that range at any moment without listening on it).
-EPH_LOW=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-PORT_HIGH=$((EPH_LOW > 21000 ? EPH_LOW : 40000))
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % (PORT_HIGH - 20000)))
-    (: </dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
-  done
-}
 # start_node NAME [SEEDS]: new ports every start; the log is appended to $TMP/NAME.log.
 start_node() {
   local name=$1 seed=${2:-} g r
