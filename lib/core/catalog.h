@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "env/env.h"
+#include "livepoll/time.h"
 
 namespace livepoll::core {
 

@@ -48,7 +48,7 @@
 #include <variant>
 #include <vector>
 
-#include "env/env.h"
+#include "livepoll/time.h"
 
 namespace livepoll::core {
 

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "core/catalog.h"
-#include "env/env.h"
+#include "livepoll/time.h"
 #include "livepoll/status.h"
 #include "livepoll/value.h"
 #include "proto/messages.h"

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "core/membership.h"
-#include "env/env.h"
+#include "livepoll/time.h"
 
 namespace livepoll::core {
 

@@ -29,24 +29,6 @@ PresenceOptions ClaimsOptions(PresenceOptions o) {
 
 }  // namespace
 
-const char* PlacementName(Placement p) { return p == Placement::kHashed ? "hashed" : "local"; }
-
-const char* ClashPolicyName(ClashPolicy p) {
-  switch (p) {
-    case ClashPolicy::kOldest:
-      return "oldest";
-    case ClashPolicy::kHashed:
-      return "hashed";
-    case ClashPolicy::kManual:
-      return "manual";
-  }
-  return "?";
-}
-
-const char* PartitionModeName(PartitionMode p) {
-  return p == PartitionMode::kAvailable ? "available" : "majority";
-}
-
 const NodeId& SenderOf(const RegistryMessage& m) {
   if (const auto* p = std::get_if<RegistryPropose>(&m)) return p->from;
   if (const auto* v = std::get_if<RegistryVote>(&m)) return v->from;

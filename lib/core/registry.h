@@ -85,16 +85,11 @@
 #include <vector>
 
 #include "core/membership.h"
+#include "core/policy.h"
+#include "livepoll/status.h"
 #include "core/presence.h"
 
 namespace livepoll::core {
-
-enum class Placement { kHashed, kLocal };
-enum class ClashPolicy { kOldest, kHashed, kManual };
-enum class PartitionMode { kAvailable, kMajority };
-const char* PlacementName(Placement p);           // "hashed", "local"
-const char* ClashPolicyName(ClashPolicy p);       // "oldest", "hashed", "manual"
-const char* PartitionModeName(PartitionMode p);   // "available", "majority"
 
 struct RegistryOptions {
   Placement placement = Placement::kHashed;

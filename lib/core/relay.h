@@ -53,7 +53,7 @@
 #include <utility>
 #include <vector>
 
-#include "env/env.h"
+#include "livepoll/time.h"
 #include "livepoll/value.h"
 #include "proto/messages.h"
 

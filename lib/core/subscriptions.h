@@ -42,7 +42,7 @@
 #include "core/catalog.h"
 #include "core/pollers.h"
 #include "core/relay.h"
-#include "env/env.h"
+#include "livepoll/time.h"
 #include "livepoll/status.h"
 #include "livepoll/value.h"
 #include "proto/messages.h"

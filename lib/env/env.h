@@ -13,13 +13,9 @@
 #include <thread>
 
 #include "livepoll/status.h"
+#include "livepoll/time.h"
 
 namespace livepoll {
-
-using Duration = std::chrono::nanoseconds;
-// Monotonic time. Ordering and timeouts use only this; wall time is for display.
-using Time = std::chrono::steady_clock::time_point;
-using WallTime = std::chrono::system_clock::time_point;
 
 // A dlopen'ed library; dlclose on destruction.
 class SharedLibrary {
