@@ -3,6 +3,10 @@
 #include <dlfcn.h>
 #include <pthread.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 
 #include "env/fake_env.h"
@@ -39,6 +43,30 @@ Result<std::unique_ptr<SharedLibrary>> DlOpen(const std::string& path) {
   return std::unique_ptr<SharedLibrary>(new DlLibrary(handle, path));
 }
 
+Result<std::string> ReadWholeFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    const int err = errno;
+    const std::string why = path + ": " + std::strerror(err);
+    return err == ENOENT ? Status::NotFound(why) : Status::Unavailable(why);
+  }
+  std::string text;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+  const bool failed = std::ferror(f) != 0;
+  const int err = errno;
+  std::fclose(f);
+  if (failed) return Status::Unavailable(path + ": " + std::strerror(err));
+  return text;
+}
+
+std::optional<std::string> ProcessEnv(const std::string& name) {
+  const char* v = std::getenv(name.c_str());
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
 class RealEnv : public Env {
  public:
   Time Now() const override { return std::chrono::steady_clock::now(); }
@@ -51,6 +79,10 @@ class RealEnv : public Env {
     return DlOpen(path);
   }
   uint64_t RandomSeed() override { return std::random_device{}(); }
+  Result<std::string> ReadFile(const std::string& path) override { return ReadWholeFile(path); }
+  std::optional<std::string> GetEnv(const std::string& name) const override {
+    return ProcessEnv(name);
+  }
 };
 
 }  // namespace
@@ -70,6 +102,16 @@ std::thread FakeEnv::StartThread(std::string name, std::function<void()> fn) {
 }
 Result<std::unique_ptr<SharedLibrary>> FakeEnv::OpenLibrary(const std::string& path) {
   return DlOpen(path);
+}
+Result<std::string> FakeEnv::ReadFile(const std::string& path) { return ReadWholeFile(path); }
+std::optional<std::string> FakeEnv::GetEnv(const std::string& name) const {
+  auto it = vars_.find(name);
+  if (it == vars_.end()) return std::nullopt;
+  return it->second;
+}
+void FakeEnv::SetEnv(const std::string& name, std::optional<std::string> value) {
+  if (value) vars_[name] = *value;
+  else vars_.erase(name);
 }
 void FakeEnv::Advance(Duration d) { now_ns_ += d.count(); }
 

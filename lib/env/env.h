@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -39,6 +40,11 @@ class Env {
   virtual Result<std::unique_ptr<SharedLibrary>> OpenLibrary(const std::string& path) = 0;
   // A seed for jitter and other randomness; fixed in tests.
   virtual uint64_t RandomSeed() = 0;
+  // The whole content of the file at `path`; NotFound / Unavailable naming the path and the
+  // system's reason.
+  virtual Result<std::string> ReadFile(const std::string& path) = 0;
+  // The environment variable `name`, or nullopt when it is not set.
+  virtual std::optional<std::string> GetEnv(const std::string& name) const = 0;
 
   // The process-wide real Env.
   static Env& Real();

@@ -1,7 +1,9 @@
-// FakeEnv: a real Env whose clock only moves when a test says so. Threads and dlopen are real.
+// FakeEnv: a real Env whose clock only moves when a test says so, and whose environment variables
+// are the test's own (none until SetEnv). Threads, files and dlopen are real.
 #pragma once
 
 #include <atomic>
+#include <map>
 
 #include "env/env.h"
 
@@ -18,11 +20,17 @@ class FakeEnv : public Env {
   std::thread StartThread(std::string name, std::function<void()> fn) override;
   Result<std::unique_ptr<SharedLibrary>> OpenLibrary(const std::string& path) override;
   uint64_t RandomSeed() override { return seed_; }
+  Result<std::string> ReadFile(const std::string& path) override;
+  std::optional<std::string> GetEnv(const std::string& name) const override;
 
   void Advance(Duration d);
+  // Sets (or, with nullopt, unsets) an environment variable GetEnv reports.
+  // REQUIRES: no other thread reads the environment meanwhile.
+  void SetEnv(const std::string& name, std::optional<std::string> value);
 
  private:
   uint64_t seed_;
+  std::map<std::string, std::string> vars_;
   std::atomic<int64_t> now_ns_{1'000'000'000};  // start at 1 s, not 0, so "never" (0) differs
 };
 
