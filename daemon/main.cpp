@@ -11,7 +11,7 @@
 #include <iostream>
 
 #include "config/config.h"
-#include "core/subscriptions.h"
+#include "core/node.h"
 #include "daemon/demo.h"
 #include "daemon/logging.h"
 #include "livepoll/version.h"
@@ -53,20 +53,26 @@ Result<std::vector<source::SourceSpec>> LoadSources(Env& env, const config::Conf
   return specs;
 }
 
-net::ClusterOptions ClusterOptionsFrom(Env& env, const config::NodeConfig& node) {
+net::ClusterOptions ClusterTransportFrom(const config::NodeConfig& node) {
   net::ClusterOptions c;
   c.cluster = node.cluster;
+  c.gossip_bind = node.gossip_bind;
+  c.rpc_bind = node.rpc_bind;
+  c.advertise_host = node.advertise_host;
+  c.seeds = node.join;
+  c.fault_injection = node.fault_injection;
+  return c;
+}
+
+core::NodeClusterOptions NodeClusterFrom(Env& env, const config::NodeConfig& node) {
+  core::NodeClusterOptions c;
   // A new incarnation at every start, larger than the last one's (wall-clock microseconds):
   // peers take a higher incarnation of a name as a restart. Clock skew only delays that until
   // the old incarnation is declared dead; ordering of anything else never uses it.
   c.self = {node.name, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                  env.WallNow().time_since_epoch())
                                                  .count())};
-  c.gossip_bind = node.gossip_bind;
-  c.rpc_bind = node.rpc_bind;
-  c.advertise_host = node.advertise_host;
-  c.seeds = node.join;
-  core::NodeOptions& n = c.node;
+  core::ClusterOptions& n = c.state;
   n.membership.gossip_interval = node.gossip_interval;
   n.membership.suspect_after = node.suspect_after;
   n.membership.dead_after = node.dead_after;
@@ -85,7 +91,6 @@ net::ClusterOptions ClusterOptionsFrom(Env& env, const config::NodeConfig& node)
   r.takeover_timeout = node.takeover_timeout;
   r.claims = n.presence;
   r.seed = env.RandomSeed();
-  c.fault_injection = node.fault_injection;
   return c;
 }
 
@@ -160,18 +165,21 @@ int Serve(const config::DaemonArgs& args) {
   if (!check.errors.empty()) return kExitUsage;
 
 
-  core::SubscriptionsOptions so;
+  core::NodeOptions node_options;
+  core::SubscriptionsOptions& so = node_options.subscriptions;
   so.node = cfg.node.name;
   so.linger = cfg.node.linger;
   so.client_timeout = cfg.node.client_timeout;
   so.backoff_max = cfg.node.backoff_max;
   so.seed = env.RandomSeed();
-  so.standalone = cfg.node.gossip_bind.empty();  // in a cluster the registry starts pollers
-  core::Subscriptions subs(MakeCatalog(cfg), so);
-  net::ServerOptions server_options{cfg.node.name, cfg.node.client_bind, cfg.node.admin_bind, {}};
-  if (!cfg.node.gossip_bind.empty()) server_options.cluster = ClusterOptionsFrom(env, cfg.node);
+  net::ServerOptions server_options{cfg.node.client_bind, cfg.node.admin_bind, {}};
+  if (!cfg.node.gossip_bind.empty()) {  // in a cluster the registry starts pollers
+    node_options.cluster = NodeClusterFrom(env, cfg.node);
+    server_options.cluster = ClusterTransportFrom(cfg.node);
+  }
   server_options.stall_after = cfg.node.stall_after;
-  net::Server server(env, std::move(server_options), subs, runner);
+  core::Node node(MakeCatalog(cfg), std::move(node_options));
+  net::Server server(env, std::move(server_options), node, runner);
   if (Status s = server.Bind(); !s.ok()) {
     spdlog::error("{}", s.message());
     return kExitFailure;

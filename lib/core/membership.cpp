@@ -155,6 +155,8 @@ void Membership::Merge(Time now, const MemberClaim& c, bool direct, MembershipOu
     if (IsUp(cur.state)) out.events.push_back({MembershipEvent::Kind::kDown, cur.id, "restarted"});
     if (cur.gossip_endpoint != c.gossip_endpoint && !cur.gossip_endpoint.empty())
       out.disconnect.push_back(cur.gossip_endpoint);
+    if (cur.rpc_endpoint != c.rpc_endpoint && !cur.rpc_endpoint.empty())
+      out.forget.push_back(cur.rpc_endpoint);
     std::erase_if(probes_, [&](const auto& kv) { return kv.second.target == cur.id; });
     peers_.erase(it);
     AddMember(now, c, out);
@@ -374,6 +376,7 @@ void Membership::Tick(Time now, MembershipOutputs& out) {
     } else if (!IsUp(s) && now - p.m.state_since >= options_.permdown) {
       out.events.push_back({MembershipEvent::Kind::kForgotten, p.m.claim.id, ""});
       if (!p.m.claim.gossip_endpoint.empty()) out.disconnect.push_back(p.m.claim.gossip_endpoint);
+      if (!p.m.claim.rpc_endpoint.empty()) out.forget.push_back(p.m.claim.rpc_endpoint);
       tombstones_[it->first] = Tombstone{p.m.claim.id.incarnation, p.m.claim.version,
                                          s == MemberState::kLeft, p.m.claim};
       it = peers_.erase(it);

@@ -135,6 +135,9 @@ struct MembershipOutputs {
   // Gossip endpoints to SUBscribe to (new members) and to drop (forgotten ones).
   std::vector<std::string> connect;
   std::vector<std::string> disconnect;
+  // rpc endpoints no member uses any more (forgotten, or restarted elsewhere): the transport may
+  // close what it holds open to them.
+  std::vector<std::string> forget;
 };
 
 class Membership {

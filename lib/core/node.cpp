@@ -1,169 +1,286 @@
 #include "core/node.h"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace livepoll::core {
+namespace {
 
-Node::Node(MemberClaim self, NodeOptions options)
-    : membership_(self, options.membership),
-      presence_(self.id, options.presence),
-      registry_(membership_, presence_, options.registry) {}
-
-void Node::Start(Time now, const std::vector<std::string>& seed_rpc_endpoints, NodeOutputs& out) {
-  MembershipOutputs mo;
-  membership_.Start(now, seed_rpc_endpoints, mo);
-  Carry(now, mo, out);
+SubscriptionsOptions ModeOf(SubscriptionsOptions o, bool standalone) {
+  o.standalone = standalone;
+  return o;
 }
 
-void Node::OnMessage(Time now, const NodeMessage& m, NodeOutputs& out) {
-  if (left_) return;
-  if (const auto* mm = std::get_if<MembershipMessage>(&m)) {
-    MembershipOutputs mo;
-    membership_.OnMessage(now, *mm, mo);
-    Carry(now, mo, out);
-  } else if (const auto* pm = std::get_if<PresenceMessage>(&m)) {
-    if (!membership_.IsAlive(SenderOf(*pm))) return;  // see SenderOf
-    PresenceOutputs po;
-    presence_.OnMessage(now, *pm, po);
-    Carry(now, po, out);
-  } else {
-    const auto& rm = std::get<RegistryMessage>(m);
-    // A claim, vote or proposal of a node that is not an up member does not count: its claims
-    // would otherwise be visible while Membership says it is down.
-    if (!membership_.IsAlive(SenderOf(rm))) return;
-    RegistryOutputs ro;
-    registry_.OnMessage(now, rm, ro);
-    Carry(ro, out);
+constexpr auto kRunningSyncPeriod = std::chrono::seconds(1);
+
+}  // namespace
+
+Node::Node(Catalog catalog, NodeOptions options)
+    : options_(std::move(options)),
+      subs_(std::move(catalog), ModeOf(options_.subscriptions, !options_.cluster)) {}
+
+Node::~Node() = default;
+
+// ---- the cluster ----
+
+void Node::Start(Time now, const std::string& gossip_endpoint, const std::string& rpc_endpoint,
+                 const std::vector<std::string>& seeds, Actions& out) {
+  const MemberClaim self{options_.cluster->self, gossip_endpoint, rpc_endpoint,
+                         MemberState::kAlive, 0};
+  cluster_ = std::make_unique<ClusterState>(self, options_.cluster->state);
+  ClusterOutputs co;
+  cluster_->Start(now, seeds, co);
+  Carry(now, co, out);
+}
+
+void Node::OnPeerMessage(Time now, const PeerMessage& m, Actions& out) {
+  if (!cluster_) return;
+  if (const auto* data = std::get_if<DataMessage>(&m)) {
+    OnData(now, *data, out);
+    return;
+  }
+  ClusterOutputs co;
+  std::visit(
+      [&](const auto& message) {
+        if constexpr (!std::is_same_v<std::decay_t<decltype(message)>, DataMessage>)
+          cluster_->OnMessage(now, message, co);
+      },
+      m);
+  Carry(now, co, out);
+}
+
+void Node::OnPeerDisconnect(Time now, const std::string& gossip_endpoint, Actions& out) {
+  if (!cluster_) return;
+  ClusterOutputs co;
+  cluster_->OnDisconnect(now, gossip_endpoint, co);
+  Carry(now, co, out);
+}
+
+void Node::LeaveCluster(Time now, Actions& out) {
+  if (!cluster_) return;
+  ClusterOutputs co;
+  cluster_->Leave(now, co);
+  Carry(now, co, out);
+}
+
+void Node::OnData(Time now, const DataMessage& m, Actions& out) {
+  if (const auto* u = std::get_if<DataUpdate>(&m)) {
+    counters_.data_updates_received++;
+    Outputs so;
+    subs_.OnRemoteUpdate(now, u->update, so);
+    Carry(now, so, out);
+  } else if (const auto* req = std::get_if<SnapshotRequest>(&m)) {
+    std::optional<proto::Update> state = subs_.CurrentState(req->topic);
+    // No result yet: the requester may not hear the first one on the data plane, so it gets it
+    // from here too (see Carry). Only for a poller that runs here, or the map would grow with
+    // whatever topics peers ask about.
+    if (!state && subs_.RunningPollers().count(req->topic))
+      waiting_fetchers_[req->topic].insert(req->from.name);
+    SendData(req->from.name, SnapshotReply{cluster_->self(), req->topic, std::move(state)}, out);
+  } else if (const auto* rep = std::get_if<SnapshotReply>(&m)) {
+    if (!rep->update) return;
+    Outputs so;
+    subs_.OnRemoteUpdate(now, *rep->update, so);
+    Carry(now, so, out);
   }
 }
 
-void Node::OnDisconnect(Time now, const std::string& gossip_endpoint, NodeOutputs& out) {
-  if (left_) return;
-  for (const Membership::Member& m : membership_.Members()) {
-    if (m.claim.gossip_endpoint != gossip_endpoint || m.claim.id == self()) continue;
-    MembershipOutputs mo;
-    membership_.OnDisconnect(now, m.claim.id, mo);
-    Carry(now, mo, out);
-  }
+void Node::SendData(const std::string& name, DataMessage m, Actions& out) {
+  std::optional<Membership::Member> member = cluster_->membership().Find(name);
+  if (!member || member->claim.rpc_endpoint.empty()) return;
+  out.transport.push_back(Send{member->claim.rpc_endpoint, PeerMessage(std::move(m))});
 }
 
-void Node::Tick(Time now, NodeOutputs& out) {
-  if (left_) return;
-  MembershipOutputs mo;
-  membership_.Tick(now, mo);
-  Carry(now, mo, out);
-  PresenceOutputs po;
-  presence_.Tick(now, po);
-  Carry(now, po, out);
-  RegistryOutputs ro;
-  registry_.Tick(now, ro);
-  Carry(ro, out);
+void Node::SyncRunning(Time now) {
+  // The Registry tracks the pollers it starts and stops itself; this only corrects it where the
+  // pollers could not follow (a topic this node cannot poll). At most once a second: it costs
+  // O(pollers), and a burst of thousands of registrations must not pay it each time.
+  if (!cluster_ || !running_dirty_ || now < next_running_sync_) return;
+  cluster_->SetRunning(subs_.RunningPollers());
+  running_dirty_ = false;
+  next_running_sync_ = now + kRunningSyncPeriod;
+}
+
+// ---- clients and pollers ----
+
+Result<std::string> Node::Join(Time now, ClientId client, const std::string& query,
+                               const proto::Params& params, Actions& out) {
+  Outputs so;
+  Result<std::string> topic = subs_.Join(now, client, query, params, so);
+  if (topic.ok()) counters_.joins++;
+  Carry(now, so, out);
+  return topic;
+}
+
+Status Node::Leave(Time now, ClientId client, const std::string& topic, Actions& out) {
+  Outputs so;
+  Status s = subs_.Leave(now, client, topic, so);
+  if (s.ok()) counters_.leaves++;
+  Carry(now, so, out);
+  return s;
+}
+
+void Node::ClientSeen(Time now, ClientId client) { subs_.ClientSeen(now, client); }
+
+void Node::ClientGone(Time now, ClientId client, Actions& out) {
+  Outputs so;
+  subs_.ClientGone(now, client, so);
+  Carry(now, so, out);
+}
+
+void Node::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Actions& out) {
+  counters_.polls++;
+  if (!result.ok()) counters_.poll_errors++;
+  Outputs so;
+  subs_.PollDone(now, poll_id, std::move(result), so);
+  Carry(now, so, out);
+}
+
+void Node::Tick(Time now, Actions& out) {
+  if (cluster_) {
+    SyncRunning(now);
+    ClusterOutputs co;
+    cluster_->Tick(now, co);
+    Carry(now, co, out);
+  }
+  Outputs so;
+  subs_.Tick(now, so);
+  Carry(now, so, out);
 }
 
 Time Node::NextDeadline() const {
-  if (left_) return Time::max();
-  return std::min({membership_.NextDeadline(), presence_.NextDeadline(),
-                   registry_.NextDeadline()});
+  Time next = subs_.NextDeadline();
+  if (cluster_) {
+    next = std::min(next, cluster_->NextDeadline());
+    if (running_dirty_) next = std::min(next, next_running_sync_);
+  }
+  return next;
 }
 
-void Node::Leave(Time now, NodeOutputs& out) {
-  if (left_) return;
-  MembershipOutputs mo;
-  membership_.Leave(now, mo);
-  Carry(now, mo, out);
-  left_ = true;
-}
-
-void Node::Subscribed(Time now, const std::string& topic, uint64_t subscriber, NodeOutputs& out) {
-  if (left_) return;
-  PresenceOutputs po;
-  presence_.Join(now, PresenceEntry{topic, subscriber}, po);
-  Carry(now, po, out);
-}
-
-void Node::Unsubscribed(Time now, const std::string& topic, uint64_t subscriber,
-                        NodeOutputs& out) {
-  if (left_) return;
-  PresenceOutputs po;
-  presence_.Leave(now, PresenceEntry{topic, subscriber}, po);
-  Carry(now, po, out);
-}
-
-void Node::SetRunning(std::map<std::string, uint64_t> running) {
-  registry_.SetRunning(std::move(running));
-}
+// ---- the operator ----
 
 Status Node::Resolve(Time now, const std::string& topic, const std::optional<std::string>& keep,
-                     ClashPolicy policy, NodeOutputs& out) {
-  RegistryOutputs ro;
-  Status s = registry_.Resolve(now, topic, keep, policy, ro);
-  Carry(ro, out);
+                     ClashPolicy policy, Actions& out) {
+  if (!cluster_) return Status::FailedPrecondition("a standalone node has no clashes");
+  ClusterOutputs co;
+  Status s = cluster_->Resolve(now, topic, keep, policy, co);
+  Carry(now, co, out);
   return s;
 }
 
 std::vector<std::string> Node::Reap(Time now, const std::string& topic, bool release_own,
-                                    NodeOutputs& out) {
-  if (left_) return {};
-  RegistryOutputs ro;
-  std::vector<std::string> done = registry_.Reap(now, topic, release_own, ro);
-  Carry(ro, out);
-  return done;
+                                    Actions& out) {
+  if (cluster_) {
+    ClusterOutputs co;
+    std::vector<std::string> done = cluster_->Reap(now, topic, release_own, co);
+    Carry(now, co, out);
+    return done;
+  }
+  if (!release_own) return {};
+  Outputs so;
+  std::optional<uint64_t> epoch = subs_.RestartPoller(now, topic, so);
+  Carry(now, so, out);
+  if (!epoch) return {};
+  return {"restarted its poller at epoch " + std::to_string(*epoch)};
 }
 
-void Node::Carry(Time now, MembershipOutputs& mo, NodeOutputs& out) {
-  out.connect.insert(out.connect.end(), mo.connect.begin(), mo.connect.end());
-  out.disconnect.insert(out.disconnect.end(), mo.disconnect.begin(), mo.disconnect.end());
-  for (MembershipMessage& m : mo.broadcasts) out.broadcasts.emplace_back(std::move(m));
-  for (auto& [endpoint, m] : mo.sends) out.sends.emplace_back(endpoint, std::move(m));
-  for (const MembershipEvent& e : mo.events) {
-    out.member_events.push_back(e);
-    using K = MembershipEvent::Kind;
-    PresenceOutputs po;
-    RegistryOutputs ro;
-    // Presence first, so that the Registry re-examines its topics with the subscribers already
-    // hidden or shown.
-    if (e.kind == K::kDown) {
-      presence_.OnMemberDown(now, e.node, po);
-      Carry(now, po, out);
-      registry_.OnMemberDown(now, e.node, ro);
-    } else if (e.kind == K::kUp) {
-      presence_.OnMemberUp(now, e.node, po);
-      Carry(now, po, out);
-      registry_.OnMemberUp(now, e.node, ro);
-    } else if (e.kind == K::kJoined) {
-      // This node is a member now, so a candidate for placement: the Registry re-examines every
-      // topic (its claims replica ignores news about this node itself).
-      registry_.OnMemberUp(now, self(), ro);
+// ---- carrying the parts' decisions ----
+
+void Node::Carry(Time now, Outputs& so, Actions& out) {
+  for (PollRequest& p : so.pollers.polls) out.polls.push_back(std::move(p));
+  for (PollerEvent& e : so.pollers.events) out.events.emplace_back(std::move(e));
+  for (Delivery& d : so.relay.deliveries) out.deliveries.push_back(std::move(d));
+  counters_.updates_fenced += so.relay.updates_fenced;
+  counters_.stream_gaps += so.relay.stream_gaps;
+  if (cluster_) {
+    // The data plane first: an update published now reaches peers before anything decided
+    // below (an owner's last update before it releases the topic, say).
+    for (proto::Update& u : so.published) {
+      counters_.data_updates_sent++;
+      auto waiting = waiting_fetchers_.find(u.topic);
+      if (waiting != waiting_fetchers_.end()) {
+        if (std::optional<proto::Update> state = subs_.CurrentState(u.topic)) {
+          for (const std::string& node : waiting->second)
+            SendData(node, SnapshotReply{cluster_->self(), u.topic, state}, out);
+          waiting_fetchers_.erase(waiting);
+        }
+      }
+      out.transport.push_back(Publish{std::move(u)});
     }
-    Carry(ro, out);
+    for (std::string& topic : so.watch) out.transport.push_back(Watch{std::move(topic)});
+    for (std::string& topic : so.unwatch) out.transport.push_back(Unwatch{std::move(topic)});
+    for (const SnapshotFetch& f : so.relay.fetches) {
+      counters_.snapshot_fetches++;
+      SendData(f.owner, SnapshotRequest{cluster_->self(), f.topic}, out);
+    }
+    // Presence: may start or stop pollers, carried in turn.
+    if (!so.subscribed.empty() || !so.unsubscribed.empty()) {
+      ClusterOutputs co;
+      for (const auto& [topic, client] : so.subscribed)
+        cluster_->Subscribed(now, topic, client, co);
+      for (const auto& [topic, client] : so.unsubscribed)
+        cluster_->Unsubscribed(now, topic, client, co);
+      Carry(now, co, out);
+    }
+  }
+  for (ClientId c : so.dropped_clients) out.dropped_clients.push_back(c);
+  for (ClientId c : so.timed_out) {
+    counters_.clients_dropped++;
+    out.events.emplace_back(ClientTimedOut{c});
   }
 }
 
-void Node::Carry(Time now, PresenceOutputs& po, NodeOutputs& out) {
-  for (PresenceMessage& m : po.broadcasts) out.broadcasts.emplace_back(std::move(m));
-  for (auto& [node, m] : po.sends) SendTo(node, std::move(m), out);
-  for (const std::string& topic : po.changed) {
-    RegistryOutputs ro;
-    registry_.OnPresenceChanged(now, topic, ro);
-    Carry(ro, out);
+void Node::Carry(Time now, ClusterOutputs& co, Actions& out) {
+  for (std::string& e : co.connect) out.transport.push_back(Connect{std::move(e)});
+  for (std::string& e : co.disconnect) out.transport.push_back(Disconnect{std::move(e)});
+  for (std::string& e : co.forget) out.transport.push_back(Forget{std::move(e)});
+  for (PeerMessage& m : co.broadcasts) out.transport.push_back(Broadcast{std::move(m)});
+  for (auto& [endpoint, m] : co.sends) out.transport.push_back(Send{endpoint, std::move(m)});
+  for (MembershipEvent& e : co.member_events) {
+    if (e.kind == MembershipEvent::Kind::kJoinRefused) refusal_ = e.detail;
+    if (e.kind == MembershipEvent::Kind::kDown) counters_.members_down++;
+    out.events.emplace_back(std::move(e));
   }
-}
-
-void Node::Carry(RegistryOutputs& ro, NodeOutputs& out) {
-  for (RegistryMessage& m : ro.broadcasts) out.broadcasts.emplace_back(std::move(m));
-  for (auto& [node, m] : ro.sends) SendTo(node, std::move(m), out);
-  for (PollerStart& s : ro.start) out.start.push_back(std::move(s));
-  for (PollerStop& s : ro.stop) out.stop.push_back(std::move(s));
-  out.owners_changed.insert(ro.owners_changed.begin(), ro.owners_changed.end());
-  for (RegistryEvent& e : ro.events) out.registry_events.push_back(std::move(e));
-}
-
-void Node::SendTo(const NodeId& node, NodeMessage m, NodeOutputs& out) const {
-  // Only to the incarnation Membership knows: a message meant for a process that has since
-  // restarted would reach its successor at the same endpoint.
-  std::optional<Membership::Member> member = membership_.Find(node.name);
-  if (!member || member->claim.id != node || member->claim.rpc_endpoint.empty()) return;
-  out.sends.emplace_back(member->claim.rpc_endpoint, std::move(m));
+  Outputs so;
+  // Stops first, so a re-registration in the same batch starts afresh.
+  for (const PollerStop& s : co.stop) {
+    subs_.StopPoller(now, s.topic, so);
+    waiting_fetchers_.erase(s.topic);  // they will fetch from the next owner
+    if (s.stale)
+      subs_.MarkStale(now, s.topic, "this node does not see a majority of the cluster", so);
+    running_dirty_ = true;
+  }
+  for (const PollerStart& s : co.start) {
+    if (Status st = subs_.StartPoller(now, s.topic, s.epoch, so); !st.ok())
+      out.events.emplace_back(PollerRefused{s.topic, st});
+    running_dirty_ = true;
+  }
+  out.owners_changed.insert(co.owners_changed.begin(), co.owners_changed.end());
+  for (const std::string& topic : co.owners_changed) {
+    std::optional<Claim> owner = cluster_->registry().Owner(topic);
+    subs_.SetOwner(now, topic,
+                   owner ? std::optional<StreamOwner>(StreamOwner{owner->owner.name, owner->epoch})
+                         : std::nullopt,
+                   so);
+  }
+  for (RegistryEvent& e : co.registry_events) {
+    using K = RegistryEvent::Kind;
+    switch (e.kind) {
+      case K::kRegistered: counters_.registrations++; break;
+      case K::kReleased: counters_.releases++; break;
+      case K::kTakeover: counters_.takeovers++; break;
+      case K::kClash: counters_.clashes++; break;
+      case K::kClashResolved: counters_.clashes_resolved++; break;
+      case K::kDenied: counters_.proposals_denied++; break;
+      case K::kReaped:
+        if (e.detail == "idle") counters_.reaped_idle++;
+        else if (e.detail == "orphan") counters_.reaped_orphan++;
+        else counters_.reaped_dead_owner++;
+        break;
+    }
+    out.events.emplace_back(std::move(e));
+  }
+  Carry(now, so, out);
 }
 
 }  // namespace livepoll::core

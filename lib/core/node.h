@@ -1,96 +1,201 @@
-// Node: one livepolld's cluster state machines composed — Membership, Presence and Registry —
-// sans-I/O. The daemon's net::Cluster and the simulator both drive a Node, so the rules of the
-// composition live once:
-//  - Membership's kDown/kUp go to Presence and Registry (OnMemberDown/OnMemberUp);
-//  - a presence or registry message whose sender is not an up member is dropped (SenderOf);
-//  - a message to a node goes to its rpc endpoint as Membership knows it, and only to that
-//    incarnation;
-//  - every presence change of a topic is passed on to the Registry;
-//  - after Leave, the node does nothing more (the process is about to exit).
+// Node: one livepolld, sans-I/O — its clients and pollers (Subscriptions) and, in a cluster, its
+// part of the cluster (ClusterState: membership, presence, registry) — composed once. The daemon
+// (net::Server, on real sockets and worker threads) and the simulator (tests/sim, on a virtual
+// network and clock) are drivers of this one class: they hand it inputs and carry out its
+// Actions, so a rule the simulator finds is a rule of the daemon.
+//
+// The rules that join the parts:
+//  - a client's subscriptions are this node's presence entries (the first and last of a client
+//    and topic, Subscriptions::Outputs::subscribed/unsubscribed);
+//  - standalone, a topic's first local subscriber starts its poller (Subscriptions does it);
+//    in a cluster the Registry decides: its PollerStops are carried out before its PollerStarts,
+//    so that a re-registration in the same batch starts afresh; a stop marked `stale` (majority
+//    lost) tells the local subscribers so (Subscriptions::MarkStale);
+//  - every topic whose owner may have changed gets the relay's fencing owner from
+//    Registry::Owner;
+//  - the data plane: an update of this node's pollers is published on the topic's channel
+//    (Publish), before anything decided after it; a topic with local subscribers is received
+//    (Watch, Unwatch); the relay's SnapshotFetch becomes a SnapshotRequest over rpc to the owner;
+//  - a SnapshotRequest is answered with the poller's current state; when it has none yet, the
+//    requester also gets the first update the poller publishes, in a second reply (its SUB may
+//    not receive the topic's channel yet: ZeroMQ's slow joiner). Only a topic this node polls
+//    keeps requesters waiting, and only until its poller stops;
+//  - the Registry's view of the running pollers (for its orphan sweep) is corrected from the
+//    pollers at most once a second, when a start or stop may have made them differ;
+//  - after LeaveCluster, the node does nothing more for the cluster (the process is exiting).
+//
 // Thread safety: none; one thread owns it.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <variant>
 #include <vector>
 
-#include "core/membership.h"
-#include "core/presence.h"
-#include "core/registry.h"
+#include "core/catalog.h"
+#include "core/cluster_state.h"
+#include "core/counters.h"
+#include "core/peer_message.h"
+#include "core/subscriptions.h"
+#include "livepoll/status.h"
+#include "livepoll/time.h"
+#include "proto/messages.h"
 
 namespace livepoll::core {
 
-using NodeMessage = std::variant<MembershipMessage, PresenceMessage, RegistryMessage>;
+// ---- what the transport does: one list, in the order decided ----
+struct Broadcast {  // on the gossip PUB's cluster channel, to every peer
+  PeerMessage message;
+};
+struct Send {  // over rpc to the peer at `endpoint`
+  std::string endpoint;
+  PeerMessage message;
+};
+struct Connect {  // SUBscribe to a peer's gossip socket
+  std::string gossip_endpoint;
+};
+struct Disconnect {  // and stop
+  std::string gossip_endpoint;
+};
+struct Forget {  // no member uses this rpc endpoint any more: close what is open to it
+  std::string rpc_endpoint;
+};
+struct Publish {  // an update of this node's poller, on the gossip PUB under its topic's channel
+  proto::Update update;
+};
+struct Watch {  // receive `topic`'s channel from every peer
+  std::string topic;
+};
+struct Unwatch {  // and stop
+  std::string topic;
+};
+using TransportAction =
+    std::variant<Broadcast, Send, Connect, Disconnect, Forget, Publish, Watch, Unwatch>;
 
-struct NodeOptions {
-  MembershipOptions membership;
-  PresenceOptions presence;
-  RegistryOptions registry;
+// ---- what happened, for the log ----
+struct ClientTimedOut {  // silent for client_timeout: dropped with its subscriptions
+  ClientId client = 0;
+};
+struct PollerRefused {  // the Registry started a poller this node cannot run
+  std::string topic;
+  Status why;
+};
+using NodeEvent =
+    std::variant<MembershipEvent, RegistryEvent, PollerEvent, ClientTimedOut, PollerRefused>;
+
+// Everything a Node decided in one call, for its driver to carry out.
+struct Actions {
+  std::vector<TransportAction> transport;  // cluster only
+  std::vector<Delivery> deliveries;        // to this node's clients
+  std::vector<ClientId> dropped_clients;   // the transport may forget these clients
+  std::vector<PollRequest> polls;          // for the poller runtime
+  std::vector<NodeEvent> events;
+  // Topics whose owner (Registry::Owner) may have changed. The node has told its relay already;
+  // for observers (the simulator's properties).
+  std::set<std::string> owners_changed;
 };
 
-struct NodeOutputs {
-  std::vector<NodeMessage> broadcasts;                    // gossip
-  std::vector<std::pair<std::string, NodeMessage>> sends;  // (rpc endpoint, message)
-  std::vector<std::string> connect;     // gossip endpoints to SUBscribe to
-  std::vector<std::string> disconnect;  // and to drop
-  std::vector<MembershipEvent> member_events;
-  std::vector<PollerStart> start;
-  std::vector<PollerStop> stop;
-  std::set<std::string> owners_changed;
-  std::vector<RegistryEvent> registry_events;
+// A node in a cluster: who it is and how its state machines behave.
+struct NodeClusterOptions {
+  NodeId self;
+  ClusterOptions state;
+};
+
+struct NodeOptions {
+  // subscriptions.node names the owner in updates: in a cluster, the node's name (fencing).
+  // subscriptions.standalone is set from `cluster`.
+  SubscriptionsOptions subscriptions;
+  std::optional<NodeClusterOptions> cluster;  // none: a standalone node
 };
 
 class Node {
  public:
-  // `self` carries the node's endpoints (known once its sockets are bound).
-  Node(MemberClaim self, NodeOptions options);
-  // The Registry refers to membership_ and presence_: a Node stays where it was made.
+  Node(Catalog catalog, NodeOptions options);
+  ~Node();
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
-  Node(Node&&) = delete;
-  Node& operator=(Node&&) = delete;
 
-  void Start(Time now, const std::vector<std::string>& seed_rpc_endpoints, NodeOutputs& out);
-  void OnMessage(Time now, const NodeMessage& m, NodeOutputs& out);
-  // The transport lost its connection to the gossip socket at `gossip_endpoint`: every member
-  // with that endpoint is reported to Membership.
-  void OnDisconnect(Time now, const std::string& gossip_endpoint, NodeOutputs& out);
-  void Tick(Time now, NodeOutputs& out);
+  bool standalone() const { return !options_.cluster; }
+
+  // ---- the cluster (REQUIRES: !standalone()) ----
+  // Starts this node's part of the cluster, its endpoints bound at `gossip_endpoint` and
+  // `rpc_endpoint`, asking the seeds (rpc endpoints) to let it in. Before Start, nothing of the
+  // cluster is held (cluster() is null) and peer inputs are ignored.
+  void Start(Time now, const std::string& gossip_endpoint, const std::string& rpc_endpoint,
+             const std::vector<std::string>& seeds, Actions& out);
+  // A message from a peer, decoded. Presence and registry messages of a node that is not an up
+  // member are dropped (ClusterState).
+  void OnPeerMessage(Time now, const PeerMessage& m, Actions& out);
+  // The transport lost its connection to the gossip socket at `gossip_endpoint`.
+  void OnPeerDisconnect(Time now, const std::string& gossip_endpoint, Actions& out);
+  // A graceful stop: the leave is broadcast; peers take this node's topics over at once.
+  void LeaveCluster(Time now, Actions& out);
+  // Non-empty once a seed refused this node (a live node holds its name): the daemon must stop.
+  const std::string& refusal() const { return refusal_; }
+
+  // ---- clients ----
+  // Subscribes `client` to query(params); see Subscriptions::Join. Counted in `joins`.
+  Result<std::string> Join(Time now, ClientId client, const std::string& query,
+                           const proto::Params& params, Actions& out);
+  // NotFound when the client is not subscribed to `topic`. Counted in `leaves`.
+  Status Leave(Time now, ClientId client, const std::string& topic, Actions& out);
+  // Any frame from the client keeps it alive.
+  void ClientSeen(Time now, ClientId client);
+  // The client is gone (its connection closed): all its subscriptions end now.
+  void ClientGone(Time now, ClientId client, Actions& out);
+
+  // ---- pollers ----
+  // The result of a PollRequest (counted in `polls`, `poll_errors`).
+  void PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Actions& out);
+
+  // Everything due at `now`: the cluster's timers, then polls, lingers and client timeouts.
+  void Tick(Time now, Actions& out);
+  // When Tick next has something to do; Time::max() if nothing is scheduled.
   Time NextDeadline() const;
-  // A graceful stop: the leave is broadcast; peers take over this node's topics at once.
-  void Leave(Time now, NodeOutputs& out);
 
-  // This node's subscribers (presence).
-  void Subscribed(Time now, const std::string& topic, uint64_t subscriber, NodeOutputs& out);
-  void Unsubscribed(Time now, const std::string& topic, uint64_t subscriber, NodeOutputs& out);
-  // The pollers this node runs (topic -> epoch), for the registry's orphan sweep.
-  void SetRunning(std::map<std::string, uint64_t> running);
+  // ---- the operator (livepoll resolve, livepoll reap) ----
+  // Forces the resolution of a clash; FailedPrecondition standalone. See Registry::Resolve.
   Status Resolve(Time now, const std::string& topic, const std::optional<std::string>& keep,
-                 ClashPolicy policy, NodeOutputs& out);
-  // Registry::Reap: this node's part of `topic`'s zombies, removed now.
+                 ClashPolicy policy, Actions& out);
+  // Removes this node's part of `topic`'s zombies now; one line per thing done (empty: nothing).
+  // In a cluster, Registry::Reap. Standalone, with `release_own`, the poller restarts at a new
+  // epoch and its subscribers follow the new stream from its first snapshot.
   std::vector<std::string> Reap(Time now, const std::string& topic, bool release_own,
-                                NodeOutputs& out);
+                                Actions& out);
 
-  const Membership& membership() const { return membership_; }
-  const Presence& presence() const { return presence_; }
-  const Registry& registry() const { return registry_; }
-  const NodeId& self() const { return membership_.self(); }
+  // ---- views ----
+  const Subscriptions& subscriptions() const { return subs_; }
+  // Null standalone, and before Start.
+  const ClusterState* cluster() const { return cluster_.get(); }
+  const Counters& counters() const { return counters_; }
+  // The drivers count what only they see (frames refused, bytes sent) here too.
+  Counters& counters() { return counters_; }
+  const std::string& name() const { return options_.subscriptions.node; }
 
  private:
-  // Each hands one state machine's outputs on: messages to the transport (to a NodeId: only to
-  // the incarnation Membership knows), events to the other state machines, the rest to `out`.
-  void Carry(Time now, MembershipOutputs& mo, NodeOutputs& out);
-  void Carry(Time now, PresenceOutputs& po, NodeOutputs& out);
-  void Carry(RegistryOutputs& ro, NodeOutputs& out);
-  void SendTo(const NodeId& node, NodeMessage m, NodeOutputs& out) const;
+  // Each carries one part's outputs into `out`, applying the rules above; what that makes the
+  // other part decide is carried in turn.
+  void Carry(Time now, Outputs& so, Actions& out);
+  void Carry(Time now, ClusterOutputs& co, Actions& out);
+  void OnData(Time now, const DataMessage& m, Actions& out);
+  // A data-plane message to node `name` over rpc, at its endpoint as Membership knows it.
+  void SendData(const std::string& name, DataMessage m, Actions& out);
+  // Keeps the Registry's view of the running pollers current (see the header comment).
+  void SyncRunning(Time now);
 
-  Membership membership_;
-  Presence presence_;
-  Registry registry_;  // after membership_ and presence_, which it reads
-  bool left_ = false;
+  NodeOptions options_;
+  Subscriptions subs_;
+  std::unique_ptr<ClusterState> cluster_;  // made by Start
+  Counters counters_;
+  std::string refusal_;
+  // topic -> nodes that fetched it before this node's poller had a result: they get the first.
+  std::map<std::string, std::set<std::string>> waiting_fetchers_;
+  bool running_dirty_ = false;
+  Time next_running_sync_{};
 };
 
 }  // namespace livepoll::core

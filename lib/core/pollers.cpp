@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "core/result_diff.h"
-#include "core/subscriptions.h"
 
 namespace livepoll::core {
 
@@ -35,7 +34,7 @@ Pollers::Pollers(const Catalog& catalog, std::string node, Duration backoff_max,
 Pollers::~Pollers() = default;
 
 bool Pollers::Start(Time now, const std::string& topic, const CatalogQuery& query,
-                    std::vector<Value> params, uint64_t epoch, Outputs& out) {
+                    std::vector<Value> params, uint64_t epoch, PollerOutputs& out) {
   uint64_t& highest = epochs_[topic];
   highest = std::max(highest, epoch);
   auto it = pollers_.find(topic);
@@ -51,7 +50,7 @@ bool Pollers::Start(Time now, const std::string& topic, const CatalogQuery& quer
     p.error_published = false;
     p.info.started = now;
     p.info.last_success.reset();
-    out.events.push_back({Event::Kind::kPollerStarted, topic, 0, "epoch " + std::to_string(epoch)});
+    out.events.push_back({PollerEvent::Kind::kStarted, topic, "epoch " + std::to_string(epoch)});
     // A new generation, so the timer already queued is skipped: one chain of polls, not two. (A
     // poll in flight still completes and schedules the next one in the new generation.)
     p.generation = next_generation_++;
@@ -68,16 +67,16 @@ bool Pollers::Start(Time now, const std::string& topic, const CatalogQuery& quer
   p->info.interval = query.interval;
   Poller& raw = *p;
   pollers_[topic] = std::move(p);
-  out.events.push_back({Event::Kind::kPollerStarted, topic, 0, "epoch " + std::to_string(epoch)});
+  out.events.push_back({PollerEvent::Kind::kStarted, topic, "epoch " + std::to_string(epoch)});
   SchedulePoll(raw, now);  // subscribers want data now, not after an interval
   return true;
 }
 
-bool Pollers::Stop(const std::string& topic, Outputs& out) {
+bool Pollers::Stop(const std::string& topic, PollerOutputs& out) {
   auto it = pollers_.find(topic);
   if (it == pollers_.end()) return false;
   Poller& p = *it->second;
-  out.events.push_back({Event::Kind::kPollerStopped, topic, 0, ""});
+  out.events.push_back({PollerEvent::Kind::kStopped, topic, ""});
   if (p.waiting) {
     auto& q = waiting_[p.query->source];
     q.erase(std::remove(q.begin(), q.end(), topic), q.end());
@@ -118,7 +117,7 @@ Duration Pollers::Jittered(Duration base, double jitter) {
   return Duration(static_cast<Duration::rep>(static_cast<double>(base.count()) * factor));
 }
 
-void Pollers::Tick(Time now, Outputs& out) {
+void Pollers::Tick(Time now, PollerOutputs& out) {
   while (!timers_.empty() && timers_.top().when <= now) {
     Timer timer = timers_.top();
     timers_.pop();
@@ -135,7 +134,7 @@ int Pollers::Cap(const std::string& source) const {
   return cap == catalog_.source_caps.end() ? 1 : std::max(1, cap->second);
 }
 
-void Pollers::Due(Time now, Poller& p, Outputs& out) {
+void Pollers::Due(Time now, Poller& p, PollerOutputs& out) {
   if (p.in_flight || p.waiting) return;
   const std::string& source = p.query->source;
   if (running_[source] >= Cap(source)) {
@@ -147,7 +146,7 @@ void Pollers::Due(Time now, Poller& p, Outputs& out) {
   Launch(now, p, out);
 }
 
-void Pollers::Launch(Time now, Poller& p, Outputs& out) {
+void Pollers::Launch(Time now, Poller& p, PollerOutputs& out) {
   p.in_flight = true;
   p.poll_started = now;
   p.info.in_flight_since = now;
@@ -159,7 +158,7 @@ void Pollers::Launch(Time now, Poller& p, Outputs& out) {
   out.polls.push_back({p.poll_id, p.name, p.query->name, p.query->source, p.params});
 }
 
-void Pollers::LaunchWaiting(Time now, const std::string& source, Outputs& out) {
+void Pollers::LaunchWaiting(Time now, const std::string& source, PollerOutputs& out) {
   auto& queue = waiting_[source];
   while (!queue.empty() && running_[source] < Cap(source)) {
     std::string name = std::move(queue.front());
@@ -169,7 +168,7 @@ void Pollers::LaunchWaiting(Time now, const std::string& source, Outputs& out) {
   }
 }
 
-PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Outputs& out) {
+PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, PollerOutputs& out) {
   PollOutcome outcome;
   auto inflight = polls_in_flight_.find(poll_id);
   if (inflight == polls_in_flight_.end()) return outcome;
@@ -200,7 +199,7 @@ PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> resu
       // Subscribers hear of the outage once, when it starts: a failing source's message often
       // varies from attempt to attempt (prepare, then execute, then connect), and a stream of
       // near-identical errors helps nobody. `subs` and late subscribers see the latest text.
-      if (p.error.empty()) out.events.push_back({Event::Kind::kPollFailed, p.name, 0, error});
+      if (p.error.empty()) out.events.push_back({PollerEvent::Kind::kFailed, p.name, error});
       const bool changed = p.error != error;
       p.error = std::move(error);
       p.info.failing = true;
@@ -214,7 +213,7 @@ PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> resu
     } else {
       ResultSet& rs = result.value();
       if (!p.error.empty()) {
-        out.events.push_back({Event::Kind::kPollRecovered, p.name, 0, ""});
+        out.events.push_back({PollerEvent::Kind::kRecovered, p.name, ""});
         p.error.clear();
       }
       p.error_published = false;

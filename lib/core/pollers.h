@@ -33,7 +33,29 @@
 
 namespace livepoll::core {
 
-struct Outputs;  // subscriptions.h: polls to run and events go there
+// Run the query of `topic` with `params` (in the catalog's parameter order) against `source`, then
+// report back with PollDone carrying the same `poll_id`.
+struct PollRequest {
+  uint64_t poll_id = 0;
+  std::string topic;
+  std::string query;
+  std::string source;
+  std::vector<Value> params;
+};
+
+// Something about a poller worth a log line.
+struct PollerEvent {
+  enum class Kind { kStarted, kStopped, kFailed, kRecovered };
+  Kind kind;
+  std::string topic;
+  std::string detail;  // kStarted: "epoch N"; kFailed: the source's error
+};
+
+// What the pollers decided: polls to run now, and events.
+struct PollerOutputs {
+  std::vector<PollRequest> polls;
+  std::vector<PollerEvent> events;
+};
 
 // What a finished poll changed.
 struct PollOutcome {
@@ -74,13 +96,13 @@ class Pollers {
   // now so that snapshot comes promptly); a lower or equal one changes nothing (returns false).
   // REQUIRES: `query` outlives the poller (it points into the catalog).
   bool Start(Time now, const std::string& topic, const CatalogQuery& query,
-             std::vector<Value> params, uint64_t epoch, Outputs& out);
+             std::vector<Value> params, uint64_t epoch, PollerOutputs& out);
   // Stops it; a poll in flight is ignored when it returns. False when none runs.
-  bool Stop(const std::string& topic, Outputs& out);
+  bool Stop(const std::string& topic, PollerOutputs& out);
   // The result of a PollRequest; see PollOutcome.
-  PollOutcome PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Outputs& out);
+  PollOutcome PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, PollerOutputs& out);
   // Launches the polls due at `now` (within the sources' caps).
-  void Tick(Time now, Outputs& out);
+  void Tick(Time now, PollerOutputs& out);
   Time NextDeadline() const;
 
   // The epoch a new registration of `topic` by this node takes: above every epoch it had here.
@@ -114,9 +136,9 @@ class Pollers {
   };
 
   void SchedulePoll(Poller& p, Time when);
-  void Due(Time now, Poller& p, Outputs& out);
-  void Launch(Time now, Poller& p, Outputs& out);
-  void LaunchWaiting(Time now, const std::string& source, Outputs& out);
+  void Due(Time now, Poller& p, PollerOutputs& out);
+  void Launch(Time now, Poller& p, PollerOutputs& out);
+  void LaunchWaiting(Time now, const std::string& source, PollerOutputs& out);
   int Cap(const std::string& source) const;
   proto::Update MakeUpdate(const Poller& p, proto::UpdateKind kind) const;
   proto::Update Publish(Poller& p, proto::Update u) const;

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "core/result_diff.h"
-#include "core/subscriptions.h"
 
 namespace livepoll::core {
 
@@ -51,7 +50,7 @@ Relay::Stream* Relay::Find(const std::string& topic) {
 
 bool Relay::AddSubscriber(Time now, const std::string& topic,
                           const std::vector<std::string>& key_columns, ClientId client,
-                          Outputs& out) {
+                          RelayOutputs& out) {
   auto [it, created] = streams_.try_emplace(topic);
   if (created) {
     it->second = std::make_unique<Stream>();
@@ -79,7 +78,7 @@ bool Relay::RemoveSubscriber(const std::string& topic, ClientId client) {
 }
 
 void Relay::SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner,
-                     Outputs& out) {
+                     RelayOutputs& out) {
   auto it = owners_.find(topic);
   if (owner) {
     if (it != owners_.end() && it->second == *owner) return;
@@ -96,14 +95,14 @@ void Relay::SetOwner(Time now, const std::string& topic, std::optional<StreamOwn
   // fenced while the owner was not named. Found by the chaos soak (seed 102, SIGSTOP of an owner
   // for 0.9 s): its last update before its claims were visible again was fenced, the topic did
   // not change after it, and the subscribers kept the data before it for good.
-  const bool have_it = s->synced && s->delivered && owner && s->epoch == owner->second &&
-                       s->delivered_by == owner->first && s->fenced_ahead <= s->seq;
+  const bool have_it = s->synced && s->delivered && owner && s->epoch == owner->epoch &&
+                       s->delivered_by == owner->node && s->fenced_ahead <= s->seq;
   s->fenced_ahead = 0;
   // Nothing to fetch from an owner whose every update would be fenced.
-  if (owner && !have_it && !Fenced(*s, owner->first, owner->second)) RequestState(now, *s, out);
+  if (owner && !have_it && !Fenced(*s, owner->node, owner->epoch)) RequestState(now, *s, out);
 }
 
-void Relay::OnUpdate(Time now, proto::Update u, Outputs& out,
+void Relay::OnUpdate(Time now, proto::Update u, RelayOutputs& out,
                      std::shared_ptr<const ResultSet> result) {
   Stream* s = Find(u.topic);
   if (s == nullptr) return;
@@ -111,9 +110,9 @@ void Relay::OnUpdate(Time now, proto::Update u, Outputs& out,
 }
 
 void Relay::Consider(Time now, Stream& s, proto::Update u, std::shared_ptr<const ResultSet> result,
-                     Outputs& out) {
+                     RelayOutputs& out) {
   auto owner = owners_.find(s.topic);
-  if (owner == owners_.end() || owner->second.first != u.owner || owner->second.second != u.epoch ||
+  if (owner == owners_.end() || owner->second.node != u.owner || owner->second.epoch != u.epoch ||
       Fenced(s, u.owner, u.epoch)) {
     ++out.updates_fenced;
     if (s.delivered && u.owner == s.delivered_by && u.epoch == s.epoch && u.seq > s.seq)
@@ -132,7 +131,7 @@ bool Relay::Fenced(const Stream& s, const std::string& owner, uint64_t epoch) {
 }
 
 void Relay::Take(Time now, Stream& s, proto::Update u, std::shared_ptr<const ResultSet> result,
-                 Outputs& out) {
+                 RelayOutputs& out) {
   const bool new_epoch = !s.delivered || u.epoch > s.epoch;
   if (!new_epoch && u.seq <= s.seq) {
     // A duplicate, unless it is the snapshot that repairs the mirror where it stands.
@@ -215,7 +214,7 @@ void Relay::Install(Stream& s, proto::Update& u, std::shared_ptr<const ResultSet
   s.fetch_outstanding = false;
 }
 
-void Relay::Drain(Time now, Stream& s, Outputs& out) {
+void Relay::Drain(Time now, Stream& s, RelayOutputs& out) {
   while (!s.buffer.empty()) {
     if (!s.delivered || s.buffer_epoch != s.epoch) {
       if (s.delivered && s.buffer_epoch < s.epoch) s.buffer.clear();
@@ -233,7 +232,7 @@ void Relay::Drain(Time now, Stream& s, Outputs& out) {
   }
 }
 
-void Relay::Gap(Time now, Stream& s, proto::Update u, Outputs& out) {
+void Relay::Gap(Time now, Stream& s, proto::Update u, RelayOutputs& out) {
   if (s.buffer_epoch != u.epoch) {
     s.buffer.clear();
     s.buffer_epoch = u.epoch;
@@ -248,10 +247,10 @@ void Relay::Gap(Time now, Stream& s, proto::Update u, Outputs& out) {
   RequestState(now, s, out);
 }
 
-void Relay::RequestState(Time now, Stream& s, Outputs& out) {
+void Relay::RequestState(Time now, Stream& s, RelayOutputs& out) {
   auto owner = owners_.find(s.topic);
   if (owner == owners_.end()) return;
-  if (owner->second.first == self_) {
+  if (owner->second.node == self_) {
     if (pulling_) return;
     pulling_ = true;
     for (proto::Update& u : own_state_(s.topic)) Consider(now, s, std::move(u), nullptr, out);
@@ -261,16 +260,16 @@ void Relay::RequestState(Time now, Stream& s, Outputs& out) {
   if (s.fetch_outstanding && now - s.fetch_asked < kFetchRetry) return;
   s.fetch_outstanding = true;
   s.fetch_asked = now;
-  out.fetches.push_back({s.topic, owner->second.first});
+  out.fetches.push_back({s.topic, owner->second.node});
 }
 
-void Relay::Deliver(const Stream& s, proto::Update u, Outputs& out) const {
+void Relay::Deliver(const Stream& s, proto::Update u, RelayOutputs& out) const {
   if (s.subscribers.empty()) return;
   out.deliveries.push_back(
       {std::vector<ClientId>(s.subscribers.begin(), s.subscribers.end()), std::move(u)});
 }
 
-void Relay::SendCurrent(const Stream& s, ClientId client, Outputs& out) const {
+void Relay::SendCurrent(const Stream& s, ClientId client, RelayOutputs& out) const {
   proto::Update u;
   u.topic = s.topic;
   u.owner = s.delivered_by;
@@ -291,7 +290,7 @@ void Relay::SendCurrent(const Stream& s, ClientId client, Outputs& out) const {
   }
 }
 
-void Relay::MarkStale(const std::string& topic, const std::string& why, Outputs& out) {
+void Relay::MarkStale(const std::string& topic, const std::string& why, RelayOutputs& out) {
   Stream* s = Find(topic);
   if (s == nullptr) return;
   s->synced = false;

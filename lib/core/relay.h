@@ -59,11 +59,37 @@
 
 namespace livepoll::core {
 
-struct Outputs;             // subscriptions.h: deliveries, fetches and counters go there
-using ClientId = uint64_t;  // as in subscriptions.h
+// A client connection of this node (the transport's id for it).
+using ClientId = uint64_t;
 
-// Who owns a topic's poller: (node name, epoch).
-using StreamOwner = std::pair<std::string, uint64_t>;
+// Whose stream a topic's subscribers follow: the owner of its poller (a node name) and the epoch
+// of its registration (the fencing token).
+struct StreamOwner {
+  std::string node;
+  uint64_t epoch = 0;
+  bool operator==(const StreamOwner&) const = default;
+};
+
+// Ask `owner` (a node name) for `topic`'s current state (a SnapshotRequest); the answer comes
+// back as an update.
+struct SnapshotFetch {
+  std::string topic;
+  std::string owner;
+};
+
+// Send `message` to each of `clients`.
+struct Delivery {
+  std::vector<ClientId> clients;
+  proto::Message message;
+};
+
+// What the relay decided.
+struct RelayOutputs {
+  std::vector<Delivery> deliveries;
+  std::vector<SnapshotFetch> fetches;  // at most one outstanding per topic
+  uint64_t updates_fenced = 0;  // updates dropped: not the current owner's, or an older epoch
+  uint64_t stream_gaps = 0;     // updates that could not continue the stream (a fetch follows)
+};
 
 // A stream's figures, for `livepoll subs`.
 struct StreamInfo {
@@ -97,22 +123,23 @@ class Relay {
   // owner is known. The client gets the current state as described above (again if it was
   // already subscribed).
   bool AddSubscriber(Time now, const std::string& topic,
-                     const std::vector<std::string>& key_columns, ClientId client, Outputs& out);
+                     const std::vector<std::string>& key_columns, ClientId client,
+                     RelayOutputs& out);
   // Returns true when `client` was the last: the stream is dropped (owner kept).
   bool RemoveSubscriber(const std::string& topic, ClientId client);
 
   // The Registry's owner of `topic`, or none (then every update is fenced). A new owner without a
   // valid mirror at its epoch is fetched from (it may have published its first snapshot before
   // this node listened).
-  void SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner, Outputs& out);
+  void SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner, RelayOutputs& out);
   // An update of `topic` from its owner, this node or another. `result`, if given, is the result
   // the update leads to (this node's poller shares it: no copy, no diff to apply). Ignored when
   // the topic has no local subscribers.
-  void OnUpdate(Time now, proto::Update u, Outputs& out,
+  void OnUpdate(Time now, proto::Update u, RelayOutputs& out,
                 std::shared_ptr<const ResultSet> result = nullptr);
   // Local subscribers get one error update "stale: <why>"; the mirror stays invalid until a
   // snapshot is taken.
-  void MarkStale(const std::string& topic, const std::string& why, Outputs& out);
+  void MarkStale(const std::string& topic, const std::string& why, RelayOutputs& out);
   // This node's poller still fails but says `text` now: late subscribers read it. Only when the
   // stream follows this node and holds an error.
   void RefreshError(const std::string& topic, const std::string& text);
@@ -130,17 +157,17 @@ class Relay {
   static bool Fenced(const Stream& s, const std::string& owner, uint64_t epoch);
   // Fencing, then Take; the update may come from OwnState.
   void Consider(Time now, Stream& s, proto::Update u, std::shared_ptr<const ResultSet> result,
-                Outputs& out);
+                RelayOutputs& out);
   // Takes u if the stream accepts it (the acceptance rules above), keeps it on a gap.
   void Take(Time now, Stream& s, proto::Update u, std::shared_ptr<const ResultSet> result,
-            Outputs& out);
+            RelayOutputs& out);
   // Takes the kept updates that now continue the stream.
-  void Drain(Time now, Stream& s, Outputs& out);
+  void Drain(Time now, Stream& s, RelayOutputs& out);
   void Install(Stream& s, proto::Update& u, std::shared_ptr<const ResultSet> result);
-  void Gap(Time now, Stream& s, proto::Update u, Outputs& out);
-  void RequestState(Time now, Stream& s, Outputs& out);
-  void Deliver(const Stream& s, proto::Update u, Outputs& out) const;
-  void SendCurrent(const Stream& s, ClientId client, Outputs& out) const;
+  void Gap(Time now, Stream& s, proto::Update u, RelayOutputs& out);
+  void RequestState(Time now, Stream& s, RelayOutputs& out);
+  void Deliver(const Stream& s, proto::Update u, RelayOutputs& out) const;
+  void SendCurrent(const Stream& s, ClientId client, RelayOutputs& out) const;
 
   std::string self_;
   OwnState own_state_;

@@ -62,11 +62,11 @@ Result<std::string> Subscriptions::Join(Time now, ClientId client, const std::st
     linger_until_.erase(*topic);
     if (pollers_.Find(*topic) == nullptr) {
       const uint64_t epoch = pollers_.NextEpoch(*topic);
-      pollers_.Start(now, *topic, cq, std::move(resolved->second), epoch, out);
-      relay_.SetOwner(now, *topic, StreamOwner{options_.node, epoch}, out);
+      pollers_.Start(now, *topic, cq, std::move(resolved->second), epoch, out.pollers);
+      relay_.SetOwner(now, *topic, StreamOwner{options_.node, epoch}, out.relay);
     }
   }
-  if (relay_.AddSubscriber(now, *topic, cq.key, client, out) && !options_.standalone)
+  if (relay_.AddSubscriber(now, *topic, cq.key, client, out.relay) && !options_.standalone)
     out.watch.push_back(*topic);
   return *topic;
 }
@@ -110,8 +110,8 @@ void Subscriptions::RemoveSubscriber(Time now, const std::string& topic, ClientI
 }
 
 void Subscriptions::StopOwnPoller(Time now, const std::string& topic, Outputs& out) {
-  pollers_.Stop(topic, out);
-  relay_.SetOwner(now, topic, std::nullopt, out);
+  pollers_.Stop(topic, out.pollers);
+  relay_.SetOwner(now, topic, std::nullopt, out.relay);
 }
 
 void Subscriptions::Tick(Time now, Outputs& out) {
@@ -128,7 +128,7 @@ void Subscriptions::Tick(Time now, Outputs& out) {
     linger_until_.erase(it);
     StopOwnPoller(now, timer.topic, out);
   }
-  pollers_.Tick(now, out);
+  pollers_.Tick(now, out.pollers);
 }
 
 void Subscriptions::CheckClients(Time now, Outputs& out) {
@@ -137,7 +137,7 @@ void Subscriptions::CheckClients(Time now, Outputs& out) {
     if (now - c.last_seen >= options_.client_timeout) silent.push_back(id);
   }
   for (ClientId id : silent) {
-    out.events.push_back({Event::Kind::kClientDropped, "", id, "silent"});
+    out.timed_out.push_back(id);
     ClientGone(now, id, out);
   }
   client_check_scheduled_ = !clients_.empty();
@@ -151,11 +151,11 @@ Time Subscriptions::NextDeadline() const {
 }
 
 void Subscriptions::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Outputs& out) {
-  PollOutcome o = pollers_.PollDone(now, poll_id, std::move(result), out);
+  PollOutcome o = pollers_.PollDone(now, poll_id, std::move(result), out.pollers);
   if (o.error_text) relay_.RefreshError(o.topic, *o.error_text);
   if (!o.published) return;
   if (!options_.standalone) out.published.push_back(*o.published);
-  relay_.OnUpdate(now, std::move(*o.published), out, std::move(o.result));
+  relay_.OnUpdate(now, std::move(*o.published), out.relay, std::move(o.result));
 }
 
 // ---- cluster mode ----
@@ -166,22 +166,36 @@ Status Subscriptions::StartPoller(Time now, const std::string& topic, uint64_t e
   if (!parsed.ok()) return parsed.status();
   auto resolved = Resolve(parsed->query, parsed->params);
   if (!resolved.ok()) return resolved.status();
-  pollers_.Start(now, topic, *resolved->first, std::move(resolved->second), epoch, out);
+  pollers_.Start(now, topic, *resolved->first, std::move(resolved->second), epoch, out.pollers);
   return Status::Ok();
 }
 
 void Subscriptions::StopPoller(Time /*now*/, const std::string& topic, Outputs& out) {
-  pollers_.Stop(topic, out);
+  pollers_.Stop(topic, out.pollers);
   linger_until_.erase(topic);
 }
 
-void Subscriptions::SetOwner(Time now, const std::string& topic,
-                             std::optional<std::pair<std::string, uint64_t>> owner, Outputs& out) {
-  relay_.SetOwner(now, topic, std::move(owner), out);
+std::optional<uint64_t> Subscriptions::RestartPoller(Time now, const std::string& topic,
+                                                    Outputs& out) {
+  if (pollers_.Find(topic) == nullptr) return std::nullopt;
+  Result<ParsedTopic> parsed = ParseTopic(topic);
+  if (!parsed.ok()) return std::nullopt;
+  auto resolved = Resolve(parsed->query, parsed->params);
+  if (!resolved.ok()) return std::nullopt;
+  pollers_.Stop(topic, out.pollers);
+  const uint64_t epoch = pollers_.NextEpoch(topic);
+  pollers_.Start(now, topic, *resolved->first, std::move(resolved->second), epoch, out.pollers);
+  relay_.SetOwner(now, topic, StreamOwner{options_.node, epoch}, out.relay);
+  return epoch;
+}
+
+void Subscriptions::SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner,
+                             Outputs& out) {
+  relay_.SetOwner(now, topic, std::move(owner), out.relay);
 }
 
 void Subscriptions::OnRemoteUpdate(Time now, proto::Update u, Outputs& out) {
-  relay_.OnUpdate(now, std::move(u), out);
+  relay_.OnUpdate(now, std::move(u), out.relay);
 }
 
 std::optional<proto::Update> Subscriptions::CurrentState(const std::string& topic) const {
@@ -192,7 +206,7 @@ std::map<std::string, uint64_t> Subscriptions::RunningPollers() const { return p
 
 void Subscriptions::MarkStale(Time /*now*/, const std::string& topic, const std::string& why,
                               Outputs& out) {
-  relay_.MarkStale(topic, why, out);
+  relay_.MarkStale(topic, why, out.relay);
 }
 
 // ---- views ----
@@ -249,8 +263,8 @@ std::vector<TopicInfo> Subscriptions::Topics(Time now) const {
       i.epoch = s->epoch;
       i.seq = s->seq;
     } else if (s && s->owner) {
-      i.owner = s->owner->first;
-      i.epoch = s->owner->second;
+      i.owner = s->owner->node;
+      i.epoch = s->owner->epoch;
     } else if (p != nullptr) {  // no local subscriber: the stream this node's poller publishes
       i.owner = options_.node;
       i.epoch = p->epoch;
@@ -272,7 +286,7 @@ std::vector<TopicInfo> Subscriptions::Topics(Time now) const {
       i.state = "stale";
     } else if (!s->owner) {
       i.state = "waiting";
-    } else if (s->owner->first == options_.node) {
+    } else if (s->owner->node == options_.node) {
       i.state = PollerState(p);
     } else if (!s->synced) {
       i.state = "waiting";

@@ -49,8 +49,6 @@
 
 namespace livepoll::core {
 
-using ClientId = uint64_t;
-
 struct SubscriptionsOptions {
   std::string node = "local";  // the owner named in updates
   Duration linger = std::chrono::seconds(5);
@@ -61,53 +59,19 @@ struct SubscriptionsOptions {
   bool standalone = true;
 };
 
-// Ask `owner` (a node name) for `topic`'s current state (net::SnapshotRequest); the answer goes
-// to OnRemoteUpdate.
-struct SnapshotFetch {
-  std::string topic;
-  std::string owner;
-};
-
-// Run the query of `topic` with `params` (in the catalog's parameter order) against `source`, then
-// report back with PollDone carrying the same `poll_id`.
-struct PollRequest {
-  uint64_t poll_id = 0;
-  std::string topic;
-  std::string query;
-  std::string source;
-  std::vector<Value> params;
-};
-
-// Send `message` to each of `clients`.
-struct Delivery {
-  std::vector<ClientId> clients;
-  proto::Message message;
-};
-
-// Something worth a log line or a counter.
-struct Event {
-  enum class Kind { kPollerStarted, kPollerStopped, kPollFailed, kPollRecovered, kClientDropped };
-  Kind kind;
-  std::string topic;
-  ClientId client = 0;
-  std::string detail;
-};
-
+// What Subscriptions decided, for its caller to carry out; each part's own outputs inside.
 struct Outputs {
-  std::vector<Delivery> deliveries;
-  std::vector<PollRequest> polls;
+  PollerOutputs pollers;  // polls to run, poller events
+  RelayOutputs relay;     // deliveries to clients, snapshot fetches, fencing and gap counts
   std::vector<ClientId> dropped_clients;  // the transport may forget these clients
+  std::vector<ClientId> timed_out;        // those of them dropped for silence (client_timeout)
   // Subscriptions that began and ended, for the cluster's presence.
   std::vector<std::pair<std::string, ClientId>> subscribed;
   std::vector<std::pair<std::string, ClientId>> unsubscribed;
-  std::vector<Event> events;
   // ---- cluster mode (published, watch and unwatch stay empty standalone) ----
   std::vector<proto::Update> published;  // every update of this node's pollers, for the data plane
   std::vector<std::string> watch;        // topics that got a first local subscriber: receive them
   std::vector<std::string> unwatch;      // topics whose last local subscriber left
-  std::vector<SnapshotFetch> fetches;    // at most one outstanding per topic (relay.h)
-  uint64_t updates_fenced = 0;  // updates dropped: not the current owner's, or an older epoch
-  uint64_t stream_gaps = 0;     // updates that could not continue the stream (a fetch follows)
 };
 
 // One row of `livepoll subs`.
@@ -179,11 +143,15 @@ class Subscriptions {
   Status StartPoller(Time now, const std::string& topic, uint64_t epoch, Outputs& out);
   // Stops this node's poller for `topic` (nothing when none runs). Local subscribers stay.
   void StopPoller(Time now, const std::string& topic, Outputs& out);
+  // Stops `topic`'s poller and starts it again at a new epoch, as this node's own stream: local
+  // subscribers follow the new epoch from its first snapshot (a standalone node's reap of a
+  // stalled or forced poller). The new epoch; nullopt when no poller of `topic` runs.
+  std::optional<uint64_t> RestartPoller(Time now, const std::string& topic, Outputs& out);
   // The Registry's current owner of `topic` (node name, epoch), or none: local subscribers get
   // only its updates. A new owner whose state this node does not hold is fetched from (or, when
   // it is this node, read from its poller).
-  void SetOwner(Time now, const std::string& topic,
-                std::optional<std::pair<std::string, uint64_t>> owner, Outputs& out);
+  void SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner,
+                Outputs& out);
   // An update from another node: the data plane, or the answer to a SnapshotFetch. Ignored when
   // the topic has no local subscriber.
   void OnRemoteUpdate(Time now, proto::Update u, Outputs& out);

@@ -193,12 +193,6 @@ proto::AdminReply MergeResolve(const proto::AdminReply& plan,
 
 }  // namespace
 
-bool IsClusterWide(const std::string& command) {
-  static const std::set<std::string> kCommands = {"info",    "queries", "subs",   "stats",
-                                                  "plugins", "zombies", "reap",   "resolve"};
-  return kCommands.count(command) > 0;
-}
-
 proto::AdminReply MergeAnswers(const std::string& command, const proto::Params& args,
                                const std::string& self,
                                const std::map<std::string, proto::AdminReply>& answers,

@@ -28,13 +28,10 @@
 #include <string>
 #include <vector>
 
-#include "env/env.h"
+#include "livepoll/time.h"
 #include "proto/messages.h"
 
 namespace livepoll::net {
-
-// The admin commands a node answers for the whole cluster (the rest are its own: members, fault).
-bool IsClusterWide(const std::string& command);
 
 // Merges `answers` (node -> its table, the asking node's included) of `command` into the reply
 // the CLI gets. `plan` is resolve's (columns topic, winner, loser); `self` the asking node.

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/placement.h"
+#include "livepoll/strings.h"
 
 namespace livepoll::net {
 namespace {
@@ -18,7 +19,7 @@ Value Ms(std::optional<Duration> d) {
 
 std::string Claim(const core::Claim& c) { return c.owner.name + "@" + std::to_string(c.epoch); }
 
-std::vector<core::Claim> VisibleClaims(const Cluster& cluster, const std::string& topic) {
+std::vector<core::Claim> VisibleClaims(const core::ClusterState& cluster, const std::string& topic) {
   std::vector<core::Claim> v = cluster.registry().Claims(topic);
   std::erase_if(v, [](const core::Claim& c) { return !c.visible; });
   return v;
@@ -36,14 +37,14 @@ struct Zombie {
   std::string detail;
 };
 
-std::vector<Zombie> Zombies(const AdminScope& s) {
+std::vector<Zombie> Zombies(const AdminContext& ctx) {
   std::vector<Zombie> zombies;
-  if (s.cluster) {
-    for (core::RegistryZombie& z : s.cluster->registry().Zombies(s.now))
+  if (const core::ClusterState* cluster = ctx.node.cluster()) {
+    for (core::RegistryZombie& z : cluster->registry().Zombies(ctx.now))
       zombies.push_back({z.node, z.topic, z.reason, z.age, z.detail});
   }
-  for (core::StalledPoller& p : s.subs.Stalled(s.now, s.stall_after))
-    zombies.push_back({s.node, p.topic, "stalled", p.age, p.detail});
+  for (core::StalledPoller& p : ctx.node.subscriptions().Stalled(ctx.now, ctx.stall_after))
+    zombies.push_back({ctx.node.name(), p.topic, "stalled", p.age, p.detail});
   std::sort(zombies.begin(), zombies.end(), [](const Zombie& a, const Zombie& b) {
     return std::tie(a.topic, a.reason, a.node) < std::tie(b.topic, b.reason, b.node);
   });
@@ -52,24 +53,26 @@ std::vector<Zombie> Zombies(const AdminScope& s) {
 
 }  // namespace
 
-proto::AdminReply ListZombies(const AdminScope& s) {
+proto::AdminReply ListZombies(const AdminContext& ctx) {
   proto::AdminReply r;
   r.columns = {"node", "topic", "reason", "age_ms", "detail"};
-  for (const Zombie& z : Zombies(s)) r.rows.push_back({z.node, z.topic, z.reason, Ms(z.age), z.detail});
+  for (const Zombie& z : Zombies(ctx)) r.rows.push_back({z.node, z.topic, z.reason, Ms(z.age), z.detail});
   return r;
 }
 
-proto::AdminReply ReapTopics(const AdminScope& s, const proto::Params& args, core::Outputs& out) {
+proto::AdminReply ReapTopics(AdminContext& ctx, const proto::Params& args) {
   proto::AdminReply r;
   r.columns = {"node", "topic", "action", "detail"};
   const bool dry_run = Flag(args, "dry_run"), force = Flag(args, "force");
-  const std::vector<Zombie> all = Zombies(s);
+  const std::vector<Zombie> all = Zombies(ctx);
+  const std::string& self = ctx.node.name();
+  const core::ClusterState* cluster = ctx.node.cluster();
   std::set<std::string> seen;
   for (const auto& [key, topic] : args) {
     if (key != "topic" || !seen.insert(topic).second) continue;
     // `topic` captured by name: clang before 16 (the fuzz build) cannot capture a binding.
     auto row = [&, &topic = topic](const std::string& action, const std::string& detail) {
-      r.rows.push_back({s.node, topic, action, detail});
+      r.rows.push_back({self, topic, action, detail});
     };
     // This node's part of the topic's zombies: its own pollers' (idle, orphan, stalled), and the
     // claims its replica holds (dead-owner, clash).
@@ -77,19 +80,20 @@ proto::AdminReply ReapTopics(const AdminScope& s, const proto::Params& args, cor
     std::string why;
     for (const Zombie& z : all) {
       if (z.topic != topic) continue;
-      if (z.node != s.node && z.reason != "dead-owner" && z.reason != "clash") continue;
+      if (z.node != self && z.reason != "dead-owner" && z.reason != "clash") continue;
       if (!reasons.insert(z.reason).second) continue;
       why += (why.empty() ? "" : "; ") + z.reason + " (" + z.detail + ")";
     }
-    const std::map<std::string, uint64_t> running = s.subs.RunningPollers();
+    const std::map<std::string, uint64_t> running = ctx.node.subscriptions().RunningPollers();
     const auto poller = running.find(topic);
-    const bool own = s.cluster && s.cluster->registry().OwnClaims().count(topic);
+    const bool own = cluster && cluster->registry().OwnClaims().count(topic);
     bool known = poller != running.end() || own;
-    if (s.cluster) {
-      known |= s.cluster->registry().Topics().count(topic) > 0 ||
-               s.cluster->presence().SubscriberCount(topic) > 0;
+    if (cluster) {
+      known |= cluster->registry().Topics().count(topic) > 0 ||
+               cluster->presence().SubscriberCount(topic) > 0;
     }
-    for (const core::TopicInfo& t : s.subs.Topics(s.now)) known |= t.topic == topic;
+    for (const core::TopicInfo& t : ctx.node.subscriptions().Topics(ctx.now))
+      known |= t.topic == topic;
 
     if (reasons.empty()) {
       if ((poller != running.end() || own) && !force) {
@@ -109,39 +113,32 @@ proto::AdminReply ReapTopics(const AdminScope& s, const proto::Params& args, cor
       continue;
     }
     std::vector<std::string> done;
-    if (reasons.count("clash") && s.cluster) {
+    if (reasons.count("clash") && cluster) {
       // The claimant Owner() names stays (under `manual` too: as `oldest` would choose), so that
       // every node that reaps picks the same.
-      std::optional<core::Claim> keep = s.cluster->registry().Owner(topic);
+      std::optional<core::Claim> keep = cluster->registry().Owner(topic);
       const bool had = own;
-      if (keep && s.cluster->Resolve(s.now, topic, keep->owner.name, core::ClashPolicy::kOldest, out).ok() &&
-          had && !s.cluster->registry().OwnClaims().count(topic))
+      if (keep &&
+          ctx.node.Resolve(ctx.now, topic, keep->owner.name, core::ClashPolicy::kOldest, ctx.out)
+              .ok() &&
+          had && !cluster->registry().OwnClaims().count(topic))
         done.push_back("released its claim, clash resolved for " + Claim(*keep));
     }
+    // Standalone, a release restarts the poller at a new epoch for the subscribers still there.
     const bool release = force || reasons.count("idle") || reasons.count("stalled");
-    if (s.cluster) {
-      for (std::string& d : s.cluster->Reap(s.now, topic, release, out)) done.push_back(std::move(d));
-    } else if (release && poller != running.end()) {
-      // Standalone: a fresh poller at a new epoch, for the subscribers still there.
-      s.subs.StopPoller(s.now, topic, out);
-      if (s.subs.StartPoller(s.now, topic, poller->second + 1, out).ok())
-        done.push_back("restarted its poller at epoch " + std::to_string(poller->second + 1));
-      else
-        done.push_back("stopped its poller");
-    }
+    for (std::string& d : ctx.node.Reap(ctx.now, topic, release, ctx.out)) done.push_back(std::move(d));
     if (done.empty()) {
       row("none", why);
       continue;
     }
-    std::string what;
-    for (const std::string& d : done) what += (what.empty() ? "" : "; ") + d;
-    row("reaped", why + ": " + what);
+    row("reaped", why + ": " + Join(done, "; "));
   }
   return r;
 }
 
-Result<proto::AdminReply> PlanResolve(const AdminScope& s, const proto::Params& args,
+Result<proto::AdminReply> PlanResolve(const AdminContext& ctx, const proto::Params& args,
                                       proto::Params* peer_args) {
+  const core::ClusterState* cluster = ctx.node.cluster();
   proto::AdminReply plan;
   plan.columns = {"topic", "winner", "loser", "result"};
   std::optional<std::string> keep;
@@ -156,14 +153,14 @@ Result<proto::AdminReply> PlanResolve(const AdminScope& s, const proto::Params& 
   }
   if (policy != "oldest" && policy != "hashed")
     return Status::InvalidArgument("resolve: policy must be oldest or hashed, not '" + policy + "'");
-  if (all && s.cluster) {
-    for (const std::string& t : s.cluster->registry().Clashes()) topics.push_back(t);
+  if (all && cluster) {
+    for (const std::string& t : cluster->registry().Clashes()) topics.push_back(t);
   }
   std::set<std::string> seen;
   for (const std::string& topic : topics) {
     if (!seen.insert(topic).second) continue;
     std::vector<core::Claim> visible;
-    if (s.cluster) visible = VisibleClaims(*s.cluster, topic);
+    if (cluster) visible = VisibleClaims(*cluster, topic);
     if (visible.size() < 2) {
       plan.rows.push_back({topic, Value(Null{}), std::string(), std::string("no-clash")});
       continue;
@@ -198,26 +195,27 @@ Result<proto::AdminReply> PlanResolve(const AdminScope& s, const proto::Params& 
   return plan;
 }
 
-proto::AdminReply ResolveClashes(const AdminScope& s, const proto::Params& args,
-                                 core::Outputs& out) {
+proto::AdminReply ResolveClashes(AdminContext& ctx, const proto::Params& args) {
+  const core::ClusterState* cluster = ctx.node.cluster();
+  const std::string& self = ctx.node.name();
   proto::AdminReply r;
   r.columns = {"node", "topic", "action", "detail"};
   for (size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i].first != "topic" || args[i + 1].first != "winner") continue;
     const std::string& topic = args[i].second;
     const std::string& winner = args[i + 1].second;
-    if (s.cluster == nullptr) {
-      r.rows.push_back({s.node, topic, std::string("no-clash"), std::string("a standalone node")});
+    if (cluster == nullptr) {
+      r.rows.push_back({self, topic, std::string("no-clash"), std::string("a standalone node")});
       continue;
     }
-    const bool had = s.cluster->registry().OwnClaims().count(topic) > 0;
-    Status st = s.cluster->Resolve(s.now, topic, winner, core::ClashPolicy::kOldest, out);
-    const bool has = s.cluster->registry().OwnClaims().count(topic) > 0;
+    const bool had = cluster->registry().OwnClaims().count(topic) > 0;
+    Status st = ctx.node.Resolve(ctx.now, topic, winner, core::ClashPolicy::kOldest, ctx.out);
+    const bool has = cluster->registry().OwnClaims().count(topic) > 0;
     std::string action = !st.ok()  ? (st.code() == Status::Code::kNotFound ? "no-clash" : "error")
                          : had && !has ? "released"
                          : has         ? "kept"
                                        : "none";
-    r.rows.push_back({s.node, topic, action, st.ok() ? "kept " + winner : st.message()});
+    r.rows.push_back({self, topic, action, st.ok() ? "kept " + winner : st.message()});
   }
   return r;
 }

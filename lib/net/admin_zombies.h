@@ -18,40 +18,26 @@
 // Thread safety: none; the Server's event loop calls them.
 #pragma once
 
-#include <cstdint>
-#include <string>
-
-#include "core/subscriptions.h"
 #include "livepoll/status.h"
-#include "net/cluster.h"
+#include "net/admin_commands.h"
 #include "proto/messages.h"
 
 namespace livepoll::net {
 
-// What the commands look at and act on.
-struct AdminScope {
-  Time now;
-  const std::string& node;   // this node's name
-  core::Subscriptions& subs;
-  Cluster* cluster;          // null: a standalone node
-  uint32_t stall_after;      // [node] stall_after
-};
-
-proto::AdminReply ListZombies(const AdminScope& s);
+proto::AdminReply ListZombies(const AdminContext& ctx);
 
 // Reaps this node's part of each topic's zombies (idle and stalled own pollers, orphans, a dead
-// owner's claims, a clash by the policy's winner); what the core decides goes to `out`.
-proto::AdminReply ReapTopics(const AdminScope& s, const proto::Params& args, core::Outputs& out);
+// owner's claims, a clash by the policy's winner); what the node decides goes to ctx.out.
+proto::AdminReply ReapTopics(AdminContext& ctx, const proto::Params& args);
 
 // The asking node's plan for `livepoll resolve`: for every clash asked of (topic=T..., or all=1
 // for every clash it sees), its winner (keep=NODE, else policy=oldest|hashed, default oldest) and
 // each loser, as rows topic, winner, loser, result ("node@epoch"; a topic without a clash has an
 // empty loser and result "no-clash"); and the arguments the nodes resolve with (`peer_args`).
 // InvalidArgument for a bad policy.
-Result<proto::AdminReply> PlanResolve(const AdminScope& s, const proto::Params& args,
+Result<proto::AdminReply> PlanResolve(const AdminContext& ctx, const proto::Params& args,
                                       proto::Params* peer_args);
 // Resolves each topic=T, winner=NODE pair here: a loser releases its claim.
-proto::AdminReply ResolveClashes(const AdminScope& s, const proto::Params& args,
-                                 core::Outputs& out);
+proto::AdminReply ResolveClashes(AdminContext& ctx, const proto::Params& args);
 
 }  // namespace livepoll::net

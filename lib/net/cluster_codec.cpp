@@ -473,16 +473,9 @@ Result<ClusterMessage> DecodeBody(std::string_view type, const Fields& f) {
 }  // namespace
 
 std::string EncodeCluster(const std::string& cluster, const std::string& from,
-                          const core::NodeMessage& m) {
+                          const core::PeerMessage& m) {
   Writer w(cluster, from);
   std::visit([&](const auto& group) { Put(w, group); }, m);
-  return w.Done();
-}
-
-std::string EncodeCluster(const std::string& cluster, const std::string& from,
-                          const DataMessage& m) {
-  Writer w(cluster, from);
-  Put(w, m);
   return w.Done();
 }
 

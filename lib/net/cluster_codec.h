@@ -13,34 +13,18 @@
 #include <string_view>
 #include <variant>
 
-#include "core/node.h"
+#include "core/peer_message.h"
 #include "livepoll/status.h"
 #include "proto/messages.h"
 
 namespace livepoll::net {
 
-// ---- the data plane (DESIGN.md, "Registry": fencing) ----
-// An owner's update of a topic, published on the gossip PUB under the topic's channel
-// (TopicChannel), so only nodes with subscribers of the topic receive it. (owner, epoch, seq)
-// are in the update, which is carried as its client-protocol frame (see DecodeCluster).
-struct DataUpdate {
-  proto::Update update;
-};
-// rpc to a topic's owner: "send me the topic's current state" (a late subscriber, a gap in seq,
-// or a new owner).
-struct SnapshotRequest {
-  core::NodeId from;
-  std::string topic;
-};
-// rpc back: the owner's current state as a snapshot (or an error update while its source fails);
-// none when it does not poll the topic or has no result yet (the first poll's snapshot will come
-// on the data plane).
-struct SnapshotReply {
-  core::NodeId from;
-  std::string topic;
-  std::optional<proto::Update> update;
-};
-using DataMessage = std::variant<DataUpdate, SnapshotRequest, SnapshotReply>;
+// The data plane's messages (DataUpdate, SnapshotRequest, SnapshotReply) are the core's
+// (core/peer_message.h); an update travels as its client-protocol frame (see DecodeCluster).
+using core::DataMessage;
+using core::DataUpdate;
+using core::SnapshotReply;
+using core::SnapshotRequest;
 
 // ---- the admin fan-out (lib/net/admin_fanout.h) ----
 // rpc to a member: run this admin command here and answer. `request` is the CLI's request (its
@@ -67,9 +51,7 @@ struct ClusterFrame {
 
 // `from` is this node's name.
 std::string EncodeCluster(const std::string& cluster, const std::string& from,
-                          const core::NodeMessage& m);
-std::string EncodeCluster(const std::string& cluster, const std::string& from,
-                          const DataMessage& m);
+                          const core::PeerMessage& m);
 std::string EncodeCluster(const std::string& cluster, const std::string& from,
                           const AdminMessage& m);
 

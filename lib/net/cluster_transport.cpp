@@ -1,5 +1,6 @@
 #include "net/cluster_transport.h"
 
+#include <algorithm>
 #include <atomic>
 
 namespace livepoll::net {
@@ -76,23 +77,32 @@ void ClusterTransport::Unsubscribe(const std::string& channel) {
   sub_.set(zmq::sockopt::unsubscribe, channel);
 }
 
-void ClusterTransport::Send(const std::string& endpoint, const std::string& payload) {
+bool ClusterTransport::Send(const std::string& endpoint, const std::string& payload) {
   auto it = dealers_.find(endpoint);
   if (it == dealers_.end()) {
-    zmq::socket_t d(ctx_, zmq::socket_type::dealer);
-    d.set(zmq::sockopt::linger, 0);
-    d.set(zmq::sockopt::reconnect_ivl, 50);
-    // A peer that is gone must not make us queue without bound: drop past a modest backlog.
-    d.set(zmq::sockopt::sndhwm, 10000);
-    try {
-      d.connect(endpoint);
-    } catch (const zmq::error_t&) {
-      return;  // a malformed endpoint from a peer's claim: nothing to send to
+    if (dealers_.size() >= kMaxDealers) {
+      auto lru = std::min_element(dealers_.begin(), dealers_.end(), [](const auto& a, const auto& b) {
+        return a.second.last_used < b.second.last_used;
+      });
+      dealers_.erase(lru);
     }
-    it = dealers_.emplace(endpoint, std::move(d)).first;
+    try {
+      zmq::socket_t d(ctx_, zmq::socket_type::dealer);
+      d.set(zmq::sockopt::linger, 0);
+      d.set(zmq::sockopt::reconnect_ivl, 50);
+      // A peer that is gone must not make us queue without bound: drop past a modest backlog.
+      d.set(zmq::sockopt::sndhwm, 10000);
+      d.connect(endpoint);
+      it = dealers_.emplace(endpoint, Dealer{std::move(d), 0}).first;
+    } catch (const zmq::error_t&) {
+      return false;  // a malformed endpoint from a peer's claim, or no socket left
+    }
   }
-  it->second.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+  it->second.last_used = ++use_clock_;
+  return it->second.socket.send(zmq::buffer(payload), zmq::send_flags::dontwait).has_value();
 }
+
+void ClusterTransport::Forget(const std::string& endpoint) { dealers_.erase(endpoint); }
 
 void ClusterTransport::Connect(const std::string& endpoint) {
   if (endpoint.empty() || endpoint == gossip_endpoint_ || connected_[endpoint]) return;

@@ -4,7 +4,8 @@
 //           plane under per-topic channels (net::TopicChannel), so a peer subscribes only to the
 //           topics it has subscribers of (ZeroMQ filters on the publisher's side).
 //   rpc     ROUTER, bound at `rpc_bind`; peers send one-way messages from a DEALER each (one per
-//           destination endpoint, connected on first use). Frames: [payload].
+//           destination endpoint, connected on first use, closed by Forget or, past
+//           kMaxDealers, the least recently used first). Frames: [payload].
 // A socket monitor on the SUB reports a peer's TCP disconnect at once, so a crashed process is
 // suspected in milliseconds rather than after `suspect_after`.
 //
@@ -48,7 +49,15 @@ class ClusterTransport {
   // Unsubscribes (ZeroMQ's own semantics).
   void Subscribe(const std::string& channel);
   void Unsubscribe(const std::string& channel);
-  void Send(const std::string& rpc_endpoint, const std::string& payload);
+  // False when the message could not be queued (no socket could be made for the endpoint, or
+  // its queue is full).
+  bool Send(const std::string& rpc_endpoint, const std::string& payload);
+  // Closes the DEALER to `rpc_endpoint`, if one is open: no member uses it any more.
+  void Forget(const std::string& rpc_endpoint);
+  size_t dealer_count() const { return dealers_.size(); }
+  // Beyond this many open DEALERs the least recently used is closed: each is a socket, a
+  // reconnecting TCP connection and a queue, and what peers claim must not exhaust them.
+  static constexpr size_t kMaxDealers = 512;
   // SUBscribe to / drop a peer's gossip socket. Idempotent.
   void Connect(const std::string& gossip_endpoint);
   void Disconnect(const std::string& gossip_endpoint);
@@ -68,7 +77,12 @@ class ClusterTransport {
   zmq::socket_t monitor_;  // PAIR receiving the SUB's monitor events
   std::string gossip_endpoint_;
   std::string rpc_endpoint_;
-  std::map<std::string, zmq::socket_t> dealers_;  // by rpc endpoint
+  struct Dealer {
+    zmq::socket_t socket;
+    uint64_t last_used = 0;  // use_clock_ at the last Send
+  };
+  std::map<std::string, Dealer> dealers_;  // by rpc endpoint
+  uint64_t use_clock_ = 0;
   std::map<std::string, bool> connected_;          // gossip endpoints the SUB is connected to
 };
 

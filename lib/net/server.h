@@ -1,20 +1,22 @@
-// Server: one node's event loop. It owns the client and admin endpoints and the Subscriptions
-// core, hands due polls to the PollRunner and carries out what the core decides. Everything runs
-// on the thread that calls Run(); only the PollRunner's workers run elsewhere.
+// Server: one node's event loop, the daemon's driver of its core::Node. It owns the client and
+// admin endpoints and, in a cluster, the cluster's sockets (net::Cluster); it hands the Node what
+// arrives (client frames, peers' frames, poll results, the time) and carries out the Actions it
+// decides: frames to clients and peers, polls to the PollRunner, log lines. Everything runs on
+// the thread that calls Run(); only the PollRunner's workers run elsewhere.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
 #include <zmq.hpp>
 
-#include "core/subscriptions.h"
+#include "core/node.h"
 #include "env/env.h"
 #include "livepoll/status.h"
+#include "net/admin_commands.h"
 #include "net/admin_fanout.h"
 #include "net/cluster.h"
 #include "net/router_endpoint.h"
@@ -24,17 +26,17 @@
 namespace livepoll::net {
 
 struct ServerOptions {
-  std::string node;
   std::string client_bind;
   std::string admin_bind;
-  std::optional<ClusterOptions> cluster;  // none: a standalone node
+  // The cluster's sockets: given exactly when the Node is not standalone.
+  std::optional<ClusterOptions> cluster;
   uint32_t stall_after = 3;  // a poller without a good poll for this many intervals: stalled
 };
 
 class Server {
  public:
-  // `subs` and `runner` must outlive the Server; `runner` must be started.
-  Server(Env& env, ServerOptions options, core::Subscriptions& subs, source::PollRunner& runner);
+  // `node` and `runner` must outlive the Server; `runner` must be started before Run.
+  Server(Env& env, ServerOptions options, core::Node& node, source::PollRunner& runner);
 
   // Binds the endpoints (and the cluster's, which then starts joining); errors name the endpoint.
   Status Bind();
@@ -50,17 +52,14 @@ class Server {
   void OnAdminFrame(const RouterEndpoint::Frame& f);
   // This node's answer to an admin command (its own part of a cluster-wide one).
   proto::AdminReply Admin(const proto::AdminRequest& req);
+  AdminContext Context(Time now, core::Actions& out);
   // A cluster-wide command from the CLI at `peer`: answered here, asked of the other nodes,
   // replied to once merged (admin_fanout.h).
   void StartFanout(const std::string& peer, const proto::AdminRequest& req);
   // Other nodes' calls and answers, and the fan-outs that are done.
   void ServeFanout(Time now);
-  proto::AdminReply Plugins() const;
-  proto::AdminReply Members(Time now) const;
-  proto::AdminReply Subs(Time now) const;
-  // Fault injection for tests (ClusterOptions::fault_injection): cut=NODE,... or heal.
-  proto::AdminReply Fault(const proto::AdminRequest& req);
-  void Carry(core::Outputs& out);
+  // Carries out what the node decided (and empties `out`).
+  void Carry(core::Actions& out);
   RouterEndpoint::SendResult SendToClient(const std::string& peer, const std::string& payload);
   void ReplyError(RouterEndpoint& ep, const std::string& peer, uint64_t id, const Status& s);
   // Counts a refused frame under frames_malformed, frames_incompatible or frames_unknown.
@@ -69,7 +68,7 @@ class Server {
 
   Env& env_;
   ServerOptions options_;
-  core::Subscriptions& subs_;
+  core::Node& node_;
   source::PollRunner& runner_;
   zmq::context_t ctx_;
   RouterEndpoint client_;
@@ -78,8 +77,7 @@ class Server {
   std::unordered_map<std::string, core::ClientId> client_ids_;  // ROUTER identity -> client
   std::unordered_map<core::ClientId, std::string> client_peers_;
   core::ClientId next_client_ = 1;
-  std::map<std::string, uint64_t> counters_;
-  std::unique_ptr<Cluster> cluster_;  // after counters_, which it counts into
+  std::unique_ptr<Cluster> cluster_;  // null: a standalone node
   AdminFanout fanout_;
 };
 

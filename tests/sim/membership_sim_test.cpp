@@ -36,6 +36,7 @@ struct SimRun {
   static SimOptions Options(uint64_t seed) {
     SimOptions o;
     o.nodes = 3 + seed % 3;  // 3, 4 or 5 nodes
+    o.catalog = ModelledCatalog({"t0", "t1", "t2"});
     return o;
   }
 
@@ -48,7 +49,7 @@ struct SimRun {
   std::vector<NodeId> Running() const {
     std::vector<NodeId> v;
     for (size_t i = 0; i < cluster.size(); ++i)
-      if (cluster.node(i).running) v.push_back(cluster.node(i).core->membership().self());
+      if (cluster.node(i).running) v.push_back(cluster.node(i).core->cluster()->membership().self());
     std::sort(v.begin(), v.end());
     return v;
   }
@@ -131,7 +132,7 @@ std::vector<std::string> SimRun::Go() {
         cluster.At(at, [this, victim] {
           const auto& v = cluster.node(victim);
           if (!v.running || v.paused || !v.joined_at) return;
-          leaves.push_back({cluster.node(victim).core->membership().self(), cluster.now()});
+          leaves.push_back({cluster.node(victim).core->cluster()->membership().self(), cluster.now()});
           cluster.Leave(victim);
         });
         break;
@@ -199,18 +200,18 @@ void SimRun::CheckMembership(const char* when, bool forgotten_too) {
   for (size_t i = 0; i < cluster.size(); ++i) {
     const auto& node = cluster.node(i);
     if (!node.running) continue;
-    const std::string me = node.core->membership().self().ToString();
-    if (node.core->membership().refused()) {
+    const std::string me = node.core->cluster()->membership().self().ToString();
+    if (node.core->cluster()->membership().refused()) {
       Check(false, "(3) " + std::string(when) + ": " + me + " was refused at join");
       continue;
     }
-    Check(node.core->membership().joined(), "(3) " + std::string(when) + ": " + me + " never joined");
-    std::vector<NodeId> alive = node.core->membership().Alive();
+    Check(node.core->cluster()->membership().joined(), "(3) " + std::string(when) + ": " + me + " never joined");
+    std::vector<NodeId> alive = node.core->cluster()->membership().Alive();
     Check(alive == running, "(1) " + std::string(when) + ": " + me + " believes alive " +
                                 Ids(alive) + ", running are " + Ids(running));
     if (forgotten_too) {
       std::vector<NodeId> known;
-      for (const auto& m : node.core->membership().Members()) known.push_back(m.claim.id);
+      for (const auto& m : node.core->cluster()->membership().Members()) known.push_back(m.claim.id);
       std::sort(known.begin(), known.end());
       Check(known == running,
             "(1) " + std::string(when) + ": " + me + " still knows " + Ids(known));
@@ -232,10 +233,10 @@ void SimRun::CheckLeaves() {
     for (size_t i = 0; i < cluster.size(); ++i) {
       const auto& node = cluster.node(i);
       if (!node.running || !node.joined_at || *node.joined_at > l.at) continue;
-      auto m = node.core->membership().Find(l.id.name);
+      auto m = node.core->cluster()->membership().Find(l.id.name);
       if (!m || m->claim.id != l.id) continue;
       Check(m->claim.state == MemberState::kLeft,
-            "(3) " + node.core->membership().self().ToString() + " sees " + l.id.ToString() + " as " +
+            "(3) " + node.core->cluster()->membership().self().ToString() + " sees " + l.id.ToString() + " as " +
                 core::MemberStateName(m->claim.state) + " after its leave");
     }
   }
@@ -248,16 +249,16 @@ void SimRun::CheckPresence(const char* when) {
   for (size_t i = 0; i < cluster.size(); ++i) {
     const auto& viewer = cluster.node(i);
     if (!viewer.running) continue;
-    const std::string me = viewer.core->membership().self().ToString();
+    const std::string me = viewer.core->cluster()->membership().self().ToString();
     for (size_t j = 0; j < cluster.size(); ++j) {
       const auto& origin = cluster.node(j);
       if (!origin.running || j == i) continue;
       std::vector<PresenceEntry> want(origin.entries.begin(), origin.entries.end());
-      std::vector<PresenceEntry> got = viewer.core->presence().EntriesOf(origin.core->membership().self());
+      std::vector<PresenceEntry> got = viewer.core->cluster()->presence().EntriesOf(origin.core->cluster()->membership().self());
       std::sort(got.begin(), got.end());
       Check(got == want, "(4) " + std::string(when) + ": " + me + " holds " +
                              std::to_string(got.size()) + " entries of " +
-                             origin.core->membership().self().ToString() + ", it has " +
+                             origin.core->cluster()->membership().self().ToString() + ", it has " +
                              std::to_string(want.size()));
     }
     for (const std::string& topic : topics) {
@@ -268,7 +269,7 @@ void SimRun::CheckPresence(const char* when) {
         for (const PresenceEntry& e : cluster.node(j).entries) c += e.topic == topic;
         if (c) want[cluster.node(j).name] = c;
       }
-      std::map<std::string, size_t> got = viewer.core->presence().SubscribersByNode(topic);
+      std::map<std::string, size_t> got = viewer.core->cluster()->presence().SubscribersByNode(topic);
       std::erase_if(got, [](const auto& kv) { return kv.second == 0; });
       Check(got == want,
             "(4) " + std::string(when) + ": " + me + " counts topic " + topic + " wrong");

@@ -57,6 +57,7 @@ struct RegistryRun {
     o.registry.partition = mode;
     // Every fourth seed places where the first subscriber is.
     o.registry.placement = seed % 4 == 3 ? core::Placement::kLocal : core::Placement::kHashed;
+    o.catalog = ModelledCatalog({"q0", "q1", "q2", "q3"});
     return o;
   }
 
@@ -64,8 +65,8 @@ struct RegistryRun {
   void Check(bool ok, const std::string& what) {
     if (!ok) violations.push_back(what);
   }
-  const core::Registry& R(size_t i) const { return cluster.node(i).core->registry(); }
-  std::string Me(size_t i) const { return cluster.node(i).core->self().ToString(); }
+  const core::Registry& R(size_t i) const { return cluster.node(i).core->cluster()->registry(); }
+  std::string Me(size_t i) const { return cluster.node(i).core->cluster()->self().ToString(); }
   // The truth: topic -> subscribers on running nodes.
   std::map<std::string, size_t> Subscribed() const {
     std::map<std::string, size_t> topics;
@@ -265,7 +266,7 @@ void RegistryRun::CheckOneOwnerAndNoLeftovers(const char* when) {
       if (!node.running || p == node.pollers.end()) continue;
       pollers.push_back(Me(i) + "@" + std::to_string(p->second));
       if (wanted && agreed)
-        Check(node.core->self() == agreed->owner && p->second == agreed->epoch,
+        Check(node.core->cluster()->self() == agreed->owner && p->second == agreed->epoch,
               "(2) " + at + Me(i) + " polls " + topic + " at epoch " + std::to_string(p->second) +
                   " but the owner is " + agreed->owner.ToString() + " epoch " +
                   std::to_string(agreed->epoch));
@@ -281,7 +282,7 @@ void RegistryRun::CheckOneOwnerAndNoLeftovers(const char* when) {
 }
 
 void RegistryRun::ObserveOwners(size_t i, const std::set<std::string>& changed) {
-  const NodeId me = cluster.node(i).core->self();
+  const NodeId me = cluster.node(i).core->cluster()->self();
   for (const std::string& topic : changed) {
     std::optional<Claim> owner = R(i).Owner(topic);
     // The lower epoch is no longer shown: the owner is back at or above it, or gone.
@@ -306,7 +307,7 @@ void RegistryRun::CheckEpochs() {
     // A node that stopped running (crash, leave) pays nothing more.
     bool gone = true;
     for (size_t i = 0; i < cluster.size(); ++i)
-      if (cluster.node(i).running && cluster.node(i).core->self() == d.node) gone = false;
+      if (cluster.node(i).running && cluster.node(i).core->cluster()->self() == d.node) gone = false;
     const Duration deadline = from + 1s;
     if (d.paid ? *d.paid <= deadline : (gone || cluster.now() <= deadline)) continue;
     Check(false, "(4) " + d.node.ToString() + " saw the owner of " + d.topic +
@@ -359,6 +360,7 @@ TEST(RegistrySim, ACrashedOwnersSuccessorPollsWithinMilliseconds) {
   for (uint64_t seed : Seeds(50)) {
     SimOptions options;
     options.nodes = 4;
+    options.catalog = ModelledCatalog({"q"});
     SimCluster c(options, seed);
     std::vector<size_t> all = {0, 1, 2, 3};
     c.At(0s, [&] { c.Start(0, {}); });

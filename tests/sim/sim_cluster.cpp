@@ -37,6 +37,13 @@ std::string Rpc(const std::string& name) { return name + ":rpc"; }
 
 }  // namespace
 
+core::Catalog ModelledCatalog(const std::vector<std::string>& topics) {
+  core::Catalog catalog;
+  for (const std::string& t : topics) catalog.queries[t] = {t, "modelled", {}, {}, 1s, 0.1};
+  catalog.source_caps["modelled"] = 1000;
+  return catalog;
+}
+
 SimOptions::SimOptions() {
   membership.gossip_interval = 100ms;
   membership.suspect_after = 500ms;
@@ -56,6 +63,8 @@ SimOptions::SimOptions() {
   registry.sweep_interval = 250ms;
   registry.reap_margin = 500ms;
   registry.claims = presence;
+  // The clients of the tests stay until they leave.
+  subscriptions.client_timeout = std::chrono::hours(1);
 }
 
 SimCluster::SimCluster(SimOptions options, uint64_t seed)
@@ -114,8 +123,7 @@ void SimCluster::Reschedule(size_t i) {
   Node& n = nodes_[i];
   if (!n.running || n.paused) return;
   uint64_t generation = ++n.tick_generation;
-  Time deadline = n.core->NextDeadline();
-  if (n.subs) deadline = std::min(deadline, n.subs->NextDeadline());
+  const Time deadline = n.core->NextDeadline();
   if (deadline == Time::max()) return;
   // The first virtual instant at which the node's clock reads `deadline`.
   double local = static_cast<double>((deadline.time_since_epoch() - n.offset).count());
@@ -128,26 +136,7 @@ void SimCluster::Reschedule(size_t i) {
 void SimCluster::OnTick(size_t i, uint64_t generation) {
   Node& n = nodes_[i];
   if (!n.running || n.paused || generation != n.tick_generation) return;
-  if (n.subs) {
-    // The daemon's loop: Cluster::Tick (SyncRunning, the node's tick), then Subscriptions::Tick.
-    if (n.running_dirty) {
-      n.core->SetRunning(n.subs->RunningPollers());
-      n.running_dirty = false;
-    }
-    core::NodeOutputs out;
-    core::Outputs data;
-    n.core->Tick(LocalNow(n), out);
-    Apply(i, out, data);
-    CarryData(i, data);
-    if (n.running) {
-      core::Outputs more;
-      n.subs->Tick(LocalNow(n), more);
-      CarryData(i, more);
-    }
-    Reschedule(i);
-    return;
-  }
-  core::NodeOutputs out;
+  core::Actions out;
   n.core->Tick(LocalNow(n), out);
   Apply(i, out);
   Reschedule(i);
@@ -164,39 +153,58 @@ void SimCluster::Deliver(size_t i, uint64_t incarnation, std::function<void()> f
   Reschedule(i);
 }
 
-void SimCluster::Receive(size_t i, const core::NodeMessage& m) {
-  Node& n = nodes_[i];
-  if (verbose_) {
-    static const char* const kMembership[] = {"heartbeat",     "join-request", "join-reply",
-                                              "probe-request", "probe-reply",  "leave-notice"};
-    static const char* const kPresence[] = {"delta", "clock", "transfer-request", "transfer"};
-    static const char* const kRegistry[] = {"propose", "vote", "claims"};
-    std::string what;
-    if (auto* mm = std::get_if<core::MembershipMessage>(&m)) {
-      what = kMembership[mm->index()];
-      if (auto* hb = std::get_if<core::Heartbeat>(mm)) what += " from " + hb->self.id.ToString();
-      if (auto* pr = std::get_if<core::ProbeReply>(mm))
-        what += " from " + pr->from.ToString() + " about " + pr->target.ToString() +
-                (pr->heard ? ": heard" : ": not heard");
-    } else if (auto* pm = std::get_if<core::PresenceMessage>(&m)) {
-      what = kPresence[pm->index()];
-    } else {
-      const auto& rm = std::get<core::RegistryMessage>(m);
-      what = std::string(kRegistry[rm.index()]) + " from " + core::SenderOf(rm).ToString();
-      if (auto* p = std::get_if<core::RegistryPropose>(&rm))
-        what += ": " + p->topic + " epoch " + std::to_string(p->epoch);
-      if (auto* v = std::get_if<core::RegistryVote>(&rm))
-        what += ": " + v->topic + (v->granted ? " granted" : " denied");
-      if (auto* c = std::get_if<core::ClaimsMessage>(&rm)) what += std::string(": ") + kPresence[c->m.index()];
-    }
-    Log(n.core->self().ToString() + " <- " + what);
+namespace {
+
+std::string Describe(const core::PeerMessage& m) {
+  static const char* const kMembership[] = {"heartbeat",     "join-request", "join-reply",
+                                            "probe-request", "probe-reply",  "leave-notice"};
+  static const char* const kPresence[] = {"delta", "clock", "transfer-request", "transfer"};
+  static const char* const kRegistry[] = {"propose", "vote", "claims"};
+  std::string what;
+  if (auto* mm = std::get_if<core::MembershipMessage>(&m)) {
+    what = kMembership[mm->index()];
+    if (auto* hb = std::get_if<core::Heartbeat>(mm)) what += " from " + hb->self.id.ToString();
+    if (auto* pr = std::get_if<core::ProbeReply>(mm))
+      what += " from " + pr->from.ToString() + " about " + pr->target.ToString() +
+              (pr->heard ? ": heard" : ": not heard");
+  } else if (auto* pm = std::get_if<core::PresenceMessage>(&m)) {
+    what = kPresence[pm->index()];
+  } else if (auto* rm = std::get_if<core::RegistryMessage>(&m)) {
+    what = std::string(kRegistry[rm->index()]) + " from " + core::SenderOf(*rm).ToString();
+    if (auto* p = std::get_if<core::RegistryPropose>(rm))
+      what += ": " + p->topic + " epoch " + std::to_string(p->epoch);
+    if (auto* v = std::get_if<core::RegistryVote>(rm))
+      what += ": " + v->topic + (v->granted ? " granted" : " denied");
+    if (auto* c = std::get_if<core::ClaimsMessage>(rm))
+      what += std::string(": ") + kPresence[c->m.index()];
+  } else {
+    const auto& dm = std::get<core::DataMessage>(m);
+    auto update = [](const proto::Update& u) {
+      return u.topic + " " + proto::UpdateKindName(u.kind) + " " + u.owner + "@" +
+             std::to_string(u.epoch) + "/" + std::to_string(u.seq);
+    };
+    if (auto* u = std::get_if<core::DataUpdate>(&dm)) what = "data " + update(u->update);
+    if (auto* r = std::get_if<core::SnapshotRequest>(&dm))
+      what = "snapshot request " + r->topic + " from " + r->from.ToString();
+    if (auto* r = std::get_if<core::SnapshotReply>(&dm))
+      what = "snapshot reply " + r->topic + (r->update ? " " + update(*r->update) : " (none)");
   }
-  core::NodeOutputs out;
-  n.core->OnMessage(LocalNow(n), m, out);
+  return what;
+}
+
+}  // namespace
+
+void SimCluster::Receive(size_t i, const core::PeerMessage& m) {
+  Node& n = nodes_[i];
+  if (verbose_ || std::holds_alternative<core::DataMessage>(m))
+    if (verbose_ || !std::holds_alternative<core::DataUpdate>(std::get<core::DataMessage>(m)))
+      Log(n.core->name() + " <- " + Describe(m));
+  core::Actions out;
+  n.core->OnPeerMessage(LocalNow(n), m, out);
   Apply(i, out);
 }
 
-void SimCluster::Transmit(size_t from, size_t to, core::NodeMessage m) {
+void SimCluster::Transmit(size_t from, size_t to, const core::PeerMessage& m) {
   uint64_t incarnation = nodes_[to].incarnation;
   for (Duration d : network_.Transit(from, to)) {
     At(now_ + d, [this, from, to, incarnation, m] {
@@ -206,96 +214,106 @@ void SimCluster::Transmit(size_t from, size_t to, core::NodeMessage m) {
   }
 }
 
-void SimCluster::Broadcast(size_t from, const core::NodeMessage& m) {
-  const std::string endpoint = Gossip(nodes_[from].name);
-  for (size_t j = 0; j < nodes_.size(); ++j)
-    if (j != from && nodes_[j].running && nodes_[j].subscriptions.count(endpoint))
-      Transmit(from, j, m);
-}
-
 std::optional<size_t> SimCluster::NodeAt(const std::string& endpoint) const {
   for (size_t j = 0; j < nodes_.size(); ++j)
     if (Rpc(nodes_[j].name) == endpoint || Gossip(nodes_[j].name) == endpoint) return j;
   return std::nullopt;
 }
 
-void SimCluster::Apply(size_t i, core::NodeOutputs& out) {
-  core::Outputs data;
-  Apply(i, out, data);
-  if (nodes_[i].subs) CarryData(i, data);
+bool SimCluster::Watching(size_t i, const std::string& topic) const {
+  auto it = nodes_[i].watched.find(topic);
+  return it != nodes_[i].watched.end() && it->second > 0;
 }
 
-void SimCluster::Apply(size_t i, core::NodeOutputs& out, core::Outputs& data) {
+void SimCluster::Publish(size_t from, const proto::Update& u) {
+  const std::string endpoint = Gossip(nodes_[from].name);
+  const core::PeerMessage m{core::DataMessage{core::DataUpdate{u}}};
+  for (size_t j = 0; j < nodes_.size(); ++j) {
+    if (j == from || !nodes_[j].running || !nodes_[j].subscriptions.count(endpoint) ||
+        !Watching(j, u.topic))
+      continue;
+    uint64_t incarnation = nodes_[j].incarnation;
+    for (Duration d : network_.Transit(from, j)) {
+      At(now_ + d, [this, from, j, incarnation, m, topic = u.topic] {
+        if (!network_.CanTalk(from, j)) return;
+        Deliver(j, incarnation, [this, j, m, topic] {
+          if (Watching(j, topic)) Receive(j, m);  // the SUB's filter
+        });
+      });
+    }
+  }
+}
+
+void SimCluster::Apply(size_t i, core::Actions& out) {
   Node& n = nodes_[i];
-  const std::string me = n.core->self().ToString();
-  for (const std::string& e : out.connect) n.subscriptions.insert(e);
-  for (const std::string& e : out.disconnect) n.subscriptions.erase(e);
-  for (auto& m : out.broadcasts) Broadcast(i, m);
-  for (auto& [endpoint, m] : out.sends)
-    if (auto j = NodeAt(endpoint); j && nodes_[*j].running) Transmit(i, *j, std::move(m));
-  for (const MembershipEvent& e : out.member_events) {
-    events_.push_back({now_, i, n.core->self(), e});
-    Log(me + ": " + KindName(e.kind) + " " + e.node.ToString() +
-        (e.detail.empty() ? "" : " (" + e.detail + ")"));
-    if (e.kind == MembershipEvent::Kind::kJoined) {
-      n.joined_at = now_;
-      lives_[i].back().joined = now_;
-    }
+  const std::string me = n.core->cluster()->self().ToString();
+  for (core::TransportAction& a : out.transport) {
+    std::visit(
+        [&](auto& act) {
+          using T = std::decay_t<decltype(act)>;
+          if constexpr (std::is_same_v<T, core::Broadcast>) {
+            const std::string endpoint = Gossip(n.name);
+            for (size_t j = 0; j < nodes_.size(); ++j)
+              if (j != i && nodes_[j].running && nodes_[j].subscriptions.count(endpoint))
+                Transmit(i, j, act.message);
+          } else if constexpr (std::is_same_v<T, core::Send>) {
+            if (auto j = NodeAt(act.endpoint); j && nodes_[*j].running)
+              Transmit(i, *j, act.message);
+          } else if constexpr (std::is_same_v<T, core::Connect>) {
+            n.subscriptions.insert(act.gossip_endpoint);
+          } else if constexpr (std::is_same_v<T, core::Disconnect>) {
+            n.subscriptions.erase(act.gossip_endpoint);
+          } else if constexpr (std::is_same_v<T, core::Forget>) {
+            // no sockets to close here
+          } else if constexpr (std::is_same_v<T, core::Publish>) {
+            Publish(i, act.update);
+          } else if constexpr (std::is_same_v<T, core::Watch>) {
+            n.watched[act.topic]++;
+          } else {
+            auto it = n.watched.find(act.topic);
+            if (it != n.watched.end() && --it->second == 0) n.watched.erase(it);
+          }
+        },
+        a);
   }
-  if (n.subs) {
-    // net::Cluster::Carry: stops first, then starts, then the owners (the fencing tokens).
-    const Time now = LocalNow(n);
-    for (const core::PollerStop& s : out.stop) {
-      n.subs->StopPoller(now, s.topic, data);
-      if (s.stale)
-        n.subs->MarkStale(now, s.topic, "this node does not see a majority of the cluster", data);
-      n.running_dirty = true;
-      Log(me + ": stop poller " + s.topic + " (" + s.reason + ")");
-    }
-    for (const core::PollerStart& s : out.start) {
-      Status st = n.subs->StartPoller(now, s.topic, s.epoch, data);
-      n.running_dirty = true;
-      Log(me + ": start poller " + s.topic + " epoch " + std::to_string(s.epoch) +
-          (st.ok() ? "" : ": " + st.ToString()));
-      std::optional<proto::Update> state = n.subs->CurrentState(s.topic);
-      if (on_owner_update && state && state->kind == proto::UpdateKind::kSnapshot &&
-          state->seq == 0) {
-        const ResultSet rs{state->columns, state->rows};
-        on_owner_update(i, *state, &rs);
+  for (const core::PollRequest& p : out.polls)
+    if (on_poll) on_poll(i, p);
+  for (const core::Delivery& d : out.deliveries)
+    if (on_delivery) on_delivery(i, d);
+  for (const core::NodeEvent& e : out.events) {
+    if (const auto* m = std::get_if<MembershipEvent>(&e)) {
+      events_.push_back({now_, i, n.core->cluster()->self(), *m});
+      Log(me + ": " + KindName(m->kind) + " " + m->node.ToString() +
+          (m->detail.empty() ? "" : " (" + m->detail + ")"));
+      if (m->kind == MembershipEvent::Kind::kJoined) {
+        n.joined_at = now_;
+        lives_[i].back().joined = now_;
       }
-    }
-    n.pollers = n.subs->RunningPollers();
-    for (const std::string& topic : out.owners_changed) {
-      std::optional<core::Claim> owner = n.core->registry().Owner(topic);
-      if (owner) {
-        n.subs->SetOwner(now, topic, std::make_pair(owner->owner.name, owner->epoch), data);
-        Log(me + ": owner of " + topic + " " + owner->owner.ToString() + " epoch " +
-            std::to_string(owner->epoch));
-      } else {
-        n.subs->SetOwner(now, topic, std::nullopt, data);
-        Log(me + ": owner of " + topic + " none");
+    } else if (const auto* r = std::get_if<core::RegistryEvent>(&e)) {
+      static const char* const kKinds[] = {"registered", "released",   "takeover", "clash",
+                                           "clash-resolved", "reaped", "denied"};
+      Log(me + ": " + kKinds[static_cast<int>(r->kind)] + " " + r->topic +
+          (r->detail.empty() ? "" : " (" + r->detail + ")"));
+      registry_events_.push_back({now_, i, *r});
+    } else if (const auto* p = std::get_if<core::PollerEvent>(&e)) {
+      using K = core::PollerEvent::Kind;
+      if (p->kind == K::kStarted) {
+        Log(me + ": start poller " + p->topic + " (" + p->detail + ")");
+        // The snapshot at seq 0 a re-epoched poller serves until its first poll of the epoch.
+        std::optional<proto::Update> state = n.core->subscriptions().CurrentState(p->topic);
+        if (on_owner_update && state && state->kind == proto::UpdateKind::kSnapshot &&
+            state->seq == 0) {
+          const ResultSet rs{state->columns, state->rows};
+          on_owner_update(i, *state, &rs);
+        }
+      } else if (p->kind == K::kStopped) {
+        Log(me + ": stop poller " + p->topic);
       }
+    } else if (const auto* refused = std::get_if<core::PollerRefused>(&e)) {
+      Log(me + ": cannot poll " + refused->topic + ": " + refused->why.ToString());
     }
   }
-  // The poller runtime: stops first (registry.h), then starts (or re-epochs).
-  for (const core::PollerStop& s : out.stop) {
-    if (n.subs) break;
-    n.pollers.erase(s.topic);
-    Log(me + ": stop poller " + s.topic + " (" + s.reason + ")");
-  }
-  for (const core::PollerStart& s : out.start) {
-    if (n.subs) break;
-    n.pollers[s.topic] = s.epoch;
-    Log(me + ": start poller " + s.topic + " epoch " + std::to_string(s.epoch));
-  }
-  if (!n.subs && (!out.start.empty() || !out.stop.empty())) n.core->SetRunning(n.pollers);
-  for (const core::RegistryEvent& e : out.registry_events) {
-    static const char* const kKinds[] = {"registered", "released",   "takeover", "clash",
-                                         "clash-resolved", "reaped", "denied"};
-    Log(me + ": " + kKinds[static_cast<int>(e.kind)] + " " + e.topic +
-        (e.detail.empty() ? "" : " (" + e.detail + ")"));
-    registry_events_.push_back({now_, i, e});
-  }
+  n.pollers = n.core->subscriptions().RunningPollers();
   if (on_owners_changed && !out.owners_changed.empty()) on_owners_changed(i, out.owners_changed);
   out = {};
 }
@@ -305,10 +323,10 @@ void SimCluster::Disconnected(size_t observer, const core::NodeId& peer, Duratio
   At(now_ + after, [this, observer, incarnation, peer] {
     Deliver(observer, incarnation, [this, observer, peer] {
       Node& n = nodes_[observer];
-      core::NodeOutputs out;
-      if (verbose_) Log(n.core->self().ToString() + " <- disconnect of " + peer.ToString());
+      if (verbose_) Log(n.core->name() + " <- disconnect of " + peer.ToString());
       // The transport names an endpoint, not an incarnation (as ZeroMQ's socket monitor does).
-      n.core->OnDisconnect(LocalNow(n), Gossip(peer.name), out);
+      core::Actions out;
+      n.core->OnPeerDisconnect(LocalNow(n), Gossip(peer.name), out);
       Apply(observer, out);
     });
   });
@@ -323,32 +341,27 @@ void SimCluster::Start(size_t i, const std::vector<size_t>& seeds) {
   n.left = false;
   n.joined_at.reset();
   n.subscriptions.clear();
+  n.watched.clear();
   n.inbox.clear();
   n.entries.clear();
   n.pollers.clear();
-  n.watched.clear();
-  n.running_dirty = false;
-  n.subs.reset();
-  if (options_.catalog) {
-    core::SubscriptionsOptions so = options_.subscriptions;
-    so.node = n.name;  // the owner named in updates: the Registry's owner name (fencing)
-    so.standalone = false;
-    so.seed = rng_();
-    n.subs = std::make_unique<core::Subscriptions>(*options_.catalog, so);
-  }
   lives_[i].push_back({n.incarnation, std::nullopt, std::nullopt});
-  core::MemberClaim self{
-      {n.name, n.incarnation}, Gossip(n.name), Rpc(n.name), core::MemberState::kAlive, 0};
-  core::NodeOptions no{options_.membership, options_.presence, options_.registry};
-  no.membership.seed = rng_();
-  no.registry.seed = no.membership.seed + 1;
-  n.core = std::make_unique<core::Node>(self, no);
-  Log("start " + self.id.ToString());
+  core::NodeOptions no;
+  no.subscriptions = options_.subscriptions;
+  no.subscriptions.node = n.name;  // the owner named in updates: the Registry's owner name
+  no.subscriptions.seed = rng_();
+  core::NodeClusterOptions& c = no.cluster.emplace();
+  c.self = {n.name, n.incarnation};
+  c.state = {options_.membership, options_.presence, options_.registry};
+  c.state.membership.seed = rng_();
+  c.state.registry.seed = c.state.membership.seed + 1;
+  n.core = std::make_unique<core::Node>(options_.catalog, std::move(no));
+  Log("start " + c.self.ToString());
   std::vector<std::string> endpoints;
   for (size_t s : seeds)
     if (s != i) endpoints.push_back(Rpc(nodes_[s].name));
-  core::NodeOutputs out;
-  n.core->Start(LocalNow(n), endpoints, out);
+  core::Actions out;
+  n.core->Start(LocalNow(n), Gossip(n.name), Rpc(n.name), endpoints, out);
   Apply(i, out);
   Reschedule(i);
 }
@@ -356,7 +369,8 @@ void SimCluster::Start(size_t i, const std::vector<size_t>& seeds) {
 void SimCluster::Crash(size_t i) {
   Node& n = nodes_[i];
   if (!n.running) return;
-  Log(std::string(n.left ? "exit " : "crash ") + n.core->self().ToString());
+  const core::NodeId id = n.core->cluster()->self();
+  Log(std::string(n.left ? "exit " : "crash ") + id.ToString());
   if (paused_since_[i]) {
     Unhealthy(i, *paused_since_[i], now_);
     paused_since_[i].reset();
@@ -364,12 +378,10 @@ void SimCluster::Crash(size_t i) {
   lives_[i].back().ended = now_;
   n.running = false;
   n.paused = false;
-  n.inbox.clear();
+  n.inbox.clear();  // and with it the polls in flight
   n.subscriptions.clear();
-  n.pollers.clear();  // the process is gone, and its pollers with it
   n.watched.clear();
-  n.subs.reset();    // and its clients, and its polls in flight
-  const core::NodeId id = n.core->self();
+  n.pollers.clear();  // the process is gone, and its pollers and clients with it
   // Subscribers see the TCP close after whatever was already on the wire.
   for (size_t j = 0; j < nodes_.size(); ++j)
     if (j != i && nodes_[j].running && nodes_[j].subscriptions.count(Gossip(n.name)))
@@ -379,9 +391,9 @@ void SimCluster::Crash(size_t i) {
 void SimCluster::Leave(size_t i) {
   Node& n = nodes_[i];
   if (!n.running || n.paused) return;
-  Log("leave " + n.core->self().ToString());
-  core::NodeOutputs out;
-  n.core->Leave(LocalNow(n), out);
+  Log("leave " + n.core->cluster()->self().ToString());
+  core::Actions out;
+  n.core->LeaveCluster(LocalNow(n), out);
   Apply(i, out);
   n.left = true;
   Crash(i);
@@ -390,7 +402,7 @@ void SimCluster::Leave(size_t i) {
 void SimCluster::Pause(size_t i) {
   Node& n = nodes_[i];
   if (!n.running || n.paused) return;
-  Log("pause " + n.core->self().ToString());
+  Log("pause " + n.core->cluster()->self().ToString());
   n.paused = true;
   paused_since_[i] = now_;
 }
@@ -398,7 +410,7 @@ void SimCluster::Pause(size_t i) {
 void SimCluster::Resume(size_t i) {
   Node& n = nodes_[i];
   if (!n.running || !n.paused) return;
-  Log("resume " + n.core->self().ToString());
+  Log("resume " + n.core->cluster()->self().ToString());
   n.paused = false;
   Unhealthy(i, *paused_since_[i], now_);
   paused_since_[i].reset();
@@ -426,7 +438,7 @@ void SimCluster::Partition(const std::vector<int>& group_of) {
     for (size_t i = 0; i < nodes_.size(); ++i) {
       if (i == j || !nodes_[i].running || network_.CanTalk(i, j)) continue;
       if (nodes_[j].subscriptions.count(Gossip(nodes_[i].name)))
-        Disconnected(j, nodes_[i].core->self(), 1ms);
+        Disconnected(j, nodes_[i].core->cluster()->self(), 1ms);
     }
   }
 }
@@ -457,33 +469,25 @@ void SimCluster::SetDuplicate(double duplicate) {
 void SimCluster::Blip(size_t observer, size_t peer) {
   if (observer == peer || !nodes_[observer].running || !nodes_[peer].running) return;
   if (!nodes_[observer].subscriptions.count(Gossip(nodes_[peer].name))) return;
-  Log("blip " + nodes_[observer].name + " -> " + nodes_[peer].core->self().ToString());
-  Disconnected(observer, nodes_[peer].core->self(), 0ns);
+  Log("blip " + nodes_[observer].name + " -> " + nodes_[peer].core->cluster()->self().ToString());
+  Disconnected(observer, nodes_[peer].core->cluster()->self(), 0ns);
 }
 
 void SimCluster::PresenceJoin(size_t i, const core::PresenceEntry& e) {
-  Node& n = nodes_[i];
-  if (!n.running || n.paused || !n.entries.insert(e).second) return;
-  core::NodeOutputs out;
-  n.core->Subscribed(LocalNow(n), e.topic, e.subscriber, out);
-  Apply(i, out);
-  Reschedule(i);
+  if (nodes_[i].entries.count(e)) return;
+  (void)Join(i, e.subscriber, e.topic, {});
 }
 
 void SimCluster::PresenceLeave(size_t i, const core::PresenceEntry& e) {
-  Node& n = nodes_[i];
-  if (!n.running || n.paused || !n.entries.erase(e)) return;
-  core::NodeOutputs out;
-  n.core->Unsubscribed(LocalNow(n), e.topic, e.subscriber, out);
-  Apply(i, out);
-  Reschedule(i);
+  if (!nodes_[i].entries.count(e)) return;
+  (void)Leave(i, e.subscriber, e.topic);
 }
 
 Status SimCluster::Resolve(size_t i, const std::string& topic,
                            const std::optional<std::string>& keep, core::ClashPolicy policy) {
   Node& n = nodes_[i];
   if (!n.running || n.paused) return Status::Unavailable("not running");
-  core::NodeOutputs out;
+  core::Actions out;
   Status s = n.core->Resolve(LocalNow(n), topic, keep, policy, out);
   Apply(i, out);
   Reschedule(i);
@@ -506,126 +510,33 @@ bool SimCluster::Healthy(size_t i, uint64_t inc, Duration from, Duration to) con
   return true;
 }
 
-// ---- the data plane ----
-
-bool SimCluster::Watching(size_t i, const std::string& topic) const {
-  auto it = nodes_[i].watched.find(topic);
-  return it != nodes_[i].watched.end() && it->second > 0;
-}
-
-void SimCluster::TransmitData(size_t from, size_t to, const std::function<void()>& arrive) {
-  uint64_t incarnation = nodes_[to].incarnation;
-  for (Duration d : network_.Transit(from, to)) {
-    At(now_ + d, [this, from, to, incarnation, arrive] {
-      if (!network_.CanTalk(from, to)) return;  // cut while in flight
-      Deliver(to, incarnation, [this, to, arrive] {
-        if (nodes_[to].subs) arrive();
-      });
-    });
-  }
-}
-
-void SimCluster::SendData(size_t from, const std::string& to_name,
-                          std::function<void(size_t to)> arrive) {
-  std::optional<core::Membership::Member> member = nodes_[from].core->membership().Find(to_name);
-  if (!member) return;
-  std::optional<size_t> to = NodeAt(member->claim.rpc_endpoint);
-  if (!to || !nodes_[*to].running) return;
-  const size_t j = *to;
-  TransmitData(from, j, [j, arrive] { arrive(j); });
-}
-
-void SimCluster::PublishData(size_t from, const proto::Update& u) {
-  const std::string endpoint = Gossip(nodes_[from].name);
-  for (size_t j = 0; j < nodes_.size(); ++j) {
-    if (j == from || !nodes_[j].running || !nodes_[j].subscriptions.count(endpoint) ||
-        !Watching(j, u.topic))
-      continue;
-    TransmitData(from, j, [this, j, u] {
-      if (!Watching(j, u.topic)) return;  // the SUB's filter
-      Node& n = nodes_[j];
-      if (verbose_)
-        Log(n.core->self().ToString() + " <- data " + u.topic + " " + proto::UpdateKindName(u.kind) +
-            " " + u.owner + "@" + std::to_string(u.epoch) + "/" + std::to_string(u.seq));
-      core::Outputs out;
-      n.subs->OnRemoteUpdate(LocalNow(n), u, out);
-      CarryData(j, out);
-    });
-  }
-}
-
-void SimCluster::CarryData(size_t i, core::Outputs& out) {
-  Node& n = nodes_[i];
-  if (!n.subs) return;
-  const std::string me = n.core->self().ToString();
-  for (const core::PollRequest& p : out.polls)
-    if (on_poll) on_poll(i, p);
-  for (const core::Delivery& d : out.deliveries)
-    if (on_delivery) on_delivery(i, d);
-  // The data plane first, as Server::Carry.
-  for (const proto::Update& u : out.published) PublishData(i, u);
-  for (const std::string& topic : out.watch) n.watched[topic]++;
-  for (const std::string& topic : out.unwatch) {
-    auto it = n.watched.find(topic);
-    if (it != n.watched.end() && --it->second == 0) n.watched.erase(it);
-  }
-  for (const core::SnapshotFetch& f : out.fetches) {
-    Log(me + ": fetch " + f.topic + " from " + f.owner);
-    const std::string topic = f.topic;
-    const std::string self = n.name;
-    SendData(i, f.owner, [this, topic, self](size_t owner) {
-      // The owner answers a SnapshotRequest (Cluster::HandleData).
-      std::optional<proto::Update> state = nodes_[owner].subs->CurrentState(topic);
-      SendData(owner, self, [this, state](size_t asker) {
-        if (!state) return;
-        Node& a = nodes_[asker];
-        Log(a.core->self().ToString() + " <- snapshot reply " + state->topic + " " +
-            proto::UpdateKindName(state->kind) + " " + state->owner + "@" +
-            std::to_string(state->epoch) + "/" + std::to_string(state->seq));
-        core::Outputs o;
-        a.subs->OnRemoteUpdate(LocalNow(a), *state, o);
-        CarryData(asker, o);
-      });
-    });
-  }
-  if (!out.subscribed.empty() || !out.unsubscribed.empty()) {
-    core::Outputs more;  // presence changes may start or stop pollers here
-    for (const auto& [topic, client] : out.subscribed) {
-      n.entries.insert({topic, client});
-      core::NodeOutputs nout;
-      n.core->Subscribed(LocalNow(n), topic, client, nout);
-      Apply(i, nout, more);
-    }
-    for (const auto& [topic, client] : out.unsubscribed) {
-      n.entries.erase({topic, client});
-      core::NodeOutputs nout;
-      n.core->Unsubscribed(LocalNow(n), topic, client, nout);
-      Apply(i, nout, more);
-    }
-    CarryData(i, more);
-  }
-  out = {};
-}
+// ---- clients and polls ----
 
 Result<std::string> SimCluster::Join(size_t i, core::ClientId client, const std::string& query,
                                      const proto::Params& params) {
   Node& n = nodes_[i];
-  if (!n.running || n.paused || !n.subs) return Status::Unavailable("not running");
-  core::Outputs out;
-  Result<std::string> topic = n.subs->Join(LocalNow(n), client, query, params, out);
-  if (topic.ok()) Log(n.core->self().ToString() + ": client " + std::to_string(client) + " joins " + *topic);
-  CarryData(i, out);
+  if (!n.running || n.paused) return Status::Unavailable("not running");
+  core::Actions out;
+  Result<std::string> topic = n.core->Join(LocalNow(n), client, query, params, out);
+  if (topic.ok()) {
+    n.entries.insert({*topic, client});
+    Log(n.core->name() + ": client " + std::to_string(client) + " joins " + *topic);
+  }
+  Apply(i, out);
   Reschedule(i);
   return topic;
 }
 
 Status SimCluster::Leave(size_t i, core::ClientId client, const std::string& topic) {
   Node& n = nodes_[i];
-  if (!n.running || n.paused || !n.subs) return Status::Unavailable("not running");
-  core::Outputs out;
-  Status s = n.subs->Leave(LocalNow(n), client, topic, out);
-  if (s.ok()) Log(n.core->self().ToString() + ": client " + std::to_string(client) + " leaves " + topic);
-  CarryData(i, out);
+  if (!n.running || n.paused) return Status::Unavailable("not running");
+  core::Actions out;
+  Status s = n.core->Leave(LocalNow(n), client, topic, out);
+  if (s.ok()) {
+    n.entries.erase({topic, client});
+    Log(n.core->name() + ": client " + std::to_string(client) + " leaves " + topic);
+  }
+  Apply(i, out);
   Reschedule(i);
   return s;
 }
@@ -634,15 +545,17 @@ void SimCluster::PollDone(size_t i, uint64_t incarnation, uint64_t poll_id,
                           Result<ResultSet> result) {
   Deliver(i, incarnation, [this, i, poll_id, result] {
     Node& n = nodes_[i];
-    if (!n.subs) return;
-    core::Outputs out;
-    n.subs->PollDone(LocalNow(n), poll_id, result, out);
-    for (const proto::Update& u : out.published) {
-      Log(n.core->self().ToString() + ": publish " + u.topic + " " + proto::UpdateKindName(u.kind) +
-          " @" + std::to_string(u.epoch) + "/" + std::to_string(u.seq));
+    core::Actions out;
+    n.core->PollDone(LocalNow(n), poll_id, result, out);
+    for (const core::TransportAction& a : out.transport) {
+      const auto* p = std::get_if<core::Publish>(&a);
+      if (p == nullptr) continue;
+      const proto::Update& u = p->update;
+      Log(n.core->name() + ": publish " + u.topic + " " + proto::UpdateKindName(u.kind) + " @" +
+          std::to_string(u.epoch) + "/" + std::to_string(u.seq));
       if (on_owner_update) on_owner_update(i, u, result.ok() ? &result.value() : nullptr);
     }
-    CarryData(i, out);
+    Apply(i, out);
   });
 }
 

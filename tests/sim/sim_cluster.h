@@ -1,59 +1,43 @@
 // SimCluster: a deterministic simulation of a livepoll cluster (DESIGN.md, "Architecture: a
 // sans-I/O core"; cf. FoundationDB's simulation testing). N nodes in one process, each running the
-// REAL core::Node (Membership, Presence and Registry composed as in the daemon), on a virtual clock and a virtual network (SimNetwork)
-// that delays, drops, duplicates, reorders and partitions messages. Faults: partitions and heal,
-// process pauses (SIGSTOP: a paused node neither ticks nor receives; its inbound messages queue,
-// and on resume its overdue timers or its queue come first, at random), link blips (a disconnect
-// notification while the link works), clock skew (node clock = virtual time x rate + offset),
-// crashes (peers get a transport disconnect), restarts (a new incarnation) and graceful leaves.
-// Everything random comes from one std::mt19937_64 seeded by the test, and the event queue is
-// ordered by (time, sequence), so one seed is one exact run.
+// daemon's own composition, core::Node (membership, presence, registry, subscriptions, pollers,
+// relay: lib/core/node.h), on a virtual clock and a virtual network (SimNetwork) that delays,
+// drops, duplicates, reorders and partitions messages. This file is a driver of core::Node, as
+// net::Server is the daemon's: it hands a node its inputs and carries out its Actions; it holds no
+// rule of the composition itself. Faults: partitions and heal, process pauses (SIGSTOP: a paused
+// node neither ticks nor receives; its inbound messages queue, and on resume its overdue timers or
+// its queue come first, at random), link blips (a disconnect notification while the link works),
+// clock skew (node clock = virtual time x rate + offset), crashes (peers get a transport
+// disconnect), restarts (a new incarnation) and graceful leaves. Everything random comes from one
+// std::mt19937_64 seeded by the test, and the event queue is ordered by (time, sequence), so one
+// seed is one exact run.
 //
-// The tests (membership_sim_test.cpp): for each seed, 3-5 nodes, random faults for 0.5-2.5 s, then
-// a healed network; checked: (1) every running node believes exactly the running nodes alive
-// within dead_after + join_retry + a few gossip intervals of the heal, and after permdown knows
-// no one else; (2) no node is declared dead while it was healthy for the 1.5 s before (running,
-// joined, not paused, no partition, loss <= 10%; link blips count as healthy); (3) every running
-// node has joined, and a leave not hidden by a partition or loss is seen as a leave; (4) every
-// node holds every running origin's presence entries, and counts no one else's.
+// The tests: membership_sim_test.cpp (membership and presence), registry_sim_test.cpp (one owner
+// and one poller per subscribed topic, clashes, epochs), data_plane_sim_test.cpp (what clients
+// receive). A failure prints `seed=N` and the tail of that run's trace.
 //
 // How to run (build dir build-mem as an example):
 //   cmake --build build-mem -j2 --target sim_tests && time ./build-mem/tests/sim/sim_tests
-// A failure prints `seed=N` and the tail of that run's trace. Replay exactly that run:
-//   LIVEPOLL_SIM_SEED=N ./build-mem/tests/sim/sim_tests            (LIVEPOLL_SIM_TRACE=1: all of
-//   it)
+// Replay exactly one run:
+//   LIVEPOLL_SIM_SEED=N ./build-mem/tests/sim/sim_tests     (LIVEPOLL_SIM_TRACE=1: all of it;
+//   LIVEPOLL_SIM_TRACE=2: every message received too)
 // More seeds than the default 2,000 (the property test; the others run fewer):
 //   LIVEPOLL_SIM_SEEDS=20000 ./build-mem/tests/sim/sim_tests
 //
-// Message routing follows the ZeroMQ sockets of DESIGN.md: a gossip broadcast reaches every node
-// that subscribed (Membership's `connect`) to the sender's gossip endpoint, and a subscription
-// outlives the publisher's crash (ZeroMQ reconnects), so a restarted node's gossip reaches its old
-// subscribers; an rpc send reaches whichever node runs at that endpoint. A disconnect notification
-// goes to the subscribers of a crashed node after the longest message delay (TCP delivers what
-// was sent before the FIN), and to the subscriber end of every subscription a partition cuts.
-// The composition is core::Node's, the daemon's own. Each node's pollers are modelled: the
-// PollerStop and PollerStart outputs (stops first) are applied to a per-node set of running
-// pollers (topic -> epoch), fed back with Node::SetRunning, and cleared by a crash.
-// The registry's properties are in registry_sim_test.cpp.
+// The network follows the ZeroMQ sockets of DESIGN.md: a gossip broadcast reaches every node that
+// subscribed (a Connect action) to the sender's gossip endpoint, and a subscription outlives the
+// publisher's crash (ZeroMQ reconnects), so a restarted node's gossip reaches its old subscribers;
+// a Publish (the data plane) reaches those of them that Watch the topic (checked when sent and
+// when received, as a SUB's filter); an rpc Send reaches whichever node runs at that endpoint. A
+// disconnect notification goes to the subscribers of a crashed node after the longest message
+// delay (TCP delivers what was sent before the FIN), and to the subscriber end of every
+// subscription a partition cuts. Polls go to the test (on_poll), which answers with PollDone after
+// a virtual delay; deliveries go to the test's clients (on_delivery). A paused node queues its
+// poll completions like its messages; a crash loses its clients, its pollers and its polls in
+// flight.
 //
-// The data plane (SimOptions::catalog set; data_plane_sim_test.cpp). Each node also runs a real
-// core::Subscriptions in cluster mode, wired to its core::Node exactly as the daemon wires them
-// (lib/net/cluster.cpp, Cluster::Carry and HandleData; lib/net/server.cpp, Server::Carry):
-//  - PollerStop -> StopPoller (and MarkStale when `stale`), PollerStart -> StartPoller, the
-//    running pollers fed back with Node::SetRunning before the node's next tick (SyncRunning);
-//  - owners_changed -> SetOwner(Registry::Owner(topic));
-//  - Outputs::published -> the topic's channel on the sender's gossip PUB: it reaches the nodes
-//    whose SUB is connected to that endpoint and that Watch the topic (checked when sent and when
-//    received), subject to partitions, loss, duplication and delays like gossip;
-//  - Outputs::watch/unwatch -> counted per topic channel, as Cluster::Watch/Unwatch;
-//  - Outputs::fetches -> an rpc SnapshotRequest to the owner's rpc endpoint (as Membership knows
-//    it), answered with Subscriptions::CurrentState, which goes to OnRemoteUpdate;
-//  - Outputs::subscribed/unsubscribed -> Node::Subscribed/Unsubscribed (presence), whose outputs
-//    are carried like the rest;
-//  - Outputs::polls -> on_poll (the test's database answers with PollDone after a virtual delay),
-//    Outputs::deliveries -> on_delivery (the test's clients).
-// A paused node queues its poll completions like its messages; a crash loses its Subscriptions,
-// its clients and its polls in flight.
+// Topics: a node's presence is its clients' subscriptions, so a test that speaks of presence
+// entries (PresenceJoin) needs a catalog holding those topics as queries: ModelledCatalog.
 #pragma once
 
 #include <cstdint>
@@ -70,19 +54,22 @@
 #include <vector>
 
 #include "core/node.h"
-#include "core/subscriptions.h"
 #include "sim_network.h"
 
 namespace livepoll::sim {
+
+// A catalog of `topics` as queries without parameters, polled every second from a source the
+// simulator never answers unless the test does (on_poll): pollers start and stop as the registry
+// says, without data. For tests about membership, presence and the registry.
+core::Catalog ModelledCatalog(const std::vector<std::string>& topics);
 
 struct SimOptions {
   size_t nodes = 4;
   core::MembershipOptions membership;
   core::PresenceOptions presence;
   core::RegistryOptions registry;
-  // The data plane: set, every node runs a core::Subscriptions (cluster mode) over this catalog.
-  std::optional<core::Catalog> catalog;
-  core::SubscriptionsOptions subscriptions;  // node, seed and standalone are set per node
+  core::Catalog catalog;  // the queries every node serves
+  core::SubscriptionsOptions subscriptions;  // node and seed are set per node
   SimOptions();
 };
 
@@ -112,16 +99,14 @@ class SimCluster {
     double rate = 1.0;  // clock skew: local = virtual x rate + offset
     Duration offset{};
     std::optional<Duration> joined_at;  // virtual time the current incarnation joined
+    // The node (kept after a crash, for its last state; a restart makes a new one).
     std::unique_ptr<core::Node> core;
-    std::map<std::string, uint64_t> pollers;  // the running pollers: topic -> epoch
+    std::map<std::string, uint64_t> pollers;  // its running pollers, after its last input
     std::set<std::string> subscriptions;      // gossip endpoints this node's SUB is connected to
+    std::map<std::string, int> watched;       // topic channels its SUB receives
     std::deque<std::function<void()>> inbox;  // delivered while paused
-    std::set<core::PresenceEntry> entries;    // the truth: this node's own subscribers
+    std::set<core::PresenceEntry> entries;    // the truth: this node's own subscriptions
     uint64_t tick_generation = 0;
-    // ---- the data plane (SimOptions::catalog) ----
-    std::unique_ptr<core::Subscriptions> subs;
-    std::map<std::string, int> watched;  // topic channels its SUB receives (as Cluster::Watch)
-    bool running_dirty = false;          // as Cluster::running_dirty_
   };
 
   SimCluster(SimOptions options, uint64_t seed);
@@ -147,6 +132,8 @@ class SimCluster {
   // A transient link reset (ZeroMQ reconnects at once): node `observer` gets a disconnect
   // notification about node `peer` while messages keep flowing. Not a fault of `peer`.
   void Blip(size_t observer, size_t peer);
+  // Client e.subscriber of node i joins (leaves) the query named e.topic, without parameters
+  // (ModelledCatalog), when it has not (has) already.
   void PresenceJoin(size_t i, const core::PresenceEntry& e);
   void PresenceLeave(size_t i, const core::PresenceEntry& e);
   // The admin's `livepoll resolve` on node i (the CLI fans it out to every node).
@@ -155,19 +142,19 @@ class SimCluster {
   // Called after every input of node i that may have changed Owner() of `topics`.
   std::function<void(size_t i, const std::set<std::string>& topics)> on_owners_changed;
 
-  // ---- the data plane (SimOptions::catalog) ----
-  // A client of node i joins or leaves (core::Subscriptions::Join/Leave, carried like the
-  // daemon's). Unavailable when the node is not running or paused. Deliveries the call causes
-  // (a late subscriber's current state) reach on_delivery before it returns.
+  // ---- clients and polls ----
+  // A client of node i joins or leaves (core::Node::Join/Leave). Unavailable when the node is not
+  // running or paused. Deliveries the call causes (a late subscriber's current state) reach
+  // on_delivery before it returns.
   Result<std::string> Join(size_t i, core::ClientId client, const std::string& query,
                            const proto::Params& params);
   Status Leave(size_t i, core::ClientId client, const std::string& topic);
   // A poll of node i's incarnation `incarnation` finished (dropped if that process is gone;
   // queued while it is paused).
   void PollDone(size_t i, uint64_t incarnation, uint64_t poll_id, Result<ResultSet> result);
-  // Node i's Subscriptions asks for a poll: answer with PollDone.
+  // Node i asks for a poll: answer with PollDone (or never: the poll hangs).
   std::function<void(size_t i, const core::PollRequest& poll)> on_poll;
-  // Node i's Subscriptions sends `d` to its clients.
+  // Node i sends `d` to its clients.
   std::function<void(size_t i, const core::Delivery& d)> on_delivery;
   // The owner's word, for a test's history: every update node i's pollers publish, with the
   // result it leads to (the poll's; nullptr for an error), and the snapshot at seq 0 that a
@@ -210,20 +197,12 @@ class SimCluster {
   void OnTick(size_t i, uint64_t generation);
   // Runs `fn` on node i now, or when it resumes if paused; drops it if the process changed.
   void Deliver(size_t i, uint64_t incarnation, std::function<void()> fn);
-  void Receive(size_t i, const core::NodeMessage& m);
-  void Transmit(size_t from, size_t to, core::NodeMessage m);
-  void Broadcast(size_t from, const core::NodeMessage& m);
-  void Apply(size_t i, core::NodeOutputs& out);
-  // Node i's outputs (net::Cluster::Carry): Subscriptions' consequences are appended to `data`.
-  void Apply(size_t i, core::NodeOutputs& out, core::Outputs& data);
-  // Node i's Subscriptions' outputs (net::Server::Carry, cluster part).
-  void CarryData(size_t i, core::Outputs& out);
-  // One data-plane message from node `from` to node `to`: `arrive` runs on `to` (if still the
-  // same process, after the network's delays; queued while paused).
-  void TransmitData(size_t from, size_t to, const std::function<void()>& arrive);
-  // net::Cluster::SendTo: by node name, to its rpc endpoint as node `from`'s Membership knows it.
-  void SendData(size_t from, const std::string& to_name, std::function<void(size_t to)> arrive);
-  void PublishData(size_t from, const proto::Update& u);
+  void Receive(size_t i, const core::PeerMessage& m);
+  // One message from node `from` to node `to`, after the network's delays (none if cut).
+  void Transmit(size_t from, size_t to, const core::PeerMessage& m);
+  // Carries out node i's actions (net::Server::Carry's counterpart).
+  void Apply(size_t i, core::Actions& out);
+  void Publish(size_t from, const proto::Update& u);
   bool Watching(size_t i, const std::string& topic) const;
   void Disconnected(size_t observer, const core::NodeId& peer, Duration after);
   std::optional<size_t> NodeAt(const std::string& endpoint) const;

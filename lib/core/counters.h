@@ -1,0 +1,93 @@
+// Counters: what a node counts, as `livepoll stats` shows it. One field per counter, so a typo
+// fails to compile instead of making a new counter; kCounters names each field once.
+// The core Node counts what it decides; its drivers (the daemon's transport, the simulator) count
+// what only they see (frames refused, bytes sent).
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace livepoll::core {
+
+struct Counters {
+  // ---- frames refused (the transport counts these) ----
+  uint64_t frames_malformed = 0;     // client and admin frames that do not decode
+  uint64_t frames_incompatible = 0;  // ... of another protocol version
+  uint64_t frames_unknown = 0;       // ... of an unknown or misplaced type
+  uint64_t cluster_frames_malformed = 0;
+  uint64_t cluster_frames_foreign = 0;  // another cluster's, or another protocol version
+  uint64_t cluster_frames_unknown = 0;
+  uint64_t cluster_frames_cut = 0;  // dropped by fault injection
+  // ---- traffic (the transport) ----
+  uint64_t gossip_bytes_sent = 0;
+  uint64_t gossip_frames_sent = 0;
+  uint64_t rpc_bytes_sent = 0;
+  uint64_t updates_sent = 0;                 // to clients
+  uint64_t updates_dropped_slow_client = 0;  // a client's send queue was full
+  // ---- clients and pollers ----
+  uint64_t joins = 0;
+  uint64_t leaves = 0;
+  uint64_t clients_dropped = 0;  // silent for client_timeout
+  uint64_t polls = 0;
+  uint64_t poll_errors = 0;
+  uint64_t updates_fenced = 0;
+  uint64_t stream_gaps = 0;
+  // ---- the cluster ----
+  uint64_t members_down = 0;
+  uint64_t data_updates_sent = 0;
+  uint64_t data_updates_received = 0;
+  uint64_t snapshot_fetches = 0;
+  uint64_t registrations = 0;
+  uint64_t takeovers = 0;
+  uint64_t releases = 0;
+  uint64_t clashes = 0;
+  uint64_t clashes_resolved = 0;
+  uint64_t proposals_denied = 0;
+  uint64_t reaped_idle = 0;
+  uint64_t reaped_orphan = 0;
+  uint64_t reaped_dead_owner = 0;
+};
+
+struct CounterName {
+  const char* name;
+  uint64_t Counters::*field;
+  bool cluster_only;  // meaningless for a standalone node, which does not show it
+};
+
+// Every counter by name, sorted by name (the order `livepoll stats` lists them in).
+inline constexpr std::array kCounters = {
+    CounterName{"clashes", &Counters::clashes, true},
+    CounterName{"clashes_resolved", &Counters::clashes_resolved, true},
+    CounterName{"clients_dropped", &Counters::clients_dropped, false},
+    CounterName{"cluster_frames_cut", &Counters::cluster_frames_cut, true},
+    CounterName{"cluster_frames_foreign", &Counters::cluster_frames_foreign, true},
+    CounterName{"cluster_frames_malformed", &Counters::cluster_frames_malformed, true},
+    CounterName{"cluster_frames_unknown", &Counters::cluster_frames_unknown, true},
+    CounterName{"data_updates_received", &Counters::data_updates_received, true},
+    CounterName{"data_updates_sent", &Counters::data_updates_sent, true},
+    CounterName{"frames_incompatible", &Counters::frames_incompatible, false},
+    CounterName{"frames_malformed", &Counters::frames_malformed, false},
+    CounterName{"frames_unknown", &Counters::frames_unknown, false},
+    CounterName{"gossip_bytes_sent", &Counters::gossip_bytes_sent, true},
+    CounterName{"gossip_frames_sent", &Counters::gossip_frames_sent, true},
+    CounterName{"joins", &Counters::joins, false},
+    CounterName{"leaves", &Counters::leaves, false},
+    CounterName{"members_down", &Counters::members_down, true},
+    CounterName{"poll_errors", &Counters::poll_errors, false},
+    CounterName{"polls", &Counters::polls, false},
+    CounterName{"proposals_denied", &Counters::proposals_denied, true},
+    CounterName{"reaped_dead_owner", &Counters::reaped_dead_owner, true},
+    CounterName{"reaped_idle", &Counters::reaped_idle, true},
+    CounterName{"reaped_orphan", &Counters::reaped_orphan, true},
+    CounterName{"registrations", &Counters::registrations, true},
+    CounterName{"releases", &Counters::releases, true},
+    CounterName{"rpc_bytes_sent", &Counters::rpc_bytes_sent, true},
+    CounterName{"snapshot_fetches", &Counters::snapshot_fetches, true},
+    CounterName{"stream_gaps", &Counters::stream_gaps, false},
+    CounterName{"takeovers", &Counters::takeovers, true},
+    CounterName{"updates_dropped_slow_client", &Counters::updates_dropped_slow_client, false},
+    CounterName{"updates_fenced", &Counters::updates_fenced, false},
+    CounterName{"updates_sent", &Counters::updates_sent, false},
+};
+
+}  // namespace livepoll::core

@@ -1,0 +1,23 @@
+// Small text helpers used across layers, written once.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace livepoll {
+
+// The parts separated by `sep`: Join({"a", "b"}) is "a,b"; no parts, "". Any range of things a
+// std::string can be appended with (std::string, std::string_view, const char*).
+template <typename Range>
+std::string Join(const Range& parts, std::string_view sep = ",") {
+  std::string out;
+  bool first = true;
+  for (const auto& p : parts) {
+    if (!first) out += sep;
+    out += p;
+    first = false;
+  }
+  return out;
+}
+
+}  // namespace livepoll
