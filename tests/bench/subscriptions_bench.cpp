@@ -51,11 +51,11 @@ int main(int argc, char** argv) {
     subs.Tick(now, out);
     for (int k = 0; k < 5; ++k) rs.rows[(p * 7 + k * 131) % rows][1] = Value(Text("p", p));
     std::vector<PollRequest> polls;
-    polls.swap(out.polls);
+    polls.swap(out.pollers.polls);
     const auto t0 = std::chrono::steady_clock::now();
     for (const PollRequest& r : polls) subs.PollDone(now, r.poll_id, rs, out);
     poll_us += Micros(std::chrono::steady_clock::now() - t0).count();
-    deliveries += out.deliveries.size();
+    deliveries += out.relay.deliveries.size();
     out = Outputs{};
     now += std::chrono::seconds(1);
   }

@@ -25,10 +25,10 @@ std::string EncodeCluster(const std::string& from, const net::ClusterMessage& m)
   return std::visit(
       [&](const auto& group) {
         using T = std::decay_t<decltype(group)>;
-        if constexpr (std::is_same_v<T, net::DataMessage> || std::is_same_v<T, net::AdminMessage>)
+        if constexpr (std::is_same_v<T, net::AdminMessage>)
           return net::EncodeCluster(kCluster, from, group);
         else
-          return net::EncodeCluster(kCluster, from, core::NodeMessage(group));
+          return net::EncodeCluster(kCluster, from, core::PeerMessage(group));
       },
       m);
 }

@@ -101,7 +101,7 @@ std::vector<Seed> Envelopes() {
 }
 
 std::vector<Seed> ClusterFrames() {
-  std::vector<std::pair<std::string, NodeMessage>> node = {
+  std::vector<std::pair<std::string, PeerMessage>> node = {
       {"m.heartbeat", MembershipMessage(Heartbeat{Claim("a"),
                                                   {Claim("a"), Claim("b", MemberState::kSuspect),
                                                    Claim("c", MemberState::kLeft)}})},

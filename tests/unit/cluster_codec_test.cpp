@@ -25,15 +25,15 @@ MemberClaim Claim(const std::string& name, MemberState state = MemberState::kAli
   return {{name, 7}, "tcp://10.0.0.1:7472", "tcp://10.0.0.1:7473", state, 3};
 }
 
-// Any message as a frame: NodeMessage's groups and DataMessage have an overload each.
+// Any message as a frame: PeerMessage's groups and AdminMessage have an overload each.
 std::string Encode(const ClusterMessage& m, const std::string& cluster = kCluster,
                    const std::string& from = kFrom) {
   return std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, DataMessage> || std::is_same_v<T, AdminMessage>)
+        if constexpr (std::is_same_v<T, AdminMessage>)
           return EncodeCluster(cluster, from, x);
-        else return EncodeCluster(cluster, from, NodeMessage(x));
+        else return EncodeCluster(cluster, from, core::PeerMessage(x));
       },
       m);
 }
@@ -226,12 +226,12 @@ TEST(ClusterCodec, EveryAdminMessageRoundTripsWithItsEmbeddedFrame) {
 TEST(ClusterCodec, ClaimsDecodeAsClaimsAndPresenceAsPresence) {
   // The same body under "p." and "r.": the prefix alone decides which replica a frame feeds.
   const PresenceMessage body = PresenceClock{Id("a", 1), 6};
-  Result<ClusterFrame> presence = DecodeCluster(EncodeCluster(kCluster, kFrom, NodeMessage(body)), kCluster);
+  Result<ClusterFrame> presence = DecodeCluster(EncodeCluster(kCluster, kFrom, core::PeerMessage(body)), kCluster);
   ASSERT_TRUE(presence.ok()) << presence.status().ToString();
   EXPECT_EQ(std::get<PresenceClock>(std::get<PresenceMessage>(presence->message)).version, 6u);
 
   Result<ClusterFrame> claims = DecodeCluster(
-      EncodeCluster(kCluster, kFrom, NodeMessage(RegistryMessage(ClaimsMessage{body}))), kCluster);
+      EncodeCluster(kCluster, kFrom, core::PeerMessage(RegistryMessage(ClaimsMessage{body}))), kCluster);
   ASSERT_TRUE(claims.ok()) << claims.status().ToString();
   const auto& wrapped = std::get<ClaimsMessage>(std::get<RegistryMessage>(claims->message));
   EXPECT_EQ(std::get<PresenceClock>(wrapped.m).origin, Id("a", 1));
@@ -239,7 +239,7 @@ TEST(ClusterCodec, ClaimsDecodeAsClaimsAndPresenceAsPresence) {
 
 TEST(ClusterCodec, FieldsSurviveTheTrip) {
   Result<ClusterFrame> r = DecodeCluster(
-      EncodeCluster(kCluster, "c", NodeMessage(MembershipMessage(ProbeReply{Id("c", 3), Id("b", 2), 99, true}))),
+      EncodeCluster(kCluster, "c", core::PeerMessage(MembershipMessage(ProbeReply{Id("c", 3), Id("b", 2), 99, true}))),
       kCluster);
   ASSERT_TRUE(r.ok());
   const auto& reply = std::get<ProbeReply>(std::get<MembershipMessage>(r->message));

@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "env/env.h"
 #include "net/cluster_codec.h"
 
 namespace livepoll::net {
@@ -13,36 +14,53 @@ namespace {
 
 using namespace std::chrono_literals;
 
-ClusterOptions Options(const std::string& name, std::vector<std::string> seeds = {}) {
-  ClusterOptions o;
-  o.cluster = "test";
-  o.self = {name, 1};
-  o.gossip_bind = "tcp://127.0.0.1:0";
-  o.rpc_bind = "tcp://127.0.0.1:0";
-  o.seeds = std::move(seeds);
-  return o;
-}
+// One node: its core::Node (a catalog with query q(x), whose polls nobody runs: these tests are
+// about the cluster's frames) driven by a net::Cluster on real sockets.
+struct Member {
+  Member(zmq::context_t& ctx, const std::string& name, std::vector<std::string> seeds = {},
+         bool fault_injection = false)
+      : node(Catalog(), Options(name)),
+        cluster(ctx, {"test", "tcp://127.0.0.1:0", "tcp://127.0.0.1:0", "127.0.0.1", std::move(seeds),
+                      fault_injection},
+                node) {}
+  static core::Catalog Catalog() {
+    core::Catalog c;
+    c.queries["q"] = {"q", "db", {"x"}, {}, std::chrono::seconds(1), 0.1};
+    return c;
+  }
+  static core::NodeOptions Options(const std::string& name) {
+    core::NodeOptions o;
+    o.subscriptions.node = name;
+    o.cluster.emplace().self = {name, 1};
+    return o;
+  }
+  Status Start() {
+    core::Actions out;
+    Status s = cluster.Start(Env::Real().Now(), out);
+    cluster.Carry(out.transport);
+    return s;
+  }
+  const core::Membership& membership() const { return node.cluster()->membership(); }
+  const core::Presence& presence() const { return node.cluster()->presence(); }
+  const core::Counters& counters() const { return node.counters(); }
+  std::string rpc() const { return cluster.rpc_endpoint(); }
 
-// Drives the clusters' loops by hand until `done` or a generous deadline.
-// A node's Subscriptions in cluster mode (no queries: these tests are about the cluster's frames).
-struct Subs {
-  core::Subscriptions subs{core::Catalog{}, [] {
-                             core::SubscriptionsOptions o;
-                             o.standalone = false;
-                             return o;
-                           }()};
+  core::Node node;
+  Cluster cluster;
 };
 
+// Drives the members' loops by hand until `done` or a generous deadline.
 template <typename Done>
-bool RunUntil(std::vector<Cluster*> nodes, Done done) {
+bool RunUntil(std::vector<Member*> members, Done done) {
   for (auto deadline = std::chrono::steady_clock::now() + 10s;
        std::chrono::steady_clock::now() < deadline;) {
-    for (Cluster* c : nodes) {
-      std::vector<zmq::pollitem_t> items = c->PollItems();
+    for (Member* m : members) {
+      std::vector<zmq::pollitem_t> items = m->cluster.PollItems();
       zmq::poll(items.data(), items.size(), std::chrono::milliseconds(5));
-      core::Outputs out;
-      c->OnReadable(Env::Real().Now(), out);
-      c->Tick(Env::Real().Now(), out);
+      core::Actions out;
+      m->cluster.OnReadable(Env::Real().Now(), out);
+      m->node.Tick(Env::Real().Now(), out);
+      m->cluster.Carry(out.transport);
     }
     if (done()) return true;
   }
@@ -51,30 +69,26 @@ bool RunUntil(std::vector<Cluster*> nodes, Done done) {
 
 TEST(Cluster, TwoMembersJoinAndShareTheirPresence) {
   zmq::context_t ctx;
-  std::map<std::string, uint64_t> c1, c2;
-  Subs s1, s2;
-  Cluster a(ctx, Options("a"), s1.subs, c1);
-  ASSERT_TRUE(a.Start(Env::Real().Now()).ok());
-  Cluster b(ctx, Options("b", {a.membership().Find("a")->claim.rpc_endpoint}), s2.subs, c2);
-  ASSERT_TRUE(b.Start(Env::Real().Now()).ok());
+  Member a(ctx, "a");
+  ASSERT_TRUE(a.Start().ok());
+  Member b(ctx, "b", {a.rpc()});
+  ASSERT_TRUE(b.Start().ok());
   ASSERT_TRUE(RunUntil({&a, &b}, [&] { return a.membership().IsAlive({"b", 1}) && b.membership().joined(); }));
-  core::Outputs out;
-  b.Subscribed(Env::Real().Now(), "q?x=1", 7, out);
+  core::Actions out;
+  ASSERT_TRUE(b.node.Join(Env::Real().Now(), 7, "q", {{"x", "1"}}, out).ok());
+  b.cluster.Carry(out.transport);
   ASSERT_TRUE(RunUntil({&a, &b}, [&] { return a.presence().SubscriberCount("q?x=1") == 1; }));
   EXPECT_EQ(a.presence().SubscribersByNode("q?x=1"), (std::map<std::string, size_t>{{"b", 1}}));
-  EXPECT_GT(c2["gossip_bytes_sent"], 0u);
+  EXPECT_GT(b.counters().gossip_bytes_sent, 0u);
 }
 
 TEST(Cluster, BadFramesAreCountedAndChangeNothing) {
   zmq::context_t ctx;
-  std::map<std::string, uint64_t> counters;
-  Subs s;
-  Cluster a(ctx, Options("a"), s.subs, counters);
-  ASSERT_TRUE(a.Start(Env::Real().Now()).ok());
-  const std::string rpc = a.membership().Find("a")->claim.rpc_endpoint;
+  Member a(ctx, "a");
+  ASSERT_TRUE(a.Start().ok());
   zmq::socket_t d(ctx, zmq::socket_type::dealer);
   d.set(zmq::sockopt::linger, 0);
-  d.connect(rpc);
+  d.connect(a.rpc());
   d.send(zmq::str_buffer("not msgpack at all"));
   d.send(zmq::buffer(EncodeCluster("other", "z", core::MembershipMessage(core::LeaveNotice{{"a", 1}}))));
   std::string unknown = EncodeCluster("test", "z", core::PresenceMessage(core::PresenceClock{{"z", 1}, 1}));
@@ -82,11 +96,12 @@ TEST(Cluster, BadFramesAreCountedAndChangeNothing) {
   d.send(zmq::buffer(unknown));
   d.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);  // two frames
   d.send(zmq::str_buffer("b"));
+  const core::Counters& c = a.counters();
   ASSERT_TRUE(RunUntil({&a}, [&] {
-    return counters["cluster_frames_malformed"] == 2 && counters["cluster_frames_foreign"] == 1 &&
-           counters["cluster_frames_unknown"] == 1;
-  })) << counters["cluster_frames_malformed"] << " " << counters["cluster_frames_foreign"] << " "
-      << counters["cluster_frames_unknown"];
+    return c.cluster_frames_malformed == 2 && c.cluster_frames_foreign == 1 &&
+           c.cluster_frames_unknown == 1;
+  })) << c.cluster_frames_malformed << " " << c.cluster_frames_foreign << " "
+      << c.cluster_frames_unknown;
   // The foreign LeaveNotice named this very node: it must not have been applied.
   EXPECT_EQ(a.membership().Members().size(), 1u);
   EXPECT_TRUE(a.membership().IsAlive({"a", 1}));
@@ -94,23 +109,19 @@ TEST(Cluster, BadFramesAreCountedAndChangeNothing) {
 
 TEST(Cluster, FaultInjectionCutsPeersOffOnlyWhenEnabled) {
   zmq::context_t ctx;
-  std::map<std::string, uint64_t> c1, c2;
-  Subs s1, s2;
-  ClusterOptions oa = Options("a");
-  oa.fault_injection = true;
-  Cluster a(ctx, oa, s1.subs, c1);
-  ASSERT_TRUE(a.Start(Env::Real().Now()).ok());
-  Cluster b(ctx, Options("b", {a.membership().Find("a")->claim.rpc_endpoint}), s2.subs, c2);
-  ASSERT_TRUE(b.Start(Env::Real().Now()).ok());
+  Member a(ctx, "a", {}, /*fault_injection=*/true);
+  ASSERT_TRUE(a.Start().ok());
+  Member b(ctx, "b", {a.rpc()});
+  ASSERT_TRUE(b.Start().ok());
   ASSERT_TRUE(RunUntil({&a, &b}, [&] { return a.membership().IsAlive({"b", 1}) && b.membership().joined(); }));
 
-  EXPECT_EQ(b.Cut({"a"}).code(), Status::Code::kFailedPrecondition);  // not enabled on b
-  ASSERT_TRUE(a.Cut({"b", "a"}).ok());
-  EXPECT_EQ(a.cut(), (std::set<std::string>{"b"}));  // never itself
+  EXPECT_EQ(b.cluster.Cut({"a"}).code(), Status::Code::kFailedPrecondition);  // not enabled on b
+  ASSERT_TRUE(a.cluster.Cut({"b", "a"}).ok());
+  EXPECT_EQ(a.cluster.cut(), (std::set<std::string>{"b"}));  // never itself
   // a hears nothing from b any more: b is dead to a (and a, no longer answering, to b).
   ASSERT_TRUE(RunUntil({&a, &b}, [&] { return !a.membership().IsAlive({"b", 1}); }));
-  EXPECT_GT(c1["cluster_frames_cut"], 0u);
-  ASSERT_TRUE(a.Cut({}).ok());  // heal
+  EXPECT_GT(a.counters().cluster_frames_cut, 0u);
+  ASSERT_TRUE(a.cluster.Cut({}).ok());  // heal
   EXPECT_TRUE(RunUntil({&a, &b}, [&] {
     return a.membership().IsAlive({"b", 1}) && b.membership().IsAlive({"a", 1});
   }));

@@ -1,4 +1,4 @@
-// The Registry inside real core::Nodes (Membership, Presence, Registry), on a hand-driven clock
+// The Registry inside real core::ClusterStates (Membership, Presence, Registry), on a hand-driven clock
 // and a tiny in-process network that delivers at once, in order, except what a test drops, holds
 // (a paused node) or cuts (a partition, a crash). No thread, no socket.
 #include "core/registry.h"
@@ -10,7 +10,7 @@
 #include <functional>
 #include <memory>
 
-#include "core/node.h"
+#include "core/cluster_state.h"
 #include "core/placement.h"
 
 namespace livepoll::core {
@@ -22,7 +22,7 @@ using K = RegistryEvent::Kind;
 struct Wire {
   size_t from;
   size_t to;
-  NodeMessage m;
+  PeerMessage m;
 };
 
 template <typename T>
@@ -45,7 +45,7 @@ struct Proposed {
 class RegistryTest : public ::testing::Test {
  protected:
   struct Peer {
-    std::unique_ptr<Node> node;
+    std::unique_ptr<ClusterState> node;
     bool crashed = false;
     bool paused = false;
     std::deque<Wire> inbox;                       // held while paused
@@ -70,8 +70,8 @@ class RegistryTest : public ::testing::Test {
     o.claims.transfer_retry = 300ms;
     return o;
   }
-  static NodeOptions Options(const RegistryOptions& r, size_t i) {
-    NodeOptions o;
+  static ClusterOptions Options(const RegistryOptions& r, size_t i) {
+    ClusterOptions o;
     o.membership.gossip_interval = 100ms;
     o.membership.suspect_after = 500ms;
     o.membership.dead_after = 1s;
@@ -103,10 +103,10 @@ class RegistryTest : public ::testing::Test {
   void Form(size_t n, RegistryOptions options = Defaults()) {
     for (size_t i = 0; i < n; ++i) {
       peers_.push_back(Peer{});
-      peers_.back().node = std::make_unique<Node>(Self(i, 1), Options(options, i));
+      peers_.back().node = std::make_unique<ClusterState>(Self(i, 1), Options(options, i));
     }
     for (size_t i = 0; i < n; ++i) {
-      NodeOutputs out;
+      ClusterOutputs out;
       N(i).Start(now_, i == 0 ? std::vector<std::string>{} : std::vector<std::string>{"n0:rpc"},
                  out);
       Apply(i, out);
@@ -115,7 +115,7 @@ class RegistryTest : public ::testing::Test {
     for (size_t i = 0; i < n; ++i) ASSERT_EQ(N(i).membership().Alive().size(), n) << Name(i);
   }
 
-  Node& N(size_t i) { return *peers_[i].node; }
+  ClusterState& N(size_t i) { return *peers_[i].node; }
   const Registry& R(size_t i) { return peers_[i].node->registry(); }
   NodeId Id(size_t i) { return peers_[i].node->self(); }
   size_t IndexOf(const std::string& name) const {
@@ -124,9 +124,9 @@ class RegistryTest : public ::testing::Test {
     return SIZE_MAX;
   }
 
-  void Apply(size_t i, NodeOutputs& out) {
+  void Apply(size_t i, ClusterOutputs& out) {
     Peer& p = peers_[i];
-    for (const NodeMessage& m : out.broadcasts)
+    for (const PeerMessage& m : out.broadcasts)
       for (size_t j = 0; j < peers_.size(); ++j)
         if (j != i) Post({i, j, m});
     for (auto& [endpoint, m] : out.sends) {
@@ -167,8 +167,13 @@ class RegistryTest : public ::testing::Test {
       p.inbox.push_back(std::move(w));
       return;
     }
-    NodeOutputs out;
-    p.node->OnMessage(now_, w.m, out);
+    ClusterOutputs out;
+    std::visit(
+        [&](const auto& m) {
+          if constexpr (!std::is_same_v<std::decay_t<decltype(m)>, DataMessage>)
+            p.node->OnMessage(now_, m, out);
+        },
+        w.m);
     Apply(w.to, out);
   }
   void Flush() {
@@ -179,7 +184,7 @@ class RegistryTest : public ::testing::Test {
     }
   }
   void Tick(size_t i) {
-    NodeOutputs out;
+    ClusterOutputs out;
     N(i).Tick(now_, out);
     Apply(i, out);
   }
@@ -207,12 +212,12 @@ class RegistryTest : public ::testing::Test {
   }
 
   void Subscribe(size_t i, const std::string& topic, uint64_t subscriber = 1) {
-    NodeOutputs out;
+    ClusterOutputs out;
     N(i).Subscribed(now_, topic, subscriber, out);
     Apply(i, out);
   }
   void Unsubscribe(size_t i, const std::string& topic, uint64_t subscriber = 1) {
-    NodeOutputs out;
+    ClusterOutputs out;
     N(i).Unsubscribed(now_, topic, subscriber, out);
     Apply(i, out);
   }
@@ -222,7 +227,7 @@ class RegistryTest : public ::testing::Test {
     peers_[i].pollers.clear();
     for (size_t j = 0; j < peers_.size(); ++j) {
       if (j == i || peers_[j].crashed) continue;
-      NodeOutputs out;
+      ClusterOutputs out;
       N(j).OnDisconnect(now_, Name(i) + ":gossip", out);
       Apply(j, out);
     }
@@ -240,7 +245,7 @@ class RegistryTest : public ::testing::Test {
     for (size_t a = 0; a < peers_.size(); ++a)
       for (size_t b = 0; b < peers_.size(); ++b) {
         if (a == b || !Cut(a, b) || peers_[a].crashed) continue;
-        NodeOutputs out;
+        ClusterOutputs out;
         N(a).OnDisconnect(now_, Name(b) + ":gossip", out);
         Apply(a, out);
       }
@@ -363,7 +368,7 @@ TEST_F(RegistryTest, AVoterThatKnowsALiveOwnerDeniesNamingIt) {
   Subscribe(0, topic);
   Flush();
   ExpectOwner(topic, 1, 1);
-  NodeOutputs out;
+  ClusterOutputs out;
   N(0).OnMessage(now_, RegistryMessage(RegistryPropose{Id(2), 77, topic, 9}), out);
   ASSERT_EQ(out.sends.size(), 1u);
   EXPECT_EQ(out.sends[0].first, "n2:rpc");
@@ -397,7 +402,7 @@ TEST_F(RegistryTest, AProposalBelowAnEpochSeenIsDeniedAndRetriedAbove) {
   Subscribe(0, topic);
   Flush();
   ExpectOwner(topic, 1, 1);
-  NodeOutputs out;
+  ClusterOutputs out;
   // n2 (say, just restarted and unaware) proposes an epoch an owner already had.
   Unsubscribe(0, topic);
   Run(1500ms);  // torn down
@@ -479,7 +484,7 @@ TEST_F(RegistryTest, AVoterNamingAnOwnerTheProposerKnowsDownIsAskedAgainSoon) {
   ASSERT_FALSE(proposed_.empty());
   const RegistryPropose p = proposed_.back().p;
   ASSERT_EQ(proposed_.back().by, 2u);
-  NodeOutputs out;
+  ClusterOutputs out;
   N(2).OnMessage(now_, RegistryMessage(RegistryVote{Id(0), p.proposal_id, topic, false, Id(1), 1}),
                  out);
   Apply(2, out);
@@ -529,7 +534,7 @@ TEST_F(RegistryTest, AGracefulLeaveHandsTheTopicOverAtOnce) {
   const std::string topic = TopicFirstOn(Names(), "n1", "n2");
   Subscribe(0, topic);
   Flush();
-  NodeOutputs out;
+  ClusterOutputs out;
   N(1).Leave(now_, out);
   Apply(1, out);
   Flush();
@@ -672,7 +677,7 @@ TEST_F(RegistryClashTest, ManualKeepsBothUntilResolve) {
   }
   EXPECT_EQ(Polling(topic), (std::vector<size_t>{1, 3}));
   {
-    NodeOutputs out;
+    ClusterOutputs out;
     EXPECT_EQ(N(1).Resolve(now_, topic, "n2", ClashPolicy::kOldest, out).code(),
               Status::Code::kInvalidArgument);  // n2 claims nothing
     EXPECT_EQ(N(1).Resolve(now_, topic, std::nullopt, ClashPolicy::kManual, out).code(),
@@ -681,21 +686,21 @@ TEST_F(RegistryClashTest, ManualKeepsBothUntilResolve) {
   }
   // `livepoll resolve --keep n3` fans out to every node; each loser releases its own claim.
   for (size_t i = 0; i < 4; ++i) {
-    NodeOutputs out;
+    ClusterOutputs out;
     EXPECT_TRUE(N(i).Resolve(now_, topic, "n3", ClashPolicy::kOldest, out).ok()) << Name(i);
     Apply(i, out);
   }
   Run(500ms);
   ExpectOwner(topic, b, 2);  // already above every epoch seen: no re-epoch
   EXPECT_EQ(CountEvents(a, K::kReleased, topic, "resolve"), 1u);
-  NodeOutputs out;
+  ClusterOutputs out;
   EXPECT_EQ(N(0).Resolve(now_, topic, std::nullopt, ClashPolicy::kOldest, out).code(),
             Status::Code::kNotFound);
 }
 
 TEST_F(RegistryTest, ResolveWithoutAClashIsNotFound) {
   Form(1);
-  NodeOutputs out;
+  ClusterOutputs out;
   EXPECT_EQ(N(0).Resolve(now_, "t", std::nullopt, ClashPolicy::kOldest, out).code(),
             Status::Code::kNotFound);
 }
@@ -789,11 +794,11 @@ TEST_F(RegistryTest, ADeadOwnersClaimNobodyTakesOverIsReaped) {
   }
 }
 
-// ---- the composition (Node) ----
+// ---- the composition (ClusterState) ----
 
 TEST_F(RegistryTest, ClaimsFromANodeThatIsNotAnUpMemberAreDropped) {
   Form(2);
-  NodeOutputs out;
+  ClusterOutputs out;
   PresenceDelta d{NodeId{"stranger", 1}, 0, 1, {PresenceEntry{"t", 3}}, {}};
   N(0).OnMessage(now_, RegistryMessage(ClaimsMessage{d}), out);
   EXPECT_TRUE(R(0).Claims("t").empty());
@@ -806,7 +811,7 @@ TEST_F(RegistryTest, ClaimsFromANodeThatIsNotAnUpMemberAreDropped) {
 
 TEST_F(RegistryTest, ADisconnectOfAGossipEndpointSuspectsTheMemberThere) {
   Form(3);
-  NodeOutputs out;
+  ClusterOutputs out;
   N(0).OnDisconnect(now_, "n2:gossip", out);
   auto m = N(0).membership().Find("n2");
   ASSERT_TRUE(m);
@@ -822,8 +827,8 @@ TEST_F(RegistryTest, ARestartedOwnersOldClaimsGoAtOnce) {
   ExpectOwner(topic, 1, 1);
   // n1 restarts (a new incarnation at the same endpoints) faster than anyone notices the crash.
   peers_[1].pollers.clear();
-  peers_[1].node = std::make_unique<Node>(Self(1, 2), Options(Defaults(), 1));
-  NodeOutputs out;
+  peers_[1].node = std::make_unique<ClusterState>(Self(1, 2), Options(Defaults(), 1));
+  ClusterOutputs out;
   N(1).Start(now_, {"n0:rpc"}, out);
   Apply(1, out);
   Run(1s);
@@ -858,7 +863,7 @@ TEST_F(RegistryTest, AnOverdueTeardownIsAnIdleZombieUntilReaped) {
   EXPECT_EQ(idle[0].topic, "t");
   EXPECT_EQ(idle[0].node, "n0");
   EXPECT_EQ(idle[0].age, 1251ms);
-  NodeOutputs out;
+  ClusterOutputs out;
   std::vector<std::string> done = N(0).Reap(now_, "t", true, out);
   Apply(0, out);
   ASSERT_EQ(done.size(), 1u);
@@ -866,7 +871,7 @@ TEST_F(RegistryTest, AnOverdueTeardownIsAnIdleZombieUntilReaped) {
   EXPECT_TRUE(peers_[0].pollers.empty());
   EXPECT_TRUE(R(0).OwnClaims().empty());
   EXPECT_TRUE(R(0).Zombies(now_).empty());
-  NodeOutputs again;
+  ClusterOutputs again;
   EXPECT_TRUE(N(0).Reap(now_, "t", true, again).empty()) << "idempotent";
 }
 
@@ -878,7 +883,7 @@ TEST_F(RegistryTest, AnOrphanIsListedAndReapStopsIt) {
   ASSERT_EQ(orphans.size(), 1u);
   EXPECT_EQ(orphans[0].topic, "ghost");
   EXPECT_FALSE(orphans[0].age);
-  NodeOutputs out;
+  ClusterOutputs out;
   std::vector<std::string> done = N(0).Reap(now_, "ghost", false, out);
   ASSERT_EQ(out.stop.size(), 1u);
   EXPECT_EQ(out.stop[0].reason, "reap");
@@ -901,7 +906,7 @@ TEST_F(RegistryTest, ADeadOwnersClaimIsListedEverywhereAndReapDropsIt) {
     EXPECT_EQ(dead[0].node, "n1");
     EXPECT_EQ(dead[0].topic, topic);
     ASSERT_TRUE(dead[0].age);
-    NodeOutputs out;
+    ClusterOutputs out;
     std::vector<std::string> done = N(i).Reap(now_, topic, false, out);
     Apply(i, out);
     ASSERT_EQ(done.size(), 1u) << Name(i);
@@ -935,7 +940,7 @@ TEST_F(RegistryClashTest, AManualClashIsAZombieOfEachClaimantButTheOldest) {
     EXPECT_NE(clash[0].detail.find("claims n1@1,n3@2"), std::string::npos) << clash[0].detail;
   }
   // Reap releases nothing of a clash (that is Resolve's) and drops no visible claim.
-  NodeOutputs out;
+  ClusterOutputs out;
   EXPECT_TRUE(N(b).Reap(now_, topic, false, out).empty());
 }
 
@@ -945,7 +950,7 @@ TEST_F(RegistryTest, ForcedReapOfAHealthyOwnerReleasesItAndTheTopicIsRegisteredA
   Subscribe(1, topic);
   Flush();
   ExpectOwner(topic, 0, 1);
-  NodeOutputs out;
+  ClusterOutputs out;
   EXPECT_EQ(N(0).Reap(now_, topic, true, out).size(), 1u);
   Apply(0, out);
   Run(1s);

@@ -95,7 +95,7 @@ class RelayTest : public ::testing::Test {
   Relay relay_;
   std::vector<Update> own_state_;
   int own_state_calls_ = 0;
-  Outputs out_;
+  RelayOutputs out_;
   Time now_ = Time(100s);
 };
 

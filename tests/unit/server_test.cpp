@@ -30,7 +30,7 @@ class ServerTest : public ::testing::Test {
     }
     if (loop_.joinable()) loop_.join();
     server_.reset();
-    subs_.reset();
+    node_.reset();
     runner_.reset();
     if (stop_fd_ >= 0) close(stop_fd_);
     std::filesystem::remove_all(dir_);
@@ -55,14 +55,14 @@ class ServerTest : public ::testing::Test {
         Env::Real(), std::vector<source::SourceSpec>{{"mem", *plugin, "test", 2}}, specs);
     ASSERT_TRUE(runner_->Check().errors.empty());
     runner_->Start();
-    core::SubscriptionsOptions o;
-    o.node = "t1";
-    o.linger = 200ms;
-    o.client_timeout = client_timeout;
-    subs_ = std::make_unique<core::Subscriptions>(catalog, o);
+    core::NodeOptions o;
+    o.subscriptions.node = "t1";
+    o.subscriptions.linger = 200ms;
+    o.subscriptions.client_timeout = client_timeout;
+    node_ = std::make_unique<core::Node>(catalog, o);
     server_ = std::make_unique<Server>(
-        Env::Real(), ServerOptions{"t1", "ipc://" + dir_ + "/client", "ipc://" + dir_ + "/admin"},
-        *subs_, *runner_);
+        Env::Real(), ServerOptions{"ipc://" + dir_ + "/client", "ipc://" + dir_ + "/admin"},
+        *node_, *runner_);
     ASSERT_TRUE(server_->Bind().ok());
     stop_fd_ = eventfd(0, EFD_NONBLOCK);
     loop_ = std::thread([this] { ASSERT_TRUE(server_->Run(stop_fd_).ok()); });
@@ -123,7 +123,7 @@ class ServerTest : public ::testing::Test {
   std::string dir_;
   zmq::context_t ctx_;
   std::unique_ptr<source::PollRunner> runner_;
-  std::unique_ptr<core::Subscriptions> subs_;
+  std::unique_ptr<core::Node> node_;
   std::unique_ptr<Server> server_;
   int stop_fd_ = -1;
   std::thread loop_;

@@ -47,7 +47,7 @@ class ClusterTest : public ::testing::Test {
     return t.ok() ? *t : "";
   }
   void Owner(const std::string& topic, const std::string& node, uint64_t epoch) {
-    subs_.SetOwner(now_, topic, std::make_pair(node, epoch), out_);
+    subs_.SetOwner(now_, topic, StreamOwner{node, epoch}, out_);
   }
   void Advance(Duration d) {
     now_ += d;
@@ -55,12 +55,12 @@ class ClusterTest : public ::testing::Test {
   }
   void CompletePolls(const Result<ResultSet>& result) {
     std::vector<PollRequest> polls;
-    polls.swap(out_.polls);
+    polls.swap(out_.pollers.polls);
     for (const PollRequest& p : polls) subs_.PollDone(now_, p.poll_id, result, out_);
   }
   std::vector<Update> UpdatesFor(ClientId c) const {
     std::vector<Update> v;
-    for (const Delivery& d : out_.deliveries) {
+    for (const Delivery& d : out_.relay.deliveries) {
       if (std::find(d.clients.begin(), d.clients.end(), c) == d.clients.end()) continue;
       if (auto* u = std::get_if<Update>(&d.message)) v.push_back(*u);
     }
@@ -84,7 +84,7 @@ TEST_F(ClusterTest, JoinAndLeaveWatchAndUnwatchButStartNoPoller) {
   Join(2);
   Advance(5s);
   EXPECT_EQ(out_.watch, std::vector<std::string>{t});
-  EXPECT_TRUE(out_.polls.empty());
+  EXPECT_TRUE(out_.pollers.polls.empty());
   EXPECT_TRUE(subs_.RunningPollers().empty());
   ASSERT_NE(Info(t), nullptr);
   EXPECT_EQ(Info(t)->state, "waiting");
@@ -99,13 +99,13 @@ TEST_F(ClusterTest, JoinAndLeaveWatchAndUnwatchButStartNoPoller) {
 
 TEST_F(ClusterTest, AFirstSubscriberFetchesFromAKnownOwner) {
   Owner("keyed", "n2", 3);
-  EXPECT_TRUE(out_.fetches.empty());  // no local subscriber: nothing to fetch for
+  EXPECT_TRUE(out_.relay.fetches.empty());  // no local subscriber: nothing to fetch for
   std::string t = Join(1);
-  ASSERT_EQ(out_.fetches.size(), 1u);
-  EXPECT_EQ(out_.fetches[0].owner, "n2");
-  EXPECT_EQ(out_.fetches[0].topic, t);
+  ASSERT_EQ(out_.relay.fetches.size(), 1u);
+  EXPECT_EQ(out_.relay.fetches[0].owner, "n2");
+  EXPECT_EQ(out_.relay.fetches[0].topic, t);
   Join(2);
-  EXPECT_EQ(out_.fetches.size(), 1u);
+  EXPECT_EQ(out_.relay.fetches.size(), 1u);
 
   // The answer reaches both; the stream goes on.
   Update snap;
@@ -138,7 +138,7 @@ TEST_F(ClusterTest, RemoteUpdatesOfAnotherOwnerOrAnOlderEpochAreFenced) {
   u.owner = "n2";
   u.epoch = 2;
   subs_.OnRemoteUpdate(now_, u, out_);
-  EXPECT_EQ(out_.updates_fenced, 2u);
+  EXPECT_EQ(out_.relay.updates_fenced, 2u);
   EXPECT_TRUE(UpdatesFor(1).empty());
   u.epoch = 3;
   subs_.OnRemoteUpdate(now_, u, out_);
@@ -149,7 +149,7 @@ TEST_F(ClusterTest, APollerPublishesEveryUpdateWithItsSeqWhateverTheSubscribers)
   ASSERT_TRUE(subs_.StartPoller(now_, "keyed", 4, out_).ok());
   EXPECT_EQ(subs_.RunningPollers(), (std::map<std::string, uint64_t>{{"keyed", 4}}));
   Advance(0s);
-  ASSERT_EQ(out_.polls.size(), 1u);  // due at once
+  ASSERT_EQ(out_.pollers.polls.size(), 1u);  // due at once
   CompletePolls(Rows({{1, "a"}}));
   Advance(1s);
   CompletePolls(Rows({{1, "b"}}));
@@ -168,7 +168,7 @@ TEST_F(ClusterTest, APollerPublishesEveryUpdateWithItsSeqWhateverTheSubscribers)
     EXPECT_EQ(out_.published[i].epoch, 4u) << i;
     EXPECT_EQ(out_.published[i].owner, "n1") << i;
   }
-  EXPECT_TRUE(out_.deliveries.empty());  // no local subscriber
+  EXPECT_TRUE(out_.relay.deliveries.empty());  // no local subscriber
   EXPECT_EQ(Info("keyed")->state, "polling");
   EXPECT_EQ(Info("keyed")->polls, 5u);
 }
@@ -179,7 +179,7 @@ TEST_F(ClusterTest, TheOwnPollerFeedsLocalSubscribersWithoutAFetch) {
   Advance(0s);
   CompletePolls(Rows({{1, "a"}}));
   Join(1);  // late: the poller's state directly
-  EXPECT_TRUE(out_.fetches.empty());
+  EXPECT_TRUE(out_.relay.fetches.empty());
   Advance(1s);
   CompletePolls(Rows({{1, "a"}, {2, "b"}}));
   std::vector<Update> u = UpdatesFor(1);
@@ -203,13 +203,13 @@ TEST_F(ClusterTest, AHigherEpochRestartsSeqWithASnapshotAtOnce) {
   CompletePolls(Rows({{1, "b"}}));
   out_.published.clear();
   Advance(100ms);
-  ASSERT_TRUE(out_.polls.empty());
+  ASSERT_TRUE(out_.pollers.polls.empty());
 
   // A clash resolved in this node's favour: a new epoch above both.
   ASSERT_TRUE(subs_.StartPoller(now_, "keyed", 5, out_).ok());
   Owner("keyed", "n1", 5);
   Advance(0s);
-  ASSERT_EQ(out_.polls.size(), 1u);  // not a whole interval later
+  ASSERT_EQ(out_.pollers.polls.size(), 1u);  // not a whole interval later
   CompletePolls(Rows({{1, "b"}}));   // unchanged, still published: the new epoch's first
   ASSERT_EQ(out_.published.size(), 1u);
   EXPECT_EQ(out_.published[0].kind, UpdateKind::kSnapshot);
@@ -229,7 +229,7 @@ TEST_F(ClusterTest, AHigherEpochRestartsSeqWithASnapshotAtOnce) {
   // A lower or equal epoch changes nothing.
   ASSERT_TRUE(subs_.StartPoller(now_, "keyed", 3, out_).ok());
   Advance(0s);
-  EXPECT_TRUE(out_.polls.empty());
+  EXPECT_TRUE(out_.pollers.polls.empty());
   EXPECT_EQ(subs_.RunningPollers().at("keyed"), 5u);
 }
 
@@ -248,7 +248,7 @@ TEST_F(ClusterTest, ReEpochsKeepOnePollPerInterval) {
   size_t polls = 0;
   for (int i = 0; i < 100; ++i) {  // 10 s in steps of 100 ms, polls answered at once
     Advance(100ms);
-    polls += out_.polls.size();
+    polls += out_.pollers.polls.size();
     CompletePolls(Rows({{1, "a"}}));
   }
   EXPECT_GE(polls, 9u);
@@ -262,8 +262,8 @@ TEST_F(ClusterTest, StartPollerRefusesTopicsItCannotPoll) {
   EXPECT_TRUE(subs_.RunningPollers().empty());
   EXPECT_TRUE(subs_.StartPoller(now_, "by_region?region=eu", 1, out_).ok());
   Advance(0s);
-  ASSERT_EQ(out_.polls.size(), 1u);
-  EXPECT_EQ(out_.polls[0].params, std::vector<Value>{Value(std::string("eu"))});
+  ASSERT_EQ(out_.pollers.polls.size(), 1u);
+  EXPECT_EQ(out_.pollers.polls[0].params, std::vector<Value>{Value(std::string("eu"))});
 }
 
 TEST_F(ClusterTest, APollerIsStalledAfterStallAfterIntervalsWithoutAGoodPoll) {
@@ -272,7 +272,7 @@ TEST_F(ClusterTest, APollerIsStalledAfterStallAfterIntervalsWithoutAGoodPoll) {
   CompletePolls(Rows({{1, "a"}}));
   EXPECT_TRUE(subs_.Stalled(now_, 3).empty());
   Advance(1s);  // the next poll is launched and hangs (a lock, a slow database)
-  ASSERT_EQ(out_.polls.size(), 1u);
+  ASSERT_EQ(out_.pollers.polls.size(), 1u);
   Advance(2s);
   EXPECT_TRUE(subs_.Stalled(now_, 3).empty()) << "3 s after the last good poll: not yet";
   Advance(1001ms);
@@ -308,15 +308,15 @@ TEST_F(ClusterTest, StopPollerStopsPollingButKeepsLocalSubscribers) {
   std::string t = Join(1);
   ASSERT_TRUE(subs_.StartPoller(now_, t, 1, out_).ok());
   Advance(0s);
-  std::vector<PollRequest> in_flight = out_.polls;
-  out_.polls.clear();
+  std::vector<PollRequest> in_flight = out_.pollers.polls;
+  out_.pollers.polls.clear();
   subs_.StopPoller(now_, t, out_);
   EXPECT_TRUE(subs_.RunningPollers().empty());
   subs_.PollDone(now_, in_flight[0].poll_id, Rows({{1, "late"}}), out_);  // ignored
   Advance(10s);
-  EXPECT_TRUE(out_.polls.empty());
+  EXPECT_TRUE(out_.pollers.polls.empty());
   EXPECT_TRUE(out_.published.empty());
-  EXPECT_TRUE(out_.deliveries.empty());
+  EXPECT_TRUE(out_.relay.deliveries.empty());
   ASSERT_NE(Info(t), nullptr);
   EXPECT_EQ(Info(t)->subscribers, 1u);
   EXPECT_FALSE(Info(t)->polling);
@@ -602,10 +602,10 @@ void RandomRun(uint64_t seed, RandomRunStats& stats) {
 
   source.NewOwner(names[0]);
   Outputs out;
-  subs.SetOwner(now, "keyed", std::make_pair(source.owner(), source.epoch()), out);
+  subs.SetOwner(now, "keyed", StreamOwner{source.owner(), source.epoch()}, out);
 
   auto drain = [&](Outputs& o) {
-    for (const Delivery& d : o.deliveries) {
+    for (const Delivery& d : o.relay.deliveries) {
       const Update& u = std::get<Update>(d.message);
       for (ClientId c : d.clients) {
         ASSERT_TRUE(views.contains(c)) << "delivered to a client that left";
@@ -613,14 +613,14 @@ void RandomRun(uint64_t seed, RandomRunStats& stats) {
         ++stats.delivered;
       }
     }
-    for (const SnapshotFetch& f : o.fetches) {
+    for (const SnapshotFetch& f : o.relay.fetches) {
       fetches.push_back(
           {now + std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 300)(rng)),
            f.owner});
     }
-    stats.fenced += o.updates_fenced;
-    stats.gaps += o.stream_gaps;
-    stats.fetches += o.fetches.size();
+    stats.fenced += o.relay.updates_fenced;
+    stats.gaps += o.relay.stream_gaps;
+    stats.fetches += o.relay.fetches.size();
     o = Outputs{};
   };
   // One step of the world; `chaos` false: no drops, failures or owner changes, to check that the
@@ -630,7 +630,7 @@ void RandomRun(uint64_t seed, RandomRunStats& stats) {
     Outputs o;
     if (chaos && chance(0.01)) {  // a new owner, e.g. after a failover
       source.NewOwner(names[std::uniform_int_distribution<int>(0, 2)(rng)]);
-      subs.SetOwner(now, "keyed", std::make_pair(source.owner(), source.epoch()), o);
+      subs.SetOwner(now, "keyed", StreamOwner{source.owner(), source.epoch()}, o);
     }
     if (!chaos) source.Recover();
     if (poll && chance(0.5)) {

@@ -59,7 +59,7 @@ class SubscriptionsTest : public ::testing::Test {
   void Advance(Duration d) { RunUntil(now_ + d); }
   // Advances in `step`s until a poll is requested; fails the test after `limit`.
   void AdvanceUntilPoll(Duration step, Duration limit = 60s) {
-    for (Duration waited{}; out_.polls.empty(); waited += step) {
+    for (Duration waited{}; out_.pollers.polls.empty(); waited += step) {
       ASSERT_LT(waited, limit) << "no poll was requested";
       Advance(step);
     }
@@ -67,12 +67,12 @@ class SubscriptionsTest : public ::testing::Test {
   // Completes every poll requested so far with `result`.
   void CompletePolls(const Result<ResultSet>& result) {
     std::vector<PollRequest> polls;
-    polls.swap(out_.polls);
+    polls.swap(out_.pollers.polls);
     for (const PollRequest& p : polls) subs_.PollDone(now_, p.poll_id, result, out_);
   }
   std::vector<Update> UpdatesFor(ClientId c) {
     std::vector<Update> v;
-    for (const Delivery& d : out_.deliveries) {
+    for (const Delivery& d : out_.relay.deliveries) {
       if (std::find(d.clients.begin(), d.clients.end(), c) == d.clients.end()) continue;
       if (auto* u = std::get_if<Update>(&d.message)) v.push_back(*u);
     }
@@ -86,21 +86,21 @@ class SubscriptionsTest : public ::testing::Test {
 
 TEST_F(SubscriptionsTest, ManySubscribersShareOnePoller) {
   for (ClientId c = 1; c <= 1000; ++c) Join(c, "keyed");
-  EXPECT_EQ(out_.polls.size(), 0u);  // polls are started by Tick
+  EXPECT_EQ(out_.pollers.polls.size(), 0u);  // polls are started by Tick
   Advance(0s);
-  ASSERT_EQ(out_.polls.size(), 1u);
+  ASSERT_EQ(out_.pollers.polls.size(), 1u);
   EXPECT_EQ(subs_.Topics(now_).size(), 1u);
   EXPECT_EQ(subs_.subscription_count(), 1000u);
   int polls = 0;
   for (int i = 0; i < 10; ++i) {
-    polls += static_cast<int>(out_.polls.size());
+    polls += static_cast<int>(out_.pollers.polls.size());
     CompletePolls(Rows({{1, "a"}}));
     Advance(1100ms);  // one interval plus the largest jitter
   }
   EXPECT_EQ(polls, 10);
   // The first result reached every subscriber, as one delivery.
-  ASSERT_FALSE(out_.deliveries.empty());
-  EXPECT_EQ(out_.deliveries[0].clients.size(), 1000u);
+  ASSERT_FALSE(out_.relay.deliveries.empty());
+  EXPECT_EQ(out_.relay.deliveries[0].clients.size(), 1000u);
 }
 
 TEST_F(SubscriptionsTest, UnchangedResultsPublishNothingAndKeyedChangesPublishDiffs) {
@@ -140,14 +140,14 @@ TEST_F(SubscriptionsTest, LateSubscriberGetsTheCurrentSnapshotFirst) {
   CompletePolls(Rows({{1, "a"}}));
   Advance(1100ms);
   CompletePolls(Rows({{1, "b"}}));
-  out_.deliveries.clear();
+  out_.relay.deliveries.clear();
   Join(2, "keyed");
   std::vector<Update> u = UpdatesFor(2);
   ASSERT_EQ(u.size(), 1u);
   EXPECT_EQ(u[0].kind, UpdateKind::kSnapshot);
   EXPECT_EQ(u[0].rows, Rows({{1, "b"}}).rows);
   EXPECT_EQ(u[0].seq, 2u);  // the stream position it stands for
-  EXPECT_TRUE(out_.polls.empty());  // no extra poll for a late subscriber
+  EXPECT_TRUE(out_.pollers.polls.empty());  // no extra poll for a late subscriber
 }
 
 TEST_F(SubscriptionsTest, PollerStopsLingerAfterTheLastSubscriberLeaves) {
@@ -180,8 +180,8 @@ TEST_F(SubscriptionsTest, ARejoinWithinLingerKeepsThePoller) {
 TEST_F(SubscriptionsTest, AStoppedTopicRestartsWithAHigherEpochAndIgnoresStalePolls) {
   std::string topic = Join(1, "keyed");
   Advance(0s);
-  std::vector<PollRequest> stale = out_.polls;  // in flight while the poller stops
-  out_.polls.clear();
+  std::vector<PollRequest> stale = out_.pollers.polls;  // in flight while the poller stops
+  out_.pollers.polls.clear();
   ASSERT_TRUE(subs_.Leave(now_, 1, topic, out_).ok());
   Advance(6s);
   ASSERT_TRUE(subs_.Topics(now_).empty());
@@ -203,7 +203,7 @@ TEST_F(SubscriptionsTest, FailuresPublishOneErrorBackOffAndRecoverWithASnapshot)
   std::vector<Time> poll_times;
   for (int i = 0; i < 5; ++i) {
     Advance(20s);  // long enough for any back-off step
-    ASSERT_EQ(out_.polls.size(), 1u);
+    ASSERT_EQ(out_.pollers.polls.size(), 1u);
     CompletePolls(Status::Unavailable("connection refused"));
   }
   std::vector<Update> u = UpdatesFor(1);
@@ -215,9 +215,9 @@ TEST_F(SubscriptionsTest, FailuresPublishOneErrorBackOffAndRecoverWithASnapshot)
 
   // Back-off: the next poll comes after min(backoff_max, interval * 2^(failures-1)) = 8 s.
   Advance(7900ms);
-  EXPECT_TRUE(out_.polls.empty());
+  EXPECT_TRUE(out_.pollers.polls.empty());
   Advance(200ms);
-  ASSERT_EQ(out_.polls.size(), 1u);
+  ASSERT_EQ(out_.pollers.polls.size(), 1u);
   CompletePolls(Rows({{1, "a"}}));  // same data as before the failure: still a fresh snapshot
   u = UpdatesFor(1);
   ASSERT_EQ(u.size(), 3u);
@@ -225,7 +225,7 @@ TEST_F(SubscriptionsTest, FailuresPublishOneErrorBackOffAndRecoverWithASnapshot)
   EXPECT_EQ(subs_.Topics(now_)[0].state, "polling");
   // And the normal interval is back.
   Advance(1s);
-  EXPECT_EQ(out_.polls.size(), 1u);
+  EXPECT_EQ(out_.pollers.polls.size(), 1u);
 }
 
 TEST_F(SubscriptionsTest, BackOffDoublesFromTheInterval) {
@@ -250,7 +250,7 @@ TEST_F(SubscriptionsTest, ASubscriberJoiningDuringAnOutageGetsDataAndTheError) {
   CompletePolls(Rows({{1, "a"}}));
   Advance(1s);
   CompletePolls(Status::Unavailable("down"));
-  out_.deliveries.clear();
+  out_.relay.deliveries.clear();
   Join(2, "plain");
   std::vector<Update> u = UpdatesFor(2);
   ASSERT_EQ(u.size(), 2u);
@@ -261,14 +261,14 @@ TEST_F(SubscriptionsTest, ASubscriberJoiningDuringAnOutageGetsDataAndTheError) {
 TEST_F(SubscriptionsTest, ASourceNeverRunsMoreThanItsCap) {
   for (int n = 0; n < 5; ++n) Join(1, "other", {{"n", std::to_string(n)}});
   Advance(0s);
-  EXPECT_EQ(out_.polls.size(), 1u);  // "slow" has a cap of 1
+  EXPECT_EQ(out_.pollers.polls.size(), 1u);  // "slow" has a cap of 1
   int done = 0;
   while (done < 5) {
-    ASSERT_EQ(out_.polls.size(), 1u);
+    ASSERT_EQ(out_.pollers.polls.size(), 1u);
     CompletePolls(Rows({}));
     ++done;
   }
-  EXPECT_TRUE(out_.polls.empty());
+  EXPECT_TRUE(out_.pollers.polls.empty());
 }
 
 TEST_F(SubscriptionsTest, JitterSpreadsPollsWithinItsBounds) {
@@ -342,9 +342,9 @@ TEST_F(SubscriptionsTest, ParametersMakeDistinctTopicsAndReachThePoll) {
   std::string us = Join(2, "by_region", {{"region", "us"}});
   EXPECT_NE(eu, us);
   Advance(0s);
-  ASSERT_EQ(out_.polls.size(), 2u);
+  ASSERT_EQ(out_.pollers.polls.size(), 2u);
   std::set<std::string> regions;
-  for (const PollRequest& p : out_.polls) regions.insert(std::get<std::string>(p.params.at(0)));
+  for (const PollRequest& p : out_.pollers.polls) regions.insert(std::get<std::string>(p.params.at(0)));
   EXPECT_EQ(regions, (std::set<std::string>{"eu", "us"}));
 }
 
@@ -355,20 +355,20 @@ TEST_F(OneQueryTest, AnOutageIsReportedOnceThoughItsMessageVaries) {
     now += std::chrono::seconds(30);
     subs.ClientSeen(now, 1);
     subs.Tick(now, out);
-    ASSERT_EQ(out.polls.size(), 1u);
-    uint64_t id = out.polls[0].poll_id;
-    out.polls.clear();
+    ASSERT_EQ(out.pollers.polls.size(), 1u);
+    uint64_t id = out.pollers.polls[0].poll_id;
+    out.pollers.polls.clear();
     subs.PollDone(now, id, Status::Unavailable(m), out);
   }
   int errors = 0;
-  for (const Delivery& d : out.deliveries)
+  for (const Delivery& d : out.relay.deliveries)
     if (auto* u = std::get_if<proto::Update>(&d.message)) errors += u->kind == proto::UpdateKind::kError;
   EXPECT_EQ(errors, 1);
   // A late subscriber learns the latest message.
-  out.deliveries.clear();
+  out.relay.deliveries.clear();
   ASSERT_TRUE(subs.Join(now, 2, "q", {}, out).ok());
-  ASSERT_EQ(out.deliveries.size(), 1u);
-  EXPECT_EQ(std::get<proto::Update>(out.deliveries[0].message).error, "connect: refused");
+  ASSERT_EQ(out.relay.deliveries.size(), 1u);
+  EXPECT_EQ(std::get<proto::Update>(out.relay.deliveries[0].message).error, "connect: refused");
 }
 
 TEST_F(OneQueryTest, JoinsAndLeavesAreReportedOnceEach) {
@@ -386,14 +386,14 @@ TEST_F(OneQueryTest, ASlowQueryDoesNotStretchTheInterval) {
   ASSERT_TRUE(subs.Join(now, 1, "q", {}, out).ok());
   std::vector<Time> launches;
   for (int i = 0; i < 5; ++i) {
-    while (out.polls.empty()) {
+    while (out.pollers.polls.empty()) {
       now += std::chrono::milliseconds(1);
       subs.ClientSeen(now, 1);
       subs.Tick(now, out);
     }
     launches.push_back(now);
-    uint64_t id = out.polls[0].poll_id;
-    out.polls.clear();
+    uint64_t id = out.pollers.polls[0].poll_id;
+    out.pollers.polls.clear();
     now += std::chrono::milliseconds(300);  // the query takes 300 ms
     ResultSet rs;
     rs.columns = {"n"};
