@@ -1,7 +1,7 @@
 // Registry: the replicated map topic -> owner of its poller, with registration, placement,
 // failover, teardown, clash resolution and self-reaping (DESIGN.md, "Registry", "Placement and
-// failover", "Lifecycle and zombies"). Sans-I/O like Membership and Presence; core::Node composes
-// the three.
+// failover", "Lifecycle and zombies"). Sans-I/O like Membership and Presence;
+// core::ClusterState composes the three.
 //
 // Claims. A claim says "node N (this incarnation) owns topic T at epoch E". Every node is the
 // single writer of its own claims, so the replica is the union of every node's own claims and is
@@ -196,7 +196,7 @@ struct RegistryOutputs {
 
 class Registry {
  public:
-  // `membership` and `presence` are this node's (owned by the same core::Node) and outlive it.
+  // `membership` and `presence` are this node's (owned by the same core::ClusterState) and outlive it.
   Registry(const Membership& membership, const Presence& presence, RegistryOptions options);
   ~Registry();
   // It holds references to its node's Membership and Presence: neither copied nor moved.

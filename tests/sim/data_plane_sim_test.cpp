@@ -1,7 +1,6 @@
 // Property tests of the data plane under the simulator (issue 5: "no client sees updates out of
-// (epoch, seq) order or from two owners interleaved"). Each of 3-5 nodes runs the real core::Node
-// and a real core::Subscriptions in cluster mode, wired as the daemon wires them (sim_cluster.h,
-// "The data plane"), under the registry sim's random faults (partitions and heals, crashes and
+// (epoch, seq) order or from two owners interleaved"). Each of 3-5 nodes runs the daemon's own
+// composition, core::Node (sim_cluster.h), under the registry sim's random faults (partitions and heals, crashes and
 // restarts, pauses, loss, duplication, graceful leaves, clock skew), then a healed network.
 //
 // The model:
