@@ -66,8 +66,4 @@ std::vector<std::string> PluginSearchPath(const std::string& plugin_dir);
 Result<std::string> FindPlugin(const std::string& name,
                                const std::vector<std::string>& search_path);
 
-// `dsn` with passwords replaced by "***" (password=..., pass=..., pwd=..., and user:secret@ in
-// URIs), for error messages and logs.
-std::string MaskDsnSecrets(const std::string& dsn);
-
 }  // namespace livepoll::source
