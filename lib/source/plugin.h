@@ -2,8 +2,8 @@
 // checking a plugin, and typed wrappers around its connections and statements.
 //
 // A plugin is refused before it is trusted: Plugin::Load checks the entry point, then
-// `struct_size` and `abi_major`, and only then reads any other field. Every refusal names the file
-// and, for version mismatches, both versions.
+// `struct_size` and `abi_major`, and only then reads any other field (abi_check.h). Every refusal
+// names the file and, for version mismatches, both versions.
 //
 // Thread safety: a Plugin may be shared between threads. A Connection (and its Statements) is
 // used by one thread at a time.
