@@ -34,7 +34,7 @@ core::Catalog MakeCatalog(const config::Config& cfg) {
 
 // Loads each source's plugin; the error names the source, the file and the reason.
 Result<std::vector<source::SourceSpec>> LoadSources(Env& env, const config::Config& cfg) {
-  const std::vector<std::string> path = source::PluginSearchPath(cfg.node.plugin_dir);
+  const std::vector<std::string> path = source::PluginSearchPath(env, cfg.node.plugin_dir);
   std::map<std::string, std::shared_ptr<source::Plugin>> loaded;  // one load per plugin file
   std::vector<source::SourceSpec> specs;
   for (const auto& [name, s] : cfg.sources) {

@@ -1,12 +1,8 @@
 #include "source/plugin.h"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 
 #include "source/abi_check.h"
 #include "source/dsn_mask.h"
@@ -260,13 +256,6 @@ Result<ResultSet> StatementImpl::Query(const std::vector<Value>& params) {
   return std::move(collector.result);
 }
 
-std::string ExeDir() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "";
-  return std::filesystem::path(std::string(buf, static_cast<size_t>(n))).parent_path().string();
-}
-
 }  // namespace
 
 void SetPluginLog(PluginLogFn fn) { g_log.store(fn); }
@@ -287,45 +276,6 @@ Result<std::shared_ptr<Plugin>> Plugin::Load(Env& env, const std::string& path) 
   }
   if (Status s = CheckPluginAbi(path, api); !s.ok()) return s;
   return std::shared_ptr<Plugin>(std::make_shared<PluginImpl>(std::move(*lib), api));
-}
-
-std::vector<std::string> PluginSearchPath(const std::string& plugin_dir) {
-  if (!plugin_dir.empty()) return {plugin_dir};
-  std::vector<std::string> dirs;
-  if (const char* env = std::getenv("LIVEPOLL_PLUGIN_PATH"); env != nullptr && *env != '\0') {
-    std::string all(env);
-    size_t start = 0;
-    while (start <= all.size()) {
-      size_t end = all.find(':', start);
-      if (end == std::string::npos) end = all.size();
-      if (end > start) dirs.push_back(all.substr(start, end - start));  // "a::b" skips the gap
-      start = end + 1;
-    }
-    return dirs;
-  }
-  if (std::string exe = ExeDir(); !exe.empty()) {
-    dirs.push_back((std::filesystem::path(exe).parent_path() / LIVEPOLL_PLUGIN_INSTALL_REL)
-                       .lexically_normal()
-                       .string());
-  }
-  dirs.push_back(LIVEPOLL_BUILD_PLUGIN_DIR);
-  return dirs;
-}
-
-Result<std::string> FindPlugin(const std::string& name,
-                               const std::vector<std::string>& search_path) {
-  if (name.empty()) return Status::InvalidArgument("empty data-source plugin name");
-  if (name.find('/') != std::string::npos) return name;
-  std::string searched;
-  for (const auto& dir : search_path) {
-    std::string candidate = dir + "/" + name + ".so";
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
-    searched += (searched.empty() ? "" : ", ") + dir;
-  }
-  return Status::NotFound("data-source plugin '" + name + "' not found (looked for " + name +
-                          ".so in: " + (searched.empty() ? "no folders" : searched) +
-                          "); set --plugin-dir or LIVEPOLL_PLUGIN_PATH");
 }
 
 }  // namespace livepoll::source

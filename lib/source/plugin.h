@@ -17,6 +17,7 @@
 #include "livepoll/source.h"
 #include "livepoll/status.h"
 #include "livepoll/value.h"
+#include "source/plugin_path.h"  // finding the file to Load: callers of the loader use both
 
 namespace livepoll::source {
 
@@ -55,15 +56,5 @@ class Plugin {
 // set at any time from any thread (it is an atomic pointer); nullptr restores the default.
 using PluginLogFn = void (*)(int level, const std::string& plugin, const std::string& message);
 void SetPluginLog(PluginLogFn fn);
-
-// The folders searched for plugins, in order: `plugin_dir` if set; else each entry of the
-// LIVEPOLL_PLUGIN_PATH environment variable (colon-separated) if set; else the install folder
-// relative to the running executable (<exe>/../lib/livepoll/plugins) and the build tree's folder.
-std::vector<std::string> PluginSearchPath(const std::string& plugin_dir);
-
-// Finds plugin `name`: a path containing '/' is taken as it is; otherwise `<dir>/<name>.so` in
-// the first folder of `search_path` that has it. NotFound lists the folders searched.
-Result<std::string> FindPlugin(const std::string& name,
-                               const std::vector<std::string>& search_path);
 
 }  // namespace livepoll::source

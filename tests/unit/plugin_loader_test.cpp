@@ -1,12 +1,11 @@
 // Plugin::Load refuses every kind of bad plugin with a message naming the file (and, for version
-// problems, both versions); the "memory" fixture loads and queries; plugins are found on disk.
+// problems, both versions); the "memory" fixture loads and queries. (Finding plugins:
+// plugin_path_test.cpp.)
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 
 #include "env/env.h"
 #include "source/plugin.h"
@@ -16,7 +15,6 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::ElementsAre;
-using ::testing::EndsWith;
 using ::testing::HasSubstr;
 
 std::string Fixture(const std::string& name) {
@@ -210,76 +208,6 @@ TEST_F(MemoryPlugin, PluginLogGoesToTheHostHook) {
   SetPluginLog(nullptr);
   ASSERT_TRUE(conn.ok());
   EXPECT_THAT(g_logged, ElementsAre(std::to_string(LP_LOG_INFO) + " memory opened logged-dsn"));
-}
-
-// Sets or unsets an environment variable for one test and puts the old value back.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr)
-      setenv(name, value, 1);
-    else
-      unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      setenv(name_, old_->c_str(), 1);
-    else
-      unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-TEST(PluginSearchPath, ExplicitDirWinsOverEnvironment) {
-  ScopedEnv env("LIVEPOLL_PLUGIN_PATH", "/from/env");
-  EXPECT_THAT(PluginSearchPath("/explicit"), ElementsAre("/explicit"));
-}
-
-TEST(PluginSearchPath, EnvironmentListsFoldersInOrderSkippingEmptyOnes) {
-  ScopedEnv env("LIVEPOLL_PLUGIN_PATH", "/a::/b:");
-  EXPECT_THAT(PluginSearchPath(""), ElementsAre("/a", "/b"));
-}
-
-TEST(PluginSearchPath, DefaultIsInstallFolderNextToExeThenBuildFolder) {
-  ScopedEnv env("LIVEPOLL_PLUGIN_PATH", nullptr);
-  auto dirs = PluginSearchPath("");
-  ASSERT_EQ(dirs.size(), 2u);
-  std::string exe_parent =
-      std::filesystem::canonical("/proc/self/exe").parent_path().parent_path().string();
-  EXPECT_EQ(dirs[0].rfind(exe_parent + "/", 0), 0u) << dirs[0];
-  EXPECT_THAT(dirs[0], EndsWith("/livepoll/plugins"));
-  EXPECT_EQ(dirs[1], LIVEPOLL_BUILD_PLUGIN_DIR);
-}
-
-TEST(FindPlugin, TakesTheFirstFolderThatHasIt) {
-  auto found = FindPlugin("memory", {"/nonexistent", LIVEPOLL_FIXTURE_PLUGIN_DIR});
-  ASSERT_TRUE(found.ok()) << found.status().ToString();
-  EXPECT_EQ(*found, Fixture("memory"));
-}
-
-TEST(FindPlugin, FindsTheBuiltSociPluginByDefault) {
-  ScopedEnv env("LIVEPOLL_PLUGIN_PATH", nullptr);
-  auto found = FindPlugin("soci", PluginSearchPath(""));
-  ASSERT_TRUE(found.ok()) << found.status().ToString();
-  EXPECT_THAT(*found, EndsWith("/soci.so"));
-}
-
-TEST(FindPlugin, PathWithSlashIsTakenAsIs) {
-  auto found = FindPlugin("./somewhere/x.so", {LIVEPOLL_FIXTURE_PLUGIN_DIR});
-  ASSERT_TRUE(found.ok());
-  EXPECT_EQ(*found, "./somewhere/x.so");
-}
-
-TEST(FindPlugin, NotFoundListsTheFoldersSearched) {
-  auto found = FindPlugin("nope", {"/first", "/second"});
-  ASSERT_FALSE(found.ok());
-  EXPECT_EQ(found.status().code(), Status::Code::kNotFound);
-  EXPECT_THAT(found.status().message(),
-              AllOf(HasSubstr("'nope'"), HasSubstr("/first"), HasSubstr("/second")));
 }
 
 }  // namespace
