@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "source/abi_check.h"
+#include "source/collector.h"
 #include "source/dsn_mask.h"
 
 namespace livepoll::source {
@@ -27,76 +28,6 @@ std::string ErrText(const char* err, int rc) {
   if (text.empty()) text = "failed (code " + std::to_string(rc) + ") without a message";
   return text;
 }
-
-// Collects what a plugin streams into a ResultSet, refusing anything that breaks the sink contract.
-// The first violation is kept: the plugin's own error text is less precise than ours.
-struct Collector {
-  ResultSet result;
-  bool have_columns = false;
-  std::string violation;
-
-  static int OnColumns(void* ctx, const lp_str* names, size_t count) {
-    auto* self = static_cast<Collector*>(ctx);
-    if (self->have_columns) return self->Fail("plugin sent its columns twice");
-    if (count > 0 && names == nullptr) return self->Fail("plugin sent columns without names");
-    for (size_t i = 0; i < count; ++i) {
-      if (names[i].data == nullptr && names[i].len > 0)
-        return self->Fail("plugin sent a null column name");
-      self->result.columns.emplace_back(names[i].data, names[i].len);
-    }
-    self->have_columns = true;
-    return 0;
-  }
-
-  static int OnRow(void* ctx, const lp_value* values, size_t count) {
-    auto* self = static_cast<Collector*>(ctx);
-    if (!self->have_columns) return self->Fail("plugin sent a row before its columns");
-    if (count != self->result.columns.size()) {
-      return self->Fail("plugin sent a row of " + std::to_string(count) + " values for " +
-                        std::to_string(self->result.columns.size()) + " columns");
-    }
-    if (count > 0 && values == nullptr) return self->Fail("plugin sent a row without values");
-    Row row;
-    row.reserve(count);
-    for (size_t i = 0; i < count; ++i) {
-      const lp_value& v = values[i];
-      switch (v.type) {
-        case LP_NULL:
-          row.emplace_back(Null{});
-          break;
-        case LP_INT:
-          row.emplace_back(int64_t{v.u.i});
-          break;
-        case LP_REAL:
-          row.emplace_back(v.u.r);
-          break;
-        case LP_BOOL:
-          row.emplace_back(v.u.i != 0);
-          break;
-        case LP_TEXT:
-        case LP_BLOB: {
-          if (v.u.s.data == nullptr && v.u.s.len > 0)
-            return self->Fail("plugin sent a null string");
-          std::string bytes(v.u.s.data == nullptr ? "" : std::string(v.u.s.data, v.u.s.len));
-          if (v.type == LP_TEXT)
-            row.emplace_back(std::move(bytes));
-          else
-            row.emplace_back(Blob{std::move(bytes)});
-          break;
-        }
-        default:
-          return self->Fail("plugin sent a value of unknown type " + std::to_string(v.type));
-      }
-    }
-    self->result.rows.push_back(std::move(row));
-    return 0;
-  }
-
-  int Fail(std::string why) {
-    if (violation.empty()) violation = std::move(why);
-    return 1;
-  }
-};
 
 // Converts a parameter to the ABI's form. The strings it points into must outlive the call.
 lp_value ToLp(const Value& v) {
@@ -206,11 +137,19 @@ class PluginImpl : public Plugin, public std::enable_shared_from_this<PluginImpl
   }
 
  private:
-  static void Log(void* ctx, int level, const char* msg, size_t len) {
-    auto* self = static_cast<PluginImpl*>(ctx);
-    std::string text(msg == nullptr ? "" : std::string(msg, len));
-    PluginLogFn fn = g_log.load();
-    (fn != nullptr ? fn : &DefaultLog)(level, self->name_, text);
+  // lp_host.log. It runs in the plugin's C frames, so nothing may be thrown out of it: a line
+  // that cannot be copied (a length no string can hold, out of memory) or that the hook throws on
+  // is dropped.
+  static void Log(void* ctx, int level, const char* msg, size_t len) noexcept {
+    try {
+      auto* self = static_cast<PluginImpl*>(ctx);
+      // std::string(msg, len) would throw as well, but only after computing msg + len.
+      if (len > std::string().max_size()) return;
+      std::string text(msg == nullptr ? "" : std::string(msg, len));
+      PluginLogFn fn = g_log.load();
+      (fn != nullptr ? fn : &DefaultLog)(level, self->name_, text);
+    } catch (...) {
+    }
   }
 
   std::unique_ptr<SharedLibrary> lib_;  // declared first: destroyed last, after nothing uses api_
@@ -247,13 +186,13 @@ Result<ResultSet> StatementImpl::Query(const std::vector<Value>& params) {
   for (const auto& p : params) values.push_back(ToLp(p));
 
   Collector collector;
-  lp_sink sink{&collector, &Collector::OnColumns, &Collector::OnRow};
+  lp_sink sink = collector.sink();
   char err[kErrCap] = {};
   int rc = conn_->api->query(stmt_, values.data(), values.size(), &sink, err, sizeof(err));
-  if (!collector.violation.empty()) return Status::Malformed(plugin + ": " + collector.violation);
+  if (Status failed = collector.Failure(plugin); !failed.ok()) return failed;
   if (rc != 0) return Status::Unavailable(plugin + ": query failed: " + ErrText(err, rc));
-  if (!collector.have_columns) return Status::Malformed(plugin + ": plugin sent no columns");
-  return std::move(collector.result);
+  if (!collector.have_columns()) return Status::Malformed(plugin + ": plugin sent no columns");
+  return collector.Take();
 }
 
 }  // namespace

@@ -5,6 +5,10 @@
 // `struct_size` and `abi_major`, and only then reads any other field (abi_check.h). Every refusal
 // names the file and, for version mismatches, both versions.
 //
+// The host keeps its side of the ABI too: no exception crosses a callback it lends the plugin (the
+// result sink, collector.h, and lp_host.log). A query whose result cannot be collected fails with
+// a Status; a log line that cannot be copied is dropped.
+//
 // Thread safety: a Plugin may be shared between threads. A Connection (and its Statements) is
 // used by one thread at a time.
 #pragma once
@@ -24,7 +28,10 @@ namespace livepoll::source {
 class Statement {
  public:
   virtual ~Statement() = default;
-  // Runs the statement with `params` bound in the order given at Prepare.
+  // Runs the statement with `params` bound in the order given at Prepare. Fails with
+  // InvalidArgument for the wrong number of parameters; Unavailable when the plugin reports an
+  // error or the host runs out of memory collecting the result; Malformed when the plugin breaks
+  // the sink contract (collector.h).
   virtual Result<ResultSet> Query(const std::vector<Value>& params) = 0;
 };
 
@@ -52,8 +59,10 @@ class Plugin {
 };
 
 // Where plugins' log lines (lp_host.log) go: `level` is one of LP_LOG_*, `plugin` the plugin's
-// name. The default writes WARN and ERROR to stderr; the daemon points it at its logger. It may be
-// set at any time from any thread (it is an atomic pointer); nullptr restores the default.
+// name. The default writes WARN and ERROR to stderr; a program may point it at its own logger.
+// It may be set at any time from any thread (it is an atomic pointer); nullptr restores the
+// default. `fn` is called on the plugin's threads, inside its C frames: if it throws, the line is
+// dropped.
 using PluginLogFn = void (*)(int level, const std::string& plugin, const std::string& message);
 void SetPluginLog(PluginLogFn fn);
 

@@ -1,11 +1,12 @@
 // Plugin::Load refuses every kind of bad plugin with a message naming the file (and, for version
 // problems, both versions); the "memory" fixture loads and queries. (Finding plugins:
-// plugin_path_test.cpp.)
+// plugin_path_test.cpp; a plugin breaking the ABI: plugin_boundary_test.cpp.)
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
 #include "env/env.h"
 #include "source/plugin.h"
@@ -208,6 +209,16 @@ TEST_F(MemoryPlugin, PluginLogGoesToTheHostHook) {
   SetPluginLog(nullptr);
   ASSERT_TRUE(conn.ok());
   EXPECT_THAT(g_logged, ElementsAre(std::to_string(LP_LOG_INFO) + " memory opened logged-dsn"));
+}
+
+void ThrowingLog(int, const std::string&, const std::string&) { throw std::runtime_error("full"); }
+
+// The hook runs inside the plugin's C frames: its exception must not unwind through them.
+TEST_F(MemoryPlugin, HookThatThrowsDropsTheLine) {
+  SetPluginLog(&ThrowingLog);
+  auto conn = plugin_->Open("logged-dsn");
+  SetPluginLog(nullptr);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
 }
 
 }  // namespace
