@@ -176,7 +176,10 @@ int Serve(const config::DaemonArgs& args) {
     spdlog::error("{}", s.message());
     return kExitFailure;
   }
-  runner.Start();
+  if (Status s = runner.Start(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitFailure;
+  }
   spdlog::info("livepolld {} node {}: clients at {}, admin at {}, {} queries", Version(),
                cfg.node.name, server.client_endpoint(), server.admin_endpoint(), cfg.queries.size());
   Status s = server.Run(stop_fd);
