@@ -34,7 +34,7 @@ core::Catalog MakeCatalog(const config::Config& cfg) {
 
 // Loads each source's plugin; the error names the source, the file and the reason.
 Result<std::vector<source::SourceSpec>> LoadSources(Env& env, const config::Config& cfg) {
-  const std::vector<std::string> path = source::PluginSearchPath(cfg.node.plugin_dir);
+  const std::vector<std::string> path = source::PluginSearchPath(env, cfg.node.plugin_dir);
   std::map<std::string, std::shared_ptr<source::Plugin>> loaded;  // one load per plugin file
   std::vector<source::SourceSpec> specs;
   for (const auto& [name, s] : cfg.sources) {
@@ -184,7 +184,10 @@ int Serve(const config::DaemonArgs& args) {
     spdlog::error("{}", s.message());
     return kExitFailure;
   }
-  runner.Start();
+  if (Status s = runner.Start(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitFailure;
+  }
   spdlog::info("livepolld {} node {}: clients at {}, admin at {}, {} queries", Version(),
                cfg.node.name, server.client_endpoint(), server.admin_endpoint(), cfg.queries.size());
   Status s = server.Run(stop_fd);

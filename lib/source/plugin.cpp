@@ -1,21 +1,18 @@
 #include "source/plugin.h"
 
-#include <unistd.h>
-
 #include <atomic>
-#include <cctype>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
+
+#include "source/abi_check.h"
+#include "source/collector.h"
+#include "source/dsn_mask.h"
 
 namespace livepoll::source {
 namespace {
 
 // Big enough for a database's error text; the plugin truncates to fit.
 constexpr size_t kErrCap = 1024;
-// struct_size and abi_major: the two fields the loader may read before trusting anything.
-constexpr size_t kHeaderSize = 2 * sizeof(uint32_t);
 
 std::atomic<PluginLogFn> g_log{nullptr};
 
@@ -31,76 +28,6 @@ std::string ErrText(const char* err, int rc) {
   if (text.empty()) text = "failed (code " + std::to_string(rc) + ") without a message";
   return text;
 }
-
-// Collects what a plugin streams into a ResultSet, refusing anything that breaks the sink contract.
-// The first violation is kept: the plugin's own error text is less precise than ours.
-struct Collector {
-  ResultSet result;
-  bool have_columns = false;
-  std::string violation;
-
-  static int OnColumns(void* ctx, const lp_str* names, size_t count) {
-    auto* self = static_cast<Collector*>(ctx);
-    if (self->have_columns) return self->Fail("plugin sent its columns twice");
-    if (count > 0 && names == nullptr) return self->Fail("plugin sent columns without names");
-    for (size_t i = 0; i < count; ++i) {
-      if (names[i].data == nullptr && names[i].len > 0)
-        return self->Fail("plugin sent a null column name");
-      self->result.columns.emplace_back(names[i].data, names[i].len);
-    }
-    self->have_columns = true;
-    return 0;
-  }
-
-  static int OnRow(void* ctx, const lp_value* values, size_t count) {
-    auto* self = static_cast<Collector*>(ctx);
-    if (!self->have_columns) return self->Fail("plugin sent a row before its columns");
-    if (count != self->result.columns.size()) {
-      return self->Fail("plugin sent a row of " + std::to_string(count) + " values for " +
-                        std::to_string(self->result.columns.size()) + " columns");
-    }
-    if (count > 0 && values == nullptr) return self->Fail("plugin sent a row without values");
-    Row row;
-    row.reserve(count);
-    for (size_t i = 0; i < count; ++i) {
-      const lp_value& v = values[i];
-      switch (v.type) {
-        case LP_NULL:
-          row.emplace_back(Null{});
-          break;
-        case LP_INT:
-          row.emplace_back(int64_t{v.u.i});
-          break;
-        case LP_REAL:
-          row.emplace_back(v.u.r);
-          break;
-        case LP_BOOL:
-          row.emplace_back(v.u.i != 0);
-          break;
-        case LP_TEXT:
-        case LP_BLOB: {
-          if (v.u.s.data == nullptr && v.u.s.len > 0)
-            return self->Fail("plugin sent a null string");
-          std::string bytes(v.u.s.data == nullptr ? "" : std::string(v.u.s.data, v.u.s.len));
-          if (v.type == LP_TEXT)
-            row.emplace_back(std::move(bytes));
-          else
-            row.emplace_back(Blob{std::move(bytes)});
-          break;
-        }
-        default:
-          return self->Fail("plugin sent a value of unknown type " + std::to_string(v.type));
-      }
-    }
-    self->result.rows.push_back(std::move(row));
-    return 0;
-  }
-
-  int Fail(std::string why) {
-    if (violation.empty()) violation = std::move(why);
-    return 1;
-  }
-};
 
 // Converts a parameter to the ABI's form. The strings it points into must outlive the call.
 lp_value ToLp(const Value& v) {
@@ -210,11 +137,19 @@ class PluginImpl : public Plugin, public std::enable_shared_from_this<PluginImpl
   }
 
  private:
-  static void Log(void* ctx, int level, const char* msg, size_t len) {
-    auto* self = static_cast<PluginImpl*>(ctx);
-    std::string text(msg == nullptr ? "" : std::string(msg, len));
-    PluginLogFn fn = g_log.load();
-    (fn != nullptr ? fn : &DefaultLog)(level, self->name_, text);
+  // lp_host.log. It runs in the plugin's C frames, so nothing may be thrown out of it: a line
+  // that cannot be copied (a length no string can hold, out of memory) or that the hook throws on
+  // is dropped.
+  static void Log(void* ctx, int level, const char* msg, size_t len) noexcept {
+    try {
+      auto* self = static_cast<PluginImpl*>(ctx);
+      // std::string(msg, len) would throw as well, but only after computing msg + len.
+      if (len > std::string().max_size()) return;
+      std::string text(msg == nullptr ? "" : std::string(msg, len));
+      PluginLogFn fn = g_log.load();
+      (fn != nullptr ? fn : &DefaultLog)(level, self->name_, text);
+    } catch (...) {
+    }
   }
 
   std::unique_ptr<SharedLibrary> lib_;  // declared first: destroyed last, after nothing uses api_
@@ -251,102 +186,16 @@ Result<ResultSet> StatementImpl::Query(const std::vector<Value>& params) {
   for (const auto& p : params) values.push_back(ToLp(p));
 
   Collector collector;
-  lp_sink sink{&collector, &Collector::OnColumns, &Collector::OnRow};
+  lp_sink sink = collector.sink();
   char err[kErrCap] = {};
   int rc = conn_->api->query(stmt_, values.data(), values.size(), &sink, err, sizeof(err));
-  if (!collector.violation.empty()) return Status::Malformed(plugin + ": " + collector.violation);
+  if (Status failed = collector.Failure(plugin); !failed.ok()) return failed;
   if (rc != 0) return Status::Unavailable(plugin + ": query failed: " + ErrText(err, rc));
-  if (!collector.have_columns) return Status::Malformed(plugin + ": plugin sent no columns");
-  return std::move(collector.result);
-}
-
-std::string AbiText(uint32_t major, uint32_t minor) {
-  return std::to_string(major) + "." + std::to_string(minor);
-}
-
-// Every check before the first read of a field past abi_major, in the order the ABI promises.
-Status CheckHeader(const std::string& path, const lp_source_plugin* api) {
-  if (api->struct_size < kHeaderSize) {
-    return Status::Incompatible(path + ": plugin struct of " + std::to_string(api->struct_size) +
-                                " bytes is too small to hold an ABI version");
-  }
-  if (api->abi_major != LIVEPOLL_SOURCE_ABI_MAJOR) {
-    return Status::Incompatible(path + ": plugin ABI " + std::to_string(api->abi_major) +
-                                ".x, this livepolld supports " +
-                                std::to_string(LIVEPOLL_SOURCE_ABI_MAJOR) + ".x");
-  }
-  if (api->struct_size < LIVEPOLL_SOURCE_V1_0_SIZE) {
-    return Status::Incompatible(path + ": plugin struct of " + std::to_string(api->struct_size) +
-                                " bytes for ABI " + std::to_string(api->abi_major) +
-                                ".x is shorter than ABI " + AbiText(LIVEPOLL_SOURCE_ABI_MAJOR, 0) +
-                                " requires (" + std::to_string(LIVEPOLL_SOURCE_V1_0_SIZE) +
-                                " bytes); this livepolld supports " +
-                                AbiText(LIVEPOLL_SOURCE_ABI_MAJOR, LIVEPOLL_SOURCE_ABI_MINOR));
-  }
-  return Status::Ok();
-}
-
-Status CheckFields(const std::string& path, const lp_source_plugin* api) {
-  const char* missing = nullptr;
-  if (api->name == nullptr)
-    missing = "name";
-  else if (api->open == nullptr)
-    missing = "open";
-  else if (api->close == nullptr)
-    missing = "close";
-  else if (api->prepare == nullptr)
-    missing = "prepare";
-  else if (api->query == nullptr)
-    missing = "query";
-  else if (api->finalize == nullptr)
-    missing = "finalize";
-  if (missing != nullptr) {
-    return Status::InvalidArgument(path + ": plugin does not provide required field '" +
-                                   std::string(missing) + "'");
-  }
-  if (api->name[0] == '\0') return Status::InvalidArgument(path + ": plugin has an empty name");
-  return Status::Ok();
-}
-
-std::string ExeDir() {
-  char buf[4096];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "";
-  return std::filesystem::path(std::string(buf, static_cast<size_t>(n))).parent_path().string();
+  if (!collector.have_columns()) return Status::Malformed(plugin + ": plugin sent no columns");
+  return collector.Take();
 }
 
 }  // namespace
-
-std::string MaskDsnSecrets(const std::string& dsn) {
-  std::string out = dsn;
-  // key=value forms (libpq, SOCI): password=secret, password='sec ret', pass=... ; up to a space.
-  for (const char* key : {"password=", "pass=", "pwd="}) {
-    for (size_t at = out.find(key); at != std::string::npos; at = out.find(key, at + 1)) {
-      if (at > 0 && std::isalnum(static_cast<unsigned char>(out[at - 1]))) continue;
-      size_t begin = at + std::strlen(key), end = begin;
-      if (end < out.size() && out[end] == '\'') {
-        end = out.find('\'', end + 1);
-        end = end == std::string::npos ? out.size() : end + 1;
-      } else {
-        while (end < out.size() && !std::isspace(static_cast<unsigned char>(out[end])) &&
-               out[end] != '&')
-          ++end;
-      }
-      out.replace(begin, end - begin, "***");
-    }
-  }
-  // URIs: scheme://user:secret@host
-  size_t scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    size_t auth_end = out.find('@', scheme + 3);
-    size_t colon = out.find(':', scheme + 3);
-    size_t slash = out.find('/', scheme + 3);
-    if (auth_end != std::string::npos && colon != std::string::npos && colon < auth_end &&
-        (slash == std::string::npos || auth_end < slash))
-      out.replace(colon + 1, auth_end - colon - 1, "***");
-  }
-  return out;
-}
 
 void SetPluginLog(PluginLogFn fn) { g_log.store(fn); }
 
@@ -364,48 +213,8 @@ Result<std::shared_ptr<Plugin>> Plugin::Load(Env& env, const std::string& path) 
   if (api == nullptr) {
     return Status::InvalidArgument(path + ": " + LIVEPOLL_SOURCE_ENTRY_SYMBOL + " returned NULL");
   }
-  if (Status s = CheckHeader(path, api); !s.ok()) return s;
-  if (Status s = CheckFields(path, api); !s.ok()) return s;
+  if (Status s = CheckPluginAbi(path, api); !s.ok()) return s;
   return std::shared_ptr<Plugin>(std::make_shared<PluginImpl>(std::move(*lib), api));
-}
-
-std::vector<std::string> PluginSearchPath(const std::string& plugin_dir) {
-  if (!plugin_dir.empty()) return {plugin_dir};
-  std::vector<std::string> dirs;
-  if (const char* env = std::getenv("LIVEPOLL_PLUGIN_PATH"); env != nullptr && *env != '\0') {
-    std::string all(env);
-    size_t start = 0;
-    while (start <= all.size()) {
-      size_t end = all.find(':', start);
-      if (end == std::string::npos) end = all.size();
-      if (end > start) dirs.push_back(all.substr(start, end - start));  // "a::b" skips the gap
-      start = end + 1;
-    }
-    return dirs;
-  }
-  if (std::string exe = ExeDir(); !exe.empty()) {
-    dirs.push_back((std::filesystem::path(exe).parent_path() / LIVEPOLL_PLUGIN_INSTALL_REL)
-                       .lexically_normal()
-                       .string());
-  }
-  dirs.push_back(LIVEPOLL_BUILD_PLUGIN_DIR);
-  return dirs;
-}
-
-Result<std::string> FindPlugin(const std::string& name,
-                               const std::vector<std::string>& search_path) {
-  if (name.empty()) return Status::InvalidArgument("empty data-source plugin name");
-  if (name.find('/') != std::string::npos) return name;
-  std::string searched;
-  for (const auto& dir : search_path) {
-    std::string candidate = dir + "/" + name + ".so";
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
-    searched += (searched.empty() ? "" : ", ") + dir;
-  }
-  return Status::NotFound("data-source plugin '" + name + "' not found (looked for " + name +
-                          ".so in: " + (searched.empty() ? "no folders" : searched) +
-                          "); set --plugin-dir or LIVEPOLL_PLUGIN_PATH");
 }
 
 }  // namespace livepoll::source

@@ -2,8 +2,12 @@
 // checking a plugin, and typed wrappers around its connections and statements.
 //
 // A plugin is refused before it is trusted: Plugin::Load checks the entry point, then
-// `struct_size` and `abi_major`, and only then reads any other field. Every refusal names the file
-// and, for version mismatches, both versions.
+// `struct_size` and `abi_major`, and only then reads any other field (abi_check.h). Every refusal
+// names the file and, for version mismatches, both versions.
+//
+// The host keeps its side of the ABI too: no exception crosses a callback it lends the plugin (the
+// result sink, collector.h, and lp_host.log). A query whose result cannot be collected fails with
+// a Status; a log line that cannot be copied is dropped.
 //
 // Thread safety: a Plugin may be shared between threads. A Connection (and its Statements) is
 // used by one thread at a time.
@@ -17,13 +21,17 @@
 #include "livepoll/source.h"
 #include "livepoll/status.h"
 #include "livepoll/value.h"
+#include "source/plugin_path.h"  // finding the file to Load: callers of the loader use both
 
 namespace livepoll::source {
 
 class Statement {
  public:
   virtual ~Statement() = default;
-  // Runs the statement with `params` bound in the order given at Prepare.
+  // Runs the statement with `params` bound in the order given at Prepare. Fails with
+  // InvalidArgument for the wrong number of parameters; Unavailable when the plugin reports an
+  // error or the host runs out of memory collecting the result; Malformed when the plugin breaks
+  // the sink contract (collector.h).
   virtual Result<ResultSet> Query(const std::vector<Value>& params) = 0;
 };
 
@@ -51,23 +59,11 @@ class Plugin {
 };
 
 // Where plugins' log lines (lp_host.log) go: `level` is one of LP_LOG_*, `plugin` the plugin's
-// name. The default writes WARN and ERROR to stderr; the daemon points it at its logger. It may be
-// set at any time from any thread (it is an atomic pointer); nullptr restores the default.
+// name. The default writes WARN and ERROR to stderr; a program may point it at its own logger.
+// It may be set at any time from any thread (it is an atomic pointer); nullptr restores the
+// default. `fn` is called on the plugin's threads, inside its C frames: if it throws, the line is
+// dropped.
 using PluginLogFn = void (*)(int level, const std::string& plugin, const std::string& message);
 void SetPluginLog(PluginLogFn fn);
-
-// The folders searched for plugins, in order: `plugin_dir` if set; else each entry of the
-// LIVEPOLL_PLUGIN_PATH environment variable (colon-separated) if set; else the install folder
-// relative to the running executable (<exe>/../lib/livepoll/plugins) and the build tree's folder.
-std::vector<std::string> PluginSearchPath(const std::string& plugin_dir);
-
-// Finds plugin `name`: a path containing '/' is taken as it is; otherwise `<dir>/<name>.so` in
-// the first folder of `search_path` that has it. NotFound lists the folders searched.
-Result<std::string> FindPlugin(const std::string& name,
-                               const std::vector<std::string>& search_path);
-
-// `dsn` with passwords replaced by "***" (password=..., pass=..., pwd=..., and user:secret@ in
-// URIs), for error messages and logs.
-std::string MaskDsnSecrets(const std::string& dsn);
 
 }  // namespace livepoll::source

@@ -3,6 +3,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 namespace livepoll::source {
 
 struct PollRunner::SourceQueue {
@@ -22,6 +25,7 @@ PollRunner::PollRunner(Env& env, std::vector<SourceSpec> sources, std::vector<Qu
     sources_[q->spec.name] = std::move(q);
   }
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) wake_errno_ = errno;
 }
 
 std::vector<SourceSpec> PollRunner::Sources() const {
@@ -59,19 +63,24 @@ CatalogCheck PollRunner::Check() {
   return check;
 }
 
-void PollRunner::Start() {
+Status PollRunner::Start() {
+  if (wake_fd_ < 0) {
+    return Status::Unavailable(std::string("poll runner: cannot create its wake-up eventfd: ") +
+                               std::strerror(wake_errno_));
+  }
   for (auto& [name, q] : sources_) {
     for (int i = 0; i < std::max(1, q->spec.connections); ++i) {
       SourceQueue* sq = q.get();
       workers_.push_back(env_.StartThread("poll-" + name, [this, sq] { Work(*sq); }));
     }
   }
+  return Status::Ok();
 }
 
 void PollRunner::Submit(PollJob job) {
   auto s = sources_.find(job.source);
   if (s == sources_.end()) {
-    Complete({job.poll_id, Status::NotFound("unknown source '" + job.source + "'"), {}});
+    Complete({job.poll_id, Status::NotFound("unknown source '" + job.source + "'")});
     return;
   }
   std::lock_guard<std::mutex> lock(s->second->mu);
@@ -84,13 +93,20 @@ void PollRunner::Complete(PollCompletion c) {
     std::lock_guard<std::mutex> lock(done_mu_);
     done_.push_back(std::move(c));
   }
+  // Adds 1 to the eventfd's counter. EAGAIN means the counter is at its maximum, so the fd is
+  // readable already; on a valid eventfd no other error can happen but EINTR.
   uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+  while (write(wake_fd_, &one, sizeof one) < 0 && errno == EINTR) {
+  }
 }
 
 std::vector<PollCompletion> PollRunner::TakeCompletions() {
+  // Resets the eventfd's counter before the queue is emptied, so a completion queued meanwhile
+  // signals again. EAGAIN means there was nothing to reset (a completion's signal was taken by an
+  // earlier call); on a valid eventfd no other error can happen but EINTR.
   uint64_t count;
-  [[maybe_unused]] ssize_t n = read(wake_fd_, &count, sizeof count);
+  while (read(wake_fd_, &count, sizeof count) < 0 && errno == EINTR) {
+  }
   std::lock_guard<std::mutex> lock(done_mu_);
   std::vector<PollCompletion> out;
   out.swap(done_);
@@ -109,7 +125,6 @@ void PollRunner::Work(SourceQueue& q) {
       job = std::move(q.jobs.front());
       q.jobs.pop_front();
     }
-    Time start = env_.Now();
     Result<ResultSet> result = [&]() -> Result<ResultSet> {
       auto spec = queries_.find(job.query);
       if (spec == queries_.end()) return Status::NotFound("unknown query '" + job.query + "'");
@@ -131,7 +146,7 @@ void PollRunner::Work(SourceQueue& q) {
       statements.clear();
       conn.reset();
     }
-    Complete({job.poll_id, std::move(result), env_.Now() - start});
+    Complete({job.poll_id, std::move(result)});
   }
 }
 

@@ -50,7 +50,6 @@ struct PollJob {
 struct PollCompletion {
   uint64_t poll_id = 0;
   Result<ResultSet> result = Status::Internal("not run");
-  Duration took{};
 };
 
 // What checking the catalog against the live sources found.
@@ -69,13 +68,15 @@ class PollRunner {
   // Opens one connection per source and prepares each of its queries, so a query whose SQL or
   // parameters the source refuses is found at start-up. Call before Start.
   CatalogCheck Check();
-  void Start();
+  // Starts the workers. Unavailable, and no worker started, when the runner could not create its
+  // eventfd at construction (the system's reason named): its completions could not be signalled.
+  [[nodiscard]] Status Start();
 
   // Queues a poll for the source's workers. An unknown source or query completes with an error.
   void Submit(PollJob job);
   // The sources as given (plugin, DSN, connections), by name.
   std::vector<SourceSpec> Sources() const;
-  // Readable (level-triggered) while completions wait.
+  // Readable (level-triggered) while completions wait. REQUIRES: Start succeeded.
   int wake_fd() const { return wake_fd_; }
   std::vector<PollCompletion> TakeCompletions();
 
@@ -89,6 +90,7 @@ class PollRunner {
   std::map<std::string, std::unique_ptr<SourceQueue>> sources_;
   std::vector<std::thread> workers_;
   int wake_fd_ = -1;
+  int wake_errno_ = 0;  // why eventfd failed, for Start
   std::mutex done_mu_;
   std::vector<PollCompletion> done_;
 };

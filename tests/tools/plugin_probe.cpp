@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "source/plugin.h"
+#include "source/plugin_path.h"
 
 namespace {
 
@@ -33,7 +34,7 @@ int Run(int argc, char** argv) {
     std::cerr << "usage: plugin_probe PLUGIN [DSN SQL]\n";
     return 1;
   }
-  auto path = source::FindPlugin(argv[1], source::PluginSearchPath(""));
+  auto path = source::FindPlugin(argv[1], source::PluginSearchPath(Env::Real(), ""));
   if (!path.ok()) {
     std::cerr << path.status().ToString() << "\n";
     return 1;

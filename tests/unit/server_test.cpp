@@ -54,7 +54,7 @@ class ServerTest : public ::testing::Test {
     runner_ = std::make_unique<source::PollRunner>(
         Env::Real(), std::vector<source::SourceSpec>{{"mem", *plugin, "test", 2}}, specs);
     ASSERT_TRUE(runner_->Check().errors.empty());
-    runner_->Start();
+    ASSERT_TRUE(runner_->Start().ok());
     core::NodeOptions o;
     o.subscriptions.node = "t1";
     o.subscriptions.linger = 200ms;
