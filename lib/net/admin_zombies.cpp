@@ -142,17 +142,20 @@ Result<proto::AdminReply> PlanResolve(const AdminContext& ctx, const proto::Para
   proto::AdminReply plan;
   plan.columns = {"topic", "winner", "loser", "result"};
   std::optional<std::string> keep;
-  std::string policy = "oldest";
+  std::optional<core::ClashPolicy> policy = core::ClashPolicy::kOldest;
+  std::string policy_name;
   bool all = false;
   std::vector<std::string> topics;
   for (const auto& [k, v] : args) {
     if (k == "topic") topics.push_back(v);
     else if (k == "all") all = v != "0";
     else if (k == "keep") keep = v;
-    else if (k == "policy") policy = v;
+    else if (k == "policy") policy = core::ParseClashPolicy(policy_name = v);
   }
-  if (policy != "oldest" && policy != "hashed")
-    return Status::InvalidArgument("resolve: policy must be oldest or hashed, not '" + policy + "'");
+  // `manual` chooses no winner: the operator names one with keep.
+  if (!policy || *policy == core::ClashPolicy::kManual)
+    return Status::InvalidArgument("resolve: policy must be oldest or hashed, not '" +
+                                   policy_name + "'");
   if (all && cluster) {
     for (const std::string& t : cluster->registry().Clashes()) topics.push_back(t);
   }
@@ -174,7 +177,7 @@ Result<proto::AdminReply> PlanResolve(const AdminContext& ctx, const proto::Para
                              "error: " + *keep + " does not claim this topic"});
         continue;
       }
-    } else if (policy == "hashed") {
+    } else if (*policy == core::ClashPolicy::kHashed) {
       std::vector<std::string> names;
       for (const core::Claim& c : visible) names.push_back(c.owner.name);
       const std::string first = core::RendezvousOrder(topic, names).front();
