@@ -1,6 +1,6 @@
 // livepolld's configuration: node options, data sources and the query catalog, read from an INI
-// file (`--config FILE`) and the command line with Boost.Program_options. Command-line values win
-// over the file. See man/livepoll.conf.5 for every key and its default.
+// file (`--config FILE`, syntax in ini.h) and the command line (Boost.Program_options).
+// Command-line values win over the file. See man/livepoll.conf.5 for every key and its default.
 //
 //   [node]                       # every key here is also a command-line option: --client-bind ...
 //   name = n1

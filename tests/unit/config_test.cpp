@@ -367,3 +367,40 @@ TEST_F(ClusterConfigTest, InconsistentClusterKeysAreRefused) {
 
 }  // namespace
 }  // namespace livepoll::config
+
+namespace livepoll::config {
+namespace {
+
+// What the Boost-based reader did with a dotted key, kept (config_file.cpp, KeyOf).
+TEST(ConfigFile, DottedKeysReadAsTheyDidWithBoost) {
+  Result<Config> before_any = ParseConfigText("d.conf", "node.name = n1\n[node]\nlinger = 2s\n");
+  ASSERT_TRUE(before_any.ok()) << before_any.status().ToString();
+  EXPECT_EQ(before_any->node.name, "n1");
+
+  Result<Config> in_section = ParseConfigText("d.conf", "[node]\nlog.level = debug\n");
+  ASSERT_FALSE(in_section.ok());
+  EXPECT_EQ(in_section.status().message(), "d.conf: [node.log]: malformed section header");
+}
+
+TEST(ConfigFile, CrlfFilesReadLikeLfFiles) {
+  const std::string lf =
+      std::string(kSource) + "[query.q]\nsource = main\nsql = SELECT a FROM t WHERE b = '#' # c\n";
+  std::string crlf;
+  for (char c : lf) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  Result<Config> a = ParseConfigText("a.conf", lf);
+  Result<Config> b = ParseConfigText("b.conf", crlf);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->sources.at("main").dsn, "sqlite3://db=demo.db");
+  EXPECT_EQ(b->queries.at("q").sql, a->queries.at("q").sql);
+  EXPECT_EQ(b->queries.at("q").sql, "SELECT a FROM t WHERE b = '#'");
+}
+
+TEST(ConfigFile, ANulByteIsRefusedWithItsLine) {
+  Result<Config> r = ParseConfigText("z.conf", std::string("[node]\nname = a\0b\n", 17));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "z.conf: line 2: control character in the file");
+}
+
+}  // namespace
+}  // namespace livepoll::config
