@@ -195,7 +195,7 @@ int Serve(const config::DaemonArgs& args) {
 
 int main(int argc, char** argv) {
   using namespace livepoll;
-  Result<config::DaemonArgs> args = config::ParseDaemonArgs(argc, argv);
+  Result<config::DaemonArgs> args = config::ParseDaemonArgs(Env::Real(), argc, argv);
   if (!args.ok()) {
     std::cerr << "livepolld: " << args.status().message() << "\n"
               << "Try 'livepolld --help' for more information.\n";

@@ -6,9 +6,6 @@
 
 #include <algorithm>
 #include <boost/program_options.hpp>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <sstream>
 
 #include "config/config.h"
@@ -66,17 +63,13 @@ std::string Help() {
   return text;
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return Status::InvalidArgument(path + ": cannot read: " + std::strerror(errno));
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  const int err = std::ferror(f) ? errno : 0;
-  std::fclose(f);
-  if (err) return Status::InvalidArgument(path + ": cannot read: " + std::strerror(err));
-  return text;
+// The file's text through the Env, its errors as users know them: "PATH: cannot read: REASON".
+Result<std::string> ReadConfigFile(Env& env, const std::string& path) {
+  Result<std::string> text = env.ReadFile(path);
+  if (text.ok()) return text;
+  std::string why = text.status().message();  // "PATH: REASON"
+  if (why.starts_with(path + ": ")) why.erase(0, path.size() + 2);
+  return Status::InvalidArgument(path + ": cannot read: " + why);
 }
 
 std::string HostName() {
@@ -87,7 +80,7 @@ std::string HostName() {
 
 }  // namespace
 
-Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]) {
+Result<DaemonArgs> ParseDaemonArgs(Env& env, int argc, const char* const argv[]) {
   po::variables_map vm;
   // No abbreviations: `--log` must not silently mean --log-level today and fail tomorrow.
   const int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
@@ -150,7 +143,7 @@ Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]) {
   }
   if (vm.count("config")) {
     args.config_file = vm["config"].as<std::string>();
-    Result<std::string> text = ReadFile(args.config_file);
+    Result<std::string> text = ReadConfigFile(env, args.config_file);
     if (!text.ok()) return text.status();
     Status s = ApplyFileText(args.config_file, *text, args.config);
     if (!s.ok()) return s;

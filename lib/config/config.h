@@ -97,12 +97,12 @@ struct DaemonArgs {
   std::string help;         // the --help text, when action == kHelp
 };
 
-// Parses livepolld's command line and, with --config, the file. Errors are InvalidArgument with
-// a message naming the file and the key (or the option), e.g.
+// Parses livepolld's command line and, with --config, the file, read through `env`. Errors are
+// InvalidArgument with a message naming the file and the key (or the option), e.g.
 //   "demo.conf: [query.top] interval: 'fast' is not a duration (use 500ms, 2s or 1m)".
 // Checks: required keys present, unknown keys and sections refused, numbers and durations valid,
 // each query's source exists, log_level/log_format known. It does not load plugins.
-Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]);
+Result<DaemonArgs> ParseDaemonArgs(Env& env, int argc, const char* const argv[]);
 
 // Reads a configuration file's text as `livepolld --config FILE` does with no other option: the
 // same checks and errors, `file` naming it in the messages. The node name stays empty when the

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "env/fake_env.h"
+
 namespace livepoll::config {
 namespace {
 
@@ -34,7 +36,7 @@ class ConfigTest : public ::testing::Test {
     args.insert(args.begin(), "livepolld");
     std::vector<const char*> argv;
     for (const auto& a : args) argv.push_back(a.c_str());
-    return ParseDaemonArgs(static_cast<int>(argv.size()), argv.data());
+    return ParseDaemonArgs(Env::Real(), static_cast<int>(argv.size()), argv.data());
   }
 
   // Parses `text` as demo.conf and returns the error message ("" when it parsed).
@@ -370,6 +372,36 @@ TEST_F(ClusterConfigTest, InconsistentClusterKeysAreRefused) {
 
 namespace livepoll::config {
 namespace {
+
+// An Env whose files are the test's own, in memory: proof that the file comes through the Env.
+class FilesEnv : public FakeEnv {
+ public:
+  std::map<std::string, std::string> files;
+  Result<std::string> ReadFile(const std::string& path) override {
+    auto it = files.find(path);
+    if (it == files.end()) return Status::NotFound(path + ": not in this test's files");
+    return it->second;
+  }
+};
+
+Result<DaemonArgs> ParseWith(Env& env, std::vector<const char*> args) {
+  args.insert(args.begin(), "livepolld");
+  return ParseDaemonArgs(env, static_cast<int>(args.size()), args.data());
+}
+
+TEST(ConfigEnv, TheFileIsReadThroughTheEnv) {
+  FilesEnv env;
+  env.files["/virtual/n.conf"] = "[node]\nname = from-env\n";
+  Result<DaemonArgs> r = ParseWith(env, {"--config", "/virtual/n.conf"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.node.name, "from-env");
+
+  Result<DaemonArgs> missing = ParseWith(env, {"--config", "/virtual/none.conf"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(missing.status().message(),
+            "/virtual/none.conf: cannot read: not in this test's files");
+}
 
 // What the Boost-based reader did with a dotted key, kept (config_file.cpp, KeyOf).
 TEST(ConfigFile, DottedKeysReadAsTheyDidWithBoost) {
