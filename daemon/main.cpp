@@ -75,12 +75,9 @@ net::ClusterOptions ClusterOptionsFrom(Env& env, const config::NodeConfig& node)
   n.presence.gossip_interval = node.gossip_interval;
   n.presence.permdown = node.permdown;
   core::RegistryOptions& r = n.registry;
-  r.placement = node.placement == "local" ? core::Placement::kLocal : core::Placement::kHashed;
-  r.clash_policy = node.clash_policy == "hashed"   ? core::ClashPolicy::kHashed
-                   : node.clash_policy == "manual" ? core::ClashPolicy::kManual
-                                                   : core::ClashPolicy::kOldest;
-  r.partition = node.partition == "majority" ? core::PartitionMode::kMajority
-                                             : core::PartitionMode::kAvailable;
+  r.placement = node.placement;
+  r.clash_policy = node.clash_policy;
+  r.partition = node.partition;
   r.linger = node.linger;
   r.takeover_timeout = node.takeover_timeout;
   r.claims = n.presence;

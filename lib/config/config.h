@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/policy.h"
 #include "env/env.h"
 #include "livepoll/duration.h"
 #include "livepoll/status.h"
@@ -68,9 +69,9 @@ struct NodeConfig {
   milliseconds dead_after{1000};
   milliseconds permdown{300000};
   // The registry (DESIGN.md, "Registry", "Placement and failover").
-  std::string placement = "hashed";       // hashed or local
-  std::string clash_policy = "oldest";    // oldest, hashed or manual
-  std::string partition = "available";    // available or majority
+  core::Placement placement = core::Placement::kHashed;
+  core::ClashPolicy clash_policy = core::ClashPolicy::kOldest;
+  core::PartitionMode partition = core::PartitionMode::kAvailable;
   milliseconds takeover_timeout{1000};    // the next successor registers after this
   uint32_t stall_after = 3;               // intervals without a good poll: a stalled poller
   bool fault_injection = false;           // the `fault` admin command, for tests only

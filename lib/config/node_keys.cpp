@@ -1,24 +1,27 @@
 #include "config/node_keys.h"
 
 #include <initializer_list>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include "config/values.h"
+#include "core/policy.h"
 
 namespace livepoll::config {
 namespace {
 
-Status SetChoice(std::string& out, const std::string& v,
-                 std::initializer_list<const char*> choices) {
-  std::string list;
-  for (const char* c : choices) {
-    if (v == c) {
-      out = v;
-      return Status::Ok();
-    }
-    list += (list.empty() ? "" : ", ") + std::string(c);
+// A registry policy by its name in core/policy.h (the one place the names are spelled); the error
+// lists the names of `all`.
+template <typename E>
+Status SetPolicy(E& out, const std::string& v, std::optional<E> (*parse)(std::string_view),
+                 const char* (*name)(E), std::initializer_list<E> all) {
+  if (std::optional<E> e = parse(v)) {
+    out = *e;
+    return Status::Ok();
   }
+  std::string list;
+  for (E e : all) list += (list.empty() ? "" : ", ") + std::string(name(e));
   return Status::InvalidArgument("'" + v + "' is not one of " + list);
 }
 
@@ -113,18 +116,22 @@ const NodeKey kNodeKeys[] = {
      "where a new topic's poller runs: hashed (rendezvous hashing over live members) or local "
      "(the node of its first subscriber) (default hashed)",
      [](NodeConfig& n, const std::string& v) {
-       return SetChoice(n.placement, v, {"hashed", "local"});
+       return SetPolicy(n.placement, v, core::ParsePlacement, core::PlacementName,
+                        {core::Placement::kHashed, core::Placement::kLocal});
      }},
     {"clash_policy", "clash-policy", "POLICY",
      "which owner a clash keeps: oldest, hashed or manual (default oldest)",
      [](NodeConfig& n, const std::string& v) {
-       return SetChoice(n.clash_policy, v, {"oldest", "hashed", "manual"});
+       return SetPolicy(
+           n.clash_policy, v, core::ParseClashPolicy, core::ClashPolicyName,
+           {core::ClashPolicy::kOldest, core::ClashPolicy::kHashed, core::ClashPolicy::kManual});
      }},
     {"partition", "partition", "MODE",
      "available (every side of a partition keeps polling) or majority (only a side that sees a "
      "majority owns topics) (default available)",
      [](NodeConfig& n, const std::string& v) {
-       return SetChoice(n.partition, v, {"available", "majority"});
+       return SetPolicy(n.partition, v, core::ParsePartitionMode, core::PartitionModeName,
+                        {core::PartitionMode::kAvailable, core::PartitionMode::kMajority});
      }},
     {"takeover_timeout", "takeover-timeout", "DURATION",
      "when a topic's successor has not registered within this, the next one does (default 1s)",

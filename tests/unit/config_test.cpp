@@ -403,6 +403,48 @@ TEST(ConfigEnv, TheFileIsReadThroughTheEnv) {
             "/virtual/none.conf: cannot read: not in this test's files");
 }
 
+TEST(ConfigPolicies, ParseIntoTheCoreEnumsWithTheirDefaults) {
+  Result<Config> defaults = ParseConfigText("p.conf", "");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->node.placement, core::Placement::kHashed);
+  EXPECT_EQ(defaults->node.clash_policy, core::ClashPolicy::kOldest);
+  EXPECT_EQ(defaults->node.partition, core::PartitionMode::kAvailable);
+
+  Result<Config> set = ParseConfigText(
+      "p.conf", "[node]\nplacement = local\nclash_policy = manual\npartition = majority\n");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->node.placement, core::Placement::kLocal);
+  EXPECT_EQ(set->node.clash_policy, core::ClashPolicy::kManual);
+  EXPECT_EQ(set->node.partition, core::PartitionMode::kMajority);
+
+  FilesEnv env;
+  env.files["p.conf"] = "[node]\nclash_policy = manual\n";
+  Result<DaemonArgs> cli =
+      ParseWith(env, {"--config", "p.conf", "--clash-policy", "hashed", "--placement", "local"});
+  ASSERT_TRUE(cli.ok()) << cli.status().ToString();
+  EXPECT_EQ(cli->config.node.clash_policy, core::ClashPolicy::kHashed);  // the command line wins
+  EXPECT_EQ(cli->config.node.placement, core::Placement::kLocal);
+}
+
+TEST(ConfigPolicies, AnUnknownNameListsTheKnownOnes) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"placement = random", "p.conf: [node] placement: 'random' is not one of hashed, local"},
+      {"clash_policy = newest",
+       "p.conf: [node] clash_policy: 'newest' is not one of oldest, hashed, manual"},
+      {"partition = Majority",
+       "p.conf: [node] partition: 'Majority' is not one of available, majority"},
+  };
+  for (const auto& [line, error] : cases) {
+    Result<Config> r = ParseConfigText("p.conf", "[node]\n" + line + "\n");
+    ASSERT_FALSE(r.ok()) << line;
+    EXPECT_EQ(r.status().message(), error);
+  }
+  FilesEnv env;
+  Result<DaemonArgs> cli = ParseWith(env, {"--placement", "everywhere"});
+  ASSERT_FALSE(cli.ok());
+  EXPECT_EQ(cli.status().message(), "--placement: 'everywhere' is not one of hashed, local");
+}
+
 // What the Boost-based reader did with a dotted key, kept (config_file.cpp, KeyOf).
 TEST(ConfigFile, DottedKeysReadAsTheyDidWithBoost) {
   Result<Config> before_any = ParseConfigText("d.conf", "node.name = n1\n[node]\nlinger = 2s\n");
