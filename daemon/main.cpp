@@ -1,229 +1,45 @@
-// livepolld: parses its options, wires Env, plugins, pollers and endpoints, and serves until
-// SIGTERM or SIGINT. Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad options,
-// configuration or plugins.
-#include <signal.h>
+// livepolld: parses its options, sets up logging and the stop signals, and runs the node
+// (daemon/run.h) until SIGTERM or SIGINT. Exit status: 0 after a clean stop, 1 on a runtime
+// failure, 2 on bad options, configuration or plugins.
 #include <spdlog/spdlog.h>
-#include <stdlib.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <iostream>
 
 #include "config/config.h"
-#include "core/node.h"
-#include "daemon/demo.h"
 #include "daemon/logging.h"
+#include "daemon/run.h"
+#include "daemon/stop_signals.h"
+#include "env/env.h"
 #include "livepoll/version.h"
-#include "net/server.h"
-#include "source/plugin.h"
-#include "source/poll_runner.h"
-
-namespace livepoll::daemon {
-namespace {
-
-constexpr int kExitOk = 0, kExitFailure = 1, kExitUsage = 2;
-
-core::Catalog MakeCatalog(const config::Config& cfg) {
-  core::Catalog catalog;
-  for (const auto& [name, q] : cfg.queries)
-    catalog.queries[name] = {name, q.source, q.params, q.key, q.interval, q.jitter};
-  for (const auto& [name, s] : cfg.sources) catalog.source_caps[name] = s.max_concurrent;
-  return catalog;
-}
-
-// Loads each source's plugin; the error names the source, the file and the reason.
-Result<std::vector<source::SourceSpec>> LoadSources(Env& env, const config::Config& cfg) {
-  const std::vector<std::string> path = source::PluginSearchPath(env, cfg.node.plugin_dir);
-  std::map<std::string, std::shared_ptr<source::Plugin>> loaded;  // one load per plugin file
-  std::vector<source::SourceSpec> specs;
-  for (const auto& [name, s] : cfg.sources) {
-    Result<std::string> file = source::FindPlugin(s.plugin, path);
-    if (!file.ok()) return Status::InvalidArgument("source '" + name + "': " + file.status().message());
-    auto& plugin = loaded[*file];
-    if (!plugin) {
-      Result<std::shared_ptr<source::Plugin>> p = source::Plugin::Load(env, *file);
-      if (!p.ok()) return Status::InvalidArgument("source '" + name + "': " + p.status().message());
-      plugin = *p;
-      spdlog::info("loaded plugin {} {} (ABI {}.{}) from {}", plugin->name(), plugin->version(),
-                   plugin->abi_major(), plugin->abi_minor(), plugin->path());
-    }
-    specs.push_back({name, plugin, s.dsn, s.max_concurrent});
-  }
-  return specs;
-}
-
-net::ClusterOptions ClusterTransportFrom(const config::NodeConfig& node) {
-  net::ClusterOptions c;
-  c.cluster = node.cluster;
-  c.gossip_bind = node.gossip_bind;
-  c.rpc_bind = node.rpc_bind;
-  c.advertise_host = node.advertise_host;
-  c.seeds = node.join;
-  c.fault_injection = node.fault_injection;
-  return c;
-}
-
-core::NodeClusterOptions NodeClusterFrom(Env& env, const config::NodeConfig& node) {
-  core::NodeClusterOptions c;
-  // A new incarnation at every start, larger than the last one's (wall-clock microseconds):
-  // peers take a higher incarnation of a name as a restart. Clock skew only delays that until
-  // the old incarnation is declared dead; ordering of anything else never uses it.
-  c.self = {node.name, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                 env.WallNow().time_since_epoch())
-                                                 .count())};
-  core::ClusterOptions& n = c.state;
-  n.membership.gossip_interval = node.gossip_interval;
-  n.membership.suspect_after = node.suspect_after;
-  n.membership.dead_after = node.dead_after;
-  n.membership.permdown = node.permdown;
-  n.membership.seed = env.RandomSeed();
-  n.presence.gossip_interval = node.gossip_interval;
-  n.presence.permdown = node.permdown;
-  core::RegistryOptions& r = n.registry;
-  r.placement = node.placement == "local" ? core::Placement::kLocal : core::Placement::kHashed;
-  r.clash_policy = node.clash_policy == "hashed"   ? core::ClashPolicy::kHashed
-                   : node.clash_policy == "manual" ? core::ClashPolicy::kManual
-                                                   : core::ClashPolicy::kOldest;
-  r.partition = node.partition == "majority" ? core::PartitionMode::kMajority
-                                             : core::PartitionMode::kAvailable;
-  r.linger = node.linger;
-  r.takeover_timeout = node.takeover_timeout;
-  r.claims = n.presence;
-  r.seed = env.RandomSeed();
-  return c;
-}
-
-// A temporary folder for the demo database when --demo-db is not given; removed at exit.
-struct TempDir {
-  std::string path;
-  ~TempDir() {
-    if (!path.empty()) std::filesystem::remove_all(path);
-  }
-};
-
-int Serve(const config::DaemonArgs& args) {
-  Env& env = Env::Real();
-  config::Config cfg = args.config;
-
-  // SIGTERM and SIGINT arrive on a signalfd the event loop polls; block them before any thread
-  // starts so that no worker takes them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-  int stop_fd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
-
-  TempDir demo_dir;
-  if (args.demo) {
-    std::string dsn = args.demo_dsn;
-    if (dsn.empty()) {
-      std::string db = args.demo_db;
-      if (db.empty()) {
-        char tmpl[] = "/tmp/livepolld-demo-XXXXXX";
-        if (mkdtemp(tmpl) == nullptr) {
-          spdlog::error("--demo: cannot create a temporary folder: {}", strerror(errno));
-          return kExitFailure;
-        }
-        demo_dir.path = tmpl;
-        db = demo_dir.path + "/demo.db";
-      }
-      dsn = "sqlite3://db=" + db;
-    }
-    if (Status s = AddDemoCatalog(args.demo_plugin, dsn, cfg); !s.ok()) {
-      spdlog::error("{}", s.message());
-      return kExitUsage;
-    }
-  }
-
-  Result<std::vector<source::SourceSpec>> sources = LoadSources(env, cfg);
-  if (!sources.ok()) {
-    spdlog::error("{}", sources.status().message());
-    return kExitUsage;
-  }
-  std::unique_ptr<DemoWriter> writer;
-  if (args.demo) {
-    auto demo = std::find_if(sources->begin(), sources->end(),
-                             [](const source::SourceSpec& s) { return s.name == kDemoSource; });
-    Result<std::unique_ptr<DemoWriter>> w =
-        DemoWriter::Start(env, demo->plugin, demo->dsn, std::chrono::seconds(1));
-    if (!w.ok()) {
-      spdlog::error("--demo: {}", w.status().message());
-      return kExitFailure;
-    }
-    writer = std::move(*w);
-    spdlog::info("demo database: {} ({})", demo->dsn, demo->plugin->name());
-  }
-  std::vector<source::QuerySpec> queries;
-  for (const auto& [name, q] : cfg.queries) queries.push_back({name, q.source, q.sql, q.params});
-  source::PollRunner runner(env, std::move(*sources), std::move(queries));
-  source::CatalogCheck check = runner.Check();
-  for (const std::string& w : check.warnings) spdlog::warn("{}", w);
-  for (const std::string& e : check.errors) spdlog::error("{}", e);
-  if (!check.errors.empty()) return kExitUsage;
-
-
-  core::NodeOptions node_options;
-  core::SubscriptionsOptions& so = node_options.subscriptions;
-  so.node = cfg.node.name;
-  so.linger = cfg.node.linger;
-  so.client_timeout = cfg.node.client_timeout;
-  so.backoff_max = cfg.node.backoff_max;
-  so.seed = env.RandomSeed();
-  net::ServerOptions server_options{cfg.node.client_bind, cfg.node.admin_bind, {}};
-  if (!cfg.node.gossip_bind.empty()) {  // in a cluster the registry starts pollers
-    node_options.cluster = NodeClusterFrom(env, cfg.node);
-    server_options.cluster = ClusterTransportFrom(cfg.node);
-  }
-  server_options.stall_after = cfg.node.stall_after;
-  core::Node node(MakeCatalog(cfg), std::move(node_options));
-  net::Server server(env, std::move(server_options), node, runner);
-  if (Status s = server.Bind(); !s.ok()) {
-    spdlog::error("{}", s.message());
-    return kExitFailure;
-  }
-  if (Status s = runner.Start(); !s.ok()) {
-    spdlog::error("{}", s.message());
-    return kExitFailure;
-  }
-  spdlog::info("livepolld {} node {}: clients at {}, admin at {}, {} queries", Version(),
-               cfg.node.name, server.client_endpoint(), server.admin_endpoint(), cfg.queries.size());
-  Status s = server.Run(stop_fd);
-  spdlog::info("stopping");
-  writer.reset();
-  close(stop_fd);
-  if (!s.ok()) {
-    spdlog::error("{}", s.message());
-    return kExitFailure;
-  }
-  return kExitOk;
-}
-
-}  // namespace
-}  // namespace livepoll::daemon
 
 int main(int argc, char** argv) {
   using namespace livepoll;
-  Result<config::DaemonArgs> args = config::ParseDaemonArgs(argc, argv);
+  Env& env = Env::Real();
+  Result<config::DaemonArgs> args = config::ParseDaemonArgs(env, argc, argv);
   if (!args.ok()) {
     std::cerr << "livepolld: " << args.status().message() << "\n"
               << "Try 'livepolld --help' for more information.\n";
     return daemon::kExitUsage;
   }
   switch (args->action) {
-    case config::DaemonArgs::Action::kHelp: std::cout << args->help; return daemon::kExitOk;
+    case config::DaemonArgs::Action::kHelp:
+      std::cout << args->help;
+      return daemon::kExitOk;
     case config::DaemonArgs::Action::kVersion:
       std::cout << "livepolld " << Version() << "\n";
       return daemon::kExitOk;
-    case config::DaemonArgs::Action::kRun: break;
+    case config::DaemonArgs::Action::kRun:
+      break;
   }
   daemon::SetupLogging(args->config.node.log_level, args->config.node.log_format);
-  try {
-    return daemon::Serve(*args);
-  } catch (const std::exception& e) {
-    spdlog::critical("unexpected failure: {}", e.what());
+  // Before Run starts any thread, so that no thread but the event loop sees the stop signals.
+  Result<int> stop_fd = daemon::OpenStopSignals();
+  if (!stop_fd.ok()) {
+    spdlog::error("{}", stop_fd.status().message());
     return daemon::kExitFailure;
   }
+  const int status = daemon::Run(*args, env, *stop_fd);
+  close(*stop_fd);
+  return status;
 }

@@ -1,6 +1,6 @@
 // livepolld's configuration: node options, data sources and the query catalog, read from an INI
-// file (`--config FILE`) and the command line with Boost.Program_options. Command-line values win
-// over the file. See man/livepoll.conf.5 for every key and its default.
+// file (`--config FILE`, syntax in ini.h) and the command line (Boost.Program_options).
+// Command-line values win over the file. See man/livepoll.conf.5 for every key and its default.
 //
 //   [node]                       # every key here is also a command-line option: --client-bind ...
 //   name = n1
@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "core/policy.h"
 #include "env/env.h"
 #include "livepoll/duration.h"
 #include "livepoll/status.h"
@@ -68,9 +69,9 @@ struct NodeConfig {
   milliseconds dead_after{1000};
   milliseconds permdown{300000};
   // The registry (DESIGN.md, "Registry", "Placement and failover").
-  std::string placement = "hashed";       // hashed or local
-  std::string clash_policy = "oldest";    // oldest, hashed or manual
-  std::string partition = "available";    // available or majority
+  core::Placement placement = core::Placement::kHashed;
+  core::ClashPolicy clash_policy = core::ClashPolicy::kOldest;
+  core::PartitionMode partition = core::PartitionMode::kAvailable;
   milliseconds takeover_timeout{1000};    // the next successor registers after this
   uint32_t stall_after = 3;               // intervals without a good poll: a stalled poller
   bool fault_injection = false;           // the `fault` admin command, for tests only
@@ -97,12 +98,12 @@ struct DaemonArgs {
   std::string help;         // the --help text, when action == kHelp
 };
 
-// Parses livepolld's command line and, with --config, the file. Errors are InvalidArgument with
-// a message naming the file and the key (or the option), e.g.
+// Parses livepolld's command line and, with --config, the file, read through `env`. Errors are
+// InvalidArgument with a message naming the file and the key (or the option), e.g.
 //   "demo.conf: [query.top] interval: 'fast' is not a duration (use 500ms, 2s or 1m)".
 // Checks: required keys present, unknown keys and sections refused, numbers and durations valid,
 // each query's source exists, log_level/log_format known. It does not load plugins.
-Result<DaemonArgs> ParseDaemonArgs(int argc, const char* const argv[]);
+Result<DaemonArgs> ParseDaemonArgs(Env& env, int argc, const char* const argv[]);
 
 // Reads a configuration file's text as `livepolld --config FILE` does with no other option: the
 // same checks and errors, `file` naming it in the messages. The node name stays empty when the

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "env/fake_env.h"
+
 namespace livepoll::config {
 namespace {
 
@@ -34,7 +36,7 @@ class ConfigTest : public ::testing::Test {
     args.insert(args.begin(), "livepolld");
     std::vector<const char*> argv;
     for (const auto& a : args) argv.push_back(a.c_str());
-    return ParseDaemonArgs(static_cast<int>(argv.size()), argv.data());
+    return ParseDaemonArgs(Env::Real(), static_cast<int>(argv.size()), argv.data());
   }
 
   // Parses `text` as demo.conf and returns the error message ("" when it parsed).
@@ -363,6 +365,115 @@ TEST_F(ClusterConfigTest, InconsistentClusterKeysAreRefused) {
   EXPECT_THAT(ErrorFor("[node]\njoin = 10.0.0.1:7473\n"), HasSubstr("join: needs"));
   EXPECT_THAT(ErrorFor("[node]\nsuspect_after = 2s\ndead_after = 1s\n"), HasSubstr("shorter than dead_after"));
   EXPECT_THAT(ErrorFor("[node]\ngossip_interval = 1s\n"), HasSubstr("shorter than suspect_after"));
+}
+
+}  // namespace
+}  // namespace livepoll::config
+
+namespace livepoll::config {
+namespace {
+
+// An Env whose files are the test's own, in memory: proof that the file comes through the Env.
+class FilesEnv : public FakeEnv {
+ public:
+  std::map<std::string, std::string> files;
+  Result<std::string> ReadFile(const std::string& path) override {
+    auto it = files.find(path);
+    if (it == files.end()) return Status::NotFound(path + ": not in this test's files");
+    return it->second;
+  }
+};
+
+Result<DaemonArgs> ParseWith(Env& env, std::vector<const char*> args) {
+  args.insert(args.begin(), "livepolld");
+  return ParseDaemonArgs(env, static_cast<int>(args.size()), args.data());
+}
+
+TEST(ConfigEnv, TheFileIsReadThroughTheEnv) {
+  FilesEnv env;
+  env.files["/virtual/n.conf"] = "[node]\nname = from-env\n";
+  Result<DaemonArgs> r = ParseWith(env, {"--config", "/virtual/n.conf"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.node.name, "from-env");
+
+  Result<DaemonArgs> missing = ParseWith(env, {"--config", "/virtual/none.conf"});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(missing.status().message(),
+            "/virtual/none.conf: cannot read: not in this test's files");
+}
+
+TEST(ConfigPolicies, ParseIntoTheCoreEnumsWithTheirDefaults) {
+  Result<Config> defaults = ParseConfigText("p.conf", "");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->node.placement, core::Placement::kHashed);
+  EXPECT_EQ(defaults->node.clash_policy, core::ClashPolicy::kOldest);
+  EXPECT_EQ(defaults->node.partition, core::PartitionMode::kAvailable);
+
+  Result<Config> set = ParseConfigText(
+      "p.conf", "[node]\nplacement = local\nclash_policy = manual\npartition = majority\n");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->node.placement, core::Placement::kLocal);
+  EXPECT_EQ(set->node.clash_policy, core::ClashPolicy::kManual);
+  EXPECT_EQ(set->node.partition, core::PartitionMode::kMajority);
+
+  FilesEnv env;
+  env.files["p.conf"] = "[node]\nclash_policy = manual\n";
+  Result<DaemonArgs> cli =
+      ParseWith(env, {"--config", "p.conf", "--clash-policy", "hashed", "--placement", "local"});
+  ASSERT_TRUE(cli.ok()) << cli.status().ToString();
+  EXPECT_EQ(cli->config.node.clash_policy, core::ClashPolicy::kHashed);  // the command line wins
+  EXPECT_EQ(cli->config.node.placement, core::Placement::kLocal);
+}
+
+TEST(ConfigPolicies, AnUnknownNameListsTheKnownOnes) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"placement = random", "p.conf: [node] placement: 'random' is not one of hashed, local"},
+      {"clash_policy = newest",
+       "p.conf: [node] clash_policy: 'newest' is not one of oldest, hashed, manual"},
+      {"partition = Majority",
+       "p.conf: [node] partition: 'Majority' is not one of available, majority"},
+  };
+  for (const auto& [line, error] : cases) {
+    Result<Config> r = ParseConfigText("p.conf", "[node]\n" + line + "\n");
+    ASSERT_FALSE(r.ok()) << line;
+    EXPECT_EQ(r.status().message(), error);
+  }
+  FilesEnv env;
+  Result<DaemonArgs> cli = ParseWith(env, {"--placement", "everywhere"});
+  ASSERT_FALSE(cli.ok());
+  EXPECT_EQ(cli.status().message(), "--placement: 'everywhere' is not one of hashed, local");
+}
+
+// What the Boost-based reader did with a dotted key, kept (config_file.cpp, KeyOf).
+TEST(ConfigFile, DottedKeysReadAsTheyDidWithBoost) {
+  Result<Config> before_any = ParseConfigText("d.conf", "node.name = n1\n[node]\nlinger = 2s\n");
+  ASSERT_TRUE(before_any.ok()) << before_any.status().ToString();
+  EXPECT_EQ(before_any->node.name, "n1");
+
+  Result<Config> in_section = ParseConfigText("d.conf", "[node]\nlog.level = debug\n");
+  ASSERT_FALSE(in_section.ok());
+  EXPECT_EQ(in_section.status().message(), "d.conf: [node.log]: malformed section header");
+}
+
+TEST(ConfigFile, CrlfFilesReadLikeLfFiles) {
+  const std::string lf =
+      std::string(kSource) + "[query.q]\nsource = main\nsql = SELECT a FROM t WHERE b = '#' # c\n";
+  std::string crlf;
+  for (char c : lf) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  Result<Config> a = ParseConfigText("a.conf", lf);
+  Result<Config> b = ParseConfigText("b.conf", crlf);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(b->sources.at("main").dsn, "sqlite3://db=demo.db");
+  EXPECT_EQ(b->queries.at("q").sql, a->queries.at("q").sql);
+  EXPECT_EQ(b->queries.at("q").sql, "SELECT a FROM t WHERE b = '#'");
+}
+
+TEST(ConfigFile, ANulByteIsRefusedWithItsLine) {
+  Result<Config> r = ParseConfigText("z.conf", std::string("[node]\nname = a\0b\n", 17));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "z.conf: line 2: control character in the file");
 }
 
 }  // namespace

@@ -1,0 +1,196 @@
+#include "daemon/run.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "core/node.h"
+#include "daemon/demo.h"
+#include "livepoll/version.h"
+#include "net/server.h"
+#include "source/plugin.h"
+#include "source/poll_runner.h"
+
+namespace livepoll::daemon {
+namespace {
+
+core::Catalog MakeCatalog(const config::Config& cfg) {
+  core::Catalog catalog;
+  for (const auto& [name, q] : cfg.queries)
+    catalog.queries[name] = {name, q.source, q.params, q.key, q.interval, q.jitter};
+  for (const auto& [name, s] : cfg.sources) catalog.source_caps[name] = s.max_concurrent;
+  return catalog;
+}
+
+// Loads each source's plugin; the error names the source, the file and the reason.
+Result<std::vector<source::SourceSpec>> LoadSources(Env& env, const config::Config& cfg) {
+  const std::vector<std::string> path = source::PluginSearchPath(env, cfg.node.plugin_dir);
+  std::map<std::string, std::shared_ptr<source::Plugin>> loaded;  // one load per plugin file
+  std::vector<source::SourceSpec> specs;
+  for (const auto& [name, s] : cfg.sources) {
+    Result<std::string> file = source::FindPlugin(s.plugin, path);
+    if (!file.ok())
+      return Status::InvalidArgument("source '" + name + "': " + file.status().message());
+    auto& plugin = loaded[*file];
+    if (!plugin) {
+      Result<std::shared_ptr<source::Plugin>> p = source::Plugin::Load(env, *file);
+      if (!p.ok()) return Status::InvalidArgument("source '" + name + "': " + p.status().message());
+      plugin = *p;
+      spdlog::info("loaded plugin {} {} (ABI {}.{}) from {}", plugin->name(), plugin->version(),
+                   plugin->abi_major(), plugin->abi_minor(), plugin->path());
+    }
+    specs.push_back({name, plugin, s.dsn, s.max_concurrent});
+  }
+  return specs;
+}
+
+// The cluster's sockets.
+net::ClusterOptions ClusterTransportFrom(const config::NodeConfig& node) {
+  net::ClusterOptions c;
+  c.cluster = node.cluster;
+  c.gossip_bind = node.gossip_bind;
+  c.rpc_bind = node.rpc_bind;
+  c.advertise_host = node.advertise_host;
+  c.seeds = node.join;
+  c.fault_injection = node.fault_injection;
+  return c;
+}
+
+// Who this node is in the cluster, and how its state machines behave.
+core::NodeClusterOptions NodeClusterFrom(Env& env, const config::NodeConfig& node) {
+  core::NodeClusterOptions c;
+  // A new incarnation at every start, larger than the last one's (wall-clock microseconds):
+  // peers take a higher incarnation of a name as a restart. Clock skew only delays that until
+  // the old incarnation is declared dead; ordering of anything else never uses it.
+  c.self = {node.name, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                 env.WallNow().time_since_epoch())
+                                                 .count())};
+  core::ClusterOptions& n = c.state;
+  n.membership.gossip_interval = node.gossip_interval;
+  n.membership.suspect_after = node.suspect_after;
+  n.membership.dead_after = node.dead_after;
+  n.membership.permdown = node.permdown;
+  n.membership.seed = env.RandomSeed();
+  n.presence.gossip_interval = node.gossip_interval;
+  n.presence.permdown = node.permdown;
+  core::RegistryOptions& r = n.registry;
+  r.placement = node.placement;
+  r.clash_policy = node.clash_policy;
+  r.partition = node.partition;
+  r.linger = node.linger;
+  r.takeover_timeout = node.takeover_timeout;
+  r.claims = n.presence;
+  r.seed = env.RandomSeed();
+  return c;
+}
+
+// A temporary folder for the demo database when --demo-db is not given; removed at exit.
+struct TempDir {
+  std::string path;
+  ~TempDir() {
+    if (!path.empty()) std::filesystem::remove_all(path);
+  }
+};
+
+int Serve(const config::DaemonArgs& args, Env& env, int stop_fd) {
+  config::Config cfg = args.config;
+
+  TempDir demo_dir;
+  if (args.demo) {
+    std::string dsn = args.demo_dsn;
+    if (dsn.empty()) {
+      std::string db = args.demo_db;
+      if (db.empty()) {
+        char tmpl[] = "/tmp/livepolld-demo-XXXXXX";
+        if (mkdtemp(tmpl) == nullptr) {
+          spdlog::error("--demo: cannot create a temporary folder: {}", strerror(errno));
+          return kExitFailure;
+        }
+        demo_dir.path = tmpl;
+        db = demo_dir.path + "/demo.db";
+      }
+      dsn = "sqlite3://db=" + db;
+    }
+    if (Status s = AddDemoCatalog(args.demo_plugin, dsn, cfg); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return kExitUsage;
+    }
+  }
+
+  Result<std::vector<source::SourceSpec>> sources = LoadSources(env, cfg);
+  if (!sources.ok()) {
+    spdlog::error("{}", sources.status().message());
+    return kExitUsage;
+  }
+  std::unique_ptr<DemoWriter> writer;
+  if (args.demo) {
+    auto demo = std::find_if(sources->begin(), sources->end(),
+                             [](const source::SourceSpec& s) { return s.name == kDemoSource; });
+    Result<std::unique_ptr<DemoWriter>> w =
+        DemoWriter::Start(env, demo->plugin, demo->dsn, std::chrono::seconds(1));
+    if (!w.ok()) {
+      spdlog::error("--demo: {}", w.status().message());
+      return kExitFailure;
+    }
+    writer = std::move(*w);
+    spdlog::info("demo database: {} ({})", demo->dsn, demo->plugin->name());
+  }
+  std::vector<source::QuerySpec> queries;
+  for (const auto& [name, q] : cfg.queries) queries.push_back({name, q.source, q.sql, q.params});
+  source::PollRunner runner(env, std::move(*sources), std::move(queries));
+  source::CatalogCheck check = runner.Check();
+  for (const std::string& w : check.warnings) spdlog::warn("{}", w);
+  for (const std::string& e : check.errors) spdlog::error("{}", e);
+  if (!check.errors.empty()) return kExitUsage;
+
+  core::NodeOptions node_options;
+  core::SubscriptionsOptions& so = node_options.subscriptions;
+  so.node = cfg.node.name;
+  so.linger = cfg.node.linger;
+  so.client_timeout = cfg.node.client_timeout;
+  so.backoff_max = cfg.node.backoff_max;
+  so.seed = env.RandomSeed();
+  net::ServerOptions server_options{cfg.node.client_bind, cfg.node.admin_bind, {}};
+  server_options.stall_after = cfg.node.stall_after;
+  if (!cfg.node.gossip_bind.empty()) {  // in a cluster the registry starts pollers
+    node_options.cluster = NodeClusterFrom(env, cfg.node);
+    server_options.cluster = ClusterTransportFrom(cfg.node);
+  }
+  core::Node node(MakeCatalog(cfg), std::move(node_options));
+  net::Server server(env, std::move(server_options), node, runner);
+  if (Status s = server.Bind(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitFailure;
+  }
+  if (Status s = runner.Start(); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitFailure;
+  }
+  spdlog::info("livepolld {} node {}: clients at {}, admin at {}, {} queries", Version(),
+               cfg.node.name, server.client_endpoint(), server.admin_endpoint(), cfg.queries.size());
+  Status s = server.Run(stop_fd);
+  spdlog::info("stopping");
+  writer.reset();
+  if (!s.ok()) {
+    spdlog::error("{}", s.message());
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int Run(const config::DaemonArgs& args, Env& env, int stop_fd) {
+  try {
+    return Serve(args, env, stop_fd);
+  } catch (const std::exception& e) {
+    spdlog::critical("unexpected failure: {}", e.what());
+    return kExitFailure;
+  }
+}
+
+}  // namespace livepoll::daemon

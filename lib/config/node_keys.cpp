@@ -1,0 +1,211 @@
+#include "config/node_keys.h"
+
+#include <initializer_list>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "config/values.h"
+#include "core/policy.h"
+
+namespace livepoll::config {
+namespace {
+
+// A registry policy by its name in core/policy.h (the one place the names are spelled); the error
+// lists the names of `all`.
+template <typename E>
+Status SetPolicy(E& out, const std::string& v, std::optional<E> (*parse)(std::string_view),
+                 const char* (*name)(E), std::initializer_list<E> all) {
+  if (std::optional<E> e = parse(v)) {
+    out = *e;
+    return Status::Ok();
+  }
+  std::string list;
+  for (E e : all) list += (list.empty() ? "" : ", ") + std::string(name(e));
+  return Status::InvalidArgument("'" + v + "' is not one of " + list);
+}
+
+const NodeKey kNodeKeys[] = {
+    {"name", "name", "NAME", "node name, unique in the cluster (default: the host name)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v.empty()) return Status::InvalidArgument("must not be empty");
+       n.name = v;
+       return Status::Ok();
+     }},
+    {"client_bind", "client-bind", "ENDPOINT",
+     "endpoint for clients (default tcp://127.0.0.1:7470)",
+     [](NodeConfig& n, const std::string& v) {
+       n.client_bind = v;
+       return CheckEndpoint(v);
+     }},
+    {"admin_bind", "admin-bind", "ENDPOINT",
+     "endpoint for the livepoll CLI (default tcp://127.0.0.1:7471)",
+     [](NodeConfig& n, const std::string& v) {
+       n.admin_bind = v;
+       return CheckEndpoint(v);
+     }},
+    {"plugin_dir", "plugin-dir", "DIR",
+     "where plugins named without a path are found (default: LIVEPOLL_PLUGIN_PATH, then the "
+     "install's plugin folder)",
+     [](NodeConfig& n, const std::string& v) {
+       n.plugin_dir = v;
+       return Status::Ok();
+     }},
+    {"linger", "linger", "DURATION",
+     "stop a poller this long after its last subscriber left (default 5s)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.linger, v); }},
+    {"client_timeout", "client-timeout", "DURATION",
+     "drop a client silent this long, with its subscriptions (default 10s)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.client_timeout, v); }},
+    {"backoff_max", "backoff-max", "DURATION",
+     "longest wait between polls while a source fails (default 10s)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.backoff_max, v); }},
+    {"cluster", "cluster", "NAME",
+     "the cluster's name; frames of another cluster are refused (default livepoll)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v.empty()) return Status::InvalidArgument("must not be empty");
+       n.cluster = v;
+       return Status::Ok();
+     }},
+    {"gossip_bind", "gossip-bind", "ENDPOINT",
+     "endpoint of this node's gossip PUB socket; with rpc_bind, makes the node a cluster member "
+     "(default: none, a standalone node)",
+     [](NodeConfig& n, const std::string& v) {
+       n.gossip_bind = v;
+       return CheckEndpoint(v);
+     }},
+    {"rpc_bind", "rpc-bind", "ENDPOINT",
+     "endpoint of this node's rpc ROUTER socket (default: none)",
+     [](NodeConfig& n, const std::string& v) {
+       n.rpc_bind = v;
+       return CheckEndpoint(v);
+     }},
+    {"advertise_host", "advertise-host", "HOST",
+     "the host peers dial when a bind address is a wildcard (default 127.0.0.1)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v.empty()) return Status::InvalidArgument("must not be empty");
+       n.advertise_host = v;
+       return Status::Ok();
+     }},
+    {"join", "join", "HOST:PORT,...",
+     "seeds' rpc addresses to join the cluster through (default: none)",
+     [](NodeConfig& n, const std::string& v) {
+       n.join.clear();
+       std::stringstream in(v);
+       for (std::string seed; std::getline(in, seed, ',');) {
+         seed = Trim(seed);
+         if (seed.empty()) continue;
+         if (seed.find("://") == std::string::npos) seed = "tcp://" + seed;
+         if (Status s = CheckEndpoint(seed); !s.ok()) return s;
+         n.join.push_back(seed);
+       }
+       return Status::Ok();
+     }},
+    {"gossip_interval", "gossip-interval", "DURATION", "heartbeat period (default 100ms)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.gossip_interval, v); }},
+    {"suspect_after", "suspect-after", "DURATION",
+     "a peer silent this long is suspect and probed through others (default 500ms)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.suspect_after, v); }},
+    {"dead_after", "dead-after", "DURATION",
+     "a peer silent this long is dead, whatever the probes say (default 1s)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.dead_after, v); }},
+    {"permdown", "permdown", "DURATION",
+     "a dead or left node's members and presence entries are forgotten after this (default 5m)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.permdown, v); }},
+    {"placement", "placement", "POLICY",
+     "where a new topic's poller runs: hashed (rendezvous hashing over live members) or local "
+     "(the node of its first subscriber) (default hashed)",
+     [](NodeConfig& n, const std::string& v) {
+       return SetPolicy(n.placement, v, core::ParsePlacement, core::PlacementName,
+                        {core::Placement::kHashed, core::Placement::kLocal});
+     }},
+    {"clash_policy", "clash-policy", "POLICY",
+     "which owner a clash keeps: oldest, hashed or manual (default oldest)",
+     [](NodeConfig& n, const std::string& v) {
+       return SetPolicy(
+           n.clash_policy, v, core::ParseClashPolicy, core::ClashPolicyName,
+           {core::ClashPolicy::kOldest, core::ClashPolicy::kHashed, core::ClashPolicy::kManual});
+     }},
+    {"partition", "partition", "MODE",
+     "available (every side of a partition keeps polling) or majority (only a side that sees a "
+     "majority owns topics) (default available)",
+     [](NodeConfig& n, const std::string& v) {
+       return SetPolicy(n.partition, v, core::ParsePartitionMode, core::PartitionModeName,
+                        {core::PartitionMode::kAvailable, core::PartitionMode::kMajority});
+     }},
+    {"takeover_timeout", "takeover-timeout", "DURATION",
+     "when a topic's successor has not registered within this, the next one does (default 1s)",
+     [](NodeConfig& n, const std::string& v) { return SetDuration(n.takeover_timeout, v); }},
+    {"stall_after", "stall-after", "N",
+     "a poller whose last good poll is older than N of its query's intervals is a stalled "
+     "zombie for `livepoll zombies` (default 3)",
+     [](NodeConfig& n, const std::string& v) {
+       Result<int> k = ParseInt(v, 1, 1000000);
+       if (!k.ok()) return k.status();
+       n.stall_after = static_cast<uint32_t>(*k);
+       return Status::Ok();
+     }},
+    {"fault_injection", "fault-injection", "BOOL",
+     "accept the `fault` admin command that cuts this node off from named peers, for tests "
+     "(default false)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v == "true" || v == "yes" || v == "on" || v == "1")
+         n.fault_injection = true;
+       else if (v == "false" || v == "no" || v == "off" || v == "0")
+         n.fault_injection = false;
+       else
+         return Status::InvalidArgument("'" + v + "' is not a boolean (true or false)");
+       return Status::Ok();
+     }},
+    {"log_level", "log-level", "LEVEL", "trace, debug, info, warn or error (default info)",
+     [](NodeConfig& n, const std::string& v) {
+       static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
+       if (!kLevels.count(v)) {
+         return Status::InvalidArgument("'" + v +
+                                        "' is not a level (trace, debug, info, warn, error)");
+       }
+       n.log_level = v;
+       return Status::Ok();
+     }},
+    {"log_format", "log-format", "FORMAT",
+     "text, or json for one JSON object a line (default text)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v != "text" && v != "json") {
+         return Status::InvalidArgument("'" + v + "' is not a log format (text or json)");
+       }
+       n.log_format = v;
+       return Status::Ok();
+     }},
+};
+
+}  // namespace
+
+std::span<const NodeKey> NodeKeys() { return kNodeKeys; }
+
+const NodeKey* FindNodeKey(std::string_view ini) {
+  for (const auto& k : kNodeKeys) {
+    if (ini == k.ini) return &k;
+  }
+  return nullptr;
+}
+
+std::string UnknownNodeKey() {
+  std::string keys;
+  for (const auto& k : kNodeKeys) keys += std::string(keys.empty() ? "" : ", ") + k.ini;
+  return "unknown key (expected " + keys + ")";
+}
+
+Status CheckCluster(const NodeConfig& n) {
+  if (n.gossip_bind.empty() != n.rpc_bind.empty())
+    return Status::InvalidArgument(
+        "gossip_bind and rpc_bind: give both to join a cluster, or neither");
+  if (!n.join.empty() && n.gossip_bind.empty())
+    return Status::InvalidArgument("join: needs gossip_bind and rpc_bind");
+  if (n.suspect_after >= n.dead_after)
+    return Status::InvalidArgument("suspect_after must be shorter than dead_after");
+  if (n.gossip_interval >= n.suspect_after)
+    return Status::InvalidArgument("gossip_interval must be shorter than suspect_after");
+  return Status::Ok();
+}
+
+}  // namespace livepoll::config

@@ -1,0 +1,38 @@
+// The [node] keys: one table row each, read by the file (config_file.h) and by the command line
+// (command_line.cpp, which also builds --help from it), so that a key and its option cannot
+// drift apart. man/livepolld.8 and man/livepoll.conf.5 list the same keys.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "livepoll/status.h"
+
+namespace livepoll::config {
+
+struct NodeKey {
+  const char* ini;   // key in [node]
+  const char* cli;   // long option, without "--"
+  const char* arg;   // value placeholder shown by --help
+  const char* help;  // the --help text
+  // Checks `value` and sets it in the node; an error is the message alone (values.h).
+  Status (*set)(NodeConfig& node, const std::string& value);
+};
+
+// Every [node] key, in --help order.
+std::span<const NodeKey> NodeKeys();
+
+// The row of the [node] key `ini`; nullptr when there is none.
+const NodeKey* FindNodeKey(std::string_view ini);
+
+// The message for a [node] key that is not in the table: "unknown key (expected name, ...)".
+std::string UnknownNodeKey();
+
+// The node keys that only make sense together (both binds or neither, join only in a cluster,
+// gossip_interval < suspect_after < dead_after). Checked once every key is set, since the file
+// and the command line may each give one half.
+Status CheckCluster(const NodeConfig& node);
+
+}  // namespace livepoll::config
