@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "env/env.h"
+#include "livepoll/time.h"
 
 namespace livepoll::sim {
 
