@@ -5,8 +5,12 @@
 #include <tuple>
 
 #include "core/placement.h"
+#include "core/replicated_set_impl.h"
 
 namespace livepoll::core {
+
+template class ReplicatedSet<ClaimEntry>;
+
 namespace {
 
 // The tie-break of proposals and the `oldest` policy: the lower (epoch, node name) wins. Never
@@ -22,7 +26,7 @@ std::string Describe(const Claim& c) {
 
 // Claims are replicated like presence, except that a member coming back is not believed until
 // its transfer says what it holds now: it may have released claims while it was unreachable.
-PresenceOptions ClaimsOptions(PresenceOptions o) {
+ReplicaOptions ClaimsOptions(ReplicaOptions o) {
   o.show_comeback_after_transfer = true;
   return o;
 }
@@ -111,8 +115,8 @@ struct Registry::Impl {
   // ---- the claims replica ----
   std::vector<Claim> ClaimsOf(const std::string& topic) const {
     std::vector<Claim> v;
-    for (const HeldEntry& h : claims.EntriesOfTopic(topic))
-      v.push_back(Claim{topic, h.origin, h.subscriber, h.visible});
+    for (const Held<ClaimEntry>& h : claims.EntriesOfTopic(topic))
+      v.push_back(Claim{topic, h.origin, h.entry.epoch, h.visible});
     return v;
   }
   std::vector<Claim> Visible(const std::string& topic) const {
@@ -121,8 +125,8 @@ struct Registry::Impl {
     return v;
   }
   std::optional<uint64_t> OwnEpoch(const std::string& topic) const {
-    for (const PresenceEntry& e : claims.EntriesOf(self()))
-      if (e.topic == topic) return e.subscriber;
+    for (const ClaimEntry& e : claims.EntriesOf(self()))
+      if (e.topic == topic) return e.epoch;
     return std::nullopt;
   }
   // The claim `policy` keeps among `visible` (two or more, or one); `manual` chooses as `oldest`.
@@ -139,10 +143,10 @@ struct Registry::Impl {
       return Wins(a.epoch, a.owner.name, b.epoch, b.owner.name);
     });
   }
-  // Wraps what the claims Presence says into registry outputs; every topic it changed may have a
+  // Wraps what the claims replica says into registry outputs; every topic it changed may have a
   // new Owner().
-  std::set<std::string> Carry(PresenceOutputs& po, RegistryOutputs& out) {
-    for (PresenceMessage& m : po.broadcasts) out.broadcasts.emplace_back(ClaimsMessage{m});
+  std::set<std::string> Carry(ReplicaOutputs<ClaimEntry>& po, RegistryOutputs& out) {
+    for (ClaimMessage& m : po.broadcasts) out.broadcasts.emplace_back(ClaimsMessage{m});
     for (auto& [to, m] : po.sends) out.sends.emplace_back(to, ClaimsMessage{m});
     out.owners_changed.insert(po.changed.begin(), po.changed.end());
     return std::move(po.changed);
@@ -150,15 +154,15 @@ struct Registry::Impl {
 
   // Every claim a message speaks of existed with its epoch, whether or not the claims replica
   // can apply the message (a delta after a gap is not): the epoch is remembered.
-  void NoteEpochs(const PresenceMessage& m) {
-    auto note = [&](const PresenceEntry& c, const NodeId& origin) {
-      epochs[c.topic].Note(c.subscriber, origin);
+  void NoteEpochs(const ClaimMessage& m) {
+    auto note = [&](const ClaimEntry& c, const NodeId& origin) {
+      epochs[c.topic].Note(c.epoch, origin);
     };
-    if (const auto* d = std::get_if<PresenceDelta>(&m)) {
-      for (const PresenceEntry& c : d->joins) note(c, d->origin);
-      for (const PresenceEntry& c : d->leaves) note(c, d->origin);
-    } else if (const auto* t = std::get_if<PresenceTransfer>(&m)) {
-      for (const PresenceEntry& c : t->entries) note(c, t->origin);
+    if (const auto* d = std::get_if<ClaimDelta>(&m)) {
+      for (const ClaimEntry& c : d->joins) note(c, d->origin);
+      for (const ClaimEntry& c : d->leaves) note(c, d->origin);
+    } else if (const auto* t = std::get_if<ClaimTransfer>(&m)) {
+      for (const ClaimEntry& c : t->entries) note(c, t->origin);
     }
   }
 
@@ -334,8 +338,8 @@ struct Registry::Impl {
     t.proposal.reset();
     if (presence.SubscriberCount(topic) == 0 || !Visible(topic).empty() || !MayOwn()) return;
     std::vector<Claim> replaced = ClaimsOf(topic);  // all hidden: their owners are down
-    PresenceOutputs po;
-    claims.Join(now, PresenceEntry{topic, epoch}, po);
+    ReplicaOutputs<ClaimEntry> po;
+    claims.Join(now, ClaimEntry{topic, epoch}, po);
     Carry(po, out);
     epochs[topic].Note(epoch, self());
     t.ownerless_since.reset();
@@ -422,8 +426,8 @@ struct Registry::Impl {
   // ---- giving up a claim ----
   void Release(Time now, const std::string& topic, uint64_t epoch, const char* why, bool stale,
                RegistryOutputs& out) {
-    PresenceOutputs po;
-    claims.Leave(now, PresenceEntry{topic, epoch}, po);
+    ReplicaOutputs<ClaimEntry> po;
+    claims.Leave(now, ClaimEntry{topic, epoch}, po);
     Carry(po, out);
     out.stop.push_back({topic, why, stale});
     running.erase(topic);
@@ -436,8 +440,8 @@ struct Registry::Impl {
     Epochs& e = epochs[topic];
     const uint64_t epoch = e.claimed + 1;
     e.Note(epoch, self());
-    PresenceOutputs po;
-    claims.Change(now, {PresenceEntry{topic, epoch}}, {PresenceEntry{topic, old}}, po);
+    ReplicaOutputs<ClaimEntry> po;
+    claims.Change(now, {ClaimEntry{topic, epoch}}, {ClaimEntry{topic, old}}, po);
     Carry(po, out);
     out.start.push_back({topic, epoch});
     running[topic] = epoch;
@@ -449,8 +453,8 @@ struct Registry::Impl {
   // In `majority` mode: on losing the majority, every claim released and every poller stopped.
   void CheckMajority(Time now, RegistryOutputs& out) {
     if (options.partition != PartitionMode::kMajority || HasMajority()) return;
-    for (const PresenceEntry& c : claims.EntriesOf(self()))
-      Release(now, c.topic, c.subscriber, "majority-lost", true, out);
+    for (const ClaimEntry& c : claims.EntriesOf(self()))
+      Release(now, c.topic, c.epoch, "majority-lost", true, out);
     for (const auto& [topic, epoch] : running) out.stop.push_back({topic, "majority-lost", true});
     running.clear();
   }
@@ -470,12 +474,12 @@ struct Registry::Impl {
              it->second.empty_since && now >= *it->second.empty_since + idle_after;
     };
     std::map<std::string, uint64_t> own;
-    for (const PresenceEntry& c : claims.EntriesOf(self())) {
+    for (const ClaimEntry& c : claims.EntriesOf(self())) {
       if (idle(c.topic)) {
-        Release(now, c.topic, c.subscriber, "idle", false, out);
+        Release(now, c.topic, c.epoch, "idle", false, out);
         Reaped(c.topic, "idle", out);
       } else {
-        own[c.topic] = c.subscriber;
+        own[c.topic] = c.epoch;
       }
     }
     for (auto it = running.begin(); it != running.end();) {
@@ -497,10 +501,10 @@ struct Registry::Impl {
     }
     for (const std::string& topic : claims.HeldTopics()) {
       if (!idle(topic)) continue;
-      for (const HeldEntry& h : claims.EntriesOfTopic(topic)) {
+      for (const Held<ClaimEntry>& h : claims.EntriesOfTopic(topic)) {
         if (h.visible) continue;
-        PresenceOutputs po;
-        if (claims.DropHidden(h.origin, PresenceEntry{topic, h.subscriber}, po))
+        ReplicaOutputs<ClaimEntry> po;
+        if (claims.DropHidden(h.origin, h.entry, po))
           Reaped(topic, "dead-owner", out);
         Carry(po, out);
       }
@@ -510,7 +514,7 @@ struct Registry::Impl {
   const Membership& membership;
   const Presence& presence;
   RegistryOptions options;
-  Presence claims;  // entries {topic, epoch}: the claims of every node, own included
+  ReplicatedSet<ClaimEntry> claims;  // the claims of every node, own included
   std::map<std::string, TopicState> topics;
   std::map<std::string, Epochs> epochs;
   std::map<std::string, uint64_t> running;  // topic -> epoch: the pollers this node runs
@@ -535,9 +539,9 @@ void Registry::OnMessage(Time now, const RegistryMessage& m, RegistryOutputs& ou
   } else if (const auto* v = std::get_if<RegistryVote>(&m)) {
     impl_->OnVote(now, *v, out);
   } else {
-    const PresenceMessage& cm = std::get<ClaimsMessage>(m).m;
+    const ClaimMessage& cm = std::get<ClaimsMessage>(m).m;
     impl_->NoteEpochs(cm);
-    PresenceOutputs po;
+    ReplicaOutputs<ClaimEntry> po;
     impl_->claims.OnMessage(now, cm, po);
     for (const std::string& topic : impl_->Carry(po, out)) impl_->Examine(now, topic, out);
   }
@@ -546,7 +550,7 @@ void Registry::OnMessage(Time now, const RegistryMessage& m, RegistryOutputs& ou
 void Registry::OnMemberDown(Time now, const NodeId& node, RegistryOutputs& out) {
   Impl& r = *impl_;
   r.down_since.emplace(node.name, now);
-  PresenceOutputs po;
+  ReplicaOutputs<ClaimEntry> po;
   r.claims.OnMemberDown(now, node, po);
   r.Carry(po, out);
   for (auto& [topic, t] : r.topics) {
@@ -565,7 +569,7 @@ void Registry::OnMemberDown(Time now, const NodeId& node, RegistryOutputs& out) 
 void Registry::OnMemberUp(Time now, const NodeId& node, RegistryOutputs& out) {
   Impl& r = *impl_;
   r.down_since.erase(node.name);
-  PresenceOutputs po;
+  ReplicaOutputs<ClaimEntry> po;
   r.claims.OnMemberUp(now, node, po);
   r.Carry(po, out);
   if (node != r.self()) {
@@ -589,7 +593,7 @@ void Registry::OnPresenceChanged(Time now, const std::string& topic, RegistryOut
 
 void Registry::Tick(Time now, RegistryOutputs& out) {
   Impl& r = *impl_;
-  PresenceOutputs po;
+  ReplicaOutputs<ClaimEntry> po;
   r.claims.Tick(now, po);
   std::set<std::string> due = r.Carry(po, out);
   if (now >= r.next_sweep) {
@@ -716,12 +720,12 @@ std::vector<std::string> Registry::Reap(Time now, const std::string& topic, bool
     r.Reaped(topic, "orphan", out);
   }
   if (r.Visible(topic).empty()) {
-    for (const HeldEntry& h : r.claims.EntriesOfTopic(topic)) {
+    for (const Held<ClaimEntry>& h : r.claims.EntriesOfTopic(topic)) {
       if (h.visible) continue;
-      PresenceOutputs po;
-      if (r.claims.DropHidden(h.origin, PresenceEntry{topic, h.subscriber}, po)) {
+      ReplicaOutputs<ClaimEntry> po;
+      if (r.claims.DropHidden(h.origin, h.entry, po)) {
         done.push_back("dropped the claim of down owner " + h.origin.name + " at epoch " +
-                       std::to_string(h.subscriber));
+                       std::to_string(h.entry.epoch));
         r.Reaped(topic, "dead-owner", out);
       }
       r.Carry(po, out);
@@ -756,7 +760,7 @@ std::vector<std::string> Registry::Clashes() const {
 
 std::map<std::string, uint64_t> Registry::OwnClaims() const {
   std::map<std::string, uint64_t> own;
-  for (const PresenceEntry& c : impl_->claims.EntriesOf(impl_->self())) own[c.topic] = c.subscriber;
+  for (const ClaimEntry& c : impl_->claims.EntriesOf(impl_->self())) own[c.topic] = c.epoch;
   return own;
 }
 

@@ -5,11 +5,12 @@
 //
 // Claims. A claim says "node N (this incarnation) owns topic T at epoch E". Every node is the
 // single writer of its own claims, so the replica is the union of every node's own claims and is
-// replicated exactly like presence: a second core::Presence whose entries are {topic, epoch}
-// (PresenceEntry::subscriber holds the epoch), wrapped in ClaimsMessage on the wire. It inherits
-// presence's guarantees: deltas at once, transfers on a gap, a down owner's claims hidden at once
-// (and dropped after permdown, or reaped earlier as `dead-owner`), shown again if that incarnation
-// comes back, replaced at once by a restart.
+// replicated exactly like presence: a ReplicatedSet (replicated_set.h) whose entries are
+// ClaimEntry {topic, epoch}, its messages wrapped in ClaimsMessage on the wire. It has the
+// replication's guarantees: deltas at once, transfers on a gap, a down owner's claims hidden at
+// once (and dropped after permdown, or reaped earlier as `dead-owner`), shown again when that
+// incarnation comes back and its transfer says what it still claims, replaced at once by a
+// restart.
 //
 // Registration (propose/commit). To register T, node X takes epoch = (highest epoch seen for T,
 // see Clashes) + 1 and proposes {T, epoch} over rpc to every other member it believes alive.
@@ -88,6 +89,7 @@
 #include "core/policy.h"
 #include "livepoll/status.h"
 #include "core/presence.h"
+#include "core/replicated_set.h"
 
 namespace livepoll::core {
 
@@ -101,8 +103,8 @@ struct RegistryOptions {
   Duration propose_retry = std::chrono::milliseconds(200);
   Duration sweep_interval = std::chrono::seconds(1);
   Duration reap_margin = std::chrono::seconds(5);
-  PresenceOptions claims;  // the replication of claims (gossip_interval, permdown, transfer_retry)
-  uint64_t seed = 1;       // jitter of retries
+  ReplicaOptions claims;  // the replication of claims (gossip_interval, permdown, transfer_retry)
+  uint64_t seed = 1;      // jitter of retries
 };
 
 // ---- messages ----
@@ -126,8 +128,17 @@ struct RegistryVote {  // rpc back to the proposer
   NodeId owner;  // denied for a known owner: who (name empty otherwise)
   uint64_t owner_epoch = 0;
 };
+// A claim as replicated: this node (the entry's origin) owns `topic` at `epoch`.
+struct ClaimEntry {
+  std::string topic;
+  uint64_t epoch = 0;
+  auto operator<=>(const ClaimEntry&) const = default;
+};
+using ClaimDelta = ReplicaDelta<ClaimEntry>;
+using ClaimTransfer = ReplicaTransfer<ClaimEntry>;
+using ClaimMessage = ReplicaMessage<ClaimEntry>;
 struct ClaimsMessage {  // the replication of one node's own claims
-  PresenceMessage m;
+  ClaimMessage m;
 };
 using RegistryMessage = std::variant<RegistryPropose, RegistryVote, ClaimsMessage>;
 
@@ -253,7 +264,7 @@ class Registry {
   const RegistryOptions& options() const;
 
  private:
-  // The implementation's state (registry.cpp): the claims Presence, pending proposals, grants,
+  // The implementation's state (registry.cpp): the claims replica, pending proposals, grants,
   // ownerless-since and empty-since times per topic, the highest epochs seen per topic, the
   // running pollers.
   struct Impl;

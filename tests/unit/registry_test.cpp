@@ -794,7 +794,7 @@ TEST_F(RegistryTest, ADeadOwnersClaimNobodyTakesOverIsReaped) {
 TEST_F(RegistryTest, ClaimsFromANodeThatIsNotAnUpMemberAreDropped) {
   Form(2);
   NodeOutputs out;
-  PresenceDelta d{NodeId{"stranger", 1}, 0, 1, {PresenceEntry{"t", 3}}, {}};
+  ClaimDelta d{NodeId{"stranger", 1}, 0, 1, {ClaimEntry{"t", 3}}, {}};
   N(0).OnMessage(now_, RegistryMessage(ClaimsMessage{d}), out);
   EXPECT_TRUE(R(0).Claims("t").empty());
   // From a member, the same is taken.
