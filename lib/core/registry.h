@@ -72,6 +72,7 @@
 // what this node's replica shows that should not exist, by DESIGN.md's reasons, before the sweep
 // gets to it (or when the sweep never will: a clash under `manual`, a dead owner whose topic still
 // has subscribers nobody serves). Reap(topic) removes this node's part of a topic's zombies now.
+// Each zombie rule is written once (zombies.h says where) for the sweep and this view alike.
 //
 // Thread safety: none; one thread owns it.
 #pragma once
@@ -205,6 +206,12 @@ struct RegistryOutputs {
   std::vector<RegistryEvent> events;
 };
 
+class ClaimsReplica;
+class Ownership;
+class Registration;
+class Lifecycle;
+class OperatorView;
+
 class Registry {
  public:
   // `membership` and `presence` are this node's (owned by the same core::Node) and outlive it.
@@ -264,11 +271,13 @@ class Registry {
   const RegistryOptions& options() const;
 
  private:
-  // The implementation's state (registry.cpp): the claims replica, pending proposals, grants,
-  // ownerless-since and empty-since times per topic, the highest epochs seen per topic, the
-  // running pollers.
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  // The parts, each with its contract in its own header; each refers to those above it.
+  RegistryOptions options_;
+  std::unique_ptr<ClaimsReplica> claims_;       // claims.h: every node's claims, epochs seen
+  std::unique_ptr<Ownership> ownership_;        // ownership.h: own claims, pollers, majority
+  std::unique_ptr<Registration> registration_;  // registration.h: proposals, votes, grants
+  std::unique_ptr<Lifecycle> lifecycle_;        // lifecycle.h: each topic over time, sweeps
+  std::unique_ptr<OperatorView> operator_;      // zombies.h: Zombies and Reap
 };
 
 }  // namespace livepoll::core

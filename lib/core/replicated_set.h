@@ -21,7 +21,7 @@
 // that speaks again is taken as new (visible); Membership reports it up in that case anyway.
 //
 // The template's body is in replicated_set_impl.h, compiled once per entry type by an explicit
-// instantiation (presence.cpp, registry.cpp), not in every includer.
+// instantiation (presence.cpp, claims.cpp), not in every includer.
 // Thread safety: none; one thread owns it.
 #pragma once
 

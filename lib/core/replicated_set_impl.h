@@ -1,5 +1,5 @@
 // The body of ReplicatedSet (replicated_set.h). Included only by the files that instantiate it
-// explicitly for one entry type (presence.cpp, registry.cpp), so that it is compiled once per type.
+// explicitly for one entry type (presence.cpp, claims.cpp), so that it is compiled once per type.
 #pragma once
 
 #include <algorithm>
