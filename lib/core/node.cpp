@@ -272,11 +272,9 @@ void Node::Carry(Time now, ClusterOutputs& co, Actions& out) {
       case K::kClash: counters_.clashes++; break;
       case K::kClashResolved: counters_.clashes_resolved++; break;
       case K::kDenied: counters_.proposals_denied++; break;
-      case K::kReaped:
-        if (e.detail == "idle") counters_.reaped_idle++;
-        else if (e.detail == "orphan") counters_.reaped_orphan++;
-        else counters_.reaped_dead_owner++;
-        break;
+      case K::kReapedIdle: counters_.reaped_idle++; break;
+      case K::kReapedOrphan: counters_.reaped_orphan++; break;
+      case K::kReapedDeadOwner: counters_.reaped_dead_owner++; break;
     }
     out.events.emplace_back(std::move(e));
   }

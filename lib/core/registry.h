@@ -5,11 +5,12 @@
 //
 // Claims. A claim says "node N (this incarnation) owns topic T at epoch E". Every node is the
 // single writer of its own claims, so the replica is the union of every node's own claims and is
-// replicated exactly like presence: a second core::Presence whose entries are {topic, epoch}
-// (PresenceEntry::subscriber holds the epoch), wrapped in ClaimsMessage on the wire. It inherits
-// presence's guarantees: deltas at once, transfers on a gap, a down owner's claims hidden at once
-// (and dropped after permdown, or reaped earlier as `dead-owner`), shown again if that incarnation
-// comes back, replaced at once by a restart.
+// replicated exactly like presence: a ReplicatedSet (replicated_set.h) whose entries are
+// ClaimEntry {topic, epoch}, its messages wrapped in ClaimsMessage on the wire. It has the
+// replication's guarantees: deltas at once, transfers on a gap, a down owner's claims hidden at
+// once (and dropped after permdown, or reaped earlier as `dead-owner`), shown again when that
+// incarnation comes back and its transfer says what it still claims, replaced at once by a
+// restart.
 //
 // Registration (propose/commit). To register T, node X takes epoch = (highest epoch seen for T,
 // see Clashes) + 1 and proposes {T, epoch} over rpc to every other member it believes alive.
@@ -65,12 +66,13 @@
 //  - orphan: a running poller that no own visible claim names at the same epoch;
 //  - dead-owner: a hidden claim (owner down) of a topic with no subscriber anywhere for
 //    linger + reap_margin (nobody will take it over).
-// Each is removed and counted in a RegistryEvent::kReaped with the reason.
+// Each is removed and counted in a RegistryEvent (kReapedIdle, kReapedOrphan, kReapedDeadOwner).
 //
 // Zombies and Reap (the operator's view, `livepoll zombies` / `livepoll reap`). Zombies() lists
 // what this node's replica shows that should not exist, by DESIGN.md's reasons, before the sweep
 // gets to it (or when the sweep never will: a clash under `manual`, a dead owner whose topic still
 // has subscribers nobody serves). Reap(topic) removes this node's part of a topic's zombies now.
+// Each zombie rule is written once (zombies.h says where) for the sweep and this view alike.
 //
 // Thread safety: none; one thread owns it.
 #pragma once
@@ -88,6 +90,7 @@
 #include "core/policy.h"
 #include "livepoll/status.h"
 #include "core/presence.h"
+#include "core/replicated_set.h"
 
 namespace livepoll::core {
 
@@ -101,8 +104,8 @@ struct RegistryOptions {
   Duration propose_retry = std::chrono::milliseconds(200);
   Duration sweep_interval = std::chrono::seconds(1);
   Duration reap_margin = std::chrono::seconds(5);
-  PresenceOptions claims;  // the replication of claims (gossip_interval, permdown, transfer_retry)
-  uint64_t seed = 1;       // jitter of retries
+  ReplicaOptions claims;  // the replication of claims (gossip_interval, permdown, transfer_retry)
+  uint64_t seed = 1;      // jitter of retries
 };
 
 // ---- messages ----
@@ -126,8 +129,17 @@ struct RegistryVote {  // rpc back to the proposer
   NodeId owner;  // denied for a known owner: who (name empty otherwise)
   uint64_t owner_epoch = 0;
 };
+// A claim as replicated: this node (the entry's origin) owns `topic` at `epoch`.
+struct ClaimEntry {
+  std::string topic;
+  uint64_t epoch = 0;
+  auto operator<=>(const ClaimEntry&) const = default;
+};
+using ClaimDelta = ReplicaDelta<ClaimEntry>;
+using ClaimTransfer = ReplicaTransfer<ClaimEntry>;
+using ClaimMessage = ReplicaMessage<ClaimEntry>;
 struct ClaimsMessage {  // the replication of one node's own claims
-  PresenceMessage m;
+  ClaimMessage m;
 };
 using RegistryMessage = std::variant<RegistryPropose, RegistryVote, ClaimsMessage>;
 
@@ -163,13 +175,18 @@ struct RegistryEvent {
     kTakeover,     // the registration replaced a down owner (detail: the old owner)
     kClash,        // a clash was detected (detail: the claimants)
     kClashResolved,
-    kReaped,       // detail: "idle", "orphan" or "dead-owner"
-    kDenied,       // a proposal of this node was denied (detail: by whom, why)
+    // A zombie removed by the sweep or Reap (detail: "idle", "orphan" or "dead-owner").
+    kReapedIdle,
+    kReapedOrphan,
+    kReapedDeadOwner,
+    kDenied,  // a proposal of this node was denied (detail: by whom, why)
   };
   Kind kind;
   std::string topic;
   std::string detail;
 };
+// "registered", "released", "takeover", "clash", "clash-resolved", "reaped", "denied".
+const char* RegistryEventName(RegistryEvent::Kind kind);
 
 // One zombie as this node sees it (Registry::Zombies).
 struct RegistryZombie {
@@ -193,6 +210,12 @@ struct RegistryOutputs {
   std::set<std::string> owners_changed;
   std::vector<RegistryEvent> events;
 };
+
+class ClaimsReplica;
+class Ownership;
+class Registration;
+class Lifecycle;
+class OperatorView;
 
 class Registry {
  public:
@@ -253,11 +276,13 @@ class Registry {
   const RegistryOptions& options() const;
 
  private:
-  // The implementation's state (registry.cpp): the claims Presence, pending proposals, grants,
-  // ownerless-since and empty-since times per topic, the highest epochs seen per topic, the
-  // running pollers.
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  // The parts, each with its contract in its own header; each refers to those above it.
+  RegistryOptions options_;
+  std::unique_ptr<ClaimsReplica> claims_;       // claims.h: every node's claims, epochs seen
+  std::unique_ptr<Ownership> ownership_;        // ownership.h: own claims, pollers, majority
+  std::unique_ptr<Registration> registration_;  // registration.h: proposals, votes, grants
+  std::unique_ptr<Lifecycle> lifecycle_;        // lifecycle.h: each topic over time, sweeps
+  std::unique_ptr<OperatorView> operator_;      // zombies.h: Zombies and Reap
 };
 
 }  // namespace livepoll::core

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "core/placement.h"
+#include "core/claims.h"
 #include "livepoll/strings.h"
 
 namespace livepoll::net {
@@ -177,18 +177,8 @@ Result<proto::AdminReply> PlanResolve(const AdminContext& ctx, const proto::Para
                              "error: " + *keep + " does not claim this topic"});
         continue;
       }
-    } else if (*policy == core::ClashPolicy::kHashed) {
-      std::vector<std::string> names;
-      for (const core::Claim& c : visible) names.push_back(c.owner.name);
-      const std::string first = core::RendezvousOrder(topic, names).front();
-      for (const core::Claim& c : visible)
-        if (c.owner.name == first) winner = c;
     } else {
-      winner = *std::min_element(visible.begin(), visible.end(),
-                                 [](const core::Claim& a, const core::Claim& b) {
-                                   return std::tie(a.epoch, a.owner.name) <
-                                          std::tie(b.epoch, b.owner.name);
-                                 });
+      winner = core::Winner(topic, visible, *policy);
     }
     peer_args->emplace_back("topic", topic);
     peer_args->emplace_back("winner", winner->owner.name);

@@ -11,11 +11,11 @@ namespace {
 using namespace proto::wire;
 using core::MemberClaim;
 using core::NodeId;
-using core::PresenceEntry;
 
-// The replication messages' wire names, indexed by core::PresenceMessage alternative. Presence and
-// the registry's claims (a second core::Presence, registry.h) share the bodies; only the prefix
-// tells which replica a frame feeds, so both tables are written once, here, for both directions.
+// The replication messages' wire names, indexed by core::ReplicaMessage alternative. Presence and
+// the registry's claims (both a core::ReplicatedSet, replicated_set.h) share the bodies; only the
+// prefix tells which replica a frame feeds, so both tables are written once, here, for both
+// directions.
 using ReplicationTypes = std::array<const char*, std::variant_size_v<core::PresenceMessage>>;
 constexpr ReplicationTypes kPresenceTypes = {"p.delta", "p.clock", "p.transfer_request", "p.transfer"};
 constexpr ReplicationTypes kClaimsTypes = {"r.delta", "r.clock", "r.transfer_request", "r.transfer"};
@@ -41,12 +41,14 @@ void PackClaims(Packer& p, const std::vector<MemberClaim>& v) {
   p.pack_array(static_cast<uint32_t>(v.size()));
   for (const auto& c : v) PackClaim(p, c);
 }
-void PackEntries(Packer& p, const std::vector<PresenceEntry>& v) {
+// A replicated entry is [topic, uint]: a presence entry's subscriber, a claim's epoch.
+template <typename Entry>
+void PackEntries(Packer& p, const std::vector<Entry>& v) {
   p.pack_array(static_cast<uint32_t>(v.size()));
-  for (const auto& e : v) {
+  for (const auto& [topic, value] : v) {
     p.pack_array(2);
-    PackStr(p, e.topic);
-    p.pack_uint64(e.subscriber);
+    PackStr(p, topic);
+    p.pack_uint64(value);
   }
 }
 // An update travels as its client-protocol frame (proto::Encode) in a bin: its shape is defined
@@ -124,27 +126,28 @@ void Put(Writer& w, const core::LeaveNotice& m) {
   w.Node("sender", m.from);
 }
 
-void Put(Writer& w, const core::PresenceMessage& msg, const ReplicationTypes& types) {
+template <typename Entry>
+void Put(Writer& w, const core::ReplicaMessage<Entry>& msg, const ReplicationTypes& types) {
   const char* type = types[msg.index()];
   std::visit(
       [&](const auto& m) {
         using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, core::PresenceDelta>) {
+        if constexpr (std::is_same_v<T, core::ReplicaDelta<Entry>>) {
           w.Begin(type, 5);
           w.Node("origin", m.origin);
           w.U64("from_version", m.from_version);
           w.U64("to_version", m.to_version);
           w.Key("joins"); PackEntries(w.p, m.joins);
           w.Key("leaves"); PackEntries(w.p, m.leaves);
-        } else if constexpr (std::is_same_v<T, core::PresenceClock>) {
+        } else if constexpr (std::is_same_v<T, core::ReplicaClock>) {
           w.Begin(type, 2);
           w.Node("origin", m.origin);
           w.U64("version", m.version);
-        } else if constexpr (std::is_same_v<T, core::PresenceTransferRequest>) {
+        } else if constexpr (std::is_same_v<T, core::ReplicaTransferRequest>) {
           w.Begin(type, 1);
           w.Node("sender", m.from);
         } else {
-          static_assert(std::is_same_v<T, core::PresenceTransfer>);
+          static_assert(std::is_same_v<T, core::ReplicaTransfer<Entry>>);
           w.Begin(type, 3);
           w.Node("origin", m.origin);
           w.U64("version", m.version);
@@ -203,7 +206,7 @@ void Put(Writer& w, const AdminAnswer& m) {
 }
 
 // The group variants (MembershipMessage, RegistryMessage, DataMessage) put their alternative;
-// PresenceMessage has its own Put above because claims reuse it under other names.
+// PresenceMessage has its own Put above because claims share its bodies under other names.
 template <typename... Ts>
 void Put(Writer& w, const std::variant<Ts...>& v) {
   std::visit([&](const auto& m) { Put(w, m); }, v);
@@ -246,10 +249,12 @@ Status ReadClaim(const msgpack::object& o, MemberClaim* c) {
   c->state = static_cast<core::MemberState>(state);
   return Status::Ok();
 }
-Status ReadEntry(const msgpack::object& o, PresenceEntry* e) {
+template <typename Entry>
+Status ReadEntry(const msgpack::object& o, Entry* e) {
   const msgpack::object* t = Tuple(o, 2);
   if (t == nullptr) return Bad("presence entry");
-  return All([&] { return ReadStr(t[0], &e->topic); }, [&] { return ReadU64(t[1], &e->subscriber); });
+  auto& [topic, value] = *e;
+  return All([&] { return ReadStr(t[0], &topic); }, [&] { return ReadU64(t[1], &value); });
 }
 // The embedded client frame of PackUpdate. Its protocol version is checked again (Incompatible,
 // like the envelope's); anything else wrong with it, another message type included, is this
@@ -341,24 +346,26 @@ Status Read(const Fields& f, core::ProbeReply* m) {
 }
 Status Read(const Fields& f, core::LeaveNotice* m) { return NodeField(f, "sender", &m->from); }
 
-Status Read(const Fields& f, core::PresenceDelta* m) {
+template <typename Entry>
+Status Read(const Fields& f, core::ReplicaDelta<Entry>* m) {
   return All([&] { return NodeField(f, "origin", &m->origin); },
              [&] { return f.U64("from_version", &m->from_version); },
              [&] { return f.U64("to_version", &m->to_version); },
-             [&] { return ArrayField(f, "joins", &m->joins, ReadEntry); },
-             [&] { return ArrayField(f, "leaves", &m->leaves, ReadEntry); });
+             [&] { return ArrayField(f, "joins", &m->joins, ReadEntry<Entry>); },
+             [&] { return ArrayField(f, "leaves", &m->leaves, ReadEntry<Entry>); });
 }
-Status Read(const Fields& f, core::PresenceClock* m) {
+Status Read(const Fields& f, core::ReplicaClock* m) {
   return All([&] { return NodeField(f, "origin", &m->origin); },
              [&] { return f.U64("version", &m->version); });
 }
-Status Read(const Fields& f, core::PresenceTransferRequest* m) {
+Status Read(const Fields& f, core::ReplicaTransferRequest* m) {
   return NodeField(f, "sender", &m->from);
 }
-Status Read(const Fields& f, core::PresenceTransfer* m) {
+template <typename Entry>
+Status Read(const Fields& f, core::ReplicaTransfer<Entry>* m) {
   return All([&] { return NodeField(f, "origin", &m->origin); },
              [&] { return f.U64("version", &m->version); },
-             [&] { return ArrayField(f, "entries", &m->entries, ReadEntry); });
+             [&] { return ArrayField(f, "entries", &m->entries, ReadEntry<Entry>); });
 }
 
 Status Read(const Fields& f, core::RegistryPropose* m) {
@@ -418,7 +425,7 @@ Result<ClusterMessage> ReadMessage(const Fields& f) {
   else if constexpr (G == Group::kPresence) return ClusterMessage(core::PresenceMessage(std::move(m)));
   else if constexpr (G == Group::kRegistry) return ClusterMessage(core::RegistryMessage(std::move(m)));
   else if constexpr (G == Group::kClaims)
-    return ClusterMessage(core::RegistryMessage(core::ClaimsMessage{core::PresenceMessage(std::move(m))}));
+    return ClusterMessage(core::RegistryMessage(core::ClaimsMessage{core::ClaimMessage(std::move(m))}));
   else if constexpr (G == Group::kAdmin) return ClusterMessage(AdminMessage(std::move(m)));
   else return ClusterMessage(DataMessage(std::move(m)));
 }
@@ -427,12 +434,12 @@ struct Decoder {
   const char* type;
   Result<ClusterMessage> (*read)(const Fields&);
 };
-template <Group G>
+template <Group G, typename Entry>
 constexpr std::array<Decoder, 4> ReplicationDecoders(const ReplicationTypes& types) {
-  return {{{types[0], ReadMessage<G, core::PresenceDelta>},
-           {types[1], ReadMessage<G, core::PresenceClock>},
-           {types[2], ReadMessage<G, core::PresenceTransferRequest>},
-           {types[3], ReadMessage<G, core::PresenceTransfer>}}};
+  return {{{types[0], ReadMessage<G, core::ReplicaDelta<Entry>>},
+           {types[1], ReadMessage<G, core::ReplicaClock>},
+           {types[2], ReadMessage<G, core::ReplicaTransferRequest>},
+           {types[3], ReadMessage<G, core::ReplicaTransfer<Entry>>}}};
 }
 static_assert(std::variant_size_v<core::PresenceMessage> == 4, "ReplicationDecoders lists them");
 
@@ -453,8 +460,10 @@ constexpr std::array<Decoder, 7> kOtherDecoders = {{
     {"a.request", ReadMessage<Group::kAdmin, AdminCall>},
     {"a.reply", ReadMessage<Group::kAdmin, AdminAnswer>},
 }};
-constexpr auto kPresenceDecoders = ReplicationDecoders<Group::kPresence>(kPresenceTypes);
-constexpr auto kClaimsDecoders = ReplicationDecoders<Group::kClaims>(kClaimsTypes);
+constexpr auto kPresenceDecoders =
+    ReplicationDecoders<Group::kPresence, core::PresenceEntry>(kPresenceTypes);
+constexpr auto kClaimsDecoders =
+    ReplicationDecoders<Group::kClaims, core::ClaimEntry>(kClaimsTypes);
 
 Result<ClusterMessage> DecodeBody(std::string_view type, const Fields& f) {
   auto find = [&](const auto& table) -> const Decoder* {

@@ -27,7 +27,11 @@ void Log(const core::RegistryEvent& e) {
     case K::kTakeover: spdlog::info("took over {} from {}", e.topic, e.detail); break;
     case K::kClash: spdlog::warn("clash on {}: {}", e.topic, e.detail); break;
     case K::kClashResolved: spdlog::info("clash on {} resolved: {}", e.topic, e.detail); break;
-    case K::kReaped: spdlog::warn("reaped a zombie on {}: {}", e.topic, e.detail); break;
+    case K::kReapedIdle:
+    case K::kReapedOrphan:
+    case K::kReapedDeadOwner:
+      spdlog::warn("reaped a zombie on {}: {}", e.topic, e.detail);
+      break;
     case K::kDenied: spdlog::debug("registration of {} denied: {}", e.topic, e.detail); break;
   }
 }

@@ -118,15 +118,21 @@ std::vector<Seed> ClusterFrames() {
       {"r.vote-denied",
        RegistryMessage(RegistryVote{Id("b", 2), 5, "q?x=1", false, Id("c", 9), 2})},
   };
-  const std::vector<std::pair<std::string, PresenceMessage>> replication = {
-      {"delta", PresenceDelta{Id("a", 1), 4, 6, {{"q?x=1", 10}, {"q", 11}}, {{"r", 3}}}},
-      {"clock", PresenceClock{Id("a", 1), 6}},
-      {"transfer_request", PresenceTransferRequest{Id("b", 2)}},
-      {"transfer", PresenceTransfer{Id("a", 1), 6, {{"q", 11}, {"orders?region=eu", 12}}}},
+  // The same bodies for presence and claims (their entries are both [topic, uint] on the wire).
+  auto replication = []<typename Entry>(Entry) {
+    return std::vector<std::pair<std::string, ReplicaMessage<Entry>>>{
+        {"delta", ReplicaDelta<Entry>{Id("a", 1), 4, 6, {{"q?x=1", 10}, {"q", 11}}, {{"r", 3}}}},
+        {"clock", ReplicaClock{Id("a", 1), 6}},
+        {"transfer_request", ReplicaTransferRequest{Id("b", 2)}},
+        {"transfer",
+         ReplicaTransfer<Entry>{Id("a", 1), 6, {{"q", 11}, {"orders?region=eu", 12}}}},
+    };
   };
-  for (const auto& [name, m] : replication) {
-    node.emplace_back("p." + name, m);
-    node.emplace_back("r." + name, RegistryMessage(ClaimsMessage{m}));
+  const auto presence = replication(PresenceEntry{});
+  const auto claims = replication(ClaimEntry{});
+  for (size_t i = 0; i < presence.size(); ++i) {
+    node.emplace_back("p." + presence[i].first, presence[i].second);
+    node.emplace_back("r." + claims[i].first, RegistryMessage(ClaimsMessage{claims[i].second}));
   }
   std::vector<Seed> out;
   for (const auto& [name, m] : node) out.push_back({name, net::EncodeCluster(kCluster, "n1", m)});

@@ -290,9 +290,7 @@ void SimCluster::Apply(size_t i, core::Actions& out) {
         lives_[i].back().joined = now_;
       }
     } else if (const auto* r = std::get_if<core::RegistryEvent>(&e)) {
-      static const char* const kKinds[] = {"registered", "released",   "takeover", "clash",
-                                           "clash-resolved", "reaped", "denied"};
-      Log(me + ": " + kKinds[static_cast<int>(r->kind)] + " " + r->topic +
+      Log(me + ": " + core::RegistryEventName(r->kind) + " " + r->topic +
           (r->detail.empty() ? "" : " (" + r->detail + ")"));
       registry_events_.push_back({now_, i, *r});
     } else if (const auto* p = std::get_if<core::PollerEvent>(&e)) {

@@ -99,18 +99,19 @@ std::vector<ClusterMessage> MembershipMessages() {
       MembershipMessage(LeaveNotice{Id("a", 1)}),
   };
 }
-std::vector<PresenceMessage> ReplicationBodies() {
+template <typename Entry>
+std::vector<ReplicaMessage<Entry>> ReplicationBodies() {
   return {
-      PresenceDelta{Id("a", 1), 4, 6, {{"q?x=1", 10}, {"q", 11}}, {{"r", 3}}},
-      PresenceClock{Id("a", 1), 6},
-      PresenceTransferRequest{Id("b", 2)},
-      PresenceTransfer{Id("a", 1), 6, {{"q", 11}}},
-      PresenceTransfer{Id("a", 1), 0, {}},
+      ReplicaDelta<Entry>{Id("a", 1), 4, 6, {{"q?x=1", 10}, {"q", 11}}, {{"r", 3}}},
+      ReplicaClock{Id("a", 1), 6},
+      ReplicaTransferRequest{Id("b", 2)},
+      ReplicaTransfer<Entry>{Id("a", 1), 6, {{"q", 11}}},
+      ReplicaTransfer<Entry>{Id("a", 1), 0, {}},
   };
 }
 std::vector<ClusterMessage> PresenceMessages() {
   std::vector<ClusterMessage> out;
-  for (auto& m : ReplicationBodies()) out.emplace_back(std::move(m));
+  for (auto& m : ReplicationBodies<PresenceEntry>()) out.emplace_back(std::move(m));
   return out;
 }
 std::vector<ClusterMessage> RegistryMessages() {
@@ -119,7 +120,7 @@ std::vector<ClusterMessage> RegistryMessages() {
       RegistryMessage(RegistryVote{Id("b", 2), 5, "q?x=1", true, {}, 0}),
       RegistryMessage(RegistryVote{Id("b", 2), 5, "q?x=1", false, Id("c", 9), 2}),
   };
-  for (auto& m : ReplicationBodies()) out.emplace_back(RegistryMessage(ClaimsMessage{std::move(m)}));
+  for (auto& m : ReplicationBodies<ClaimEntry>()) out.emplace_back(RegistryMessage(ClaimsMessage{std::move(m)}));
   return out;
 }
 std::vector<ClusterMessage> DataMessages() {
@@ -225,8 +226,9 @@ TEST(ClusterCodec, EveryAdminMessageRoundTripsWithItsEmbeddedFrame) {
 
 TEST(ClusterCodec, ClaimsDecodeAsClaimsAndPresenceAsPresence) {
   // The same body under "p." and "r.": the prefix alone decides which replica a frame feeds.
-  const PresenceMessage body = PresenceClock{Id("a", 1), 6};
-  Result<ClusterFrame> presence = DecodeCluster(EncodeCluster(kCluster, kFrom, core::PeerMessage(body)), kCluster);
+  const ReplicaClock body{Id("a", 1), 6};
+  Result<ClusterFrame> presence =
+      DecodeCluster(EncodeCluster(kCluster, kFrom, core::PeerMessage(PresenceMessage(body))), kCluster);
   ASSERT_TRUE(presence.ok()) << presence.status().ToString();
   EXPECT_EQ(std::get<PresenceClock>(std::get<PresenceMessage>(presence->message)).version, 6u);
 
@@ -234,7 +236,7 @@ TEST(ClusterCodec, ClaimsDecodeAsClaimsAndPresenceAsPresence) {
       EncodeCluster(kCluster, kFrom, core::PeerMessage(RegistryMessage(ClaimsMessage{body}))), kCluster);
   ASSERT_TRUE(claims.ok()) << claims.status().ToString();
   const auto& wrapped = std::get<ClaimsMessage>(std::get<RegistryMessage>(claims->message));
-  EXPECT_EQ(std::get<PresenceClock>(wrapped.m).origin, Id("a", 1));
+  EXPECT_EQ(std::get<ReplicaClock>(wrapped.m).origin, Id("a", 1));
 }
 
 TEST(ClusterCodec, FieldsSurviveTheTrip) {

@@ -572,11 +572,12 @@ TEST_F(PresenceTest, EntriesOfTopicListsEveryOriginWithItsVisibility) {
   Join(C, E("s", 4));
   Flush();
   Down(C, Id(B));
-  std::vector<HeldEntry> held = P(C).EntriesOfTopic("t");
-  EXPECT_EQ(held, (std::vector<HeldEntry>{{Id(A), 1, true}, {Id(B), 2, false}}));
+  std::vector<Held<PresenceEntry>> held = P(C).EntriesOfTopic("t");
+  EXPECT_EQ(held, (std::vector<Held<PresenceEntry>>{{Id(A), E("t", 1), true},
+                                                    {Id(B), E("t", 2), false}}));
   EXPECT_EQ(P(C).HeldTopics(), (std::set<std::string>{"s", "t", "u"}));
   EXPECT_EQ(P(C).Topics(), (std::set<std::string>{"s", "t"}));
-  EXPECT_EQ(P(C).EntriesOfTopic("s"), (std::vector<HeldEntry>{{Id(C), 4, true}}));
+  EXPECT_EQ(P(C).EntriesOfTopic("s"), (std::vector<Held<PresenceEntry>>{{Id(C), E("s", 4), true}}));
 }
 
 TEST_F(PresenceTest, DropHiddenRemovesOnlyAnEntryOfADownOrigin) {

@@ -560,7 +560,9 @@ TEST_F(RegistryTest, TheOwnerTearsDownAfterLingerAndNotBefore) {
   }
   ASSERT_EQ(peers_[2].stops.size(), 1u);
   EXPECT_EQ(peers_[2].stops[0].reason, "teardown");
-  EXPECT_EQ(CountEverywhere(K::kReaped, topic), 0u);
+  EXPECT_EQ(CountEverywhere(K::kReapedIdle, topic) + CountEverywhere(K::kReapedOrphan, topic) +
+                CountEverywhere(K::kReapedDeadOwner, topic),
+            0u);
 }
 
 TEST_F(RegistryTest, ASubscriberBackWithinLingerKeepsThePoller) {
@@ -753,9 +755,9 @@ TEST_F(RegistryTest, ARunningPollerNoClaimNamesIsReapedAsAnOrphan) {
   N(1).SetRunning(peers_[1].pollers);
   N(0).SetRunning(peers_[0].pollers);
   Run(300ms);  // one sweep
-  EXPECT_EQ(CountEvents(1, K::kReaped, "ghost", "orphan"), 1u);
+  EXPECT_EQ(CountEvents(1, K::kReapedOrphan, "ghost", "orphan"), 1u);
   EXPECT_FALSE(peers_[1].pollers.count("ghost"));
-  EXPECT_EQ(CountEvents(0, K::kReaped, topic, "orphan"), 1u);
+  EXPECT_EQ(CountEvents(0, K::kReapedOrphan, topic, "orphan"), 1u);
   EXPECT_EQ(peers_[0].pollers[topic], 1u);  // restarted at the claim's epoch
   ExpectOwner(topic, 0, 1);
 }
@@ -768,7 +770,7 @@ TEST_F(RegistryTest, AClaimIdleForLingerPlusMarginIsReapedAsIdle) {
   Unsubscribe(0, "t");
   now_ += 1s + 500ms + 250ms;
   Tick(0);
-  EXPECT_EQ(CountEvents(0, K::kReaped, "t", "idle"), 1u);
+  EXPECT_EQ(CountEvents(0, K::kReapedIdle, "t", "idle"), 1u);
   EXPECT_TRUE(peers_[0].pollers.empty());
   EXPECT_TRUE(R(0).OwnClaims().empty());
 }
@@ -788,7 +790,7 @@ TEST_F(RegistryTest, ADeadOwnersClaimNobodyTakesOverIsReaped) {
   }
   Run(500ms);
   for (size_t i : {0, 2}) {
-    EXPECT_EQ(CountEvents(i, K::kReaped, topic, "dead-owner"), 1u) << Name(i);
+    EXPECT_EQ(CountEvents(i, K::kReapedDeadOwner, topic, "dead-owner"), 1u) << Name(i);
     EXPECT_TRUE(R(i).Claims(topic).empty()) << Name(i);
     EXPECT_FALSE(R(i).Topics().count(topic));
   }
@@ -799,7 +801,7 @@ TEST_F(RegistryTest, ADeadOwnersClaimNobodyTakesOverIsReaped) {
 TEST_F(RegistryTest, ClaimsFromANodeThatIsNotAnUpMemberAreDropped) {
   Form(2);
   ClusterOutputs out;
-  PresenceDelta d{NodeId{"stranger", 1}, 0, 1, {PresenceEntry{"t", 3}}, {}};
+  ClaimDelta d{NodeId{"stranger", 1}, 0, 1, {ClaimEntry{"t", 3}}, {}};
   N(0).OnMessage(now_, RegistryMessage(ClaimsMessage{d}), out);
   EXPECT_TRUE(R(0).Claims("t").empty());
   // From a member, the same is taken.
@@ -913,7 +915,7 @@ TEST_F(RegistryTest, ADeadOwnersClaimIsListedEverywhereAndReapDropsIt) {
     EXPECT_NE(done[0].find("dropped the claim of down owner n1 at epoch 1"), std::string::npos);
     EXPECT_TRUE(R(i).Claims(topic).empty());
     EXPECT_TRUE(R(i).Zombies(now_).empty());
-    EXPECT_EQ(CountEvents(i, K::kReaped, topic, "dead-owner"), 1u);
+    EXPECT_EQ(CountEvents(i, K::kReapedDeadOwner, topic, "dead-owner"), 1u);
   }
 }
 
