@@ -4,6 +4,7 @@
 
 #include "connection.h"
 #include "duration.h"
+#include "livepoll/strings.h"
 
 namespace livepoll::cli {
 
@@ -81,10 +82,7 @@ std::optional<proto::AdminReply> CallClusterOrReport(const CommandContext& ctx,
                                                      bool* partial) {
   args.emplace_back("node_timeout", std::to_string(ctx.global.node_timeout.count()));
   if (ctx.vm.count("node")) {
-    std::string nodes;
-    for (const std::string& n : ctx.vm["node"].as<std::vector<std::string>>())
-      nodes += (nodes.empty() ? "" : ",") + n;
-    args.emplace_back("nodes", nodes);
+    args.emplace_back("nodes", Join(ctx.vm["node"].as<std::vector<std::string>>()));
   }
   std::optional<proto::AdminReply> reply = CallAdminOrReport(ctx, context, command, args, exit_code);
   if (!reply) return reply;

@@ -3,6 +3,7 @@
 
 #include "admin_client.h"
 #include "command.h"
+#include "livepoll/strings.h"
 
 namespace livepoll::cli {
 namespace {
@@ -29,9 +30,7 @@ int RunFault(const CommandContext& ctx) {
   if (action == "heal" && peers.empty()) {
     args.emplace_back("heal", "");
   } else if (action == "cut" && !peers.empty()) {
-    std::string list;
-    for (const std::string& p : peers) list += (list.empty() ? "" : ",") + p;
-    args.emplace_back("cut", list);
+    args.emplace_back("cut", Join(peers));
   } else {
     ctx.err << "livepoll fault: give 'cut NODE...' or 'heal'\n";
     return kExitUsage;

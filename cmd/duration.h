@@ -9,10 +9,7 @@
 
 namespace livepoll::cli {
 
-// For people: "0.4s", "12s", "3m12s", "2h5m", "3d4h".
-std::string HumanizeDuration(int64_t ms);
-
-// HumanizeDuration(ms) + " ago".
+// HumanDuration (livepoll/duration.h) of `ms` + " ago".
 std::string HumanizeAgo(int64_t ms);
 
 }  // namespace livepoll::cli

@@ -65,7 +65,7 @@ void Humanize(proto::AdminReply& reply) {
       if (auto* ms = std::get_if<int64_t>(&row[at])) {
         row[at] = name == "interval_ms" ? FormatDuration(std::chrono::milliseconds(*ms))
                   : ago                 ? HumanizeAgo(*ms)
-                                        : HumanizeDuration(*ms);
+                                        : HumanDuration(std::chrono::milliseconds(*ms));
       } else if (std::holds_alternative<Null>(row[at]) && name == "last_poll_ms") {
         row[at] = std::string("never");
       }

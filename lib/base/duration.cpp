@@ -1,6 +1,8 @@
 #include "livepoll/duration.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cmath>
 
 namespace livepoll {
@@ -42,6 +44,24 @@ std::string FormatDuration(std::chrono::milliseconds d) {
     return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) + "s";
   }
   return std::to_string(ms) + "ms";
+}
+
+std::string HumanDuration(std::chrono::milliseconds d) {
+  const int64_t ms = std::max<int64_t>(0, d.count());
+  char buf[64];
+  const auto n = [](int64_t v) { return static_cast<long long>(v); };
+  if (ms < 10'000) {
+    std::snprintf(buf, sizeof buf, "%lld.%llds", n(ms / 1000), n(ms % 1000 / 100));
+  } else if (ms < 60'000) {
+    std::snprintf(buf, sizeof buf, "%llds", n(ms / 1000));
+  } else if (ms < 3'600'000) {
+    std::snprintf(buf, sizeof buf, "%lldm%llds", n(ms / 60'000), n(ms / 1000 % 60));
+  } else if (ms < 86'400'000) {
+    std::snprintf(buf, sizeof buf, "%lldh%lldm", n(ms / 3'600'000), n(ms / 60'000 % 60));
+  } else {
+    std::snprintf(buf, sizeof buf, "%lldd%lldh", n(ms / 86'400'000), n(ms / 3'600'000 % 24));
+  }
+  return buf;
 }
 
 }  // namespace livepoll

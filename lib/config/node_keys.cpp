@@ -7,6 +7,7 @@
 
 #include "config/values.h"
 #include "core/policy.h"
+#include "livepoll/strings.h"
 
 namespace livepoll::config {
 namespace {
@@ -20,9 +21,7 @@ Status SetPolicy(E& out, const std::string& v, std::optional<E> (*parse)(std::st
     out = *e;
     return Status::Ok();
   }
-  std::string list;
-  for (E e : all) list += (list.empty() ? "" : ", ") + std::string(name(e));
-  return Status::InvalidArgument("'" + v + "' is not one of " + list);
+  return Status::InvalidArgument("'" + v + "' is not one of " + Join(all, ", ", name));
 }
 
 const NodeKey kNodeKeys[] = {
@@ -190,9 +189,8 @@ const NodeKey* FindNodeKey(std::string_view ini) {
 }
 
 std::string UnknownNodeKey() {
-  std::string keys;
-  for (const auto& k : kNodeKeys) keys += std::string(keys.empty() ? "" : ", ") + k.ini;
-  return "unknown key (expected " + keys + ")";
+  return "unknown key (expected " + Join(kNodeKeys, ", ", [](const auto& k) { return k.ini; }) +
+         ")";
 }
 
 Status CheckCluster(const NodeConfig& n) {

@@ -7,6 +7,7 @@
 #include "core/ownership.h"
 #include "core/placement.h"
 #include "core/registration.h"
+#include "livepoll/strings.h"
 
 namespace livepoll::core {
 
@@ -40,9 +41,7 @@ void Lifecycle::Examine(Time now, const std::string& topic, RegistryOutputs& out
   }
   const bool clash = visible.size() >= 2;
   if (clash && !t.clash) {
-    std::string who;
-    for (const Claim& c : visible) who += (who.empty() ? "" : ", ") + Describe(c);
-    out.events.push_back({RegistryEvent::Kind::kClash, topic, who});
+    out.events.push_back({RegistryEvent::Kind::kClash, topic, Join(visible, ", ", Describe)});
     t.clash_since = now;
   } else if (!clash && t.clash) {
     out.events.push_back({RegistryEvent::Kind::kClashResolved, topic,

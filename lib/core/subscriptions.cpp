@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/topic.h"
+#include "livepoll/duration.h"
 
 namespace livepoll::core {
 
@@ -217,10 +218,6 @@ std::string Subscriptions::PollerState(const PollerInfo* p) {
 }
 
 std::vector<StalledPoller> Subscriptions::Stalled(Time now, uint32_t stall_after) const {
-  auto seconds = [](Duration d) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
-    return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100) + "s";
-  };
   std::vector<StalledPoller> stalled;
   for (const std::string& topic : pollers_.Topics()) {
     const PollerInfo* p = pollers_.Find(topic);
@@ -229,7 +226,7 @@ std::vector<StalledPoller> Subscriptions::Stalled(Time now, uint32_t stall_after
     if (age <= static_cast<int64_t>(stall_after) * p->interval) continue;
     std::string detail;
     if (p->in_flight_since) {
-      detail = "a poll in flight for " + seconds(now - *p->in_flight_since);
+      detail = "a poll in flight for " + HumanDuration(now - *p->in_flight_since);
     } else if (p->waiting) {
       detail = "waiting for its source (max_concurrent reached)";
     } else if (p->failing) {
@@ -237,9 +234,9 @@ std::vector<StalledPoller> Subscriptions::Stalled(Time now, uint32_t stall_after
     } else {
       detail = "no poll finished";
     }
-    detail += (p->last_success ? ", last good poll " + seconds(age) + " ago"
-                               : ", no good poll since it started " + seconds(age) + " ago");
-    detail += " (stall_after " + std::to_string(stall_after) + " x " + seconds(p->interval) + ")";
+    detail += (p->last_success ? ", last good poll " + HumanDuration(age) + " ago"
+                               : ", no good poll since it started " + HumanDuration(age) + " ago");
+    detail += " (stall_after " + std::to_string(stall_after) + " x " + HumanDuration(p->interval) + ")";
     stalled.push_back({topic, p->epoch, age, std::move(detail)});
   }
   return stalled;

@@ -6,16 +6,10 @@
 #include "core/claims.h"
 #include "core/lifecycle.h"
 #include "core/ownership.h"
+#include "livepoll/duration.h"
+#include "livepoll/strings.h"
 
 namespace livepoll::core {
-namespace {
-
-std::string Seconds(Duration d) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s";
-}
-
-}  // namespace
-
 OperatorView::OperatorView(const Presence& presence, const RegistryOptions& options,
                            ClaimsReplica& claims, Ownership& ownership, Lifecycle& lifecycle)
     : presence_(presence),
@@ -40,8 +34,8 @@ std::vector<RegistryZombie> OperatorView::Zombies(Time now) const {
     const std::optional<Duration> empty = lifecycle_.EmptyFor(now, topic);
     if (!empty || *empty <= options_.linger + options_.sweep_interval) continue;
     zombies.push_back({topic, "idle", self, *empty,
-                       "no subscriber anywhere for " + Seconds(*empty) + " (linger " +
-                           Seconds(options_.linger) + "), claim epoch " + std::to_string(epoch)});
+                       "no subscriber anywhere for " + HumanDuration(*empty) + " (linger " +
+                           HumanDuration(options_.linger) + "), claim epoch " + std::to_string(epoch)});
   }
   for (const auto& [topic, epoch] : ownership_.running()) {
     if (!ownership_.IsOrphan(topic, epoch)) continue;
@@ -59,9 +53,9 @@ std::vector<RegistryZombie> OperatorView::Zombies(Time now) const {
       std::sort(visible.begin(), visible.end(), [](const Claim& a, const Claim& b) {
         return Wins(a.epoch, a.owner.name, b.epoch, b.owner.name);
       });
-      std::string claims;
-      for (const Claim& c : visible)
-        claims += (claims.empty() ? "" : ",") + c.owner.name + "@" + std::to_string(c.epoch);
+      const std::string claims = Join(visible, ",", [](const Claim& c) {
+        return c.owner.name + "@" + std::to_string(c.epoch);
+      });
       std::optional<Duration> age;
       if (std::optional<Time> since = lifecycle_.ClashSince(topic)) age = now - *since;
       for (const Claim& c : visible) {

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "livepoll/json.h"
+#include "livepoll/strings.h"
 
 namespace livepoll::net {
 namespace {
@@ -47,19 +48,19 @@ proto::AdminReply Concat(const std::map<std::string, proto::AdminReply>& answers
 
 proto::AdminReply MergeQueries(const std::map<std::string, proto::AdminReply>& answers) {
   proto::AdminReply r;
-  std::map<std::string, std::pair<Row, std::string>> by_definition;
+  std::map<std::string, std::pair<Row, std::vector<std::string>>> by_definition;
   for (const auto& [node, a] : answers) {
     if (r.columns.empty()) r.columns = a.columns;
     if (a.columns != r.columns) continue;
     for (const Row& row : a.rows) {
       auto& [first, nodes] = by_definition[Text(At(row, 0)) + '\x1e' + Key(row)];
       if (first.empty()) first = row;
-      nodes += (nodes.empty() ? "" : ",") + node;
+      nodes.push_back(node);
     }
   }
   r.columns.push_back("nodes");
   for (auto& [key, entry] : by_definition) {
-    entry.first.push_back(entry.second);
+    entry.first.push_back(Join(entry.second));
     r.rows.push_back(std::move(entry.first));
   }
   return r;
@@ -92,9 +93,8 @@ proto::AdminReply MergeSubs(const std::string& self,
   r.columns.push_back("pollers");
   for (Row& row : r.rows) {
     row.resize(r.columns.size() - 1, Value(Null{}));
-    std::string pollers;
     const auto& by_node = polled[Text(At(row, topic))];
-    for (const auto& [node, theirs] : by_node) pollers += (pollers.empty() ? "" : ",") + node;
+    const std::string pollers = Join(by_node, ",", [](const auto& kv) { return kv.first; });
     if (std::holds_alternative<Null>(At(row, polls)) && polls < row.size()) {
       // The owner's figures, else any poller's.
       auto it = by_node.find(Text(At(row, owner)));

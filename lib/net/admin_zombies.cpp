@@ -77,13 +77,14 @@ proto::AdminReply ReapTopics(AdminContext& ctx, const proto::Params& args) {
     // This node's part of the topic's zombies: its own pollers' (idle, orphan, stalled), and the
     // claims its replica holds (dead-owner, clash).
     std::set<std::string> reasons;
-    std::string why;
+    std::vector<std::string> whys;
     for (const Zombie& z : all) {
       if (z.topic != topic) continue;
       if (z.node != self && z.reason != "dead-owner" && z.reason != "clash") continue;
       if (!reasons.insert(z.reason).second) continue;
-      why += (why.empty() ? "" : "; ") + z.reason + " (" + z.detail + ")";
+      whys.push_back(z.reason + " (" + z.detail + ")");
     }
+    std::string why = Join(whys, "; ");
     const std::map<std::string, uint64_t> running = ctx.node.subscriptions().RunningPollers();
     const auto poller = running.find(topic);
     const bool own = cluster && cluster->registry().OwnClaims().count(topic);

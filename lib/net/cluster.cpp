@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "livepoll/strings.h"
+
 namespace livepoll::net {
 
 Cluster::Cluster(zmq::context_t& ctx, ClusterOptions options, core::Node& node)
@@ -116,9 +118,7 @@ Status Cluster::Cut(std::set<std::string> peers) {
         "fault injection is disabled on this node (fault_injection = true in [node] enables it)");
   peers.erase(node_.name());
   cut_ = std::move(peers);
-  std::string names;
-  for (const std::string& p : cut_) names += (names.empty() ? "" : ",") + p;
-  spdlog::warn("fault injection: {}", cut_.empty() ? "healed" : "cut off from " + names);
+  spdlog::warn("fault injection: {}", cut_.empty() ? "healed" : "cut off from " + Join(cut_));
   return Status::Ok();
 }
 

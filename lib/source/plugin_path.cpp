@@ -1,4 +1,5 @@
 #include "source/plugin_path.h"
+#include "livepoll/strings.h"
 
 #include <filesystem>
 #include <optional>
@@ -43,13 +44,12 @@ Result<std::string> FindPlugin(const std::string& name,
                                const std::vector<std::string>& search_path) {
   if (name.empty()) return Status::InvalidArgument("empty data-source plugin name");
   if (name.find('/') != std::string::npos) return name;
-  std::string searched;
   for (const auto& dir : search_path) {
     std::string candidate = dir + "/" + name + ".so";
     std::error_code ec;
     if (std::filesystem::is_regular_file(candidate, ec)) return candidate;
-    searched += (searched.empty() ? "" : ", ") + dir;
   }
+  const std::string searched = Join(search_path, ", ");
   return Status::NotFound("data-source plugin '" + name + "' not found (looked for " + name +
                           ".so in: " + (searched.empty() ? "no folders" : searched) +
                           "); set --plugin-dir or LIVEPOLL_PLUGIN_PATH");

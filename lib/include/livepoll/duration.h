@@ -16,4 +16,13 @@ Result<std::chrono::milliseconds> ParseDuration(const std::string& text);
 // The shortest form ParseDuration reads back: 500ms, 2s, 1.5s, 3m.
 std::string FormatDuration(std::chrono::milliseconds d);
 
+// For people reading a table or a log line, to a tenth of a second below 10 s and to two units
+// above: "0.4s", "12s", "3m12s", "2h5m", "3d4h". A negative duration reads as 0.
+std::string HumanDuration(std::chrono::milliseconds d);
+// The same for any duration, rounded down to the millisecond.
+template <typename Rep, typename Period>
+std::string HumanDuration(std::chrono::duration<Rep, Period> d) {
+  return HumanDuration(std::chrono::duration_cast<std::chrono::milliseconds>(d));
+}
+
 }  // namespace livepoll

@@ -10,11 +10,17 @@ namespace livepoll {
 // std::string can be appended with (std::string, std::string_view, const char*).
 template <typename Range>
 std::string Join(const Range& parts, std::string_view sep = ",") {
+  return Join(parts, sep, [](const auto& p) -> const auto& { return p; });
+}
+
+// The same of what `text` makes of each element: Join(claims, ",", [](const Claim& c) {...}).
+template <typename Range, typename Text>
+std::string Join(const Range& parts, std::string_view sep, Text text) {
   std::string out;
   bool first = true;
   for (const auto& p : parts) {
     if (!first) out += sep;
-    out += p;
+    out += text(p);
     first = false;
   }
   return out;
