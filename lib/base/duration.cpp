@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cmath>
 
 namespace livepoll {
@@ -48,20 +47,12 @@ std::string FormatDuration(std::chrono::milliseconds d) {
 
 std::string HumanDuration(std::chrono::milliseconds d) {
   const int64_t ms = std::max<int64_t>(0, d.count());
-  char buf[64];
-  const auto n = [](int64_t v) { return static_cast<long long>(v); };
-  if (ms < 10'000) {
-    std::snprintf(buf, sizeof buf, "%lld.%llds", n(ms / 1000), n(ms % 1000 / 100));
-  } else if (ms < 60'000) {
-    std::snprintf(buf, sizeof buf, "%llds", n(ms / 1000));
-  } else if (ms < 3'600'000) {
-    std::snprintf(buf, sizeof buf, "%lldm%llds", n(ms / 60'000), n(ms / 1000 % 60));
-  } else if (ms < 86'400'000) {
-    std::snprintf(buf, sizeof buf, "%lldh%lldm", n(ms / 3'600'000), n(ms / 60'000 % 60));
-  } else {
-    std::snprintf(buf, sizeof buf, "%lldd%lldh", n(ms / 86'400'000), n(ms / 3'600'000 % 24));
-  }
-  return buf;
+  auto n = [](int64_t v) { return std::to_string(v); };
+  if (ms < 10'000) return n(ms / 1000) + "." + n(ms % 1000 / 100) + "s";
+  if (ms < 60'000) return n(ms / 1000) + "s";
+  if (ms < 3'600'000) return n(ms / 60'000) + "m" + n(ms / 1000 % 60) + "s";
+  if (ms < 86'400'000) return n(ms / 3'600'000) + "h" + n(ms / 60'000 % 60) + "m";
+  return n(ms / 86'400'000) + "d" + n(ms / 3'600'000 % 24) + "h";
 }
 
 }  // namespace livepoll

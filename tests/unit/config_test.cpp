@@ -321,6 +321,16 @@ TEST(ParseDuration, AcceptsUnitsAndFractions) {
   }
 }
 
+TEST(HumanDuration, ATenthBelowTenSecondsThenTwoUnits) {
+  using std::chrono::milliseconds;
+  const std::vector<std::pair<long, std::string>> cases = {
+      {-5, "0.0s"},          {0, "0.0s"},           {412, "0.4s"},       {9'999, "9.9s"},
+      {10'000, "10s"},       {59'999, "59s"},       {192'000, "3m12s"},  {3'600'000, "1h0m"},
+      {7'500'000, "2h5m"},   {86'400'000, "1d0h"},  {273'600'000, "3d4h"}};
+  for (const auto& [ms, text] : cases) EXPECT_EQ(HumanDuration(milliseconds(ms)), text) << ms;
+  EXPECT_EQ(HumanDuration(std::chrono::seconds(12)), "12s");
+}
+
 TEST(ParseDuration, RefusesNumbersWithoutUnitsAndNonsense) {
   for (const char* text : {"5", "fast", "-1s", "", "s", "ms", "2 s", "2S", "1e3ms", "1.2.3s", "inf",
                            "nans", "1h", "0.5ms", "999999999999m"}) {
