@@ -67,7 +67,7 @@ void PackParams(Packer& p, const Params& params) {
   }
 }
 
-void PackEnvelope(Packer& p, const char* type, uint32_t fields) {
+void PackEnvelope(Packer& p, std::string_view type, uint32_t fields) {
   p.pack_map(fields + 2);
   PackStr(p, "v");
   p.pack_uint32(kProtocolVersion);

@@ -26,7 +26,7 @@ void PackStrings(Packer& p, const std::vector<std::string>& v);
 void PackParams(Packer& p, const Params& params);
 // Writes the map header and the envelope fields (v, type); `fields` is the number of message
 // fields that follow.
-void PackEnvelope(Packer& p, const char* type, uint32_t fields);
+void PackEnvelope(Packer& p, std::string_view type, uint32_t fields);
 
 class Fields {
  public:
