@@ -33,5 +33,7 @@ struct WireTable {
   std::string name;               // the message's `type`, or the shape's name
   std::vector<WireField> fields;  // in the order they are written
 };
+// Every client and admin message type, in proto::Message's order.
+std::vector<WireTable> MessageTables();
 
 }  // namespace livepoll::proto
