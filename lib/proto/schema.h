@@ -8,11 +8,11 @@
 // fields in table order. A field names its key, its codec (how the value is packed and read) and
 // its struct member; a chain of members reaches into a nested struct:
 //
-//   constexpr auto kProbe = MessageType<core::ProbeRequest>(
-//       "m.probe",
-//       Field("sender", kNode, &core::ProbeRequest::from),
+//   constexpr auto kProbe = MessageType<core::ProbeRequest>("m.probe",
+//       Field("sender",   kNode, &core::ProbeRequest::from),
 //       Field("probe_id", kUint, &core::ProbeRequest::probe_id));
 //
+// (The tables are laid out by hand, as tables, between clang-format off and on.)
 // A field is always there unless marked .Optional() (left out when empty; absent, it reads as
 // empty) or .When(...) (there exactly when a condition on fields before it in the table holds).
 // Codecs: kUint, kStr, kBool, kValue, kParams, ArrayOf(c), NilOr(c), Named("name", c),
@@ -223,10 +223,9 @@ struct UintEnumCodec {
 
   void Pack(Packer& p, E v) const { p.pack_uint64(static_cast<uint64_t>(v)); }
   Status Read(const msgpack::object& o, E* out) const {
-    if (o.type != msgpack::type::POSITIVE_INTEGER ||
-        o.via.u64 > static_cast<uint64_t>(static_cast<std::underlying_type_t<E>>(max)))
-      return NotA("an unsigned integer up to " + std::to_string(static_cast<uint64_t>(
-                                                     static_cast<std::underlying_type_t<E>>(max))));
+    const uint64_t top = static_cast<uint64_t>(max);
+    if (o.type != msgpack::type::POSITIVE_INTEGER || o.via.u64 > top)
+      return NotA("an unsigned integer up to " + std::to_string(top));
     *out = static_cast<E>(o.via.u64);
     return Status::Ok();
   }
@@ -360,7 +359,8 @@ consteval auto Field(std::string_view name, C codec, P member, Ps... chain) {
   static_assert(Chain::kLinked, "each member of a chain must be a member of the one before");
   static_assert(std::is_same_v<typename C::Value, typename Chain::Type>,
                 "the codec packs and reads another type than the member's");
-  return FieldSchema<typename Chain::Struct, C, P, Ps...>{name, codec, {member, chain...}};
+  return FieldSchema<typename Chain::Struct, C, P, Ps...>{
+      name, codec, {member, chain...}, Occurs::kAlways, nullptr, {}};
 }
 
 // Reached by a consteval builder only when a table is wrong, so that it does not compile.
