@@ -228,26 +228,26 @@ std::string Lines(const std::vector<std::string>& problems) {
   return out;
 }
 
-TEST(ProtocolDoc, ClientAndAdminMessagesAreThoseOfTheCodec) {
+TEST(CodecProtocolDoc, ClientAndAdminMessagesAreThoseOfTheCodec) {
   const std::vector<std::string> problems =
       Compare(proto::MessageTables(), ReadProtocolMd().client, "message");
   EXPECT_TRUE(problems.empty()) << Lines(problems);
 }
 
-TEST(ProtocolDoc, ClusterMessagesAreThoseOfTheCodec) {
+TEST(CodecProtocolDoc, ClusterMessagesAreThoseOfTheCodec) {
   const std::vector<std::string> problems =
       Compare(net::ClusterMessageTables(), ReadProtocolMd().cluster, "message");
   EXPECT_TRUE(problems.empty()) << Lines(problems);
 }
 
-TEST(ProtocolDoc, ClusterShapesAreThoseOfTheCodec) {
+TEST(CodecProtocolDoc, ClusterShapesAreThoseOfTheCodec) {
   const std::vector<std::string> problems =
       Compare(net::ClusterShapeTables(), ReadProtocolMd().shapes, "shape");
   EXPECT_TRUE(problems.empty()) << Lines(problems);
 }
 
 // The checker itself: each kind of disagreement is reported, naming the type and the field.
-TEST(ProtocolDoc, EveryDisagreementIsNamed) {
+TEST(CodecProtocolDoc, EveryDisagreementIsNamed) {
   std::istringstream md(R"(# x
 ## Cluster messages
 | type | socket | fields | meaning |

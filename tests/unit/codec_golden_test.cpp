@@ -110,7 +110,7 @@ proto::AdminReply Reply(std::vector<std::string> missing) {
   return {9, "", "", {"node", "topics"}, {{std::string("n1"), int64_t{3}}}, std::move(missing)};
 }
 
-TEST(WireGolden, EveryClientAndAdminMessage) {
+TEST(CodecGoldenBytes, EveryClientAndAdminMessage) {
   auto e = [](const proto::Message& m) { return proto::Encode(m); };
   // A golden is written as Escaped prints it.
   // clang-format off
@@ -165,7 +165,7 @@ std::vector<ReplicaMessage<Entry>> Replication() {
           ReplicaTransfer<Entry>{Id("a", 1), 6, {{"q", 11}}}};
 }
 
-TEST(WireGolden, EveryClusterMessage) {
+TEST(CodecGoldenBytes, EveryClusterMessage) {
   auto n = [](const PeerMessage& m) { return net::EncodeCluster("prod", "n1", m); };
   auto d = [](const DataMessage& m) { return net::EncodeCluster("prod", "n1", PeerMessage(m)); };
   auto a = [](const net::AdminMessage& m) { return net::EncodeCluster("prod", "n1", m); };
