@@ -502,20 +502,20 @@ struct VariantSchema {
 
   template <typename Envelope>
   void Encode(Packer& p, const V& v, const Envelope& envelope) const {
-    [&]<size_t... I>(std::index_sequence<I...>) {
+    auto encode_held = [&]<size_t... I>(std::index_sequence<I...>) {
       ((v.index() == I ? std::get<I>(alternatives).Encode(p, *std::get_if<I>(&v), envelope)
                        : void()),
        ...);
-    }
-    (std::index_sequence_for<Alts...>{});
+    };
+    encode_held(std::index_sequence_for<Alts...>{});
   }
 
   std::optional<Result<V>> Decode(std::string_view type, const wire::Fields& map) const {
     std::optional<Result<V>> out;
-    [&]<size_t... I>(std::index_sequence<I...>) {
+    auto until_found = [&]<size_t... I>(std::index_sequence<I...>) {
       ((out = Wrap<I>(std::get<I>(alternatives).Decode(type, map))).has_value() || ...);
-    }
-    (std::index_sequence_for<Alts...>{});
+    };
+    until_found(std::index_sequence_for<Alts...>{});
     return out;
   }
 
