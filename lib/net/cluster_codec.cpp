@@ -1,519 +1,257 @@
+// Every cluster message is described once, below, by a table (proto/schema.h): its wire type and
+// its fields in order, each with its key, its codec and its struct member. The tables encode,
+// decode and list the messages (ClusterMessageTables); PROTOCOL.md is checked against the list.
+//
+// To add a message: add its struct to its group's variant (core/*.h, or cluster_codec.h), then a
+// MessageType for it at the same place in that group's Variant below:
+//
+//   MessageType<core::ProbeRequest>("m.probe",
+//       Field("sender",   kNode, &core::ProbeRequest::from),
+//       Field("probe_id", kUint, &core::ProbeRequest::probe_id)),
+//
+// (the build fails while a variant's alternatives and its table disagree), and a row to the table
+// of its group in PROTOCOL.md (protocol_doc_test names what is missing there). A body field naming
+// the node a message comes from is `sender` where the struct says `from`: `from` is the envelope's.
 #include "net/cluster_codec.h"
 
 #include <array>
+#include <string_view>
 
 #include "proto/codec.h"
-#include "proto/wire.h"
+#include "proto/schema.h"
 
 namespace livepoll::net {
 namespace {
 
-using namespace proto::wire;
+using namespace proto::schema;
+using core::ClaimEntry;
 using core::MemberClaim;
 using core::NodeId;
+using core::PresenceEntry;
 
-// The replication messages' wire names, indexed by core::ReplicaMessage alternative. Presence and
-// the registry's claims (both a core::ReplicatedSet, replicated_set.h) share the bodies; only the
-// prefix tells which replica a frame feeds, so both tables are written once, here, for both
-// directions.
-using ReplicationTypes = std::array<const char*, std::variant_size_v<core::PresenceMessage>>;
-constexpr ReplicationTypes kPresenceTypes = {"p.delta", "p.clock", "p.transfer_request", "p.transfer"};
-constexpr ReplicationTypes kClaimsTypes = {"r.delta", "r.clock", "r.transfer_request", "r.transfer"};
+// ------------------------------------------------------------------------------------ shapes
+// Compact arrays for the shapes repeated inside messages; maps for the message bodies.
 
-// ------------------------------------------------------------------------------------ encoding
-// Compact arrays for the repeated shapes (nodes, claims, entries); maps for the message bodies.
+// clang-format off
+constexpr auto kNode = Tuple<NodeId>("node",
+    Field("name",            kStr,  &NodeId::name),
+    Field("incarnation",     kUint, &NodeId::incarnation));
+constexpr auto kMemberClaim = Tuple<MemberClaim>("member_claim",
+    Field("name",            kStr,  &MemberClaim::id, &NodeId::name),
+    Field("incarnation",     kUint, &MemberClaim::id, &NodeId::incarnation),
+    Field("gossip_endpoint", kStr,  &MemberClaim::gossip_endpoint),
+    Field("rpc_endpoint",    kStr,  &MemberClaim::rpc_endpoint),
+    Field("state",           UintEnum(core::MemberState::kLeft), &MemberClaim::state),
+    Field("version",         kUint, &MemberClaim::version));
+// The entries of the two replicated sets (core/replicated_set.h): presence, the registry's claims.
+constexpr auto kPresenceEntry = Tuple<PresenceEntry>("presence_entry",
+    Field("topic",           kStr,  &PresenceEntry::topic),
+    Field("subscriber",      kUint, &PresenceEntry::subscriber));
+constexpr auto kClaimEntry = Tuple<ClaimEntry>("claim_entry",
+    Field("topic",           kStr,  &ClaimEntry::topic),
+    Field("epoch",           kUint, &ClaimEntry::epoch));
+// clang-format on
 
-void PackNode(Packer& p, const NodeId& n) {
-  p.pack_array(2);
-  PackStr(p, n.name);
-  p.pack_uint64(n.incarnation);
-}
-void PackClaim(Packer& p, const MemberClaim& c) {
-  p.pack_array(6);
-  PackStr(p, c.id.name);
-  p.pack_uint64(c.id.incarnation);
-  PackStr(p, c.gossip_endpoint);
-  PackStr(p, c.rpc_endpoint);
-  p.pack_uint8(static_cast<uint8_t>(c.state));
-  p.pack_uint64(c.version);
-}
-void PackClaims(Packer& p, const std::vector<MemberClaim>& v) {
-  p.pack_array(static_cast<uint32_t>(v.size()));
-  for (const auto& c : v) PackClaim(p, c);
-}
-// A replicated entry is [topic, uint]: a presence entry's subscriber, a claim's epoch.
-template <typename Entry>
-void PackEntries(Packer& p, const std::vector<Entry>& v) {
-  p.pack_array(static_cast<uint32_t>(v.size()));
-  for (const auto& [topic, value] : v) {
-    p.pack_array(2);
-    PackStr(p, topic);
-    p.pack_uint64(value);
-  }
-}
 // An update travels as its client-protocol frame (proto::Encode) in a bin: its shape is defined
 // once (PROTOCOL.md, `update`) and checked by the client codec's bounds-checked decoder, and the
-// bytes are the ones a node sends its clients.
-void PackUpdate(Packer& p, const proto::Update& u) {
-  const std::string bytes = proto::Encode(proto::Message(u));
-  p.pack_bin(static_cast<uint32_t>(bytes.size()));
-  p.pack_bin_body(bytes.data(), static_cast<uint32_t>(bytes.size()));
-}
+// bytes are the ones a node sends its clients. An admin request or reply travels the same way.
+//
+// Reading one, its protocol version is checked again (Incompatible, like the envelope's); anything
+// else wrong with it, another message type included, is this frame's shape being wrong:
+// Malformed, not the unknown-type InvalidArgument.
+template <typename T>  // an alternative of proto::Message
+struct EmbeddedCodec {
+  using Value = T;
 
-// An admin request or reply travels as its admin-protocol frame, like an update.
-void PackAdmin(Packer& p, const proto::Message& m) {
-  const std::string bytes = proto::Encode(m);
-  p.pack_bin(static_cast<uint32_t>(bytes.size()));
-  p.pack_bin_body(bytes.data(), static_cast<uint32_t>(bytes.size()));
-}
-
-// Writes one frame: Begin (the envelope), then the body's fields.
-struct Writer {
-  Writer(const std::string& cluster, const std::string& from) : cluster(cluster), from(from) {}
-
-  // `fields` counts the body's fields only.
-  void Begin(const char* type, uint32_t fields) {
-    PackEnvelope(p, type, fields + 2);
-    Str("cluster", cluster);
-    Str("from", from);
+  void Pack(Packer& p, const T& v) const {
+    const std::string bytes = proto::Encode(proto::Message(v));
+    p.pack_bin(static_cast<uint32_t>(bytes.size()));
+    p.pack_bin_body(bytes.data(), static_cast<uint32_t>(bytes.size()));
   }
-  void Key(const char* k) { PackStr(p, k); }
-  void Node(const char* k, const NodeId& n) { Key(k); PackNode(p, n); }
-  void U64(const char* k, uint64_t v) { Key(k); p.pack_uint64(v); }
-  void Str(const char* k, std::string_view v) { Key(k); PackStr(p, v); }
-  void Bool(const char* k, bool v) { Key(k); p.pack(v); }
-  std::string Done() const { return std::string(buf.data(), buf.size()); }
-
-  msgpack::sbuffer buf;
-  Packer p{buf};  // after buf, which it writes to
-  const std::string& cluster;
-  const std::string& from;
-};
-
-// One Put per message; a body field that names a node is `sender` where the struct says `from`,
-// because `from` is the envelope's (the sender's name).
-void Put(Writer& w, const core::Heartbeat& m) {
-  w.Begin("m.heartbeat", 2);
-  w.Key("self"); PackClaim(w.p, m.self);
-  w.Key("members"); PackClaims(w.p, m.members);
-}
-void Put(Writer& w, const core::JoinRequest& m) {
-  w.Begin("m.join", 1);
-  w.Key("self"); PackClaim(w.p, m.self);
-}
-void Put(Writer& w, const core::JoinReply& m) {
-  w.Begin("m.join_reply", 4);
-  w.Node("sender", m.from);
-  w.Bool("accepted", m.accepted);
-  w.Str("reason", m.reason);
-  w.Key("members"); PackClaims(w.p, m.members);
-}
-void Put(Writer& w, const core::ProbeRequest& m) {
-  w.Begin("m.probe", 3);
-  w.Node("sender", m.from);
-  w.Node("target", m.target);
-  w.U64("probe_id", m.probe_id);
-}
-void Put(Writer& w, const core::ProbeReply& m) {
-  w.Begin("m.probe_reply", 4);
-  w.Node("sender", m.from);
-  w.Node("target", m.target);
-  w.U64("probe_id", m.probe_id);
-  w.Bool("heard", m.heard);
-}
-void Put(Writer& w, const core::LeaveNotice& m) {
-  w.Begin("m.leave", 1);
-  w.Node("sender", m.from);
-}
-
-template <typename Entry>
-void Put(Writer& w, const core::ReplicaMessage<Entry>& msg, const ReplicationTypes& types) {
-  const char* type = types[msg.index()];
-  std::visit(
-      [&](const auto& m) {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, core::ReplicaDelta<Entry>>) {
-          w.Begin(type, 5);
-          w.Node("origin", m.origin);
-          w.U64("from_version", m.from_version);
-          w.U64("to_version", m.to_version);
-          w.Key("joins"); PackEntries(w.p, m.joins);
-          w.Key("leaves"); PackEntries(w.p, m.leaves);
-        } else if constexpr (std::is_same_v<T, core::ReplicaClock>) {
-          w.Begin(type, 2);
-          w.Node("origin", m.origin);
-          w.U64("version", m.version);
-        } else if constexpr (std::is_same_v<T, core::ReplicaTransferRequest>) {
-          w.Begin(type, 1);
-          w.Node("sender", m.from);
-        } else {
-          static_assert(std::is_same_v<T, core::ReplicaTransfer<Entry>>);
-          w.Begin(type, 3);
-          w.Node("origin", m.origin);
-          w.U64("version", m.version);
-          w.Key("entries"); PackEntries(w.p, m.entries);
-        }
-      },
-      msg);
-}
-void Put(Writer& w, const core::PresenceMessage& m) { Put(w, m, kPresenceTypes); }
-
-void Put(Writer& w, const core::RegistryPropose& m) {
-  w.Begin("r.propose", 4);
-  w.Node("sender", m.from);
-  w.U64("proposal_id", m.proposal_id);
-  w.Str("topic", m.topic);
-  w.U64("epoch", m.epoch);
-}
-void Put(Writer& w, const core::RegistryVote& m) {
-  w.Begin("r.vote", 6);
-  w.Node("sender", m.from);
-  w.U64("proposal_id", m.proposal_id);
-  w.Str("topic", m.topic);
-  w.Bool("granted", m.granted);
-  w.Node("owner", m.owner);
-  w.U64("owner_epoch", m.owner_epoch);
-}
-void Put(Writer& w, const core::ClaimsMessage& m) { Put(w, m.m, kClaimsTypes); }
-
-void Put(Writer& w, const DataUpdate& m) {
-  w.Begin("d.update", 1);
-  w.Key("update"); PackUpdate(w.p, m.update);
-}
-void Put(Writer& w, const SnapshotRequest& m) {
-  w.Begin("d.snapshot_request", 2);
-  w.Node("sender", m.from);
-  w.Str("topic", m.topic);
-}
-void Put(Writer& w, const SnapshotReply& m) {
-  w.Begin("d.snapshot_reply", 3);
-  w.Node("sender", m.from);
-  w.Str("topic", m.topic);
-  w.Key("update");  // nil: no state yet; the key is always there, so a missing one is malformed
-  if (m.update) PackUpdate(w.p, *m.update);
-  else w.p.pack_nil();
-}
-
-void Put(Writer& w, const AdminCall& m) {
-  w.Begin("a.request", 2);
-  w.Node("sender", m.from);
-  w.Key("request"); PackAdmin(w.p, m.request);
-}
-void Put(Writer& w, const AdminAnswer& m) {
-  w.Begin("a.reply", 2);
-  w.Node("sender", m.from);
-  w.Key("reply"); PackAdmin(w.p, m.reply);
-}
-
-// The group variants (MembershipMessage, RegistryMessage, DataMessage) put their alternative;
-// PresenceMessage has its own Put above because claims share its bodies under other names.
-template <typename... Ts>
-void Put(Writer& w, const std::variant<Ts...>& v) {
-  std::visit([&](const auto& m) { Put(w, m); }, v);
-}
-
-// ------------------------------------------------------------------------------------ decoding
-
-Status Bad(const char* what) { return Status::Malformed(std::string("malformed ") + what); }
-
-Status ReadU64(const msgpack::object& o, uint64_t* out) {
-  if (o.type != msgpack::type::POSITIVE_INTEGER) return Bad("integer");
-  *out = o.via.u64;
-  return Status::Ok();
-}
-Status ReadStr(const msgpack::object& o, std::string* out) {
-  if (o.type != msgpack::type::STR) return Bad("string");
-  out->assign(o.via.str.ptr, o.via.str.size);
-  return Status::Ok();
-}
-// The elements of an array of exactly n, or null: the caller reads t[0..n) only after this check.
-const msgpack::object* Tuple(const msgpack::object& o, uint32_t n) {
-  return o.type == msgpack::type::ARRAY && o.via.array.size == n ? o.via.array.ptr : nullptr;
-}
-Status ReadNode(const msgpack::object& o, NodeId* n) {
-  const msgpack::object* t = Tuple(o, 2);
-  if (t == nullptr) return Bad("node");
-  return All([&] { return ReadStr(t[0], &n->name); }, [&] { return ReadU64(t[1], &n->incarnation); });
-}
-Status ReadClaim(const msgpack::object& o, MemberClaim* c) {
-  const msgpack::object* t = Tuple(o, 6);
-  if (t == nullptr) return Bad("member claim");
-  uint64_t state = 0;
-  Status s = All([&] { return ReadStr(t[0], &c->id.name); },
-                 [&] { return ReadU64(t[1], &c->id.incarnation); },
-                 [&] { return ReadStr(t[2], &c->gossip_endpoint); },
-                 [&] { return ReadStr(t[3], &c->rpc_endpoint); }, [&] { return ReadU64(t[4], &state); },
-                 [&] { return ReadU64(t[5], &c->version); });
-  if (!s.ok()) return s;
-  if (state > static_cast<uint64_t>(core::MemberState::kLeft)) return Bad("member state");
-  c->state = static_cast<core::MemberState>(state);
-  return Status::Ok();
-}
-template <typename Entry>
-Status ReadEntry(const msgpack::object& o, Entry* e) {
-  const msgpack::object* t = Tuple(o, 2);
-  if (t == nullptr) return Bad("presence entry");
-  auto& [topic, value] = *e;
-  return All([&] { return ReadStr(t[0], &topic); }, [&] { return ReadU64(t[1], &value); });
-}
-// The embedded client frame of PackUpdate. Its protocol version is checked again (Incompatible,
-// like the envelope's); anything else wrong with it, another message type included, is this
-// frame's shape being wrong: Malformed, not the unknown-type InvalidArgument.
-Status ReadUpdate(const msgpack::object& o, proto::Update* out) {
-  if (o.type != msgpack::type::BIN) return Fields::Bad("update", "an embedded update (bin)");
-  Result<proto::Message> m = proto::Decode(std::string_view(o.via.bin.ptr, o.via.bin.size));
-  if (!m.ok()) {
-    if (m.status().code() == Status::Code::kIncompatible) return m.status();
-    return Status::Malformed("field 'update': " + m.status().message());
-  }
-  auto* u = std::get_if<proto::Update>(&*m);
-  if (u == nullptr)
-    return Status::Malformed("field 'update' holds a '" + std::string(proto::MessageTypeName(*m)) +
-                             "', not an update");
-  *out = std::move(*u);
-  return Status::Ok();
-}
-
-// The embedded admin frame of PackAdmin: as ReadUpdate, for an admin request or reply.
-template <typename T>
-Status ReadAdmin(const Fields& f, const char* key, T* out) {
-  const msgpack::object* o = f.Find(key);
-  if (o == nullptr || o->type != msgpack::type::BIN)
-    return Fields::Bad(key, "an embedded admin frame (bin)");
-  Result<proto::Message> m = proto::Decode(std::string_view(o->via.bin.ptr, o->via.bin.size));
-  if (!m.ok()) {
-    if (m.status().code() == Status::Code::kIncompatible) return m.status();
-    return Status::Malformed(std::string("field '") + key + "': " + m.status().message());
-  }
-  auto* a = std::get_if<T>(&*m);
-  if (a == nullptr)
-    return Status::Malformed(std::string("field '") + key + "' holds a '" +
-                             proto::MessageTypeName(*m) + "'");
-  *out = std::move(*a);
-  return Status::Ok();
-}
-
-template <typename T, typename ReadOne>
-Status ArrayField(const Fields& f, const char* key, std::vector<T>* out, ReadOne read) {
-  const msgpack::object* a = f.Array(key);
-  if (a == nullptr) return Fields::Bad(key, "an array");
-  // Not larger than the frame: OpenEnvelope's limit caps an array at the frame's byte count.
-  out->resize(a->via.array.size);
-  for (uint32_t i = 0; i < a->via.array.size; ++i) {
-    if (Status s = read(a->via.array.ptr[i], &(*out)[i]); !s.ok()) return s;
-  }
-  return Status::Ok();
-}
-Status NodeField(const Fields& f, const char* key, NodeId* n) {
-  const msgpack::object* o = f.Find(key);
-  if (o == nullptr) return Fields::Bad(key, "a node");
-  return ReadNode(*o, n);
-}
-Status ClaimField(const Fields& f, const char* key, MemberClaim* c) {
-  const msgpack::object* o = f.Find(key);
-  if (o == nullptr) return Fields::Bad(key, "a member claim");
-  return ReadClaim(*o, c);
-}
-Status BoolField(const Fields& f, const char* key, bool* b) {
-  const msgpack::object* o = f.Find(key);
-  if (o == nullptr || o->type != msgpack::type::BOOLEAN) return Fields::Bad(key, "a boolean");
-  *b = o->via.boolean;
-  return Status::Ok();
-}
-
-// One Read per message, the mirror of its Put.
-Status Read(const Fields& f, core::Heartbeat* m) {
-  return All([&] { return ClaimField(f, "self", &m->self); },
-             [&] { return ArrayField(f, "members", &m->members, ReadClaim); });
-}
-Status Read(const Fields& f, core::JoinRequest* m) { return ClaimField(f, "self", &m->self); }
-Status Read(const Fields& f, core::JoinReply* m) {
-  return All([&] { return NodeField(f, "sender", &m->from); },
-             [&] { return BoolField(f, "accepted", &m->accepted); },
-             [&] { return f.Str("reason", &m->reason); },
-             [&] { return ArrayField(f, "members", &m->members, ReadClaim); });
-}
-Status Read(const Fields& f, core::ProbeRequest* m) {
-  return All([&] { return NodeField(f, "sender", &m->from); },
-             [&] { return NodeField(f, "target", &m->target); },
-             [&] { return f.U64("probe_id", &m->probe_id); });
-}
-Status Read(const Fields& f, core::ProbeReply* m) {
-  return All([&] { return NodeField(f, "sender", &m->from); },
-             [&] { return NodeField(f, "target", &m->target); },
-             [&] { return f.U64("probe_id", &m->probe_id); },
-             [&] { return BoolField(f, "heard", &m->heard); });
-}
-Status Read(const Fields& f, core::LeaveNotice* m) { return NodeField(f, "sender", &m->from); }
-
-template <typename Entry>
-Status Read(const Fields& f, core::ReplicaDelta<Entry>* m) {
-  return All([&] { return NodeField(f, "origin", &m->origin); },
-             [&] { return f.U64("from_version", &m->from_version); },
-             [&] { return f.U64("to_version", &m->to_version); },
-             [&] { return ArrayField(f, "joins", &m->joins, ReadEntry<Entry>); },
-             [&] { return ArrayField(f, "leaves", &m->leaves, ReadEntry<Entry>); });
-}
-Status Read(const Fields& f, core::ReplicaClock* m) {
-  return All([&] { return NodeField(f, "origin", &m->origin); },
-             [&] { return f.U64("version", &m->version); });
-}
-Status Read(const Fields& f, core::ReplicaTransferRequest* m) {
-  return NodeField(f, "sender", &m->from);
-}
-template <typename Entry>
-Status Read(const Fields& f, core::ReplicaTransfer<Entry>* m) {
-  return All([&] { return NodeField(f, "origin", &m->origin); },
-             [&] { return f.U64("version", &m->version); },
-             [&] { return ArrayField(f, "entries", &m->entries, ReadEntry<Entry>); });
-}
-
-Status Read(const Fields& f, core::RegistryPropose* m) {
-  return All([&] { return NodeField(f, "sender", &m->from); },
-             [&] { return f.U64("proposal_id", &m->proposal_id); },
-             [&] { return f.Str("topic", &m->topic); },
-             [&] { return f.U64("epoch", &m->epoch); });
-}
-Status Read(const Fields& f, core::RegistryVote* m) {
-  return All([&] { return NodeField(f, "sender", &m->from); },
-             [&] { return f.U64("proposal_id", &m->proposal_id); },
-             [&] { return f.Str("topic", &m->topic); },
-             [&] { return BoolField(f, "granted", &m->granted); },
-             [&] { return NodeField(f, "owner", &m->owner); },
-             [&] { return f.U64("owner_epoch", &m->owner_epoch); });
-}
-
-Status Read(const Fields& f, DataUpdate* m) {
-  const msgpack::object* o = f.Find("update");
-  if (o == nullptr) return Fields::Bad("update", "an embedded update (bin)");
-  return ReadUpdate(*o, &m->update);
-}
-Status Read(const Fields& f, SnapshotRequest* m) {
-  return All([&] { return NodeField(f, "sender", &m->from); },
-             [&] { return f.Str("topic", &m->topic); });
-}
-Status Read(const Fields& f, SnapshotReply* m) {
-  Status s = All([&] { return NodeField(f, "sender", &m->from); },
-                 [&] { return f.Str("topic", &m->topic); });
-  if (!s.ok()) return s;
-  const msgpack::object* o = f.Find("update");
-  if (o == nullptr) return Fields::Bad("update", "nil or an embedded update (bin)");
-  if (o->type == msgpack::type::NIL) {
-    m->update.reset();
+  Status Read(const msgpack::object& o, T* out) const {
+    if (o.type != msgpack::type::BIN) return NotA("an " + Name() + " (bin)");
+    Result<proto::Message> m = proto::Decode(std::string_view(o.via.bin.ptr, o.via.bin.size));
+    if (!m.ok()) {
+      if (m.status().code() == Status::Code::kIncompatible) return m.status();
+      return Status::Malformed(m.status().message());
+    }
+    auto* v = std::get_if<T>(&*m);
+    if (v == nullptr)
+      return Status::Malformed("holds a '" + std::string(proto::MessageTypeName(*m)) +
+                               "', not an " + Name());
+    *out = std::move(*v);
     return Status::Ok();
   }
-  return ReadUpdate(*o, &m->update.emplace());
-}
-
-Status Read(const Fields& f, AdminCall* m) {
-  return All([&] { return NodeField(f, "sender", &m->from); },
-             [&] { return ReadAdmin(f, "request", &m->request); });
-}
-Status Read(const Fields& f, AdminAnswer* m) {
-  return All([&] { return NodeField(f, "sender", &m->from); },
-             [&] { return ReadAdmin(f, "reply", &m->reply); });
-}
-
-// Which ClusterMessage alternative a decoded struct goes into.
-enum class Group { kMembership, kPresence, kRegistry, kClaims, kData, kAdmin };
-
-template <Group G, typename T>
-Result<ClusterMessage> ReadMessage(const Fields& f) {
-  T m;
-  if (Status s = Read(f, &m); !s.ok()) return s;
-  if constexpr (G == Group::kMembership) return ClusterMessage(core::MembershipMessage(std::move(m)));
-  else if constexpr (G == Group::kPresence) return ClusterMessage(core::PresenceMessage(std::move(m)));
-  else if constexpr (G == Group::kRegistry) return ClusterMessage(core::RegistryMessage(std::move(m)));
-  else if constexpr (G == Group::kClaims)
-    return ClusterMessage(core::RegistryMessage(core::ClaimsMessage{core::ClaimMessage(std::move(m))}));
-  else if constexpr (G == Group::kAdmin) return ClusterMessage(AdminMessage(std::move(m)));
-  else return ClusterMessage(DataMessage(std::move(m)));
-}
-
-struct Decoder {
-  const char* type;
-  Result<ClusterMessage> (*read)(const Fields&);
+  std::string Name() const {
+    return "embedded " + std::string(proto::MessageTypeName(proto::Message(T{})));
+  }
 };
-template <Group G, typename Entry>
-constexpr std::array<Decoder, 4> ReplicationDecoders(const ReplicationTypes& types) {
-  return {{{types[0], ReadMessage<G, core::ReplicaDelta<Entry>>},
-           {types[1], ReadMessage<G, core::ReplicaClock>},
-           {types[2], ReadMessage<G, core::ReplicaTransferRequest>},
-           {types[3], ReadMessage<G, core::ReplicaTransfer<Entry>>}}};
+constexpr EmbeddedCodec<proto::Update> kUpdate;
+constexpr EmbeddedCodec<proto::AdminRequest> kAdminRequest;
+constexpr EmbeddedCodec<proto::AdminReply> kAdminReply;
+
+// ------------------------------------------------------------------------------------ messages
+// Each group in its variant's order.
+
+// clang-format off
+constexpr auto kMembership = Variant<core::MembershipMessage>(
+    MessageType<core::Heartbeat>("m.heartbeat",
+        Field("self",        kMemberClaim,          &core::Heartbeat::self),
+        Field("members",     ArrayOf(kMemberClaim), &core::Heartbeat::members)),
+    MessageType<core::JoinRequest>("m.join",
+        Field("self",        kMemberClaim,          &core::JoinRequest::self)),
+    MessageType<core::JoinReply>("m.join_reply",
+        Field("sender",      kNode,                 &core::JoinReply::from),
+        Field("accepted",    kBool,                 &core::JoinReply::accepted),
+        Field("reason",      kStr,                  &core::JoinReply::reason),
+        Field("members",     ArrayOf(kMemberClaim), &core::JoinReply::members)),
+    MessageType<core::ProbeRequest>("m.probe",
+        Field("sender",      kNode,                 &core::ProbeRequest::from),
+        Field("target",      kNode,                 &core::ProbeRequest::target),
+        Field("probe_id",    kUint,                 &core::ProbeRequest::probe_id)),
+    MessageType<core::ProbeReply>("m.probe_reply",
+        Field("sender",      kNode,                 &core::ProbeReply::from),
+        Field("target",      kNode,                 &core::ProbeReply::target),
+        Field("probe_id",    kUint,                 &core::ProbeReply::probe_id),
+        Field("heard",       kBool,                 &core::ProbeReply::heard)),
+    MessageType<core::LeaveNotice>("m.leave",
+        Field("sender",      kNode,                 &core::LeaveNotice::from)));
+
+// The messages of one core::ReplicatedSet (replicated_set.h), whatever its entry: `types` are
+// their wire names in core::ReplicaMessage's order, `entry` the entry's shape. Presence and the
+// registry's claims have the same bodies but for their entries; only the prefix of the type tells
+// which replica a frame feeds.
+template <typename EntryShape>
+consteval auto Replication(const std::array<std::string_view, 4>& types, EntryShape entry) {
+  using Entry = typename EntryShape::Value;
+  using Delta = core::ReplicaDelta<Entry>;
+  using Transfer = core::ReplicaTransfer<Entry>;
+  using core::ReplicaClock, core::ReplicaTransferRequest;
+  return Variant<core::ReplicaMessage<Entry>>(
+      MessageType<Delta>(types[0],
+          Field("origin",       kNode,          &Delta::origin),
+          Field("from_version", kUint,          &Delta::from_version),
+          Field("to_version",   kUint,          &Delta::to_version),
+          Field("joins",        ArrayOf(entry), &Delta::joins),
+          Field("leaves",       ArrayOf(entry), &Delta::leaves)),
+      MessageType<ReplicaClock>(types[1],
+          Field("origin",       kNode,          &ReplicaClock::origin),
+          Field("version",      kUint,          &ReplicaClock::version)),
+      MessageType<ReplicaTransferRequest>(types[2],
+          Field("sender",       kNode,          &ReplicaTransferRequest::from)),
+      MessageType<Transfer>(types[3],
+          Field("origin",       kNode,          &Transfer::origin),
+          Field("version",      kUint,          &Transfer::version),
+          Field("entries",      ArrayOf(entry), &Transfer::entries)));
 }
-static_assert(std::variant_size_v<core::PresenceMessage> == 4, "ReplicationDecoders lists them");
 
-constexpr std::array<Decoder, 6> kMembershipDecoders = {{
-    {"m.heartbeat", ReadMessage<Group::kMembership, core::Heartbeat>},
-    {"m.join", ReadMessage<Group::kMembership, core::JoinRequest>},
-    {"m.join_reply", ReadMessage<Group::kMembership, core::JoinReply>},
-    {"m.probe", ReadMessage<Group::kMembership, core::ProbeRequest>},
-    {"m.probe_reply", ReadMessage<Group::kMembership, core::ProbeReply>},
-    {"m.leave", ReadMessage<Group::kMembership, core::LeaveNotice>},
-}};
-constexpr std::array<Decoder, 7> kOtherDecoders = {{
-    {"r.propose", ReadMessage<Group::kRegistry, core::RegistryPropose>},
-    {"r.vote", ReadMessage<Group::kRegistry, core::RegistryVote>},
-    {"d.update", ReadMessage<Group::kData, DataUpdate>},
-    {"d.snapshot_request", ReadMessage<Group::kData, SnapshotRequest>},
-    {"d.snapshot_reply", ReadMessage<Group::kData, SnapshotReply>},
-    {"a.request", ReadMessage<Group::kAdmin, AdminCall>},
-    {"a.reply", ReadMessage<Group::kAdmin, AdminAnswer>},
-}};
-constexpr auto kPresenceDecoders =
-    ReplicationDecoders<Group::kPresence, core::PresenceEntry>(kPresenceTypes);
-constexpr auto kClaimsDecoders =
-    ReplicationDecoders<Group::kClaims, core::ClaimEntry>(kClaimsTypes);
+constexpr auto kPresence =
+    Replication({"p.delta", "p.clock", "p.transfer_request", "p.transfer"}, kPresenceEntry);
 
-Result<ClusterMessage> DecodeBody(std::string_view type, const Fields& f) {
-  auto find = [&](const auto& table) -> const Decoder* {
-    for (const Decoder& d : table)
-      if (type == d.type) return &d;
-    return nullptr;
-  };
-  const Decoder* d = find(kMembershipDecoders);
-  if (d == nullptr) d = find(kPresenceDecoders);
-  if (d == nullptr) d = find(kClaimsDecoders);
-  if (d == nullptr) d = find(kOtherDecoders);
-  if (d == nullptr) return Status::InvalidArgument("unknown cluster message type '" + std::string(type) + "'");
-  return d->read(f);
+constexpr auto kRegistry = Variant<core::RegistryMessage>(
+    MessageType<core::RegistryPropose>("r.propose",
+        Field("sender",      kNode,                 &core::RegistryPropose::from),
+        Field("proposal_id", kUint,                 &core::RegistryPropose::proposal_id),
+        Field("topic",       kStr,                  &core::RegistryPropose::topic),
+        Field("epoch",       kUint,                 &core::RegistryPropose::epoch)),
+    MessageType<core::RegistryVote>("r.vote",
+        Field("sender",      kNode,                 &core::RegistryVote::from),
+        Field("proposal_id", kUint,                 &core::RegistryVote::proposal_id),
+        Field("topic",       kStr,                  &core::RegistryVote::topic),
+        Field("granted",     kBool,                 &core::RegistryVote::granted),
+        Field("owner",       kNode,                 &core::RegistryVote::owner),
+        Field("owner_epoch", kUint,                 &core::RegistryVote::owner_epoch)),
+    Inside(&core::ClaimsMessage::m,
+        Replication({"r.delta", "r.clock", "r.transfer_request", "r.transfer"}, kClaimEntry)));
+
+constexpr auto kData = Variant<DataMessage>(
+    MessageType<DataUpdate>("d.update",
+        Field("update",      kUpdate,               &DataUpdate::update)),
+    MessageType<SnapshotRequest>("d.snapshot_request",
+        Field("sender",      kNode,                 &SnapshotRequest::from),
+        Field("topic",       kStr,                  &SnapshotRequest::topic)),
+    MessageType<SnapshotReply>("d.snapshot_reply",
+        Field("sender",      kNode,                 &SnapshotReply::from),
+        Field("topic",       kStr,                  &SnapshotReply::topic),
+        // nil: no state yet. The key is always there, so a missing one is malformed.
+        Field("update",      NilOr(kUpdate),        &SnapshotReply::update)));
+
+constexpr auto kAdmin = Variant<AdminMessage>(
+    MessageType<AdminCall>("a.request",
+        Field("sender",      kNode,                 &AdminCall::from),
+        Field("request",     kAdminRequest,         &AdminCall::request)),
+    MessageType<AdminAnswer>("a.reply",
+        Field("sender",      kNode,                 &AdminAnswer::from),
+        Field("reply",       kAdminReply,           &AdminAnswer::reply)));
+// clang-format on
+
+// Every cluster message, by ClusterMessage's groups.
+constexpr auto kClusterMessages =
+    Variant<ClusterMessage>(kMembership, kPresence, kRegistry, kData, kAdmin);
+
+// ------------------------------------------------------------------------------------ envelope
+
+// {v, type, cluster, from, ...body}
+struct ClusterEnvelope {
+  const std::string& cluster;
+  const std::string& from;
+
+  void Begin(Packer& p, std::string_view type, uint32_t body_fields) const {
+    proto::wire::PackEnvelope(p, type, body_fields + 2);
+    proto::wire::PackStr(p, "cluster");
+    proto::wire::PackStr(p, cluster);
+    proto::wire::PackStr(p, "from");
+    proto::wire::PackStr(p, from);
+  }
+};
+
+template <typename Group>
+std::string Encode(const std::string& cluster, const std::string& from, const Group& m) {
+  msgpack::sbuffer buf;
+  Packer p(buf);
+  kClusterMessages.Of<Group>().Encode(p, m, ClusterEnvelope{cluster, from});
+  return std::string(buf.data(), buf.size());
 }
 
 }  // namespace
 
 std::string EncodeCluster(const std::string& cluster, const std::string& from,
                           const core::PeerMessage& m) {
-  Writer w(cluster, from);
-  std::visit([&](const auto& group) { Put(w, group); }, m);
-  return w.Done();
+  return std::visit([&](const auto& group) { return Encode(cluster, from, group); }, m);
 }
 
 std::string EncodeCluster(const std::string& cluster, const std::string& from,
                           const AdminMessage& m) {
-  Writer w(cluster, from);
-  Put(w, m);
-  return w.Done();
+  return Encode(cluster, from, m);
 }
 
 Result<ClusterFrame> DecodeCluster(std::string_view bytes, const std::string& cluster) {
-  Result<Envelope> env = OpenEnvelope(bytes);
+  Result<proto::wire::Envelope> env = proto::wire::OpenEnvelope(bytes);
   if (!env.ok()) return env.status();
-  Fields f = env->fields();
+  proto::wire::Fields f = env->fields();
   // The cluster first: a foreign frame is refused as foreign whatever else is wrong with it.
   std::string theirs;
   if (Status s = f.Str("cluster", &theirs); !s.ok()) return s;
   if (theirs != cluster)
-    return Status::Incompatible("a frame of cluster '" + theirs + "', this node is in '" + cluster + "'");
+    return Status::Incompatible("a frame of cluster '" + theirs + "', this node is in '" + cluster +
+                                "'");
   ClusterFrame frame{{}, core::MembershipMessage{}};
   if (Status s = f.Str("from", &frame.from); !s.ok()) return s;
   try {
-    Result<ClusterMessage> m = DecodeBody(env->type, f);
-    if (!m.ok()) return m.status();
-    frame.message = std::move(m).value();
+    std::optional<Result<ClusterMessage>> m = kClusterMessages.Decode(env->type, f);
+    if (!m) return Status::InvalidArgument("unknown cluster message type '" + env->type + "'");
+    if (!m->ok()) return m->status();
+    frame.message = std::move(*m).value();
     return frame;
   } catch (const std::exception& e) {  // allocation failure on a huge but legal frame
     return Status::Malformed(std::string("cannot decode: ") + e.what());
   }
+}
+
+std::vector<proto::WireTable> ClusterMessageTables() { return Tables(kClusterMessages); }
+
+std::vector<proto::WireTable> ClusterShapeTables() {
+  return {kNode.Info(), kMemberClaim.Info(), kPresenceEntry.Info(), kClaimEntry.Info()};
 }
 
 std::string TopicChannel(const std::string& topic) {

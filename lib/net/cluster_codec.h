@@ -12,9 +12,11 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "core/peer_message.h"
 #include "livepoll/status.h"
+#include "proto/codec.h"
 #include "proto/messages.h"
 
 namespace livepoll::net {
@@ -63,6 +65,12 @@ std::string EncodeCluster(const std::string& cluster, const std::string& from,
 // not an update, or of an unknown client type is Malformed (the cluster type itself is known).
 // Never throws; any input, however hostile, gets an answer.
 Result<ClusterFrame> DecodeCluster(std::string_view bytes, const std::string& cluster);
+
+// The tables the codec encodes and decodes with: every cluster message type with its fields, in
+// the order of ClusterMessage's alternatives, and the shapes repeated inside them (node,
+// member_claim, presence_entry, claim_entry). PROTOCOL.md's tables are checked against them.
+std::vector<proto::WireTable> ClusterMessageTables();
+std::vector<proto::WireTable> ClusterShapeTables();
 
 // The gossip channel of `topic`'s updates: a prefix no other topic's channel starts with (a
 // ZeroMQ subscription matches prefixes), and never the cluster channel "c".

@@ -1,6 +1,7 @@
 #include "proto/wire.h"
 
 #include <cstring>
+#include <limits>
 
 namespace livepoll::proto::wire {
 
@@ -44,30 +45,7 @@ void PackValue(Packer& p, const Value& v) {
       v);
 }
 
-void PackRow(Packer& p, const Row& row) {
-  p.pack_array(static_cast<uint32_t>(row.size()));
-  for (const Value& v : row) PackValue(p, v);
-}
-
-void PackRows(Packer& p, const std::vector<Row>& rows) {
-  p.pack_array(static_cast<uint32_t>(rows.size()));
-  for (const Row& r : rows) PackRow(p, r);
-}
-
-void PackStrings(Packer& p, const std::vector<std::string>& v) {
-  p.pack_array(static_cast<uint32_t>(v.size()));
-  for (const auto& s : v) PackStr(p, s);
-}
-
-void PackParams(Packer& p, const Params& params) {
-  p.pack_map(static_cast<uint32_t>(params.size()));
-  for (const auto& [k, v] : params) {
-    PackStr(p, k);
-    PackStr(p, v);
-  }
-}
-
-void PackEnvelope(Packer& p, const char* type, uint32_t fields) {
+void PackEnvelope(Packer& p, std::string_view type, uint32_t fields) {
   p.pack_map(fields + 2);
   PackStr(p, "v");
   p.pack_uint32(kProtocolVersion);
@@ -91,27 +69,6 @@ Status DecodeValue(const msgpack::object& o, Value* out) {
     case msgpack::type::BIN: *out = Blob{std::string(o.via.bin.ptr, o.via.bin.size)}; return Status::Ok();
     default: return Status::Malformed("a value is not null, integer, real, text, blob or boolean");
   }
-}
-
-Status DecodeRow(const msgpack::object& o, Row* row) {
-  if (o.type != msgpack::type::ARRAY) return Status::Malformed("a row is not an array");
-  row->resize(o.via.array.size);
-  for (uint32_t i = 0; i < o.via.array.size; ++i) {
-    Status s = DecodeValue(o.via.array.ptr[i], &(*row)[i]);
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
-}
-
-Status DecodeRows(const Fields& f, std::string_view key, std::vector<Row>* rows) {
-  const msgpack::object* a = f.Array(key);
-  if (a == nullptr) return Fields::Bad(key, "an array of rows");
-  rows->resize(a->via.array.size);
-  for (uint32_t i = 0; i < a->via.array.size; ++i) {
-    Status s = DecodeRow(a->via.array.ptr[i], &(*rows)[i]);
-    if (!s.ok()) return s;
-  }
-  return Status::Ok();
 }
 
 Result<Envelope> OpenEnvelope(std::string_view bytes) {

@@ -1,6 +1,7 @@
 // The msgpack toolkit behind every livepoll codec (client, admin and cluster messages): packing
-// helpers that write the envelope and values, and a bounds- and type-checked reader. Include it
-// only from codec sources: msgpack's headers are heavy.
+// helpers that write the envelope and values, and a bounds- and type-checked reader. The message
+// tables that use them are in schema.h. Include it only from codec sources: msgpack's headers are
+// heavy.
 #pragma once
 
 #include <msgpack.hpp>
@@ -20,13 +21,9 @@ using Packer = msgpack::packer<msgpack::sbuffer>;
 
 void PackStr(Packer& p, std::string_view s);
 void PackValue(Packer& p, const Value& v);
-void PackRow(Packer& p, const Row& row);
-void PackRows(Packer& p, const std::vector<Row>& rows);
-void PackStrings(Packer& p, const std::vector<std::string>& v);
-void PackParams(Packer& p, const Params& params);
 // Writes the map header and the envelope fields (v, type); `fields` is the number of message
 // fields that follow.
-void PackEnvelope(Packer& p, const char* type, uint32_t fields);
+void PackEnvelope(Packer& p, std::string_view type, uint32_t fields);
 
 class Fields {
  public:
@@ -54,35 +51,6 @@ class Fields {
     *out = o->via.u64;
     return Status::Ok();
   }
-  Status Strings(std::string_view key, std::vector<std::string>* out) const {
-    const msgpack::object* o = Find(key);
-    if (o == nullptr || o->type != msgpack::type::ARRAY) return Bad(key, "an array of strings");
-    out->clear();
-    for (uint32_t i = 0; i < o->via.array.size; ++i) {
-      const auto& e = o->via.array.ptr[i];
-      if (e.type != msgpack::type::STR) return Bad(key, "an array of strings");
-      out->emplace_back(e.via.str.ptr, e.via.str.size);
-    }
-    return Status::Ok();
-  }
-  Status ParamMap(std::string_view key, Params* out) const {
-    const msgpack::object* o = Find(key);
-    if (o == nullptr || o->type != msgpack::type::MAP) return Bad(key, "a map of strings");
-    out->clear();
-    for (uint32_t i = 0; i < o->via.map.size; ++i) {
-      const auto& kv = o->via.map.ptr[i];
-      if (kv.key.type != msgpack::type::STR || kv.val.type != msgpack::type::STR)
-        return Bad(key, "a map of strings");
-      out->emplace_back(std::string(kv.key.via.str.ptr, kv.key.via.str.size),
-                        std::string(kv.val.via.str.ptr, kv.val.via.str.size));
-    }
-    return Status::Ok();
-  }
-  const msgpack::object* Array(std::string_view key) const {
-    const msgpack::object* o = Find(key);
-    return (o != nullptr && o->type == msgpack::type::ARRAY) ? o : nullptr;
-  }
-
   static Status Bad(std::string_view key, std::string_view what) {
     return Status::Malformed("field '" + std::string(key) + "' is missing or not " + std::string(what));
   }
@@ -92,17 +60,6 @@ class Fields {
 };
 
 Status DecodeValue(const msgpack::object& o, Value* out);
-Status DecodeRow(const msgpack::object& o, Row* row);
-Status DecodeRows(const Fields& f, std::string_view key, std::vector<Row>* rows);
-
-// Runs each step in order and returns the first failure; keeps the per-type decoders flat.
-template <typename... Steps>
-Status All(Steps&&... steps) {
-  Status s;
-  ((s.ok() ? (void)(s = steps()) : void()), ...);
-  return s;
-}
-
 
 // A decoded envelope: the msgpack tree (which owns the memory the fields point into) and its type.
 struct Envelope {

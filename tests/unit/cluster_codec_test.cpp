@@ -334,6 +334,52 @@ TEST(ClusterCodec, AFrameWithoutASenderIsMalformed) {
   EXPECT_EQ(DecodeCluster(not_a_string, kCluster).status().code(), Status::Code::kMalformed);
 }
 
+TEST(ClusterCodec, UnknownKeysInABodyAreIgnored) {
+  // A newer node may add fields; an older one reads what it knows.
+  Result<ClusterFrame> r = DecodeCluster(Frame("m.leave", 2,
+                                               [](proto::wire::Packer& p) {
+                                                 proto::wire::PackStr(p, "future");
+                                                 p.pack_array(0);
+                                                 proto::wire::PackStr(p, "sender");
+                                                 p.pack_array(2);
+                                                 proto::wire::PackStr(p, "a");
+                                                 p.pack_uint64(1);
+                                               }),
+                                         kCluster);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(std::get<LeaveNotice>(std::get<MembershipMessage>(r->message)).from, Id("a", 1));
+}
+
+TEST(ClusterCodec, AMissingOrMistypedFieldIsMalformedAndNamed) {
+  auto probe = [](bool with_id, bool id_is_string, bool target_is_short) {
+    return Frame("m.probe", with_id ? 3 : 2, [&](proto::wire::Packer& p) {
+      proto::wire::PackStr(p, "sender");
+      p.pack_array(2);
+      proto::wire::PackStr(p, "a");
+      p.pack_uint64(1);
+      proto::wire::PackStr(p, "target");
+      p.pack_array(target_is_short ? 1 : 2);
+      proto::wire::PackStr(p, "b");
+      if (!target_is_short) p.pack_uint64(2);
+      if (!with_id) return;
+      proto::wire::PackStr(p, "probe_id");
+      if (id_is_string)
+        proto::wire::PackStr(p, "7");
+      else
+        p.pack_uint64(7);
+    });
+  };
+  ASSERT_TRUE(DecodeCluster(probe(true, false, false), kCluster).ok());
+  for (const auto& [bytes, named] : {std::pair{probe(false, false, false), "'probe_id'"},
+                                     std::pair{probe(true, true, false), "'probe_id'"},
+                                     std::pair{probe(true, false, true), "'target'"}}) {
+    Result<ClusterFrame> r = DecodeCluster(bytes, kCluster);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Status::Code::kMalformed);
+    EXPECT_NE(r.status().message().find(named), std::string::npos) << r.status().ToString();
+  }
+}
+
 TEST(ClusterCodec, UnknownTypesAreInvalidArgument) {
   std::string bytes = Encode(PresenceMessage(PresenceClock{Id("a", 1), 1}));
   const auto pos = bytes.find("p.clock");
