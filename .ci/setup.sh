@@ -13,6 +13,7 @@ packages=(
   libpqxx-dev libpq-dev                                   # the postgres plugin
   libgtest-dev libgmock-dev                               # unit tests
   sqlite3 jq groff-base make procps                       # end-to-end tests and man page lint
+  clang-format                                            # the format check (tests/tools)
   postgresql                                              # a throwaway server for the tests
 )
 missing=()

@@ -77,14 +77,14 @@ namespace livepoll::cli {
 
 std::optional<proto::AdminReply> CallClusterOrReport(const CommandContext& ctx,
                                                      zmq::context_t& context,
-                                                     const std::string& command,
-                                                     proto::Params args, int* exit_code,
-                                                     bool* partial) {
+                                                     const std::string& command, proto::Params args,
+                                                     int* exit_code, bool* partial) {
   args.emplace_back("node_timeout", std::to_string(ctx.global.node_timeout.count()));
   if (ctx.vm.count("node")) {
     args.emplace_back("nodes", Join(ctx.vm["node"].as<std::vector<std::string>>()));
   }
-  std::optional<proto::AdminReply> reply = CallAdminOrReport(ctx, context, command, args, exit_code);
+  std::optional<proto::AdminReply> reply =
+      CallAdminOrReport(ctx, context, command, args, exit_code);
   if (!reply) return reply;
   for (const std::string& m : reply->missing)
     ctx.err << "livepoll: " << m << " (the output lacks its part)\n";

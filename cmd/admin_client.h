@@ -33,9 +33,8 @@ std::optional<proto::AdminReply> CallAdminOrReport(const CommandContext& ctx,
 // "livepoll: NODE: why (the output lacks its part)" and *partial is set.
 std::optional<proto::AdminReply> CallClusterOrReport(const CommandContext& ctx,
                                                      zmq::context_t& context,
-                                                     const std::string& command,
-                                                     proto::Params args, int* exit_code,
-                                                     bool* partial);
+                                                     const std::string& command, proto::Params args,
+                                                     int* exit_code, bool* partial);
 
 // "livepoll: cannot reach livepolld at ENDPOINT (no answer within 2s)"
 std::string UnreachableMessage(const std::string& endpoint, std::chrono::milliseconds timeout);

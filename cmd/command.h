@@ -16,11 +16,11 @@ namespace livepoll::cli {
 
 // The global options, resolved (defaults and LIVEPOLL_CONNECT applied).
 struct GlobalOptions {
-  std::string endpoint;                     // the admin endpoint of livepolld
-  std::chrono::milliseconds timeout{2000};  // how long to wait for an answer
+  std::string endpoint;                          // the admin endpoint of livepolld
+  std::chrono::milliseconds timeout{2000};       // how long to wait for an answer
   std::chrono::milliseconds node_timeout{1000};  // how long the daemon waits for each other node
-  OutputMode mode = OutputMode::kTsv;       // table on a terminal, TSV piped, --json
-  bool header = false;                      // --header: a header line on TSV too
+  OutputMode mode = OutputMode::kTsv;            // table on a terminal, TSV piped, --json
+  bool header = false;                           // --header: a header line on TSV too
 };
 
 // What a command runs with.

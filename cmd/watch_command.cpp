@@ -159,7 +159,8 @@ int RunWatch(const CommandContext& ctx) {
 
   zmq::context_t context;
   int code = kExitOk;
-  std::optional<proto::AdminReply> info = CallAdminOrReport(ctx, context, "info", {{"local", "1"}}, &code);
+  std::optional<proto::AdminReply> info =
+      CallAdminOrReport(ctx, context, "info", {{"local", "1"}}, &code);
   if (!info) return code;
   size_t column = 0;
   while (column < info->columns.size() && info->columns[column] != "client_endpoint") ++column;

@@ -205,8 +205,7 @@ std::vector<Command> ZombieCommands() {
        "stop zombie pollers and remove zombie entries of these topics cluster-wide", DefineReap,
        RunReap},
       {"resolve", "TOPIC... | --all [--keep NODE] [--policy oldest|hashed]",
-       "resolve name clashes now: print each clash's winner and loser", DefineResolve,
-       RunResolve},
+       "resolve name clashes now: print each clash's winner and loser", DefineResolve, RunResolve},
   };
 }
 

@@ -22,27 +22,44 @@ Status AddDemoCatalog(const std::string& plugin, const std::string& dsn, config:
   using std::chrono::milliseconds;
   // ROUND(CAST(... AS NUMERIC), 2): PostgreSQL rounds only numerics; SQLite accepts the same.
   for (config::QueryConfig q : {
-           config::QueryConfig{"revenue_by_region", kDemoSource,
+           config::QueryConfig{"revenue_by_region",
+                               kDemoSource,
                                "SELECT region, COUNT(*) AS orders, "
                                "ROUND(CAST(SUM(total) AS NUMERIC), 2) AS revenue "
                                "FROM orders GROUP BY region ORDER BY region",
-                               {}, {"region"}, milliseconds(1000), 0.1},
-           config::QueryConfig{"region_revenue", kDemoSource,
+                               {},
+                               {"region"},
+                               milliseconds(1000),
+                               0.1},
+           config::QueryConfig{"region_revenue",
+                               kDemoSource,
                                "SELECT region, COUNT(*) AS orders, "
                                "ROUND(CAST(SUM(total) AS NUMERIC), 2) AS revenue "
                                "FROM orders WHERE region = :region GROUP BY region",
-                               {"region"}, {"region"}, milliseconds(1000), 0.1},
-           config::QueryConfig{"recent_orders", kDemoSource,
+                               {"region"},
+                               {"region"},
+                               milliseconds(1000),
+                               0.1},
+           config::QueryConfig{"recent_orders",
+                               kDemoSource,
                                "SELECT id, product, quantity, total, status FROM orders "
                                "WHERE region = :region ORDER BY id DESC LIMIT 10",
-                               {"region"}, {"id"}, milliseconds(500), 0.1},
-           config::QueryConfig{"top_products", kDemoSource,
+                               {"region"},
+                               {"id"},
+                               milliseconds(500),
+                               0.1},
+           config::QueryConfig{"top_products",
+                               kDemoSource,
                                "SELECT product, SUM(quantity) AS units FROM orders "
                                "GROUP BY product ORDER BY units DESC, product LIMIT 3",
-                               {}, {}, milliseconds(1000), 0.1},
+                               {},
+                               {},
+                               milliseconds(1000),
+                               0.1},
        }) {
     if (cfg.queries.count(q.name))
-      return Status::InvalidArgument("--demo: the config already has a query named '" + q.name + "'");
+      return Status::InvalidArgument("--demo: the config already has a query named '" + q.name +
+                                     "'");
     cfg.queries[q.name] = std::move(q);
   }
   return Status::Ok();
@@ -68,11 +85,12 @@ class DemoWriter::Orders {
     std::uniform_int_distribution<int> region(0, 2), product(0, 4), qty(1, 5), cents(500, 9999);
     const int q = qty(rng);
     const int64_t id = next_id_++;
-    Status s = Run("INSERT INTO orders(id, region, product, quantity, total, status) "
-                   "VALUES (:id, :region, :product, :quantity, :total, :status)",
-                   {"id", "region", "product", "quantity", "total", "status"},
-                   {std::to_string(id), kRegions[region(rng)], kProducts[product(rng)],
-                    std::to_string(q), std::to_string(q * cents(rng) / 100.0), "new"});
+    Status s =
+        Run("INSERT INTO orders(id, region, product, quantity, total, status) "
+            "VALUES (:id, :region, :product, :quantity, :total, :status)",
+            {"id", "region", "product", "quantity", "total", "status"},
+            {std::to_string(id), kRegions[region(rng)], kProducts[product(rng)], std::to_string(q),
+             std::to_string(q * cents(rng) / 100.0), "new"});
     if (s.ok()) ids_.push_back(id);
     return s;
   }

@@ -171,7 +171,8 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd) {
     return kExitFailure;
   }
   spdlog::info("livepolld {} node {}: clients at {}, admin at {}, {} queries", Version(),
-               cfg.node.name, server.client_endpoint(), server.admin_endpoint(), cfg.queries.size());
+               cfg.node.name, server.client_endpoint(), server.admin_endpoint(),
+               cfg.queries.size());
   Status s = server.Run(stop_fd);
   spdlog::info("stopping");
   writer.reset();

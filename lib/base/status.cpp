@@ -4,15 +4,24 @@ namespace livepoll {
 
 std::string_view Status::CodeName(Code c) {
   switch (c) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: return "invalid-argument";
-    case Code::kNotFound: return "not-found";
-    case Code::kMalformed: return "malformed";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kIncompatible: return "incompatible";
-    case Code::kTimeout: return "timeout";
-    case Code::kFailedPrecondition: return "failed-precondition";
-    case Code::kInternal: return "internal";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      return "invalid-argument";
+    case Code::kNotFound:
+      return "not-found";
+    case Code::kMalformed:
+      return "malformed";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kIncompatible:
+      return "incompatible";
+    case Code::kTimeout:
+      return "timeout";
+    case Code::kFailedPrecondition:
+      return "failed-precondition";
+    case Code::kInternal:
+      return "internal";
   }
   return "internal";
 }

@@ -34,16 +34,16 @@ namespace livepoll::config {
 using std::chrono::milliseconds;
 
 struct SourceConfig {
-  std::string name;   // from the section name [source.NAME]
+  std::string name;    // from the section name [source.NAME]
   std::string plugin;  // required
   std::string dsn;     // required
   int max_concurrent = 4;
 };
 
 struct QueryConfig {
-  std::string name;    // from [query.NAME]
-  std::string source;  // required; must name a [source.*]
-  std::string sql;     // required
+  std::string name;                 // from [query.NAME]
+  std::string source;               // required; must name a [source.*]
+  std::string sql;                  // required
   std::vector<std::string> params;  // default none
   std::vector<std::string> key;     // default none: snapshots
   milliseconds interval{1000};
@@ -54,10 +54,11 @@ struct NodeConfig {
   std::string name;  // default: the host name
   std::string client_bind = "tcp://127.0.0.1:7470";
   std::string admin_bind = "tcp://127.0.0.1:7471";
-  std::string plugin_dir;  // default empty: see source::PluginSearchPath
-  milliseconds linger{5000};          // a poller stops this long after its last subscriber left
-  milliseconds client_timeout{10000};  // a client silent this long is dropped with its subscriptions
-  milliseconds backoff_max{10000};     // the longest wait between polls while a source fails
+  std::string plugin_dir;     // default empty: see source::PluginSearchPath
+  milliseconds linger{5000};  // a poller stops this long after its last subscriber left
+  milliseconds client_timeout{
+      10000};                       // a client silent this long is dropped with its subscriptions
+  milliseconds backoff_max{10000};  // the longest wait between polls while a source fails
   // The cluster (empty gossip_bind/rpc_bind: a standalone node).
   std::string cluster = "livepoll";
   std::string gossip_bind;
@@ -72,11 +73,11 @@ struct NodeConfig {
   core::Placement placement = core::Placement::kHashed;
   core::ClashPolicy clash_policy = core::ClashPolicy::kOldest;
   core::PartitionMode partition = core::PartitionMode::kAvailable;
-  milliseconds takeover_timeout{1000};    // the next successor registers after this
-  uint32_t stall_after = 3;               // intervals without a good poll: a stalled poller
-  bool fault_injection = false;           // the `fault` admin command, for tests only
-  std::string log_level = "info";      // trace, debug, info, warn, error
-  std::string log_format = "text";     // text or json
+  milliseconds takeover_timeout{1000};  // the next successor registers after this
+  uint32_t stall_after = 3;             // intervals without a good poll: a stalled poller
+  bool fault_injection = false;         // the `fault` admin command, for tests only
+  std::string log_level = "info";       // trace, debug, info, warn, error
+  std::string log_format = "text";      // text or json
 };
 
 struct Config {
@@ -94,8 +95,8 @@ struct DaemonArgs {
   bool demo = false;        // --demo: serve the built-in demo catalog (daemon/demo.h)
   std::string demo_db;      // --demo-db PATH: the demo's SQLite file (default: a temporary one)
   std::string demo_plugin = "soci";  // --demo-plugin NAME
-  std::string demo_dsn;     // --demo-dsn DSN: another database for the demo (default: SQLite)
-  std::string help;         // the --help text, when action == kHelp
+  std::string demo_dsn;  // --demo-dsn DSN: another database for the demo (default: SQLite)
+  std::string help;      // the --help text, when action == kHelp
 };
 
 // Parses livepolld's command line and, with --config, the file, read through `env`. Errors are

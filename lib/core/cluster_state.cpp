@@ -9,7 +9,8 @@ ClusterState::ClusterState(MemberClaim self, ClusterOptions options)
       presence_(self.id, options.presence),
       registry_(membership_, presence_, options.registry) {}
 
-void ClusterState::Start(Time now, const std::vector<std::string>& seed_rpc_endpoints, ClusterOutputs& out) {
+void ClusterState::Start(Time now, const std::vector<std::string>& seed_rpc_endpoints,
+                         ClusterOutputs& out) {
   MembershipOutputs mo;
   membership_.Start(now, seed_rpc_endpoints, mo);
   Carry(now, mo, out);
@@ -63,8 +64,7 @@ void ClusterState::Tick(Time now, ClusterOutputs& out) {
 
 Time ClusterState::NextDeadline() const {
   if (left_) return Time::max();
-  return std::min({membership_.NextDeadline(), presence_.NextDeadline(),
-                   registry_.NextDeadline()});
+  return std::min({membership_.NextDeadline(), presence_.NextDeadline(), registry_.NextDeadline()});
 }
 
 void ClusterState::Leave(Time now, ClusterOutputs& out) {
@@ -75,7 +75,8 @@ void ClusterState::Leave(Time now, ClusterOutputs& out) {
   left_ = true;
 }
 
-void ClusterState::Subscribed(Time now, const std::string& topic, uint64_t subscriber, ClusterOutputs& out) {
+void ClusterState::Subscribed(Time now, const std::string& topic, uint64_t subscriber,
+                              ClusterOutputs& out) {
   if (left_) return;
   PresenceOutputs po;
   presence_.Join(now, PresenceEntry{topic, subscriber}, po);
@@ -83,7 +84,7 @@ void ClusterState::Subscribed(Time now, const std::string& topic, uint64_t subsc
 }
 
 void ClusterState::Unsubscribed(Time now, const std::string& topic, uint64_t subscriber,
-                        ClusterOutputs& out) {
+                                ClusterOutputs& out) {
   if (left_) return;
   PresenceOutputs po;
   presence_.Leave(now, PresenceEntry{topic, subscriber}, po);
@@ -94,8 +95,9 @@ void ClusterState::SetRunning(std::map<std::string, uint64_t> running) {
   registry_.SetRunning(std::move(running));
 }
 
-Status ClusterState::Resolve(Time now, const std::string& topic, const std::optional<std::string>& keep,
-                     ClashPolicy policy, ClusterOutputs& out) {
+Status ClusterState::Resolve(Time now, const std::string& topic,
+                             const std::optional<std::string>& keep, ClashPolicy policy,
+                             ClusterOutputs& out) {
   RegistryOutputs ro;
   Status s = registry_.Resolve(now, topic, keep, policy, ro);
   Carry(ro, out);
@@ -103,7 +105,7 @@ Status ClusterState::Resolve(Time now, const std::string& topic, const std::opti
 }
 
 std::vector<std::string> ClusterState::Reap(Time now, const std::string& topic, bool release_own,
-                                    ClusterOutputs& out) {
+                                            ClusterOutputs& out) {
   if (left_) return {};
   RegistryOutputs ro;
   std::vector<std::string> done = registry_.Reap(now, topic, release_own, ro);

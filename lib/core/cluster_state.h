@@ -31,11 +31,11 @@ struct ClusterOptions {
 };
 
 struct ClusterOutputs {
-  std::vector<PeerMessage> broadcasts;                    // gossip
+  std::vector<PeerMessage> broadcasts;                     // gossip
   std::vector<std::pair<std::string, PeerMessage>> sends;  // (rpc endpoint, message)
-  std::vector<std::string> connect;     // gossip endpoints to SUBscribe to
-  std::vector<std::string> disconnect;  // and to drop
-  std::vector<std::string> forget;      // rpc endpoints no member uses any more
+  std::vector<std::string> connect;                        // gossip endpoints to SUBscribe to
+  std::vector<std::string> disconnect;                     // and to drop
+  std::vector<std::string> forget;                         // rpc endpoints no member uses any more
   std::vector<MembershipEvent> member_events;
   std::vector<PollerStart> start;
   std::vector<PollerStop> stop;

@@ -25,8 +25,8 @@ Node::~Node() = default;
 
 void Node::Start(Time now, const std::string& gossip_endpoint, const std::string& rpc_endpoint,
                  const std::vector<std::string>& seeds, Actions& out) {
-  const MemberClaim self{options_.cluster->self, gossip_endpoint, rpc_endpoint,
-                         MemberState::kAlive, 0};
+  const MemberClaim self{options_.cluster->self, gossip_endpoint, rpc_endpoint, MemberState::kAlive,
+                         0};
   cluster_ = std::make_unique<ClusterState>(self, options_.cluster->state);
   ClusterOutputs co;
   cluster_->Start(now, seeds, co);
@@ -266,15 +266,33 @@ void Node::Carry(Time now, ClusterOutputs& co, Actions& out) {
   for (RegistryEvent& e : co.registry_events) {
     using K = RegistryEvent::Kind;
     switch (e.kind) {
-      case K::kRegistered: counters_.registrations++; break;
-      case K::kReleased: counters_.releases++; break;
-      case K::kTakeover: counters_.takeovers++; break;
-      case K::kClash: counters_.clashes++; break;
-      case K::kClashResolved: counters_.clashes_resolved++; break;
-      case K::kDenied: counters_.proposals_denied++; break;
-      case K::kReapedIdle: counters_.reaped_idle++; break;
-      case K::kReapedOrphan: counters_.reaped_orphan++; break;
-      case K::kReapedDeadOwner: counters_.reaped_dead_owner++; break;
+      case K::kRegistered:
+        counters_.registrations++;
+        break;
+      case K::kReleased:
+        counters_.releases++;
+        break;
+      case K::kTakeover:
+        counters_.takeovers++;
+        break;
+      case K::kClash:
+        counters_.clashes++;
+        break;
+      case K::kClashResolved:
+        counters_.clashes_resolved++;
+        break;
+      case K::kDenied:
+        counters_.proposals_denied++;
+        break;
+      case K::kReapedIdle:
+        counters_.reaped_idle++;
+        break;
+      case K::kReapedOrphan:
+        counters_.reaped_orphan++;
+        break;
+      case K::kReapedDeadOwner:
+        counters_.reaped_dead_owner++;
+        break;
     }
     out.events.emplace_back(std::move(e));
   }

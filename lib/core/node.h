@@ -164,8 +164,7 @@ class Node {
   // Removes this node's part of `topic`'s zombies now; one line per thing done (empty: nothing).
   // In a cluster, Registry::Reap. Standalone, with `release_own`, the poller restarts at a new
   // epoch and its subscribers follow the new stream from its first snapshot.
-  std::vector<std::string> Reap(Time now, const std::string& topic, bool release_own,
-                                Actions& out);
+  std::vector<std::string> Reap(Time now, const std::string& topic, bool release_own, Actions& out);
 
   // ---- views ----
   const Subscriptions& subscriptions() const { return subs_; }

@@ -55,8 +55,8 @@ class Ownership {
   // The orphan rule (zombies.h): this node's poller of `topic`, at `poller_epoch`, is not named by
   // an own claim at that epoch.
   bool IsOrphan(const std::string& topic, uint64_t poller_epoch) const;
-  // Stops the orphan poller of `topic` (`stop_reason`: the PollerStop's) and reports a kReapedOrphan
-  // "orphan" event.
+  // Stops the orphan poller of `topic` (`stop_reason`: the PollerStop's) and reports a
+  // kReapedOrphan "orphan" event.
   void ReapOrphan(const std::string& topic, const char* stop_reason, RegistryOutputs& out);
   // Starts the poller of every own claim that has none (the runtime lost it, or an orphan at
   // another epoch was just stopped): the claim tells every node that this one polls.

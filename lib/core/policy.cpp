@@ -10,13 +10,13 @@ namespace {
 template <typename E, size_t N>
 using Names = std::array<std::pair<E, const char*>, N>;
 
-constexpr Names<Placement, 2> kPlacements = {{{Placement::kHashed, "hashed"},
-                                              {Placement::kLocal, "local"}}};
+constexpr Names<Placement, 2> kPlacements = {
+    {{Placement::kHashed, "hashed"}, {Placement::kLocal, "local"}}};
 constexpr Names<ClashPolicy, 3> kClashPolicies = {{{ClashPolicy::kOldest, "oldest"},
                                                    {ClashPolicy::kHashed, "hashed"},
                                                    {ClashPolicy::kManual, "manual"}}};
-constexpr Names<PartitionMode, 2> kPartitionModes = {{{PartitionMode::kAvailable, "available"},
-                                                      {PartitionMode::kMajority, "majority"}}};
+constexpr Names<PartitionMode, 2> kPartitionModes = {
+    {{PartitionMode::kAvailable, "available"}, {PartitionMode::kMajority, "majority"}}};
 
 template <typename E, size_t N>
 const char* NameOf(const Names<E, N>& names, E e) {

@@ -168,7 +168,8 @@ void Pollers::LaunchWaiting(Time now, const std::string& source, PollerOutputs& 
   }
 }
 
-PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, PollerOutputs& out) {
+PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result,
+                              PollerOutputs& out) {
   PollOutcome outcome;
   auto inflight = polls_in_flight_.find(poll_id);
   if (inflight == polls_in_flight_.end()) return outcome;

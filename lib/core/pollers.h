@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "core/catalog.h"
-#include "livepoll/time.h"
 #include "livepoll/status.h"
+#include "livepoll/time.h"
 #include "livepoll/value.h"
 #include "proto/messages.h"
 

@@ -132,15 +132,22 @@ bool Registry::has_majority() const { return ownership_->HasMajority(); }
 const char* RegistryEventName(RegistryEvent::Kind kind) {
   using K = RegistryEvent::Kind;
   switch (kind) {
-    case K::kRegistered: return "registered";
-    case K::kReleased: return "released";
-    case K::kTakeover: return "takeover";
-    case K::kClash: return "clash";
-    case K::kClashResolved: return "clash-resolved";
+    case K::kRegistered:
+      return "registered";
+    case K::kReleased:
+      return "released";
+    case K::kTakeover:
+      return "takeover";
+    case K::kClash:
+      return "clash";
+    case K::kClashResolved:
+      return "clash-resolved";
     case K::kReapedIdle:
     case K::kReapedOrphan:
-    case K::kReapedDeadOwner: return "reaped";
-    case K::kDenied: return "denied";
+    case K::kReapedDeadOwner:
+      return "reaped";
+    case K::kDenied:
+      return "denied";
   }
   return "?";
 }

@@ -88,9 +88,9 @@
 
 #include "core/membership.h"
 #include "core/policy.h"
-#include "livepoll/status.h"
 #include "core/presence.h"
 #include "core/replicated_set.h"
+#include "livepoll/status.h"
 
 namespace livepoll::core {
 
@@ -170,10 +170,10 @@ struct PollerStop {
 
 struct RegistryEvent {
   enum class Kind {
-    kRegistered,   // this node committed a claim (detail: "epoch N")
-    kReleased,     // this node released a claim (detail: why)
-    kTakeover,     // the registration replaced a down owner (detail: the old owner)
-    kClash,        // a clash was detected (detail: the claimants)
+    kRegistered,  // this node committed a claim (detail: "epoch N")
+    kReleased,    // this node released a claim (detail: why)
+    kTakeover,    // the registration replaced a down owner (detail: the old owner)
+    kClash,       // a clash was detected (detail: the claimants)
     kClashResolved,
     // A zombie removed by the sweep or Reap (detail: "idle", "orphan" or "dead-owner").
     kReapedIdle,
@@ -200,8 +200,8 @@ struct RegistryZombie {
 };
 
 struct RegistryOutputs {
-  std::vector<RegistryMessage> broadcasts;                 // gossip
-  std::vector<std::pair<NodeId, RegistryMessage>> sends;   // rpc to a member
+  std::vector<RegistryMessage> broadcasts;                // gossip
+  std::vector<std::pair<NodeId, RegistryMessage>> sends;  // rpc to a member
   // Apply `stop` before `start`: a topic in both was stopped, then started again (an orphan
   // restarted at its claim's epoch). A start for a running topic re-epochs it.
   std::vector<PollerStart> start;
@@ -219,7 +219,8 @@ class OperatorView;
 
 class Registry {
  public:
-  // `membership` and `presence` are this node's (owned by the same core::ClusterState) and outlive it.
+  // `membership` and `presence` are this node's (owned by the same core::ClusterState) and outlive
+  // it.
   Registry(const Membership& membership, const Presence& presence, RegistryOptions options);
   ~Registry();
   // It holds references to its node's Membership and Presence: neither copied nor moved.

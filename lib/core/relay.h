@@ -13,7 +13,8 @@
 //    the delivered epoch, and at the delivered epoch u.owner must be the one delivered (two owners
 //    may hold one epoch after a partition: their seqs count different streams); else it is
 //    dropped and counted in Outputs::updates_fenced. A stream so fenced waits for an owner at a
-//    higher epoch (the Registry re-epochs the survivor of such a clash), fetching nothing meanwhile;
+//    higher epoch (the Registry re-epochs the survivor of such a clash), fetching nothing
+//    meanwhile;
 //  - a snapshot is taken when it starts a new epoch or continues past the delivered seq (or, at the
 //    delivered seq itself, re-synchronises a mirror marked invalid);
 //  - a diff or an error is taken when it is the next seq of the delivered epoch and the mirror is
@@ -131,7 +132,8 @@ class Relay {
   // The Registry's owner of `topic`, or none (then every update is fenced). A new owner without a
   // valid mirror at its epoch is fetched from (it may have published its first snapshot before
   // this node listened).
-  void SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner, RelayOutputs& out);
+  void SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner,
+                RelayOutputs& out);
   // An update of `topic` from its owner, this node or another. `result`, if given, is the result
   // the update leads to (this node's poller shares it: no copy, no diff to apply). Ignored when
   // the topic has no local subscribers.

@@ -177,7 +177,7 @@ void Subscriptions::StopPoller(Time /*now*/, const std::string& topic, Outputs& 
 }
 
 std::optional<uint64_t> Subscriptions::RestartPoller(Time now, const std::string& topic,
-                                                    Outputs& out) {
+                                                     Outputs& out) {
   if (pollers_.Find(topic) == nullptr) return std::nullopt;
   Result<ParsedTopic> parsed = ParseTopic(topic);
   if (!parsed.ok()) return std::nullopt;
@@ -236,7 +236,8 @@ std::vector<StalledPoller> Subscriptions::Stalled(Time now, uint32_t stall_after
     }
     detail += (p->last_success ? ", last good poll " + HumanDuration(age) + " ago"
                                : ", no good poll since it started " + HumanDuration(age) + " ago");
-    detail += " (stall_after " + std::to_string(stall_after) + " x " + HumanDuration(p->interval) + ")";
+    detail +=
+        " (stall_after " + std::to_string(stall_after) + " x " + HumanDuration(p->interval) + ")";
     stalled.push_back({topic, p->epoch, age, std::move(detail)});
   }
   return stalled;

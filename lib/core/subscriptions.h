@@ -42,8 +42,8 @@
 #include "core/catalog.h"
 #include "core/pollers.h"
 #include "core/relay.h"
-#include "livepoll/time.h"
 #include "livepoll/status.h"
+#include "livepoll/time.h"
 #include "livepoll/value.h"
 #include "proto/messages.h"
 
@@ -150,8 +150,7 @@ class Subscriptions {
   // The Registry's current owner of `topic` (node name, epoch), or none: local subscribers get
   // only its updates. A new owner whose state this node does not hold is fetched from (or, when
   // it is this node, read from its poller).
-  void SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner,
-                Outputs& out);
+  void SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner, Outputs& out);
   // An update from another node: the data plane, or the answer to a SnapshotFetch. Ignored when
   // the topic has no local subscriber.
   void OnRemoteUpdate(Time now, proto::Update u, Outputs& out);

@@ -35,7 +35,8 @@ std::vector<RegistryZombie> OperatorView::Zombies(Time now) const {
     if (!empty || *empty <= options_.linger + options_.sweep_interval) continue;
     zombies.push_back({topic, "idle", self, *empty,
                        "no subscriber anywhere for " + HumanDuration(*empty) + " (linger " +
-                           HumanDuration(options_.linger) + "), claim epoch " + std::to_string(epoch)});
+                           HumanDuration(options_.linger) + "), claim epoch " +
+                           std::to_string(epoch)});
   }
   for (const auto& [topic, epoch] : ownership_.running()) {
     if (!ownership_.IsOrphan(topic, epoch)) continue;

@@ -94,8 +94,8 @@ Env& Env::Real() {
 
 Time FakeEnv::Now() const { return Time(std::chrono::nanoseconds(now_ns_.load())); }
 WallTime FakeEnv::WallNow() const {
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(
-      std::chrono::nanoseconds(now_ns_.load())));
+  return WallTime(
+      std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(now_ns_.load())));
 }
 std::thread FakeEnv::StartThread(std::string name, std::function<void()> fn) {
   return StartNamedThread(std::move(name), std::move(fn));
@@ -110,8 +110,10 @@ std::optional<std::string> FakeEnv::GetEnv(const std::string& name) const {
   return it->second;
 }
 void FakeEnv::SetEnv(const std::string& name, std::optional<std::string> value) {
-  if (value) vars_[name] = *value;
-  else vars_.erase(name);
+  if (value)
+    vars_[name] = *value;
+  else
+    vars_.erase(name);
 }
 void FakeEnv::Advance(Duration d) { now_ns_ += d.count(); }
 

@@ -27,8 +27,8 @@ proto::AdminReply Failure(const Status& s) {
 
 proto::AdminReply Info(AdminContext& ctx, const proto::AdminRequest&) {
   proto::AdminReply r;
-  r.columns = {"node",   "version",   "client_endpoint", "admin_endpoint",
-               "pid",    "uptime_ms", "topics",          "subscribers"};
+  r.columns = {"node", "version",   "client_endpoint", "admin_endpoint",
+               "pid",  "uptime_ms", "topics",          "subscribers"};
   const core::Subscriptions& subs = ctx.node.subscriptions();
   r.rows.push_back({ctx.node.name(), std::string(Version()), ctx.client_endpoint,
                     ctx.admin_endpoint, Int(static_cast<uint64_t>(getpid())),
@@ -62,10 +62,10 @@ proto::AdminReply Plugins(AdminContext& ctx, const proto::AdminRequest&) {
   proto::AdminReply r;
   r.columns = {"node", "source", "plugin", "version", "abi", "connections", "path"};
   for (const source::SourceSpec& s : ctx.runner.Sources()) {
-    r.rows.push_back({ctx.node.name(), s.name, s.plugin->name(), s.plugin->version(),
-                      std::to_string(s.plugin->abi_major()) + "." +
-                          std::to_string(s.plugin->abi_minor()),
-                      Int(static_cast<uint64_t>(s.connections)), s.plugin->path()});
+    r.rows.push_back(
+        {ctx.node.name(), s.name, s.plugin->name(), s.plugin->version(),
+         std::to_string(s.plugin->abi_major()) + "." + std::to_string(s.plugin->abi_minor()),
+         Int(static_cast<uint64_t>(s.connections)), s.plugin->path()});
   }
   return r;
 }
@@ -73,7 +73,8 @@ proto::AdminReply Plugins(AdminContext& ctx, const proto::AdminRequest&) {
 // Fault injection for tests (ClusterOptions::fault_injection): cut=NODE,... replaces the set of
 // peers cut off; heal empties it.
 proto::AdminReply Fault(AdminContext& ctx, const proto::AdminRequest& req) {
-  if (!ctx.cluster) return Failure(Status::FailedPrecondition("fault: this node is not in a cluster"));
+  if (!ctx.cluster)
+    return Failure(Status::FailedPrecondition("fault: this node is not in a cluster"));
   std::set<std::string> peers;
   bool given = false;
   for (const auto& [key, value] : req.args) {
@@ -83,11 +84,14 @@ proto::AdminReply Fault(AdminContext& ctx, const proto::AdminRequest& req) {
       given = true;
       std::string name;
       for (char ch : value + ",") {
-        if (ch != ',') name += ch;
-        else if (!name.empty()) peers.insert(std::exchange(name, ""));
+        if (ch != ',')
+          name += ch;
+        else if (!name.empty())
+          peers.insert(std::exchange(name, ""));
       }
     } else {
-      return Failure(Status::InvalidArgument("fault: unknown argument '" + key + "' (cut or heal)"));
+      return Failure(
+          Status::InvalidArgument("fault: unknown argument '" + key + "' (cut or heal)"));
     }
   }
   if (!given) return Failure(Status::InvalidArgument("fault: give cut=NODE,... or heal"));
@@ -113,11 +117,11 @@ proto::AdminReply Resolve(AdminContext& ctx, const proto::AdminRequest& req) {
 }
 
 constexpr std::array kCommands = {
-    AdminCommand{"info", true, Info},         AdminCommand{"queries", true, Queries},
-    AdminCommand{"subs", true, Subs},         AdminCommand{"members", false, Members},
-    AdminCommand{"stats", true, Stats},       AdminCommand{"plugins", true, Plugins},
-    AdminCommand{"fault", false, Fault},      AdminCommand{"zombies", true, Zombies},
-    AdminCommand{"reap", true, Reap},         AdminCommand{"resolve", true, Resolve},
+    AdminCommand{"info", true, Info},    AdminCommand{"queries", true, Queries},
+    AdminCommand{"subs", true, Subs},    AdminCommand{"members", false, Members},
+    AdminCommand{"stats", true, Stats},  AdminCommand{"plugins", true, Plugins},
+    AdminCommand{"fault", false, Fault}, AdminCommand{"zombies", true, Zombies},
+    AdminCommand{"reap", true, Reap},    AdminCommand{"resolve", true, Resolve},
 };
 
 }  // namespace

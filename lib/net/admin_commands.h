@@ -37,9 +37,9 @@ struct AdminContext {
   const source::PollRunner& runner;
   const std::string& client_endpoint;
   const std::string& admin_endpoint;
-  Time started;           // when the node started, for uptime
-  uint32_t stall_after;   // [node] stall_after
-  core::Actions& out;     // what a command makes the node decide, for the Server to carry out
+  Time started;          // when the node started, for uptime
+  uint32_t stall_after;  // [node] stall_after
+  core::Actions& out;    // what a command makes the node decide, for the Server to carry out
 };
 
 struct AdminCommand {

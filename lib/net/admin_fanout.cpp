@@ -161,9 +161,9 @@ proto::AdminReply MergeReap(const proto::Params& args,
       }
     }
     if (acted) continue;
-    r.rows.push_back({Value(Null{}), topic, std::string(known ? "none" : "not-found"),
-                      std::string(known ? "no zombie of it on any node"
-                                        : "no node knows this topic")});
+    r.rows.push_back(
+        {Value(Null{}), topic, std::string(known ? "none" : "not-found"),
+         std::string(known ? "no zombie of it on any node" : "no node knows this topic")});
   }
   return r;
 }

@@ -52,8 +52,9 @@ class AdminFanout {
   // `unreachable` are nodes named that could not be asked ("NAME: why"). Returns the id the
   // calls carry (AdminCall::request.id).
   uint64_t Start(Time now, std::string peer, proto::AdminRequest request, std::string self,
-                 std::optional<proto::AdminReply> self_answer, const std::vector<std::string>& asked,
-                 std::vector<std::string> unreachable, Duration timeout, proto::AdminReply plan);
+                 std::optional<proto::AdminReply> self_answer,
+                 const std::vector<std::string>& asked, std::vector<std::string> unreachable,
+                 Duration timeout, proto::AdminReply plan);
   // An answer from `node`; ignored when late, unasked or a duplicate.
   void OnAnswer(const std::string& node, const proto::AdminReply& reply);
   // The fan-outs complete (every node answered) or past their deadline at `now`, merged.

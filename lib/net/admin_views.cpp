@@ -21,9 +21,9 @@ proto::AdminReply SubsView(const AdminContext& ctx) {
   // subscribers: this node's. In a cluster, every topic the registry or presence knows of, with
   // its owner and epoch (the registry's), cluster_subscribers and nodes (presence's), and claims:
   // every claim "node@epoch", marked "(down)" while its owner is down.
-  r.columns = {"topic",        "owner", "epoch", "seq",   "subscribers",         "polls",
-               "errors",       "last_poll_ms",   "state", "cluster_subscribers", "nodes",
-               "claims"};
+  r.columns = {"topic", "owner",  "epoch",        "seq",   "subscribers",
+               "polls", "errors", "last_poll_ms", "state", "cluster_subscribers",
+               "nodes", "claims"};
   std::map<std::string, core::TopicInfo> local;
   for (core::TopicInfo& t : ctx.node.subscriptions().Topics(ctx.now))
     local.emplace(t.topic, std::move(t));
@@ -104,9 +104,9 @@ proto::AdminReply MembersView(const AdminContext& ctx) {
     r.rows.push_back({m.claim.id.name, Int(m.claim.id.incarnation), m.claim.gossip_endpoint,
                       m.claim.rpc_endpoint, std::string(core::MemberStateName(m.claim.state)),
                       Int(m.claim.version),
-                      self              ? Int(0)
-                      : m.last_heard    ? Ms(ctx.now - *m.last_heard)
-                                        : Value(Null{})});
+                      self           ? Int(0)
+                      : m.last_heard ? Ms(ctx.now - *m.last_heard)
+                                     : Value(Null{})});
   }
   return r;
 }

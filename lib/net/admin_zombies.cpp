@@ -19,7 +19,8 @@ Value Ms(std::optional<Duration> d) {
 
 std::string Claim(const core::Claim& c) { return c.owner.name + "@" + std::to_string(c.epoch); }
 
-std::vector<core::Claim> VisibleClaims(const core::ClusterState& cluster, const std::string& topic) {
+std::vector<core::Claim> VisibleClaims(const core::ClusterState& cluster,
+                                       const std::string& topic) {
   std::vector<core::Claim> v = cluster.registry().Claims(topic);
   std::erase_if(v, [](const core::Claim& c) { return !c.visible; });
   return v;
@@ -56,7 +57,8 @@ std::vector<Zombie> Zombies(const AdminContext& ctx) {
 proto::AdminReply ListZombies(const AdminContext& ctx) {
   proto::AdminReply r;
   r.columns = {"node", "topic", "reason", "age_ms", "detail"};
-  for (const Zombie& z : Zombies(ctx)) r.rows.push_back({z.node, z.topic, z.reason, Ms(z.age), z.detail});
+  for (const Zombie& z : Zombies(ctx))
+    r.rows.push_back({z.node, z.topic, z.reason, Ms(z.age), z.detail});
   return r;
 }
 
@@ -127,7 +129,8 @@ proto::AdminReply ReapTopics(AdminContext& ctx, const proto::Params& args) {
     }
     // Standalone, a release restarts the poller at a new epoch for the subscribers still there.
     const bool release = force || reasons.count("idle") || reasons.count("stalled");
-    for (std::string& d : ctx.node.Reap(ctx.now, topic, release, ctx.out)) done.push_back(std::move(d));
+    for (std::string& d : ctx.node.Reap(ctx.now, topic, release, ctx.out))
+      done.push_back(std::move(d));
     if (done.empty()) {
       row("none", why);
       continue;
@@ -148,15 +151,19 @@ Result<proto::AdminReply> PlanResolve(const AdminContext& ctx, const proto::Para
   bool all = false;
   std::vector<std::string> topics;
   for (const auto& [k, v] : args) {
-    if (k == "topic") topics.push_back(v);
-    else if (k == "all") all = v != "0";
-    else if (k == "keep") keep = v;
-    else if (k == "policy") policy = core::ParseClashPolicy(policy_name = v);
+    if (k == "topic")
+      topics.push_back(v);
+    else if (k == "all")
+      all = v != "0";
+    else if (k == "keep")
+      keep = v;
+    else if (k == "policy")
+      policy = core::ParseClashPolicy(policy_name = v);
   }
   // `manual` chooses no winner: the operator names one with keep.
   if (!policy || *policy == core::ClashPolicy::kManual)
-    return Status::InvalidArgument("resolve: policy must be oldest or hashed, not '" +
-                                   policy_name + "'");
+    return Status::InvalidArgument("resolve: policy must be oldest or hashed, not '" + policy_name +
+                                   "'");
   if (all && cluster) {
     for (const std::string& t : cluster->registry().Clashes()) topics.push_back(t);
   }
@@ -184,7 +191,8 @@ Result<proto::AdminReply> PlanResolve(const AdminContext& ctx, const proto::Para
     peer_args->emplace_back("topic", topic);
     peer_args->emplace_back("winner", winner->owner.name);
     for (const core::Claim& c : visible)
-      if (c.owner != winner->owner) plan.rows.push_back({topic, Claim(*winner), Claim(c), std::string()});
+      if (c.owner != winner->owner)
+        plan.rows.push_back({topic, Claim(*winner), Claim(c), std::string()});
   }
   return plan;
 }
@@ -205,7 +213,7 @@ proto::AdminReply ResolveClashes(AdminContext& ctx, const proto::Params& args) {
     const bool had = cluster->registry().OwnClaims().count(topic) > 0;
     Status st = ctx.node.Resolve(ctx.now, topic, winner, core::ClashPolicy::kOldest, ctx.out);
     const bool has = cluster->registry().OwnClaims().count(topic) > 0;
-    std::string action = !st.ok()  ? (st.code() == Status::Code::kNotFound ? "no-clash" : "error")
+    std::string action = !st.ok() ? (st.code() == Status::Code::kNotFound ? "no-clash" : "error")
                          : had && !has ? "released"
                          : has         ? "kept"
                                        : "none";

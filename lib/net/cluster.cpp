@@ -35,9 +35,15 @@ void Cluster::Handle(Time now, const std::string& payload, core::Actions& out) {
   if (!frame.ok()) {
     const Status& s = frame.status();
     switch (s.code()) {
-      case Status::Code::kIncompatible: counters_.cluster_frames_foreign++; break;
-      case Status::Code::kInvalidArgument: counters_.cluster_frames_unknown++; break;
-      default: counters_.cluster_frames_malformed++; break;
+      case Status::Code::kIncompatible:
+        counters_.cluster_frames_foreign++;
+        break;
+      case Status::Code::kInvalidArgument:
+        counters_.cluster_frames_unknown++;
+        break;
+      default:
+        counters_.cluster_frames_malformed++;
+        break;
     }
     spdlog::debug("cluster frame refused: {}", s.ToString());
     return;

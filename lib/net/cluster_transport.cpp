@@ -11,7 +11,8 @@ constexpr char kControlChannel[] = "c";
 // "tcp://*:7472" or "tcp://0.0.0.0:7472" -> "tcp://HOST:7472": peers need an address to dial.
 std::string Advertised(const std::string& bound, const std::string& host) {
   for (const char* wild : {"tcp://0.0.0.0:", "tcp://*:", "tcp://[::]:"}) {
-    if (bound.rfind(wild, 0) == 0) return "tcp://" + host + ":" + bound.substr(std::string(wild).size());
+    if (bound.rfind(wild, 0) == 0)
+      return "tcp://" + host + ":" + bound.substr(std::string(wild).size());
   }
   return bound;
 }
@@ -40,7 +41,8 @@ ClusterTransport::ClusterTransport(zmq::context_t& ctx)
   sub_.set(zmq::sockopt::reconnect_ivl, 50);
   sub_.set(zmq::sockopt::subscribe, kControlChannel);
   const std::string mon = MonitorEndpoint();
-  if (zmq_socket_monitor(sub_.handle(), mon.c_str(), ZMQ_EVENT_DISCONNECTED) == 0) monitor_.connect(mon);
+  if (zmq_socket_monitor(sub_.handle(), mon.c_str(), ZMQ_EVENT_DISCONNECTED) == 0)
+    monitor_.connect(mon);
 }
 
 ClusterTransport::~ClusterTransport() { zmq_socket_monitor(sub_.handle(), nullptr, 0); }
@@ -81,9 +83,9 @@ bool ClusterTransport::Send(const std::string& endpoint, const std::string& payl
   auto it = dealers_.find(endpoint);
   if (it == dealers_.end()) {
     if (dealers_.size() >= kMaxDealers) {
-      auto lru = std::min_element(dealers_.begin(), dealers_.end(), [](const auto& a, const auto& b) {
-        return a.second.last_used < b.second.last_used;
-      });
+      auto lru = std::min_element(
+          dealers_.begin(), dealers_.end(),
+          [](const auto& a, const auto& b) { return a.second.last_used < b.second.last_used; });
       dealers_.erase(lru);
     }
     try {

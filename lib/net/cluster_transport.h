@@ -1,5 +1,6 @@
 // ClusterTransport: the ZeroMQ sockets between livepolld nodes (DESIGN.md, "Cluster protocol").
-//   gossip  PUB, bound at `gossip_bind`; every peer's SUB connects to it. Frames: [channel, payload]
+//   gossip  PUB, bound at `gossip_bind`; every peer's SUB connects to it. Frames: [channel,
+//   payload]
 //           with channel "c" for cluster messages (heartbeats, presence, claims), and the data
 //           plane under per-topic channels (net::TopicChannel), so a peer subscribes only to the
 //           topics it has subscribers of (ZeroMQ filters on the publisher's side).
@@ -17,7 +18,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "livepoll/status.h"
@@ -83,7 +83,7 @@ class ClusterTransport {
   };
   std::map<std::string, Dealer> dealers_;  // by rpc endpoint
   uint64_t use_clock_ = 0;
-  std::map<std::string, bool> connected_;          // gossip endpoints the SUB is connected to
+  std::map<std::string, bool> connected_;  // gossip endpoints the SUB is connected to
 };
 
 }  // namespace livepoll::net

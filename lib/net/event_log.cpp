@@ -9,40 +9,73 @@ void Log(const core::MembershipEvent& e) {
   using K = core::MembershipEvent::Kind;
   const std::string node = e.node.ToString();
   switch (e.kind) {
-    case K::kJoined: spdlog::info("joined the cluster"); break;
-    case K::kJoinRefused: break;  // the Server stops with it and the daemon reports it
-    case K::kUp: spdlog::info("member up: {}", node); break;
-    case K::kSuspect: spdlog::info("member suspect: {}", node); break;
-    case K::kAlive: spdlog::info("member alive again: {}", node); break;
-    case K::kDown: spdlog::warn("member down: {} ({})", node, e.detail); break;
-    case K::kForgotten: spdlog::info("member forgotten: {}", node); break;
+    case K::kJoined:
+      spdlog::info("joined the cluster");
+      break;
+    case K::kJoinRefused:
+      break;  // the Server stops with it and the daemon reports it
+    case K::kUp:
+      spdlog::info("member up: {}", node);
+      break;
+    case K::kSuspect:
+      spdlog::info("member suspect: {}", node);
+      break;
+    case K::kAlive:
+      spdlog::info("member alive again: {}", node);
+      break;
+    case K::kDown:
+      spdlog::warn("member down: {} ({})", node, e.detail);
+      break;
+    case K::kForgotten:
+      spdlog::info("member forgotten: {}", node);
+      break;
   }
 }
 
 void Log(const core::RegistryEvent& e) {
   using K = core::RegistryEvent::Kind;
   switch (e.kind) {
-    case K::kRegistered: spdlog::info("registered {} ({})", e.topic, e.detail); break;
-    case K::kReleased: spdlog::info("released {} ({})", e.topic, e.detail); break;
-    case K::kTakeover: spdlog::info("took over {} from {}", e.topic, e.detail); break;
-    case K::kClash: spdlog::warn("clash on {}: {}", e.topic, e.detail); break;
-    case K::kClashResolved: spdlog::info("clash on {} resolved: {}", e.topic, e.detail); break;
+    case K::kRegistered:
+      spdlog::info("registered {} ({})", e.topic, e.detail);
+      break;
+    case K::kReleased:
+      spdlog::info("released {} ({})", e.topic, e.detail);
+      break;
+    case K::kTakeover:
+      spdlog::info("took over {} from {}", e.topic, e.detail);
+      break;
+    case K::kClash:
+      spdlog::warn("clash on {}: {}", e.topic, e.detail);
+      break;
+    case K::kClashResolved:
+      spdlog::info("clash on {} resolved: {}", e.topic, e.detail);
+      break;
     case K::kReapedIdle:
     case K::kReapedOrphan:
     case K::kReapedDeadOwner:
       spdlog::warn("reaped a zombie on {}: {}", e.topic, e.detail);
       break;
-    case K::kDenied: spdlog::debug("registration of {} denied: {}", e.topic, e.detail); break;
+    case K::kDenied:
+      spdlog::debug("registration of {} denied: {}", e.topic, e.detail);
+      break;
   }
 }
 
 void Log(const core::PollerEvent& e) {
   using K = core::PollerEvent::Kind;
   switch (e.kind) {
-    case K::kStarted: spdlog::info("poller started: {} ({})", e.topic, e.detail); break;
-    case K::kStopped: spdlog::info("poller stopped: {}", e.topic); break;
-    case K::kFailed: spdlog::warn("poll failed: {}: {}", e.topic, e.detail); break;
-    case K::kRecovered: spdlog::info("poll recovered: {}", e.topic); break;
+    case K::kStarted:
+      spdlog::info("poller started: {} ({})", e.topic, e.detail);
+      break;
+    case K::kStopped:
+      spdlog::info("poller stopped: {}", e.topic);
+      break;
+    case K::kFailed:
+      spdlog::warn("poll failed: {}: {}", e.topic, e.detail);
+      break;
+    case K::kRecovered:
+      spdlog::info("poll recovered: {}", e.topic);
+      break;
   }
 }
 

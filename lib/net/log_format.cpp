@@ -1,9 +1,9 @@
 #include "net/log_format.h"
 
-#include "livepoll/json.h"
-
 #include <chrono>
 #include <ctime>
+
+#include "livepoll/json.h"
 
 namespace livepoll::net {
 namespace {

@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
 #include <zmq.hpp>
 
 #include "livepoll/status.h"

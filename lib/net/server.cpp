@@ -103,8 +103,15 @@ Status Server::Run(int stop_fd) {
 }
 
 AdminContext Server::Context(Time now, core::Actions& out) {
-  return AdminContext{now,     node_,   cluster_.get(),       runner_, client_.endpoint(),
-                      admin_.endpoint(), started_, options_.stall_after, out};
+  return AdminContext{now,
+                      node_,
+                      cluster_.get(),
+                      runner_,
+                      client_.endpoint(),
+                      admin_.endpoint(),
+                      started_,
+                      options_.stall_after,
+                      out};
 }
 
 proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
@@ -121,7 +128,8 @@ void Server::ServeFanout(Time now) {
       if (auto* call = std::get_if<AdminCall>(&m)) {
         proto::AdminReply reply = Admin(call->request);
         reply.id = call->request.id;
-        cluster_->SendAdmin(call->from.name, AdminAnswer{node_.cluster()->self(), std::move(reply)});
+        cluster_->SendAdmin(call->from.name,
+                            AdminAnswer{node_.cluster()->self(), std::move(reply)});
       } else {
         const auto& answer = std::get<AdminAnswer>(m);
         fanout_.OnAnswer(answer.from.name, answer.reply);
@@ -133,9 +141,7 @@ void Server::ServeFanout(Time now) {
 
 void Server::StartFanout(const std::string& peer, const proto::AdminRequest& req) {
   const Time now = env_.Now();
-  auto fail = [&](const Status& s) {
-    ReplyError(admin_, peer, req.id, s);
-  };
+  auto fail = [&](const Status& s) { ReplyError(admin_, peer, req.id, s); };
   // nodes=A,B (--node): only those; node_timeout=MS: how long to wait for each.
   std::optional<std::set<std::string>> only;
   Duration timeout = milliseconds(1000);
@@ -145,8 +151,10 @@ void Server::StartFanout(const std::string& peer, const proto::AdminRequest& req
       only.emplace();
       std::string name;
       for (char ch : value + ",") {
-        if (ch != ',') name += ch;
-        else if (!name.empty()) only->insert(std::exchange(name, ""));
+        if (ch != ',')
+          name += ch;
+        else if (!name.empty())
+          only->insert(std::exchange(name, ""));
       }
     } else if (key == "local") {
       only = std::set<std::string>{node_.name()};  // this node's answer alone
@@ -210,14 +218,21 @@ core::ClientId Server::ClientFor(const std::string& peer) {
 void Server::CountRefused(const Status& s) {
   core::Counters& c = node_.counters();
   switch (s.code()) {
-    case Status::Code::kIncompatible: c.frames_incompatible++; break;
-    case Status::Code::kInvalidArgument: c.frames_unknown++; break;
-    default: c.frames_malformed++; break;
+    case Status::Code::kIncompatible:
+      c.frames_incompatible++;
+      break;
+    case Status::Code::kInvalidArgument:
+      c.frames_unknown++;
+      break;
+    default:
+      c.frames_malformed++;
+      break;
   }
 }
 
 void Server::ReplyError(RouterEndpoint& ep, const std::string& peer, uint64_t id, const Status& s) {
-  ep.Send(peer, proto::Encode(proto::Error{id, std::string(Status::CodeName(s.code())), s.message()}));
+  ep.Send(peer,
+          proto::Encode(proto::Error{id, std::string(Status::CodeName(s.code())), s.message()}));
 }
 
 void Server::OnClientFrame(const RouterEndpoint::Frame& f) {
@@ -263,8 +278,11 @@ RouterEndpoint::SendResult Server::SendToClient(const std::string& peer,
                                                 const std::string& payload) {
   const RouterEndpoint::SendResult result = client_.Send(peer, payload);
   switch (result) {
-    case RouterEndpoint::SendResult::kSent: break;
-    case RouterEndpoint::SendResult::kPeerSlow: node_.counters().updates_dropped_slow_client++; break;
+    case RouterEndpoint::SendResult::kSent:
+      break;
+    case RouterEndpoint::SendResult::kPeerSlow:
+      node_.counters().updates_dropped_slow_client++;
+      break;
     case RouterEndpoint::SendResult::kPeerGone: {
       // Its subscriptions end now rather than at client_timeout.
       auto it = client_ids_.find(peer);

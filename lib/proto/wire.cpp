@@ -31,15 +31,22 @@ void PackValue(Packer& p, const Value& v) {
   std::visit(
       [&](const auto& x) {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, Null>) p.pack_nil();
-        else if constexpr (std::is_same_v<T, int64_t>) p.pack_int64(x);
-        else if constexpr (std::is_same_v<T, double>) PackFloat64(p, x);
-        else if constexpr (std::is_same_v<T, std::string>) PackStr(p, x);
+        if constexpr (std::is_same_v<T, Null>)
+          p.pack_nil();
+        else if constexpr (std::is_same_v<T, int64_t>)
+          p.pack_int64(x);
+        else if constexpr (std::is_same_v<T, double>)
+          PackFloat64(p, x);
+        else if constexpr (std::is_same_v<T, std::string>)
+          PackStr(p, x);
         else if constexpr (std::is_same_v<T, Blob>) {
           p.pack_bin(static_cast<uint32_t>(x.bytes.size()));
           p.pack_bin_body(x.bytes.data(), static_cast<uint32_t>(x.bytes.size()));
         } else if constexpr (std::is_same_v<T, bool>) {
-          if (x) p.pack_true(); else p.pack_false();
+          if (x)
+            p.pack_true();
+          else
+            p.pack_false();
         }
       },
       v);
@@ -55,19 +62,32 @@ void PackEnvelope(Packer& p, std::string_view type, uint32_t fields) {
 
 Status DecodeValue(const msgpack::object& o, Value* out) {
   switch (o.type) {
-    case msgpack::type::NIL: *out = Null{}; return Status::Ok();
-    case msgpack::type::BOOLEAN: *out = o.via.boolean; return Status::Ok();
+    case msgpack::type::NIL:
+      *out = Null{};
+      return Status::Ok();
+    case msgpack::type::BOOLEAN:
+      *out = o.via.boolean;
+      return Status::Ok();
     case msgpack::type::POSITIVE_INTEGER:
       if (o.via.u64 > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
         return Status::Malformed("integer value out of int64 range");
       *out = static_cast<int64_t>(o.via.u64);
       return Status::Ok();
-    case msgpack::type::NEGATIVE_INTEGER: *out = o.via.i64; return Status::Ok();
+    case msgpack::type::NEGATIVE_INTEGER:
+      *out = o.via.i64;
+      return Status::Ok();
     case msgpack::type::FLOAT32:
-    case msgpack::type::FLOAT64: *out = o.via.f64; return Status::Ok();
-    case msgpack::type::STR: *out = std::string(o.via.str.ptr, o.via.str.size); return Status::Ok();
-    case msgpack::type::BIN: *out = Blob{std::string(o.via.bin.ptr, o.via.bin.size)}; return Status::Ok();
-    default: return Status::Malformed("a value is not null, integer, real, text, blob or boolean");
+    case msgpack::type::FLOAT64:
+      *out = o.via.f64;
+      return Status::Ok();
+    case msgpack::type::STR:
+      *out = std::string(o.via.str.ptr, o.via.str.size);
+      return Status::Ok();
+    case msgpack::type::BIN:
+      *out = Blob{std::string(o.via.bin.ptr, o.via.bin.size)};
+      return Status::Ok();
+    default:
+      return Status::Malformed("a value is not null, integer, real, text, blob or boolean");
   }
 }
 

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <msgpack.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,12 +46,14 @@ class Fields {
   }
   Status U64(std::string_view key, uint64_t* out) const {
     const msgpack::object* o = Find(key);
-    if (o == nullptr || o->type != msgpack::type::POSITIVE_INTEGER) return Bad(key, "an unsigned integer");
+    if (o == nullptr || o->type != msgpack::type::POSITIVE_INTEGER)
+      return Bad(key, "an unsigned integer");
     *out = o->via.u64;
     return Status::Ok();
   }
   static Status Bad(std::string_view key, std::string_view what) {
-    return Status::Malformed("field '" + std::string(key) + "' is missing or not " + std::string(what));
+    return Status::Malformed("field '" + std::string(key) + "' is missing or not " +
+                             std::string(what));
   }
 
  private:

@@ -1,9 +1,10 @@
 #include "source/plugin_path.h"
-#include "livepoll/strings.h"
 
 #include <filesystem>
 #include <optional>
 #include <system_error>
+
+#include "livepoll/strings.h"
 
 namespace livepoll::source {
 namespace {

@@ -130,7 +130,8 @@ void PollRunner::Work(SourceQueue& q) {
       if (spec == queries_.end()) return Status::NotFound("unknown query '" + job.query + "'");
       if (!conn) {
         Result<std::unique_ptr<Connection>> c = q.spec.plugin->Open(q.spec.dsn);
-        if (!c.ok()) return Status::Unavailable("source '" + q.spec.name + "': " + c.status().message());
+        if (!c.ok())
+          return Status::Unavailable("source '" + q.spec.name + "': " + c.status().message());
         conn = std::move(c.value());
       }
       auto& st = statements[job.query];

@@ -2,7 +2,6 @@
  * Every query returns one row with one text column, greeting = "hello, <dsn>".
  * Build it out of tree against the installed header: make LIVEPOLL_PREFIX=/usr/local */
 #include <livepoll/source.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

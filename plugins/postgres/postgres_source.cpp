@@ -28,11 +28,10 @@
 // transaction block (autocommit, each poll sees the latest committed data).
 //
 // Every callback catches every exception: none may cross the C boundary.
-#include <pqxx/pqxx>
-
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
@@ -83,10 +82,10 @@ struct lp_connection {
   std::unique_ptr<pqxx::connection> db;
   std::unique_ptr<livepoll::postgres_plugin::NoticeToHost> notices;  // reset before `db` closes
   uint64_t next_statement = 0;
-  std::string dsn;              // to open the session again
+  std::string dsn;  // to open the session again
   const lp_host* host = nullptr;
-  uint64_t session = 1;         // grows when the session is opened again
-  bool worked = false;          // a query succeeded on this session
+  uint64_t session = 1;  // grows when the session is opened again
+  bool worked = false;   // a query succeeded on this session
   ~lp_connection() {
     notices.reset();
     if (db) db->disconnect();  // noexcept
@@ -197,7 +196,8 @@ int Prepare(lp_connection* conn, const char* sql, const lp_str* param_names, siz
     if (conn == nullptr || out == nullptr) return Fail(err, err_cap, "no connection");
     std::string text = sql == nullptr ? "" : sql;
     std::vector<std::string> names;
-    for (size_t i = 0; i < param_count; ++i) names.emplace_back(param_names[i].data, param_names[i].len);
+    for (size_t i = 0; i < param_count; ++i)
+      names.emplace_back(param_names[i].data, param_names[i].len);
     if (std::string why = plugin_sql::CheckParams(text, names); !why.empty()) {
       return Fail(err, err_cap, why);
     }
@@ -334,8 +334,10 @@ int Query(lp_statement* stmt, const lp_value* params, size_t param_count, const 
     std::vector<std::string> scratch(columns);
     std::vector<lp_value> row(columns);
     for (const auto& tuple : r) {
-      for (pqxx::row::size_type c = 0; c < columns; ++c) row[c] = ToLp(tuple[c], kinds[c], scratch[c]);
-      if (sink->row(sink->ctx, row.data(), row.size()) != 0) return Fail(err, err_cap, kSinkStopped);
+      for (pqxx::row::size_type c = 0; c < columns; ++c)
+        row[c] = ToLp(tuple[c], kinds[c], scratch[c]);
+      if (sink->row(sink->ctx, row.data(), row.size()) != 0)
+        return Fail(err, err_cap, kSinkStopped);
     }
     return 0;
   });

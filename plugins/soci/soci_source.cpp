@@ -130,10 +130,9 @@ int Query(lp_statement* stmt, const lp_value* params, size_t param_count, const 
                   "expected " + std::to_string(stmt->names.size()) + " parameters, got " +
                       std::to_string(param_count));
     }
-    std::string why =
-        stmt->sqlite != nullptr
-            ? stmt->sqlite->Run(params, sink)
-            : RunSociQuery(stmt->conn->session, stmt->sql, stmt->names, params, sink);
+    std::string why = stmt->sqlite != nullptr
+                          ? stmt->sqlite->Run(params, sink)
+                          : RunSociQuery(stmt->conn->session, stmt->sql, stmt->names, params, sink);
     return why.empty() ? 0 : Fail(err, err_cap, why);
   });
 }

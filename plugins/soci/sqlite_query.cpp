@@ -46,7 +46,8 @@ bool ReadCell(sqlite3* db, sqlite3_stmt* stmt, int i, lp_value& v) {
       const void* p = text ? static_cast<const void*>(sqlite3_column_text(stmt, i))
                            : sqlite3_column_blob(stmt, i);
       const int len = sqlite3_column_bytes(stmt, i);
-      // An empty BLOB comes back as a null pointer; any other null pointer is an allocation failure.
+      // An empty BLOB comes back as a null pointer; any other null pointer is an allocation
+      // failure.
       if (p == nullptr && sqlite3_errcode(db) == SQLITE_NOMEM) return false;
       v.type = text ? LP_TEXT : LP_BLOB;
       v.u.s.data = p == nullptr ? "" : static_cast<const char*>(p);

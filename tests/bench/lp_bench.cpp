@@ -8,9 +8,9 @@
 //       heartbeats every --heartbeat-ms (1000). Counts joins, updates, errors, seq gaps. Runs
 //       --seconds S (default 10) or until SIGTERM/SIGINT, then prints its summary.
 //   lp_bench latency --connect EP --db FILE --trials N [--query lat] [--gap-ms G] [--json]
-//       Creates table lat(id, v) in the SQLite FILE, watches query Q with id=1 (the daemon's catalog
-//       must have Q as "SELECT id, v FROM lat WHERE id = :id", any key/interval), and per trial
-//       commits UPDATE lat SET v=<stamp>, waits for the update carrying <stamp> and records
+//       Creates table lat(id, v) in the SQLite FILE, watches query Q with id=1 (the daemon's
+//       catalog must have Q as "SELECT id, v FROM lat WHERE id = :id", any key/interval), and per
+//       trial commits UPDATE lat SET v=<stamp>, waits for the update carrying <stamp> and records
 //       receipt - commit. Between trials it sleeps a uniform random 0..G ms (default 200) so that
 //       writes fall at uniformly random phases of the poll schedule: G must be a whole multiple of
 //       the query's interval (e.g. 2 x 100 ms), else phases just after a poll are over-sampled and
@@ -51,7 +51,6 @@
 #include <thread>
 #include <variant>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "proto/codec.h"
@@ -66,15 +65,16 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 [[noreturn]] void Usage(const std::string& why) {
-  std::cerr << "lp_bench: " << why << "\n"
-            << "usage: lp_bench watchers --connect EP --clients C --topics-per-client K --query Q\n"
-            << "                         [--param name=fmt]... [--distinct-topics T] [--seconds S]\n"
-            << "                         [--heartbeat-ms MS] [--json]\n"
-            << "       lp_bench latency --connect EP (--db FILE | --pg-dsn DSN) --trials N [--query Q]\n"
-            << "                         [--gap-ms G] [--timeout-ms MS] [--json]\n"
-            << "       lp_bench initdb --db FILE [--rows N]\n"
-            << "       lp_bench writer --db FILE [--sql SQL] [--period-ms MS] [--seconds S]\n"
-            << "       lp_bench admin --connect EP COMMAND [--json]\n";
+  std::cerr
+      << "lp_bench: " << why << "\n"
+      << "usage: lp_bench watchers --connect EP --clients C --topics-per-client K --query Q\n"
+      << "                         [--param name=fmt]... [--distinct-topics T] [--seconds S]\n"
+      << "                         [--heartbeat-ms MS] [--json]\n"
+      << "       lp_bench latency --connect EP (--db FILE | --pg-dsn DSN) --trials N [--query Q]\n"
+      << "                         [--gap-ms G] [--timeout-ms MS] [--json]\n"
+      << "       lp_bench initdb --db FILE [--rows N]\n"
+      << "       lp_bench writer --db FILE [--sql SQL] [--period-ms MS] [--seconds S]\n"
+      << "       lp_bench admin --connect EP COMMAND [--json]\n";
   std::exit(2);
 }
 
@@ -99,7 +99,8 @@ struct Args {
     }
     char* end = nullptr;
     long v = std::strtol(it->second.c_str(), &end, 10);
-    if (it->second.empty() || *end != '\0' || v < 0) Usage("--" + k + ": not a number: " + it->second);
+    if (it->second.empty() || *end != '\0' || v < 0)
+      Usage("--" + k + ": not a number: " + it->second);
     return v;
   }
 };
@@ -131,10 +132,18 @@ std::string JsonEscape(const std::string& s) {
   std::string o;
   for (unsigned char c : s) {
     switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\t': o += "\\t"; break;
+      case '"':
+        o += "\\\"";
+        break;
+      case '\\':
+        o += "\\\\";
+        break;
+      case '\n':
+        o += "\\n";
+        break;
+      case '\t':
+        o += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -270,9 +279,15 @@ int Watchers(const Args& a) {
         if (auto* u = std::get_if<proto::Update>(&*m)) {
           st.updates++;
           switch (u->kind) {
-            case proto::UpdateKind::kSnapshot: st.snapshots++; break;
-            case proto::UpdateKind::kDiff: st.diffs++; break;
-            case proto::UpdateKind::kError: st.update_errors++; break;
+            case proto::UpdateKind::kSnapshot:
+              st.snapshots++;
+              break;
+            case proto::UpdateKind::kDiff:
+              st.diffs++;
+              break;
+            case proto::UpdateKind::kError:
+              st.update_errors++;
+              break;
           }
           auto [it, fresh] = c.last.try_emplace(u->topic, u->epoch, u->seq);
           if (!fresh) {
@@ -296,7 +311,8 @@ int Watchers(const Args& a) {
   const double elapsed = Ms(Clock::now() - start) / 1000.0;
   std::string codes;
   for (const auto& [code, n] : st.error_codes)
-    codes += (codes.empty() ? "" : ",") + std::string("\"") + JsonEscape(code) + "\":" + std::to_string(n);
+    codes += (codes.empty() ? "" : ",") + std::string("\"") + JsonEscape(code) +
+             "\":" + std::to_string(n);
   if (a.json) {
     std::printf(
         "{\"mode\":\"watchers\",\"clients\":%ld,\"topics_per_client\":%ld,\"distinct_topics\":%ld,"
@@ -318,7 +334,9 @@ int Watchers(const Args& a) {
         " error), %" PRIu64 " seq gaps, %" PRIu64 " errors, heartbeats %" PRIu64 "/%" PRIu64
         ", %" PRIu64 " undecodable\n",
         clients, per_client, distinct, elapsed, st.joined, st.joins_sent,
-        st.all_joined_ms ? (" (all in " + std::to_string(static_cast<long>(*st.all_joined_ms)) + " ms)").c_str() : "",
+        st.all_joined_ms
+            ? (" (all in " + std::to_string(static_cast<long>(*st.all_joined_ms)) + " ms)").c_str()
+            : "",
         st.updates, st.snapshots, st.diffs, st.update_errors, st.seq_gaps, st.errors,
         st.heartbeats_received, st.heartbeats_sent, st.decode_failures);
   }
@@ -360,7 +378,8 @@ void CreateTables(sqlite3* db, long rows) {
   if (rows > 0) {
     Exec(db, "BEGIN");
     for (long i = 0; i < rows; ++i)
-      Exec(db, "INSERT OR IGNORE INTO items VALUES(" + std::to_string(i) + ", " + std::to_string(i) + ")");
+      Exec(db, "INSERT OR IGNORE INTO items VALUES(" + std::to_string(i) + ", " +
+                   std::to_string(i) + ")");
     Exec(db, "COMMIT");
   }
 }
@@ -416,7 +435,8 @@ class PgConn {
     Sym(finish_, "PQfinish");
     conn_ = connectdb_(dsn.c_str());
     if (conn_ == nullptr || status_(conn_) != 0 /* CONNECTION_OK */)
-      Die("cannot connect (" + dsn + "): " + (conn_ ? OneLine(error_message_(conn_)) : "out of memory"));
+      Die("cannot connect (" + dsn +
+          "): " + (conn_ ? OneLine(error_message_(conn_)) : "out of memory"));
   }
   ~PgConn() {
     if (conn_ != nullptr) finish_(conn_);
@@ -498,8 +518,7 @@ bool Carries(const proto::Update& u, int64_t stamp) {
     if (auto* s = std::get_if<std::string>(&r[col])) return *s == std::to_string(stamp);
     return false;
   };
-  if (u.kind == proto::UpdateKind::kSnapshot)
-    return std::any_of(u.rows.begin(), u.rows.end(), has);
+  if (u.kind == proto::UpdateKind::kSnapshot) return std::any_of(u.rows.begin(), u.rows.end(), has);
   if (u.kind == proto::UpdateKind::kDiff)
     return std::any_of(u.changes.begin(), u.changes.end(), [&](const proto::Change& c) {
       return c.op != proto::Change::Op::kDelete && has(c.row);
@@ -527,9 +546,10 @@ int Latency(const Args& a) {
   std::unique_ptr<PgConn> pgc;
   if (pg) {
     pgc = std::make_unique<PgConn>(a.str("pg-dsn"));
-    pgc->Exec("SET client_min_messages = warning;"
-              "CREATE TABLE IF NOT EXISTS lat(id int PRIMARY KEY, v bigint NOT NULL);"
-              "INSERT INTO lat VALUES (1, 0) ON CONFLICT (id) DO NOTHING");
+    pgc->Exec(
+        "SET client_min_messages = warning;"
+        "CREATE TABLE IF NOT EXISTS lat(id int PRIMARY KEY, v bigint NOT NULL);"
+        "INSERT INTO lat VALUES (1, 0) ON CONFLICT (id) DO NOTHING");
   } else {
     db = OpenDb(a.str("db"));
     CreateTables(db.get(), 0);
@@ -590,7 +610,8 @@ int Latency(const Args& a) {
   }
 
   sqlite3_stmt* raw = nullptr;
-  if (!pg && sqlite3_prepare_v2(db.get(), "UPDATE lat SET v = ? WHERE id = 1", -1, &raw, nullptr) != SQLITE_OK) {
+  if (!pg && sqlite3_prepare_v2(db.get(), "UPDATE lat SET v = ? WHERE id = 1", -1, &raw, nullptr) !=
+                 SQLITE_OK) {
     std::cerr << "lp_bench: prepare: " << sqlite3_errmsg(db.get()) << "\n";
     return 1;
   }
@@ -599,8 +620,10 @@ int Latency(const Args& a) {
   std::uniform_int_distribution<long> gap(0, std::max(0L, gap_ms));
   std::vector<double> lat;
   long lost = 0;
-  const int64_t base = static_cast<int64_t>(
-      duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()) * 1000;
+  const int64_t base = static_cast<int64_t>(duration_cast<milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count()) *
+                       1000;
   const Clock::time_point start = Clock::now();
   for (long i = 0; i < trials; ++i) {
     // A random pause (still heartbeating and draining) puts the write at a random poll phase.
@@ -637,12 +660,13 @@ int Latency(const Args& a) {
   if (!lat.empty()) mean /= static_cast<double>(lat.size());
   if (a.json) {
     std::printf(
-        "{\"mode\":\"latency\",\"backend\":\"%s\",\"query\":\"%s\",\"trials\":%ld,\"received\":%zu,\"lost\":%ld,"
+        "{\"mode\":\"latency\",\"backend\":\"%s\",\"query\":\"%s\",\"trials\":%ld,\"received\":%zu,"
+        "\"lost\":%ld,"
         "\"min_ms\":%.2f,\"mean_ms\":%.2f,\"p50_ms\":%.2f,\"p90_ms\":%.2f,\"p99_ms\":%.2f,"
-        "\"max_ms\":%.2f,\"updates\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"decode_failures\":%" PRIu64
-        ",\"seconds\":%.3f}\n",
-        pg ? "postgres" : "sqlite", JsonEscape(query).c_str(), trials, lat.size(), lost, mn, mean, p50, p90, p99, mx, updates,
-        errors, decode_failures, wall);
+        "\"max_ms\":%.2f,\"updates\":%" PRIu64 ",\"errors\":%" PRIu64
+        ",\"decode_failures\":%" PRIu64 ",\"seconds\":%.3f}\n",
+        pg ? "postgres" : "sqlite", JsonEscape(query).c_str(), trials, lat.size(), lost, mn, mean,
+        p50, p90, p99, mx, updates, errors, decode_failures, wall);
   } else {
     std::printf(
         "latency: %s, %zu/%ld trials received (%ld lost): p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, "
@@ -693,7 +717,8 @@ int Admin(const Args& a) {
   }
   auto* r = std::get_if<proto::AdminReply>(&*m);
   if (!r || !r->code.empty()) {
-    std::cerr << "lp_bench: admin: " << (r ? r->code + ": " + r->message : "unexpected reply") << "\n";
+    std::cerr << "lp_bench: admin: " << (r ? r->code + ": " + r->message : "unexpected reply")
+              << "\n";
     return 1;
   }
   if (a.json) {
@@ -702,15 +727,18 @@ int Admin(const Args& a) {
       if (row.size() < 2) continue;
       if (out.size() > 1) out += ",";
       out += "\"" + JsonEscape(Text(row[0])) + "\":";
-      out += std::holds_alternative<int64_t>(row[1]) ? Text(row[1]) : "\"" + JsonEscape(Text(row[1])) + "\"";
+      out += std::holds_alternative<int64_t>(row[1]) ? Text(row[1])
+                                                     : "\"" + JsonEscape(Text(row[1])) + "\"";
     }
     std::printf("%s}\n", out.c_str());
     return 0;
   }
-  for (size_t i = 0; i < r->columns.size(); ++i) std::printf("%s%s", i ? "\t" : "", r->columns[i].c_str());
+  for (size_t i = 0; i < r->columns.size(); ++i)
+    std::printf("%s%s", i ? "\t" : "", r->columns[i].c_str());
   std::printf("\n");
   for (const Row& row : r->rows) {
-    for (size_t i = 0; i < row.size(); ++i) std::printf("%s%s", i ? "\t" : "", Text(row[i]).c_str());
+    for (size_t i = 0; i < row.size(); ++i)
+      std::printf("%s%s", i ? "\t" : "", Text(row[i]).c_str());
     std::printf("\n");
   }
   return 0;

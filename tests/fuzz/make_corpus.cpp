@@ -124,8 +124,7 @@ std::vector<Seed> ClusterFrames() {
         {"delta", ReplicaDelta<Entry>{Id("a", 1), 4, 6, {{"q?x=1", 10}, {"q", 11}}, {{"r", 3}}}},
         {"clock", ReplicaClock{Id("a", 1), 6}},
         {"transfer_request", ReplicaTransferRequest{Id("b", 2)}},
-        {"transfer",
-         ReplicaTransfer<Entry>{Id("a", 1), 6, {{"q", 11}, {"orders?region=eu", 12}}}},
+        {"transfer", ReplicaTransfer<Entry>{Id("a", 1), 6, {{"q", 11}, {"orders?region=eu", 12}}}},
     };
   };
   const auto presence = replication(PresenceEntry{});

@@ -1,7 +1,8 @@
 // Property tests of the data plane under the simulator (issue 5: "no client sees updates out of
 // (epoch, seq) order or from two owners interleaved"). Each of 3-5 nodes runs the daemon's own
-// composition, core::Node (sim_cluster.h), under the registry sim's random faults (partitions and heals, crashes and
-// restarts, pauses, loss, duplication, graceful leaves, clock skew), then a healed network.
+// composition, core::Node (sim_cluster.h), under the registry sim's random faults (partitions and
+// heals, crashes and restarts, pauses, loss, duplication, graceful leaves, clock skew), then a
+// healed network.
 //
 // The model:
 //  - a catalog of two queries with a parameter g: `items` (keyed by id: diffs) and `total` (not
@@ -58,10 +59,10 @@ using core::ClientId;
 using proto::Update;
 using proto::UpdateKind;
 
-constexpr Duration kSettle = 4500ms;      // registry_sim_test.cpp: one agreed owner per topic
-constexpr Duration kLastWrite = 3000ms;   // the writer's random writes end at heal + this
-constexpr Duration kConverge = 1000ms;    // (3), after the final write
-constexpr ClientId kClients = 3;          // per node
+constexpr Duration kSettle = 4500ms;     // registry_sim_test.cpp: one agreed owner per topic
+constexpr Duration kLastWrite = 3000ms;  // the writer's random writes end at heal + this
+constexpr Duration kConverge = 1000ms;   // (3), after the final write
+constexpr ClientId kClients = 3;         // per node
 
 core::Catalog MakeCatalog() {
   core::Catalog c;
@@ -176,8 +177,8 @@ struct Session {
 };
 
 struct Stats {
-  uint64_t seeds = 0, sessions = 0, converged = 0, snapshots = 0, diffs = 0, errors = 0,
-           stale = 0, published = 0, collisions = 0;
+  uint64_t seeds = 0, sessions = 0, converged = 0, snapshots = 0, diffs = 0, errors = 0, stale = 0,
+           published = 0, collisions = 0;
   std::vector<uint64_t> collision_seeds;  // the first few
 };
 
@@ -186,13 +187,14 @@ struct DataRun {
   static SimOptions Options(uint64_t seed) {
     SimOptions o;
     o.nodes = 3 + seed % 3;
-    o.registry.clash_policy = seed % 5 == 4 ? core::ClashPolicy::kHashed : core::ClashPolicy::kOldest;
+    o.registry.clash_policy =
+        seed % 5 == 4 ? core::ClashPolicy::kHashed : core::ClashPolicy::kOldest;
     o.registry.partition =
         seed % 4 == 1 ? core::PartitionMode::kMajority : core::PartitionMode::kAvailable;
     o.registry.placement = seed % 4 == 3 ? core::Placement::kLocal : core::Placement::kHashed;
     o.catalog = MakeCatalog();
     o.subscriptions.client_timeout = std::chrono::hours(1);  // the clients stay alive
-    o.subscriptions.backoff_max = 1s;                         // scaled like the registry's
+    o.subscriptions.backoff_max = 1s;                        // scaled like the registry's
     return o;
   }
 
@@ -209,8 +211,7 @@ struct DataRun {
   void CheckConverged();
   std::string Name(const Session& s) const {
     return "n" + std::to_string(s.node) + "#" + std::to_string(s.incarnation) + " client " +
-           std::to_string(s.client) + " of " + s.spec.topic + " (joined " + Seconds(s.joined) +
-           ")";
+           std::to_string(s.client) + " of " + s.spec.topic + " (joined " + Seconds(s.joined) + ")";
   }
   std::string Tail(const Session& s, size_t upto, size_t n = 6) const {
     std::string out;
@@ -252,8 +253,9 @@ void DataRun::ClientAct(size_t i, ClientId c, const TopicSpec& t, bool leave_if_
     if (!leave_if_joined) return;
     s->left = cluster.now();
     Status st = cluster.Leave(i, c, t.topic);
-    if (!st.ok()) V("client " + std::to_string(c) + " of n" + std::to_string(i) + " cannot leave " +
-                    t.topic + ": " + st.ToString());
+    if (!st.ok())
+      V("client " + std::to_string(c) + " of n" + std::to_string(i) + " cannot leave " + t.topic +
+        ": " + st.ToString());
     return;
   }
   Session s;
@@ -279,8 +281,10 @@ void DataRun::Write() {
     return;
   }
   auto it = std::next(rows.begin(), static_cast<ptrdiff_t>(Pick(r, rows.size())));
-  if (op == 2 || rows.size() >= 6) rows.erase(it);
-  else it->second = static_cast<int64_t>(Pick(r, 10));  // sometimes the same value: no change
+  if (op == 2 || rows.size() >= 6)
+    rows.erase(it);
+  else
+    it->second = static_cast<int64_t>(Pick(r, 10));  // sometimes the same value: no change
 }
 
 void DataRun::FinalWrite() {
@@ -488,9 +492,15 @@ void DataRun::CheckStream(Session& s) {
         Seconds(s.at[k]) + Tail(s, k));
     };
     switch (u.kind) {
-      case UpdateKind::kSnapshot: stats.snapshots++; break;
-      case UpdateKind::kDiff: stats.diffs++; break;
-      case UpdateKind::kError: stats.errors++; break;
+      case UpdateKind::kSnapshot:
+        stats.snapshots++;
+        break;
+      case UpdateKind::kDiff:
+        stats.diffs++;
+        break;
+      case UpdateKind::kError:
+        stats.errors++;
+        break;
     }
     if (u.kind == UpdateKind::kError && u.error.rfind("stale: ", 0) == 0) {
       stats.stale++;
@@ -502,8 +512,7 @@ void DataRun::CheckStream(Session& s) {
     // (1) order.
     const auto here = std::make_pair(u.epoch, u.seq);
     if (have && here < std::make_pair(epoch, seq)) bad("(1) back in (epoch, seq)");
-    if (have && here == std::make_pair(epoch, seq) &&
-        !(u.kind == UpdateKind::kSnapshot && stale))
+    if (have && here == std::make_pair(epoch, seq) && !(u.kind == UpdateKind::kSnapshot && stale))
       bad("(1) a repeated (epoch, seq)");
     for (const auto& [owner, e] : top_epoch)
       if (owner != u.owner && u.epoch <= e)

@@ -1,8 +1,8 @@
 // Property tests of Membership and Presence under the simulator (each node a core::Node, so
-// the Registry runs too; its properties are in registry_sim_test.cpp): random clusters of 3-5 nodes,
-// random faults for a while (partitions, pauses, crashes, restarts, leaves, loss, duplication,
-// clock skew), then a healed network, and properties checked on what every node believes.
-// See sim_cluster.h for running, replaying a seed and raising the seed count.
+// the Registry runs too; its properties are in registry_sim_test.cpp): random clusters of 3-5
+// nodes, random faults for a while (partitions, pauses, crashes, restarts, leaves, loss,
+// duplication, clock skew), then a healed network, and properties checked on what every node
+// believes. See sim_cluster.h for running, replaying a seed and raising the seed count.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -49,7 +49,8 @@ struct SimRun {
   std::vector<NodeId> Running() const {
     std::vector<NodeId> v;
     for (size_t i = 0; i < cluster.size(); ++i)
-      if (cluster.node(i).running) v.push_back(cluster.node(i).core->cluster()->membership().self());
+      if (cluster.node(i).running)
+        v.push_back(cluster.node(i).core->cluster()->membership().self());
     std::sort(v.begin(), v.end());
     return v;
   }
@@ -132,7 +133,8 @@ std::vector<std::string> SimRun::Go() {
         cluster.At(at, [this, victim] {
           const auto& v = cluster.node(victim);
           if (!v.running || v.paused || !v.joined_at) return;
-          leaves.push_back({cluster.node(victim).core->cluster()->membership().self(), cluster.now()});
+          leaves.push_back(
+              {cluster.node(victim).core->cluster()->membership().self(), cluster.now()});
           cluster.Leave(victim);
         });
         break;
@@ -205,13 +207,15 @@ void SimRun::CheckMembership(const char* when, bool forgotten_too) {
       Check(false, "(3) " + std::string(when) + ": " + me + " was refused at join");
       continue;
     }
-    Check(node.core->cluster()->membership().joined(), "(3) " + std::string(when) + ": " + me + " never joined");
+    Check(node.core->cluster()->membership().joined(),
+          "(3) " + std::string(when) + ": " + me + " never joined");
     std::vector<NodeId> alive = node.core->cluster()->membership().Alive();
     Check(alive == running, "(1) " + std::string(when) + ": " + me + " believes alive " +
                                 Ids(alive) + ", running are " + Ids(running));
     if (forgotten_too) {
       std::vector<NodeId> known;
-      for (const auto& m : node.core->cluster()->membership().Members()) known.push_back(m.claim.id);
+      for (const auto& m : node.core->cluster()->membership().Members())
+        known.push_back(m.claim.id);
       std::sort(known.begin(), known.end());
       Check(known == running,
             "(1) " + std::string(when) + ": " + me + " still knows " + Ids(known));
@@ -236,8 +240,9 @@ void SimRun::CheckLeaves() {
       auto m = node.core->cluster()->membership().Find(l.id.name);
       if (!m || m->claim.id != l.id) continue;
       Check(m->claim.state == MemberState::kLeft,
-            "(3) " + node.core->cluster()->membership().self().ToString() + " sees " + l.id.ToString() + " as " +
-                core::MemberStateName(m->claim.state) + " after its leave");
+            "(3) " + node.core->cluster()->membership().self().ToString() + " sees " +
+                l.id.ToString() + " as " + core::MemberStateName(m->claim.state) +
+                " after its leave");
     }
   }
 }
@@ -254,7 +259,8 @@ void SimRun::CheckPresence(const char* when) {
       const auto& origin = cluster.node(j);
       if (!origin.running || j == i) continue;
       std::vector<PresenceEntry> want(origin.entries.begin(), origin.entries.end());
-      std::vector<PresenceEntry> got = viewer.core->cluster()->presence().EntriesOf(origin.core->cluster()->membership().self());
+      std::vector<PresenceEntry> got =
+          viewer.core->cluster()->presence().EntriesOf(origin.core->cluster()->membership().self());
       std::sort(got.begin(), got.end());
       Check(got == want, "(4) " + std::string(when) + ": " + me + " holds " +
                              std::to_string(got.size()) + " entries of " +
@@ -269,7 +275,8 @@ void SimRun::CheckPresence(const char* when) {
         for (const PresenceEntry& e : cluster.node(j).entries) c += e.topic == topic;
         if (c) want[cluster.node(j).name] = c;
       }
-      std::map<std::string, size_t> got = viewer.core->cluster()->presence().SubscribersByNode(topic);
+      std::map<std::string, size_t> got =
+          viewer.core->cluster()->presence().SubscribersByNode(topic);
       std::erase_if(got, [](const auto& kv) { return kv.second == 0; });
       Check(got == want,
             "(4) " + std::string(when) + ": " + me + " counts topic " + topic + " wrong");

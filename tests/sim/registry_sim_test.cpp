@@ -253,11 +253,10 @@ void RegistryRun::CheckOneOwnerAndNoLeftovers(const char* when) {
         continue;
       }
       if (!agreed) agreed = claims[0];
-      Check(claims[0] == *agreed, "(2) " + at + Me(i) + " sees " + topic + " owned by " +
-                                      claims[0].owner.ToString() + " epoch " +
-                                      std::to_string(claims[0].epoch) + ", another node by " +
-                                      agreed->owner.ToString() + " epoch " +
-                                      std::to_string(agreed->epoch));
+      Check(claims[0] == *agreed,
+            "(2) " + at + Me(i) + " sees " + topic + " owned by " + claims[0].owner.ToString() +
+                " epoch " + std::to_string(claims[0].epoch) + ", another node by " +
+                agreed->owner.ToString() + " epoch " + std::to_string(agreed->epoch));
     }
     std::vector<std::string> pollers;
     for (size_t i = 0; i < cluster.size(); ++i) {
@@ -275,8 +274,8 @@ void RegistryRun::CheckOneOwnerAndNoLeftovers(const char* when) {
       Check(pollers.empty(), "(3) " + at + topic + " has no subscriber but " +
                                  std::to_string(pollers.size()) + " poller(s)");
     } else {
-      Check(pollers.size() == 1, "(2) " + at + topic + " has " + std::to_string(pollers.size()) +
-                                     " pollers running");
+      Check(pollers.size() == 1,
+            "(2) " + at + topic + " has " + std::to_string(pollers.size()) + " pollers running");
     }
   }
 }
@@ -292,8 +291,8 @@ void RegistryRun::ObserveOwners(size_t i, const std::set<std::string>& changed) 
     if (!owner) continue;
     uint64_t& top = highest[{me, topic}];
     if (owner->epoch < top) {
-      cluster.Log(me.ToString() + ": owner of " + topic + " epoch " +
-                  std::to_string(owner->epoch) + " after " + std::to_string(top));
+      cluster.Log(me.ToString() + ": owner of " + topic + " epoch " + std::to_string(owner->epoch) +
+                  " after " + std::to_string(top));
       debts.push_back({me, topic, top, cluster.now(), std::nullopt});
     }
     top = std::max(top, owner->epoch);
@@ -307,11 +306,12 @@ void RegistryRun::CheckEpochs() {
     // A node that stopped running (crash, leave) pays nothing more.
     bool gone = true;
     for (size_t i = 0; i < cluster.size(); ++i)
-      if (cluster.node(i).running && cluster.node(i).core->cluster()->self() == d.node) gone = false;
+      if (cluster.node(i).running && cluster.node(i).core->cluster()->self() == d.node)
+        gone = false;
     const Duration deadline = from + 1s;
     if (d.paid ? *d.paid <= deadline : (gone || cluster.now() <= deadline)) continue;
-    Check(false, "(4) " + d.node.ToString() + " saw the owner of " + d.topic +
-                     " go below epoch " + std::to_string(d.below) + " at " + Seconds(d.since) +
+    Check(false, "(4) " + d.node.ToString() + " saw the owner of " + d.topic + " go below epoch " +
+                     std::to_string(d.below) + " at " + Seconds(d.since) +
                      (d.paid ? ", back above only at " + Seconds(*d.paid) : ", never back above"));
   }
 }

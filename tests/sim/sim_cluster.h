@@ -68,7 +68,7 @@ struct SimOptions {
   core::MembershipOptions membership;
   core::PresenceOptions presence;
   core::RegistryOptions registry;
-  core::Catalog catalog;  // the queries every node serves
+  core::Catalog catalog;                     // the queries every node serves
   core::SubscriptionsOptions subscriptions;  // node and seed are set per node
   SimOptions();
 };

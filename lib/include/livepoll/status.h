@@ -14,14 +14,14 @@ class Status {
   // A closed set: callers switch on it, so a new code is a deliberate change.
   enum class Code {
     kOk = 0,
-    kInvalidArgument,  // the caller's input is wrong (unknown query, bad parameter, bad option)
-    kNotFound,         // a named thing does not exist
-    kMalformed,        // bytes from outside did not decode: count and drop, never fatal
-    kUnavailable,      // a peer, database or endpoint cannot be reached now; retry may help
-    kIncompatible,     // a plugin or peer speaks another version
-    kTimeout,          // no answer within the deadline
+    kInvalidArgument,     // the caller's input is wrong (unknown query, bad parameter, bad option)
+    kNotFound,            // a named thing does not exist
+    kMalformed,           // bytes from outside did not decode: count and drop, never fatal
+    kUnavailable,         // a peer, database or endpoint cannot be reached now; retry may help
+    kIncompatible,        // a plugin or peer speaks another version
+    kTimeout,             // no answer within the deadline
     kFailedPrecondition,  // not allowed in this state or configuration (e.g. a disabled feature)
-    kInternal,         // a bug or an unexpected failure
+    kInternal,            // a bug or an unexpected failure
   };
 
   Status() = default;
@@ -54,8 +54,8 @@ class Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}   // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return v_.index() == 0; }
   const T& value() const& { return std::get<0>(v_); }

@@ -10,7 +10,8 @@ namespace livepoll {
 // std::string can be appended with (std::string, std::string_view, const char*).
 template <typename Range>
 std::string Join(const Range& parts, std::string_view sep = ",") {
-  return Join(parts, sep, [](const auto& p) -> const auto& { return p; });
+  return Join(
+      parts, sep, [](const auto& p) -> const auto& { return p; });
 }
 
 // The same of what `text` makes of each element: Join(claims, ",", [](const Claim& c) {...}).

@@ -50,8 +50,8 @@ typedef struct lp_value {
   int32_t type; /* one of LP_* */
   int32_t reserved;
   union {
-    int64_t i;  /* LP_INT, LP_BOOL */
-    double r;   /* LP_REAL */
+    int64_t i; /* LP_INT, LP_BOOL */
+    double r;  /* LP_REAL */
     struct {
       const char* data;
       size_t len;
@@ -108,8 +108,8 @@ typedef struct lp_source_plugin {
                  size_t param_count, lp_statement** out, char* err, size_t err_cap);
   /* Run a prepared statement with values for its parameters and stream the rows into `sink`.
    * Values are bound, never spliced into the SQL text. */
-  int (*query)(lp_statement* stmt, const lp_value* params, size_t param_count,
-               const lp_sink* sink, char* err, size_t err_cap);
+  int (*query)(lp_statement* stmt, const lp_value* params, size_t param_count, const lp_sink* sink,
+               char* err, size_t err_cap);
   void (*finalize)(lp_statement* stmt);
   /* ---- later minor versions append here ---- */
 } lp_source_plugin;

@@ -85,7 +85,8 @@ struct Outcome {
   std::string out, err;
 };
 
-Outcome RunCli(std::vector<std::string> args, bool terminal = false, const std::string& input = "") {
+Outcome RunCli(std::vector<std::string> args, bool terminal = false,
+               const std::string& input = "") {
   args.insert(args.begin(), "livepoll");
   std::vector<const char*> argv;
   for (const std::string& a : args) argv.push_back(a.c_str());
@@ -183,15 +184,15 @@ TEST(CliReap, TopicsComeFromArgumentsOrFromZombiesOutputOnStdin) {
   Outcome o = RunCli({"-c", d.endpoint(), "reap", "-", "--dry-run"}, false, piped);
   EXPECT_EQ(o.code, kExitOk) << o.err;
   EXPECT_EQ(o.out, "n1\tt?g=1\treaped\tstalled: released\n\tnope\tnot-found\tno node knows\n");
-  EXPECT_EQ(d.last().args,
-            (proto::Params{{"topic", "t?g=1"},
-                           {"topic", "plain-topic"},
-                           {"topic", "u?a=1"},
-                           {"dry_run", "1"},
-                           {"node_timeout", "1000"}}));
-  Outcome direct = RunCli({"-c", d.endpoint(), "reap", "a", "b", "--force"});
-  EXPECT_EQ(d.last().args, (proto::Params{{"topic", "a"}, {"topic", "b"}, {"force", "1"},
+  EXPECT_EQ(d.last().args, (proto::Params{{"topic", "t?g=1"},
+                                          {"topic", "plain-topic"},
+                                          {"topic", "u?a=1"},
+                                          {"dry_run", "1"},
                                           {"node_timeout", "1000"}}));
+  Outcome direct = RunCli({"-c", d.endpoint(), "reap", "a", "b", "--force"});
+  EXPECT_EQ(
+      d.last().args,
+      (proto::Params{{"topic", "a"}, {"topic", "b"}, {"force", "1"}, {"node_timeout", "1000"}}));
 }
 
 TEST(CliReap, ARefusedHealthyPollerExitsOneAndNoTopicIsAUsageError) {
@@ -223,8 +224,9 @@ TEST(CliResolve, PrintsWinnerAndLoserAndChecksItsOptions) {
   Outcome o = RunCli({"-c", d.endpoint(), "resolve", "--all", "--keep", "n1"});
   EXPECT_EQ(o.code, kExitOk) << o.err;
   EXPECT_EQ(o.out, "t\tn1@1\tn2@2\treleased\n");
-  EXPECT_EQ(d.last().args, (proto::Params{{"all", "1"}, {"keep", "n1"}, {"policy", "oldest"},
-                                          {"node_timeout", "1000"}}));
+  EXPECT_EQ(d.last().args,
+            (proto::Params{
+                {"all", "1"}, {"keep", "n1"}, {"policy", "oldest"}, {"node_timeout", "1000"}}));
   EXPECT_EQ(RunCli({"-c", d.endpoint(), "resolve"}).code, kExitUsage);
   EXPECT_EQ(RunCli({"-c", d.endpoint(), "resolve", "t", "--all"}).code, kExitUsage);
   EXPECT_EQ(RunCli({"-c", d.endpoint(), "resolve", "t", "--policy", "manual"}).code, kExitUsage);
@@ -250,8 +252,8 @@ TEST(CliCluster, SubsFiltersByQueryAndStateAndStatsTakeNode) {
   Outcome o = RunCli({"-c", d.endpoint(), "subs", "--query", "t", "--state", "error"});
   EXPECT_EQ(o.code, kExitOk) << o.err;
   EXPECT_EQ(o.out, "t?g=2\tn2\terror\tn2\n");
-  d.SetReply("stats", AdminReply{0, "", "", {"node", "name", "value"},
-                                 {{S("n2"), S("polls"), I(3)}}, {}});
+  d.SetReply("stats",
+             AdminReply{0, "", "", {"node", "name", "value"}, {{S("n2"), S("polls"), I(3)}}, {}});
   Outcome stats = RunCli({"-c", d.endpoint(), "stats", "--node", "n2", "--header"});
   EXPECT_EQ(stats.out, "node\tname\tvalue\nn2\tpolls\t3\n");
   EXPECT_EQ(d.last().args, (proto::Params{{"node_timeout", "1000"}, {"nodes", "n2"}}));

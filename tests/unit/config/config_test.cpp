@@ -324,9 +324,9 @@ TEST(ParseDuration, AcceptsUnitsAndFractions) {
 TEST(HumanDuration, ATenthBelowTenSecondsThenTwoUnits) {
   using std::chrono::milliseconds;
   const std::vector<std::pair<long, std::string>> cases = {
-      {-5, "0.0s"},          {0, "0.0s"},           {412, "0.4s"},       {9'999, "9.9s"},
-      {10'000, "10s"},       {59'999, "59s"},       {192'000, "3m12s"},  {3'600'000, "1h0m"},
-      {7'500'000, "2h5m"},   {86'400'000, "1d0h"},  {273'600'000, "3d4h"}};
+      {-5, "0.0s"},        {0, "0.0s"},          {412, "0.4s"},        {9'999, "9.9s"},
+      {10'000, "10s"},     {59'999, "59s"},      {192'000, "3m12s"},   {3'600'000, "1h0m"},
+      {7'500'000, "2h5m"}, {86'400'000, "1d0h"}, {273'600'000, "3d4h"}};
   for (const auto& [ms, text] : cases) EXPECT_EQ(HumanDuration(milliseconds(ms)), text) << ms;
   EXPECT_EQ(HumanDuration(std::chrono::seconds(12)), "12s");
 }
@@ -354,12 +354,13 @@ namespace {
 class ClusterConfigTest : public ConfigTest {};
 
 TEST_F(ClusterConfigTest, ClusterKeysParseAndSeedsGetASchema) {
-  auto r = Parse({"--config",
-                  Write("c.conf",
-                        "[node]\ncluster = prod\ngossip_bind = tcp://127.0.0.1:7472\n"
-                        "rpc_bind = tcp://127.0.0.1:7473\njoin = 10.0.0.1:7473, tcp://10.0.0.2:7473\n"
-                        "suspect_after = 300ms\ndead_after = 2s\npermdown = 1m\n"),
-                  "--gossip-interval", "50ms"});
+  auto r =
+      Parse({"--config",
+             Write("c.conf",
+                   "[node]\ncluster = prod\ngossip_bind = tcp://127.0.0.1:7472\n"
+                   "rpc_bind = tcp://127.0.0.1:7473\njoin = 10.0.0.1:7473, tcp://10.0.0.2:7473\n"
+                   "suspect_after = 300ms\ndead_after = 2s\npermdown = 1m\n"),
+             "--gossip-interval", "50ms"});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const NodeConfig& n = r->config.node;
   EXPECT_EQ(n.cluster, "prod");
@@ -373,7 +374,8 @@ TEST_F(ClusterConfigTest, ClusterKeysParseAndSeedsGetASchema) {
 TEST_F(ClusterConfigTest, InconsistentClusterKeysAreRefused) {
   EXPECT_THAT(ErrorFor("[node]\ngossip_bind = tcp://127.0.0.1:7472\n"), HasSubstr("give both"));
   EXPECT_THAT(ErrorFor("[node]\njoin = 10.0.0.1:7473\n"), HasSubstr("join: needs"));
-  EXPECT_THAT(ErrorFor("[node]\nsuspect_after = 2s\ndead_after = 1s\n"), HasSubstr("shorter than dead_after"));
+  EXPECT_THAT(ErrorFor("[node]\nsuspect_after = 2s\ndead_after = 1s\n"),
+              HasSubstr("shorter than dead_after"));
   EXPECT_THAT(ErrorFor("[node]\ngossip_interval = 1s\n"), HasSubstr("shorter than suspect_after"));
 }
 

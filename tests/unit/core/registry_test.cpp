@@ -1,6 +1,6 @@
-// The Registry inside real core::ClusterStates (Membership, Presence, Registry), on a hand-driven clock
-// and a tiny in-process network that delivers at once, in order, except what a test drops, holds
-// (a paused node) or cuts (a partition, a crash). No thread, no socket.
+// The Registry inside real core::ClusterStates (Membership, Presence, Registry), on a hand-driven
+// clock and a tiny in-process network that delivers at once, in order, except what a test drops,
+// holds (a paused node) or cuts (a partition, a crash). No thread, no socket.
 #include "core/registry.h"
 
 #include <gtest/gtest.h>
@@ -48,8 +48,8 @@ class RegistryTest : public ::testing::Test {
     std::unique_ptr<ClusterState> node;
     bool crashed = false;
     bool paused = false;
-    std::deque<Wire> inbox;                       // held while paused
-    std::map<std::string, uint64_t> pollers;      // the runtime: topic -> epoch
+    std::deque<Wire> inbox;                   // held while paused
+    std::map<std::string, uint64_t> pollers;  // the runtime: topic -> epoch
     std::vector<PollerStart> starts;
     std::vector<PollerStop> stops;
     std::vector<Seen> events;
@@ -152,9 +152,7 @@ class RegistryTest : public ::testing::Test {
     p.owners_changed.insert(out.owners_changed.begin(), out.owners_changed.end());
     out = {};
   }
-  bool Cut(size_t a, size_t b) const {
-    return !groups_.empty() && groups_[a] != groups_[b];
-  }
+  bool Cut(size_t a, size_t b) const { return !groups_.empty() && groups_[a] != groups_[b]; }
   void Post(Wire w) {
     if (peers_[w.from].crashed || peers_[w.to].crashed || Cut(w.from, w.to)) return;
     if (drop_ && drop_(w)) return;
@@ -750,8 +748,8 @@ TEST_F(RegistryTest, ARunningPollerNoClaimNamesIsReapedAsAnOrphan) {
   const std::string topic = TopicFirstOn(Names(), "n0");
   Subscribe(0, topic);
   Flush();
-  peers_[1].pollers["ghost"] = 4;     // e.g. left over by a slow stop
-  peers_[0].pollers[topic] = 7;       // the right topic at a wrong epoch
+  peers_[1].pollers["ghost"] = 4;  // e.g. left over by a slow stop
+  peers_[0].pollers[topic] = 7;    // the right topic at a wrong epoch
   N(1).SetRunning(peers_[1].pollers);
   N(0).SetRunning(peers_[0].pollers);
   Run(300ms);  // one sweep

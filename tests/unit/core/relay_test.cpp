@@ -132,10 +132,10 @@ TEST_F(RelayTest, AnotherOwnerAtTheEpochDeliveredIsFencedUntilAHigherEpoch) {
   Feed(Snap("a", 2, 1, {{1, "x"}}));
   Feed(Diff("a", 2, 2, {Ins(2, "y")}));
   out_.fetches.clear();
-  Owner("b", 2);                          // the clash's winner, at the same epoch
-  EXPECT_TRUE(out_.fetches.empty());      // all it could send would be fenced
-  Feed(Snap("b", 2, 2, {{1, "x"}}));       // b's rows at its seq 2
-  Feed(Diff("b", 2, 3, {Ins(3, "z")}));    // would have applied to a's rows
+  Owner("b", 2);                         // the clash's winner, at the same epoch
+  EXPECT_TRUE(out_.fetches.empty());     // all it could send would be fenced
+  Feed(Snap("b", 2, 2, {{1, "x"}}));     // b's rows at its seq 2
+  Feed(Diff("b", 2, 3, {Ins(3, "z")}));  // would have applied to a's rows
   Feed(Snap("b", 2, 4, {{1, "x"}, {3, "z"}}));
   EXPECT_EQ(out_.updates_fenced, 3u);
   EXPECT_EQ(Seqs(UpdatesFor(1)), (std::vector<uint64_t>{1, 2}));

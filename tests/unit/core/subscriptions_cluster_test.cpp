@@ -210,7 +210,7 @@ TEST_F(ClusterTest, AHigherEpochRestartsSeqWithASnapshotAtOnce) {
   Owner("keyed", "n1", 5);
   Advance(0s);
   ASSERT_EQ(out_.pollers.polls.size(), 1u);  // not a whole interval later
-  CompletePolls(Rows({{1, "b"}}));   // unchanged, still published: the new epoch's first
+  CompletePolls(Rows({{1, "b"}}));           // unchanged, still published: the new epoch's first
   ASSERT_EQ(out_.published.size(), 1u);
   EXPECT_EQ(out_.published[0].kind, UpdateKind::kSnapshot);
   EXPECT_EQ(out_.published[0].epoch, 5u);

@@ -146,7 +146,7 @@ TEST_F(SubscriptionsTest, LateSubscriberGetsTheCurrentSnapshotFirst) {
   ASSERT_EQ(u.size(), 1u);
   EXPECT_EQ(u[0].kind, UpdateKind::kSnapshot);
   EXPECT_EQ(u[0].rows, Rows({{1, "b"}}).rows);
-  EXPECT_EQ(u[0].seq, 2u);  // the stream position it stands for
+  EXPECT_EQ(u[0].seq, 2u);                  // the stream position it stands for
   EXPECT_TRUE(out_.pollers.polls.empty());  // no extra poll for a late subscriber
 }
 
@@ -344,7 +344,8 @@ TEST_F(SubscriptionsTest, ParametersMakeDistinctTopicsAndReachThePoll) {
   Advance(0s);
   ASSERT_EQ(out_.pollers.polls.size(), 2u);
   std::set<std::string> regions;
-  for (const PollRequest& p : out_.pollers.polls) regions.insert(std::get<std::string>(p.params.at(0)));
+  for (const PollRequest& p : out_.pollers.polls)
+    regions.insert(std::get<std::string>(p.params.at(0)));
   EXPECT_EQ(regions, (std::set<std::string>{"eu", "us"}));
 }
 
@@ -362,7 +363,8 @@ TEST_F(OneQueryTest, AnOutageIsReportedOnceThoughItsMessageVaries) {
   }
   int errors = 0;
   for (const Delivery& d : out.relay.deliveries)
-    if (auto* u = std::get_if<proto::Update>(&d.message)) errors += u->kind == proto::UpdateKind::kError;
+    if (auto* u = std::get_if<proto::Update>(&d.message))
+      errors += u->kind == proto::UpdateKind::kError;
   EXPECT_EQ(errors, 1);
   // A late subscriber learns the latest message.
   out.relay.deliveries.clear();

@@ -1,6 +1,7 @@
+#include "env/env.h"
+
 #include <gtest/gtest.h>
 
-#include "env/env.h"
 #include "env/fake_env.h"
 
 namespace livepoll {

@@ -27,7 +27,7 @@ TEST(AdminFanout, ItWaitsForEveryAskedNodeThenMerges) {
                               Table({"node", "name", "value"}, {{S("n1"), S("polls"), I(3)}}),
                               {"n2", "n3"}, {}, 1s, {});
   EXPECT_EQ(f.NextDeadline(), t0 + 1s);
-  f.OnAnswer("n3", Table({"node", "name", "value"}, {{S("n3"), S("polls"), I(5)}}) );
+  f.OnAnswer("n3", Table({"node", "name", "value"}, {{S("n3"), S("polls"), I(5)}}));
   EXPECT_TRUE(f.TakeDone(t0 + 10ms).empty());  // n3's answer had id 0: not this fan-out's
   AdminReply a3 = Table({"node", "name", "value"}, {{S("n3"), S("polls"), I(5)}});
   a3.id = id;
@@ -56,14 +56,14 @@ TEST(AdminFanout, ASilentNodeIsNamedAtTheDeadlineAndTheRestIsAnswered) {
   std::vector<AdminFanout::Done> done = f.TakeDone(t0 + 250ms);
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].reply.rows, std::vector<Row>{{S("n1")}});
-  EXPECT_EQ(done[0].reply.missing, (std::vector<std::string>{
-                                       "n2: no answer within 250ms",
-                                       "n9: not an up member of the cluster"}));
+  EXPECT_EQ(done[0].reply.missing,
+            (std::vector<std::string>{"n2: no answer within 250ms",
+                                      "n9: not an up member of the cluster"}));
 }
 
 TEST(AdminFanout, SubsTakesPollsFromTheOwnerAndNamesThePollers) {
-  const std::vector<std::string> cols = {"topic", "owner", "epoch", "polls", "errors",
-                                         "last_poll_ms", "state"};
+  const std::vector<std::string> cols = {"topic",  "owner",        "epoch", "polls",
+                                         "errors", "last_poll_ms", "state"};
   std::map<std::string, AdminReply> answers;
   answers["n1"] = Table(cols, {{S("a"), S("n2"), I(1), kNull, kNull, kNull, S("relayed")}});
   answers["n2"] = Table(cols, {{S("a"), S("n2"), I(1), I(40), I(1), I(120), S("polling")},
@@ -105,12 +105,13 @@ TEST(AdminFanout, ReapSaysPerTopicWhatEachNodeDidOrThatNobodyKnowsIt) {
 }
 
 TEST(AdminFanout, ResolvePrintsTheWinnerAndWhetherTheLoserReleased) {
-  AdminReply plan = Table({"topic", "winner", "loser", "result"},
-                          {{S("a"), S("n1@1"), S("n2@2"), S("")},
-                           {S("a"), S("n1@1"), S("n3@3"), S("")},
-                           {S("b"), kNull, S(""), S("no-clash")}});
+  AdminReply plan =
+      Table({"topic", "winner", "loser", "result"}, {{S("a"), S("n1@1"), S("n2@2"), S("")},
+                                                     {S("a"), S("n1@1"), S("n3@3"), S("")},
+                                                     {S("b"), kNull, S(""), S("no-clash")}});
   std::map<std::string, AdminReply> answers;
-  answers["n2"] = Table({"node", "topic", "action", "detail"}, {{S("n2"), S("a"), S("released"), S("")}});
+  answers["n2"] =
+      Table({"node", "topic", "action", "detail"}, {{S("n2"), S("a"), S("released"), S("")}});
   AdminReply r = MergeAnswers("resolve", {}, "n1", answers, plan);
   ASSERT_EQ(r.rows.size(), 3u);
   EXPECT_EQ(r.rows[0], (Row{S("a"), S("n1@1"), S("n2@2"), S("released")}));

@@ -33,7 +33,8 @@ std::string Encode(const ClusterMessage& m, const std::string& cluster = kCluste
         using T = std::decay_t<decltype(x)>;
         if constexpr (std::is_same_v<T, AdminMessage>)
           return EncodeCluster(cluster, from, x);
-        else return EncodeCluster(cluster, from, core::PeerMessage(x));
+        else
+          return EncodeCluster(cluster, from, core::PeerMessage(x));
       },
       m);
 }
@@ -89,11 +90,13 @@ proto::Update ErrorUpdate() {
 
 std::vector<ClusterMessage> MembershipMessages() {
   return {
-      MembershipMessage(Heartbeat{Claim("a"),
-                                  {Claim("a"), Claim("b", MemberState::kSuspect), Claim("c", MemberState::kLeft)}}),
+      MembershipMessage(Heartbeat{
+          Claim("a"),
+          {Claim("a"), Claim("b", MemberState::kSuspect), Claim("c", MemberState::kLeft)}}),
       MembershipMessage(JoinRequest{Claim("d")}),
       MembershipMessage(JoinReply{Id("a", 1), false, "name 'd' is in use by a live node", {}}),
-      MembershipMessage(JoinReply{Id("a", 1), true, "", {Claim("a"), Claim("b", MemberState::kDead)}}),
+      MembershipMessage(
+          JoinReply{Id("a", 1), true, "", {Claim("a"), Claim("b", MemberState::kDead)}}),
       MembershipMessage(ProbeRequest{Id("a", 1), Id("b", 2), 99}),
       MembershipMessage(ProbeReply{Id("c", 3), Id("b", 2), 99, true}),
       MembershipMessage(LeaveNotice{Id("a", 1)}),
@@ -120,7 +123,8 @@ std::vector<ClusterMessage> RegistryMessages() {
       RegistryMessage(RegistryVote{Id("b", 2), 5, "q?x=1", true, {}, 0}),
       RegistryMessage(RegistryVote{Id("b", 2), 5, "q?x=1", false, Id("c", 9), 2}),
   };
-  for (auto& m : ReplicationBodies<ClaimEntry>()) out.emplace_back(RegistryMessage(ClaimsMessage{std::move(m)}));
+  for (auto& m : ReplicationBodies<ClaimEntry>())
+    out.emplace_back(RegistryMessage(ClaimsMessage{std::move(m)}));
   return out;
 }
 std::vector<ClusterMessage> DataMessages() {
@@ -142,7 +146,8 @@ std::vector<ClusterMessage> AdminMessages() {
       AdminMessage(AdminCall{Id("a", 1), proto::AdminRequest{9, "zombies", {{"topic", "t?g=1"}}}}),
       AdminMessage(AdminAnswer{Id("b", 2), reply}),
       AdminMessage(AdminAnswer{Id("b", 2), partial}),
-      AdminMessage(AdminAnswer{Id("b", 2), proto::AdminReply{9, "invalid-argument", "no", {}, {}, {}}}),
+      AdminMessage(
+          AdminAnswer{Id("b", 2), proto::AdminReply{9, "invalid-argument", "no", {}, {}, {}}}),
   };
 }
 std::vector<ClusterMessage> EveryKind() {
@@ -186,7 +191,8 @@ std::string UpdateFrame(const std::string& embedded) {
 // ---------------------------------------------------------------------------------- round trips
 
 TEST(ClusterCodec, EveryMembershipMessageRoundTrips) {
-  for (const auto& m : MembershipMessages()) EXPECT_EQ(RoundTrip(m), Encode(m)) << TypeOf(Encode(m));
+  for (const auto& m : MembershipMessages())
+    EXPECT_EQ(RoundTrip(m), Encode(m)) << TypeOf(Encode(m));
 }
 
 TEST(ClusterCodec, EveryPresenceMessageRoundTrips) {
@@ -207,11 +213,13 @@ TEST(ClusterCodec, TypeNamesAreThoseOfTheSpec) {
     std::string t = TypeOf(Encode(m));
     if (types.empty() || types.back() != t) types.push_back(t);
   }
-  const std::vector<std::string> spec = {
-      "m.heartbeat", "m.join", "m.join_reply", "m.probe", "m.probe_reply", "m.leave",
-      "p.delta", "p.clock", "p.transfer_request", "p.transfer",
-      "r.propose", "r.vote", "r.delta", "r.clock", "r.transfer_request", "r.transfer",
-      "d.update", "d.snapshot_request", "d.snapshot_reply", "a.request", "a.reply"};
+  const std::vector<std::string> spec = {"m.heartbeat",      "m.join",        "m.join_reply",
+                                         "m.probe",          "m.probe_reply", "m.leave",
+                                         "p.delta",          "p.clock",       "p.transfer_request",
+                                         "p.transfer",       "r.propose",     "r.vote",
+                                         "r.delta",          "r.clock",       "r.transfer_request",
+                                         "r.transfer",       "d.update",      "d.snapshot_request",
+                                         "d.snapshot_reply", "a.request",     "a.reply"};
   EXPECT_EQ(types, spec);
 }
 
@@ -227,13 +235,14 @@ TEST(ClusterCodec, EveryAdminMessageRoundTripsWithItsEmbeddedFrame) {
 TEST(ClusterCodec, ClaimsDecodeAsClaimsAndPresenceAsPresence) {
   // The same body under "p." and "r.": the prefix alone decides which replica a frame feeds.
   const ReplicaClock body{Id("a", 1), 6};
-  Result<ClusterFrame> presence =
-      DecodeCluster(EncodeCluster(kCluster, kFrom, core::PeerMessage(PresenceMessage(body))), kCluster);
+  Result<ClusterFrame> presence = DecodeCluster(
+      EncodeCluster(kCluster, kFrom, core::PeerMessage(PresenceMessage(body))), kCluster);
   ASSERT_TRUE(presence.ok()) << presence.status().ToString();
   EXPECT_EQ(std::get<PresenceClock>(std::get<PresenceMessage>(presence->message)).version, 6u);
 
   Result<ClusterFrame> claims = DecodeCluster(
-      EncodeCluster(kCluster, kFrom, core::PeerMessage(RegistryMessage(ClaimsMessage{body}))), kCluster);
+      EncodeCluster(kCluster, kFrom, core::PeerMessage(RegistryMessage(ClaimsMessage{body}))),
+      kCluster);
   ASSERT_TRUE(claims.ok()) << claims.status().ToString();
   const auto& wrapped = std::get<ClaimsMessage>(std::get<RegistryMessage>(claims->message));
   EXPECT_EQ(std::get<ReplicaClock>(wrapped.m).origin, Id("a", 1));
@@ -241,7 +250,9 @@ TEST(ClusterCodec, ClaimsDecodeAsClaimsAndPresenceAsPresence) {
 
 TEST(ClusterCodec, FieldsSurviveTheTrip) {
   Result<ClusterFrame> r = DecodeCluster(
-      EncodeCluster(kCluster, "c", core::PeerMessage(MembershipMessage(ProbeReply{Id("c", 3), Id("b", 2), 99, true}))),
+      EncodeCluster(
+          kCluster, "c",
+          core::PeerMessage(MembershipMessage(ProbeReply{Id("c", 3), Id("b", 2), 99, true}))),
       kCluster);
   ASSERT_TRUE(r.ok());
   const auto& reply = std::get<ProbeReply>(std::get<MembershipMessage>(r->message));
@@ -264,16 +275,19 @@ TEST(ClusterCodec, FieldsSurviveTheTrip) {
 
 TEST(ClusterCodec, UpdatesSurviveTheTripFieldForField) {
   for (const proto::Update& u : {Snapshot(), Diff(), ErrorUpdate()}) {
-    Result<ClusterFrame> r = DecodeCluster(EncodeCluster(kCluster, kFrom, DataMessage(DataUpdate{u})), kCluster);
+    Result<ClusterFrame> r =
+        DecodeCluster(EncodeCluster(kCluster, kFrom, DataMessage(DataUpdate{u})), kCluster);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(std::get<DataUpdate>(std::get<DataMessage>(r->message)).update, u);
   }
   Result<ClusterFrame> none = DecodeCluster(
-      EncodeCluster(kCluster, kFrom, DataMessage(SnapshotReply{Id("b", 2), "t", std::nullopt})), kCluster);
+      EncodeCluster(kCluster, kFrom, DataMessage(SnapshotReply{Id("b", 2), "t", std::nullopt})),
+      kCluster);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(std::get<SnapshotReply>(std::get<DataMessage>(none->message)).update.has_value());
   Result<ClusterFrame> some = DecodeCluster(
-      EncodeCluster(kCluster, kFrom, DataMessage(SnapshotReply{Id("b", 2), "t", Snapshot()})), kCluster);
+      EncodeCluster(kCluster, kFrom, DataMessage(SnapshotReply{Id("b", 2), "t", Snapshot()})),
+      kCluster);
   ASSERT_TRUE(some.ok());
   const auto& reply = std::get<SnapshotReply>(std::get<DataMessage>(some->message));
   EXPECT_EQ(reply.from, Id("b", 2));
@@ -282,8 +296,8 @@ TEST(ClusterCodec, UpdatesSurviveTheTripFieldForField) {
 }
 
 TEST(ClusterCodec, TheSenderIsCarriedForEveryKind) {
-  for (const std::string& from : {std::string("n1"), std::string(""), std::string("nœud-2"),
-                                  std::string("a\0b", 3)}) {
+  for (const std::string& from :
+       {std::string("n1"), std::string(""), std::string("nœud-2"), std::string("a\0b", 3)}) {
     for (const auto& m : EveryKind()) {
       Result<ClusterFrame> r = DecodeCluster(Encode(m, kCluster, from), kCluster);
       ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -330,7 +344,12 @@ TEST(ClusterCodec, AFrameWithoutASenderIsMalformed) {
   EXPECT_NE(r.status().message().find("from"), std::string::npos);
 
   std::string not_a_string = Frame("m.leave", 0, [](proto::wire::Packer&) {});
-  not_a_string.replace(not_a_string.find("\xA4" "from\xA2" "n1"), 8, "\xA4" "from\x92\x01\x02");
+  not_a_string.replace(not_a_string.find("\xA4"
+                                         "from\xA2"
+                                         "n1"),
+                       8,
+                       "\xA4"
+                       "from\x92\x01\x02");
   EXPECT_EQ(DecodeCluster(not_a_string, kCluster).status().code(), Status::Code::kMalformed);
 }
 
@@ -397,23 +416,29 @@ TEST(ClusterCodec, UnknownTypesAreInvalidArgument) {
 
 TEST(ClusterCodec, ADataUpdateWhosePayloadIsNotAnUpdateIsMalformed) {
   // Another client message: well-formed, but not an update.
-  Result<ClusterFrame> joined = DecodeCluster(UpdateFrame(proto::Encode(proto::Joined{1, "t"})), kCluster);
+  Result<ClusterFrame> joined =
+      DecodeCluster(UpdateFrame(proto::Encode(proto::Joined{1, "t"})), kCluster);
   ASSERT_FALSE(joined.ok());
   EXPECT_EQ(joined.status().code(), Status::Code::kMalformed);
-  EXPECT_NE(joined.status().message().find("joined"), std::string::npos) << joined.status().ToString();
+  EXPECT_NE(joined.status().message().find("joined"), std::string::npos)
+      << joined.status().ToString();
 
   // Garbage, an empty payload, a truncated update, an update missing a field.
   const std::string good = proto::Encode(proto::Message(Snapshot()));
-  for (const std::string& payload : {std::string("garbage"), std::string(), good.substr(0, good.size() - 1)})
-    EXPECT_EQ(DecodeCluster(UpdateFrame(payload), kCluster).status().code(), Status::Code::kMalformed);
+  for (const std::string& payload :
+       {std::string("garbage"), std::string(), good.substr(0, good.size() - 1)})
+    EXPECT_EQ(DecodeCluster(UpdateFrame(payload), kCluster).status().code(),
+              Status::Code::kMalformed);
   std::string no_topic = good;
   no_topic.replace(no_topic.find("\xA5topic"), 6, "\xA5topiX");
-  EXPECT_EQ(DecodeCluster(UpdateFrame(no_topic), kCluster).status().code(), Status::Code::kMalformed);
+  EXPECT_EQ(DecodeCluster(UpdateFrame(no_topic), kCluster).status().code(),
+            Status::Code::kMalformed);
 
   // An unknown embedded type is still this frame's shape being wrong, not an unknown cluster type.
   std::string strange = proto::Encode(proto::Joined{1, "t"});
   strange.replace(strange.find("joined"), 6, "joinee");
-  EXPECT_EQ(DecodeCluster(UpdateFrame(strange), kCluster).status().code(), Status::Code::kMalformed);
+  EXPECT_EQ(DecodeCluster(UpdateFrame(strange), kCluster).status().code(),
+            Status::Code::kMalformed);
 
   // The update as a str, or a map, instead of the bin the spec says.
   EXPECT_EQ(DecodeCluster(Frame("d.update", 1,
@@ -459,7 +484,8 @@ TEST(ClusterCodec, MutatedFramesNeverCrash) {
   for (const auto& m : EveryKind()) {
     const std::string bytes = Encode(m);
     for (size_t i = 0; i < bytes.size(); ++i) {
-      for (unsigned char x : std::array<unsigned char, 4>{0x01, 0x80, 0xFF, static_cast<unsigned char>(rng())}) {
+      for (unsigned char x :
+           std::array<unsigned char, 4>{0x01, 0x80, 0xFF, static_cast<unsigned char>(rng())}) {
         std::string bad = bytes;
         bad[i] = static_cast<char>(static_cast<unsigned char>(bad[i]) ^ x);
         Result<ClusterFrame> r = DecodeCluster(bad, kCluster);
@@ -514,19 +540,36 @@ TEST(TopicChannel, EveryShortTopicOverATrickyAlphabetIsPrefixFree) {
 
 TEST(TopicChannel, RandomTopicsArePrefixFree) {
   std::mt19937_64 rng(7);
-  std::vector<std::string> topics = {"", "c", "t", "q", "q?", "q?a=1", "q?a=1&b=2", "q?a=10",
-                                     std::string("q\0", 2), std::string("q\0\0", 3),
-                                     std::string("q\1", 2), std::string("q\1\1", 3)};
+  std::vector<std::string> topics = {"",
+                                     "c",
+                                     "t",
+                                     "q",
+                                     "q?",
+                                     "q?a=1",
+                                     "q?a=1&b=2",
+                                     "q?a=10",
+                                     std::string("q\0", 2),
+                                     std::string("q\0\0", 3),
+                                     std::string("q\1", 2),
+                                     std::string("q\1\1", 3)};
   for (int i = 0; i < 1500; ++i) {
     const std::string base = topics[rng() % topics.size()];
     std::string t = base;
     const size_t extra = rng() % 6;
     for (size_t k = 0; k < extra; ++k) {
       switch (rng() % 4) {
-        case 0: t += static_cast<char>(rng() % 3); break;  // NUL, 0x01, 0x02
-        case 1: t += "c"; break;
-        case 2: t += static_cast<char>(rng()); break;
-        default: t += "?a=" + std::to_string(rng() % 100); break;
+        case 0:
+          t += static_cast<char>(rng() % 3);
+          break;  // NUL, 0x01, 0x02
+        case 1:
+          t += "c";
+          break;
+        case 2:
+          t += static_cast<char>(rng());
+          break;
+        default:
+          t += "?a=" + std::to_string(rng() % 100);
+          break;
       }
     }
     topics.push_back(t);
@@ -537,7 +580,8 @@ TEST(TopicChannel, RandomTopicsArePrefixFree) {
 TEST(TopicChannel, ARealTopicIsItselfBetweenTAndNul) {
   // MakeTopic percent-encodes every byte below 0x21, so the escapes never apply to a real topic
   // and a capture shows it as is.
-  Result<std::string> topic = MakeTopic("orders", {{"region", std::string("e\0u\1 ", 5)}, {"c", "1"}});
+  Result<std::string> topic =
+      MakeTopic("orders", {{"region", std::string("e\0u\1 ", 5)}, {"c", "1"}});
   ASSERT_TRUE(topic.ok()) << topic.status().ToString();
   EXPECT_EQ(topic->find_first_of(std::string("\0\1", 2)), std::string::npos);
   EXPECT_EQ(TopicChannel(*topic), "t" + *topic + std::string(1, '\0'));

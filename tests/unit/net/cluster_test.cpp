@@ -20,8 +20,9 @@ struct Member {
   Member(zmq::context_t& ctx, const std::string& name, std::vector<std::string> seeds = {},
          bool fault_injection = false)
       : node(Catalog(), Options(name)),
-        cluster(ctx, {"test", "tcp://127.0.0.1:0", "tcp://127.0.0.1:0", "127.0.0.1", std::move(seeds),
-                      fault_injection},
+        cluster(ctx,
+                {"test", "tcp://127.0.0.1:0", "tcp://127.0.0.1:0", "127.0.0.1", std::move(seeds),
+                 fault_injection},
                 node) {}
   static core::Catalog Catalog() {
     core::Catalog c;
@@ -73,7 +74,9 @@ TEST(Cluster, TwoMembersJoinAndShareTheirPresence) {
   ASSERT_TRUE(a.Start().ok());
   Member b(ctx, "b", {a.rpc()});
   ASSERT_TRUE(b.Start().ok());
-  ASSERT_TRUE(RunUntil({&a, &b}, [&] { return a.membership().IsAlive({"b", 1}) && b.membership().joined(); }));
+  ASSERT_TRUE(RunUntil({&a, &b}, [&] {
+    return a.membership().IsAlive({"b", 1}) && b.membership().joined();
+  }));
   core::Actions out;
   ASSERT_TRUE(b.node.Join(Env::Real().Now(), 7, "q", {{"x", "1"}}, out).ok());
   b.cluster.Carry(out.transport);
@@ -90,17 +93,21 @@ TEST(Cluster, BadFramesAreCountedAndChangeNothing) {
   d.set(zmq::sockopt::linger, 0);
   d.connect(a.rpc());
   d.send(zmq::str_buffer("not msgpack at all"));
-  d.send(zmq::buffer(EncodeCluster("other", "z", core::MembershipMessage(core::LeaveNotice{{"a", 1}}))));
-  std::string unknown = EncodeCluster("test", "z", core::PresenceMessage(core::PresenceClock{{"z", 1}, 1}));
+  d.send(zmq::buffer(
+      EncodeCluster("other", "z", core::MembershipMessage(core::LeaveNotice{{"a", 1}}))));
+  std::string unknown =
+      EncodeCluster("test", "z", core::PresenceMessage(core::PresenceClock{{"z", 1}, 1}));
   unknown.replace(unknown.find("p.clock"), 7, "p.clonk");
   d.send(zmq::buffer(unknown));
   d.send(zmq::str_buffer("a"), zmq::send_flags::sndmore);  // two frames
   d.send(zmq::str_buffer("b"));
   const core::Counters& c = a.counters();
-  ASSERT_TRUE(RunUntil({&a}, [&] {
-    return c.cluster_frames_malformed == 2 && c.cluster_frames_foreign == 1 &&
-           c.cluster_frames_unknown == 1;
-  })) << c.cluster_frames_malformed << " " << c.cluster_frames_foreign << " "
+  ASSERT_TRUE(RunUntil({&a},
+                       [&] {
+                         return c.cluster_frames_malformed == 2 && c.cluster_frames_foreign == 1 &&
+                                c.cluster_frames_unknown == 1;
+                       }))
+      << c.cluster_frames_malformed << " " << c.cluster_frames_foreign << " "
       << c.cluster_frames_unknown;
   // The foreign LeaveNotice named this very node: it must not have been applied.
   EXPECT_EQ(a.membership().Members().size(), 1u);
@@ -113,7 +120,9 @@ TEST(Cluster, FaultInjectionCutsPeersOffOnlyWhenEnabled) {
   ASSERT_TRUE(a.Start().ok());
   Member b(ctx, "b", {a.rpc()});
   ASSERT_TRUE(b.Start().ok());
-  ASSERT_TRUE(RunUntil({&a, &b}, [&] { return a.membership().IsAlive({"b", 1}) && b.membership().joined(); }));
+  ASSERT_TRUE(RunUntil({&a, &b}, [&] {
+    return a.membership().IsAlive({"b", 1}) && b.membership().joined();
+  }));
 
   EXPECT_EQ(b.cluster.Cut({"a"}).code(), Status::Code::kFailedPrecondition);  // not enabled on b
   ASSERT_TRUE(a.cluster.Cut({"b", "a"}).ok());

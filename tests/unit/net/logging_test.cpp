@@ -24,8 +24,8 @@ TEST(JsonQuote, KeepsUtf8AndReplacesBrokenBytes) {
   EXPECT_EQ(JsonQuote("a\xff"
                       "b"),
             "\"a" kFffd "b\"");
-  EXPECT_EQ(JsonQuote("\xc3"), "\"" kFffd "\"");                     // truncated sequence
-  EXPECT_EQ(JsonQuote("\xc0\xaf"), "\"" kFffd kFffd "\"");             // overlong '/'
+  EXPECT_EQ(JsonQuote("\xc3"), "\"" kFffd "\"");                      // truncated sequence
+  EXPECT_EQ(JsonQuote("\xc0\xaf"), "\"" kFffd kFffd "\"");            // overlong '/'
   EXPECT_EQ(JsonQuote("\xed\xa0\x80"), "\"" kFffd kFffd kFffd "\"");  // a surrogate
 }
 

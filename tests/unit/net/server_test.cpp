@@ -61,8 +61,8 @@ class ServerTest : public ::testing::Test {
     o.subscriptions.client_timeout = client_timeout;
     node_ = std::make_unique<core::Node>(catalog, o);
     server_ = std::make_unique<Server>(
-        Env::Real(), ServerOptions{"ipc://" + dir_ + "/client", "ipc://" + dir_ + "/admin"},
-        *node_, *runner_);
+        Env::Real(), ServerOptions{"ipc://" + dir_ + "/client", "ipc://" + dir_ + "/admin"}, *node_,
+        *runner_);
     ASSERT_TRUE(server_->Bind().ok());
     stop_fd_ = eventfd(0, EFD_NONBLOCK);
     loop_ = std::thread([this] { ASSERT_TRUE(server_->Run(stop_fd_).ok()); });
@@ -115,7 +115,8 @@ class ServerTest : public ::testing::Test {
   int64_t Stat(const std::string& name) {
     proto::AdminReply r = Admin("stats");
     for (size_t i = 0; i < r.rows.size(); ++i)
-      if (std::get<std::string>(Cell(r, i, "name")) == name) return std::get<int64_t>(Cell(r, i, "value"));
+      if (std::get<std::string>(Cell(r, i, "name")) == name)
+        return std::get<int64_t>(Cell(r, i, "value"));
     ADD_FAILURE() << "no counter " << name;
     return -1;
   }

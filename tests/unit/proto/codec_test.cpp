@@ -1,9 +1,9 @@
 #include "proto/codec.h"
 
 #include <gtest/gtest.h>
-#include <msgpack.hpp>
 
 #include <cmath>
+#include <msgpack.hpp>
 
 namespace livepoll::proto {
 namespace {
@@ -80,8 +80,8 @@ TEST(Codec, UnknownTypeIsNamed) {
 }
 
 TEST(Codec, MistypedFieldIsMalformedAndNamed) {
-  std::string b = PackMap({{"v", uint64_t{1}}, {"type", std::string("join")},
-                           {"id", std::string("not a number")}});
+  std::string b = PackMap(
+      {{"v", uint64_t{1}}, {"type", std::string("join")}, {"id", std::string("not a number")}});
   Result<Message> r = Decode(b);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kMalformed);
@@ -97,8 +97,8 @@ TEST(Codec, EveryTruncationOfAValidFrameIsRejectedNotCrashed) {
 }
 
 TEST(Codec, UnknownExtraFieldsAreIgnored) {
-  std::string b = PackMap({{"v", uint64_t{1}}, {"type", std::string("heartbeat")},
-                           {"future", std::string("x")}});
+  std::string b = PackMap(
+      {{"v", uint64_t{1}}, {"type", std::string("heartbeat")}, {"future", std::string("x")}});
   EXPECT_TRUE(Decode(b).ok());
 }
 

@@ -33,11 +33,11 @@ std::string TestDsn() {
   return dsn == nullptr ? "" : dsn;
 }
 
-#define ASSERT_HAVE_SERVER()                                                                    \
-  ASSERT_FALSE(TestDsn().empty())                                                               \
-      << kDsnVar                                                                                \
+#define ASSERT_HAVE_SERVER()                                                                   \
+  ASSERT_FALSE(TestDsn().empty())                                                              \
+      << kDsnVar                                                                               \
       << " is not set: these tests need a real PostgreSQL 15 server. The test harness starts " \
-         "one and exports its libpq connection string, e.g. "                                   \
+         "one and exports its libpq connection string, e.g. "                                  \
       << kDsnVar << "='host=127.0.0.1 port=5499 dbname=postgres user=postgres'"
 
 bool IsUri(const std::string& dsn) {
@@ -113,7 +113,8 @@ class PgFixture : public ::testing::Test {
   // `keywords`), with a fresh schema.
   void Start(const std::string& plugin_file, const std::string& dsn_prefix, bool keywords = false) {
     ASSERT_HAVE_SERVER();
-    auto plugin = Plugin::Load(Env::Real(), std::string(LIVEPOLL_BUILD_PLUGIN_DIR) + "/" + plugin_file);
+    auto plugin =
+        Plugin::Load(Env::Real(), std::string(LIVEPOLL_BUILD_PLUGIN_DIR) + "/" + plugin_file);
     ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
     plugin_ = *plugin;
     dsn_ = dsn_prefix + (keywords ? AsKeywords(TestDsn()) : TestDsn());
@@ -188,8 +189,8 @@ TEST_F(PostgresPlugin, ValuesAreTypedByTheColumnType) {
   Exec(*conn_, "INSERT INTO " + T("t") + " (b, by, n, tx) VALUES (false, '', 'NaN', '')");
   auto rs = Run(*conn_, "SELECT * FROM " + T("t") + " ORDER BY b DESC");
   ASSERT_TRUE(rs.ok()) << rs.status().ToString();
-  EXPECT_THAT(rs->columns, ElementsAre("i2", "i4", "i8", "o", "f4", "f8", "n", "b", "by", "tx", "vc",
-                                       "bp", "nm", "u", "j", "jb", "iv", "arr", "nul"));
+  EXPECT_THAT(rs->columns, ElementsAre("i2", "i4", "i8", "o", "f4", "f8", "n", "b", "by", "tx",
+                                       "vc", "bp", "nm", "u", "j", "jb", "iv", "arr", "nul"));
   ASSERT_EQ(rs->rows.size(), 2u);
   EXPECT_EQ(rs->rows[0],
             (Row{int64_t{-32768}, int64_t{2147483647}, int64_t{9000000000000000000},
@@ -199,7 +200,7 @@ TEST_F(PostgresPlugin, ValuesAreTypedByTheColumnType) {
                                   3)},
                  std::string("h\xc3\xa9llo"), std::string("vc"), std::string("ab "),
                  std::string("nm"), std::string("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
-                 std::string("{\"a\": 1}"),                // json: as written
+                 std::string("{\"a\": 1}"),                    // json: as written
                  std::string("{\"a\": null, \"b\": [1, 2]}"),  // jsonb: as PostgreSQL prints it
                  std::string("1 day 02:00:00"), std::string("{1,2}"), Null{}}));
   // The second row: NULLs, false, an empty (not NULL) bytea and text, numeric NaN.
@@ -226,10 +227,11 @@ TEST_F(PostgresPlugin, NumericIsARealAndTextKeepsAllItsDigits) {
 
 TEST_F(PostgresPlugin, DatesAndTimesAreIso8601Text) {
   Exec(*conn_, "SET TimeZone = 'UTC'");
-  auto rs = Run(*conn_,
-                "SELECT '2024-01-02 03:04:05+00'::timestamptz, '2024-01-02 03:04:05.123'::timestamp, "
-                "'2024-01-02'::date, '03:04:05'::time, '03:04:05.5+02'::timetz, "
-                "'infinity'::timestamp, '2024-01-02 03:04:05'::timestamp");
+  auto rs =
+      Run(*conn_,
+          "SELECT '2024-01-02 03:04:05+00'::timestamptz, '2024-01-02 03:04:05.123'::timestamp, "
+          "'2024-01-02'::date, '03:04:05'::time, '03:04:05.5+02'::timetz, "
+          "'infinity'::timestamp, '2024-01-02 03:04:05'::timestamp");
   ASSERT_TRUE(rs.ok()) << rs.status().ToString();
   ASSERT_EQ(rs->rows.size(), 1u);
   EXPECT_EQ(rs->rows[0], (Row{std::string("2024-01-02T03:04:05+00:00"),
@@ -245,12 +247,12 @@ TEST_F(PostgresPlugin, DatesAndTimesAreIso8601Text) {
 }
 
 TEST_F(PostgresPlugin, ParametersAreBoundAsValuesOfEveryType) {
-  auto rs = Run(*conn_,
-                "SELECT :i::int8 + 1 AS i, :r::float8 * 2 AS r, :b::bool AS b, :t::text AS t, "
-                ":bl::bytea AS bl, :n::text IS NULL AS n",
-                {"i", "r", "b", "t", "bl", "n"},
-                {int64_t{41}, 1.25, true, std::string("it's"), Blob{std::string("\0\x01", 2)},
-                 Null{}});
+  auto rs =
+      Run(*conn_,
+          "SELECT :i::int8 + 1 AS i, :r::float8 * 2 AS r, :b::bool AS b, :t::text AS t, "
+          ":bl::bytea AS bl, :n::text IS NULL AS n",
+          {"i", "r", "b", "t", "bl", "n"},
+          {int64_t{41}, 1.25, true, std::string("it's"), Blob{std::string("\0\x01", 2)}, Null{}});
   ASSERT_TRUE(rs.ok()) << rs.status().ToString();
   ASSERT_EQ(rs->rows.size(), 1u);
   EXPECT_EQ(rs->rows[0], (Row{int64_t{42}, 2.5, true, std::string("it's"),
@@ -340,7 +342,8 @@ TEST_F(PostgresPlugin, OneServerSidePreparedStatementServesManyQueries) {
   EXPECT_EQ(rs->rows[0][1], Value(int64_t{8}));
   // Finalizing deallocates it on the server.
   stmt->reset();
-  rs = Run(*conn_, "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%' || :t || '%'",
+  rs = Run(*conn_,
+           "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%' || :t || '%'",
            {"t"}, {T("items")});
   ASSERT_TRUE(rs.ok()) << rs.status().ToString();
   EXPECT_EQ(rs->rows, (std::vector<Row>{{int64_t{0}}}));
@@ -384,15 +387,18 @@ TEST_F(PostgresPlugin, ASessionBrokenWhileIdleIsOpenedAgainWithItsSettings) {
   const std::string dsn = WithOptions(dsn_, "-c statement_timeout=4321");
   auto victim = OpenOrDie(dsn);
   ASSERT_NE(victim, nullptr);
-  auto stmt = victim->Prepare("SELECT pg_backend_pid(), current_setting('statement_timeout'), "
-                              "current_setting('DateStyle')", {});
+  auto stmt = victim->Prepare(
+      "SELECT pg_backend_pid(), current_setting('statement_timeout'), "
+      "current_setting('DateStyle')",
+      {});
   ASSERT_TRUE(stmt.ok()) << stmt.status().ToString();
   auto other = victim->Prepare("SELECT :x::int * 2", {"x"});
   ASSERT_TRUE(other.ok()) << other.status().ToString();
   auto before = (*stmt)->Query({});
   ASSERT_TRUE(before.ok()) << before.status().ToString();
   ASSERT_TRUE((*other)->Query({int64_t{1}}).ok());
-  auto killed = Run(*conn_, "SELECT pg_terminate_backend(:pid::int)", {"pid"}, {before->rows[0][0]});
+  auto killed =
+      Run(*conn_, "SELECT pg_terminate_backend(:pid::int)", {"pid"}, {before->rows[0][0]});
   ASSERT_TRUE(killed.ok()) << killed.status().ToString();
   auto after = (*stmt)->Query({});
   ASSERT_TRUE(after.ok()) << after.status().ToString();
@@ -475,10 +481,10 @@ TEST_F(SociPostgres, ReturnsRowsWithBoundParameters) {
   ASSERT_TRUE(rs.ok()) << rs.status().ToString();
   EXPECT_THAT(rs->columns, ElementsAre("id", "big", "total", "region", "paid", "note"));
   ASSERT_EQ(rs->rows.size(), 2u);
-  EXPECT_EQ(rs->rows[0], (Row{int64_t{1}, int64_t{9000000000}, 2.5, std::string("eu"),
-                              int64_t{1}, Null{}}));
-  EXPECT_EQ(rs->rows[1], (Row{int64_t{3}, int64_t{7}, 10.0, std::string("eu"), int64_t{0},
-                              std::string("y")}));
+  EXPECT_EQ(rs->rows[0],
+            (Row{int64_t{1}, int64_t{9000000000}, 2.5, std::string("eu"), int64_t{1}, Null{}}));
+  EXPECT_EQ(rs->rows[1],
+            (Row{int64_t{3}, int64_t{7}, 10.0, std::string("eu"), int64_t{0}, std::string("y")}));
   // The same statement with other values, and an injection attempt that is only a value.
   rs = (*stmt)->Query({std::string("us"), int64_t{0}});
   ASSERT_TRUE(rs.ok()) << rs.status().ToString();

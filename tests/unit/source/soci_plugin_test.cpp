@@ -104,15 +104,14 @@ TEST_F(SociPlugin, EachRowKeepsItsOwnTypeInAColumnOfMixedTypes) {
        " (4, x'00ff00', 5), (5, NULL, 6), (6, -9000000000, 7)");
   auto rs = Run(*conn_, "SELECT v, typeof(v) AS t, i FROM m ORDER BY k");
   ASSERT_TRUE(rs.ok()) << rs.status().ToString();
-  EXPECT_EQ(rs->rows,
-            (std::vector<Row>{
-                {int64_t{7}, std::string("integer"), std::string("not a number")},
-                {2.5, std::string("real"), int64_t{3}},
-                {std::string("x"), std::string("text"), int64_t{4}},
-                {Blob{std::string("\0\xff\0", 3)}, std::string("blob"), int64_t{5}},
-                {Null{}, std::string("null"), int64_t{6}},
-                {int64_t{-9000000000}, std::string("integer"), int64_t{7}},
-            }));
+  EXPECT_EQ(rs->rows, (std::vector<Row>{
+                          {int64_t{7}, std::string("integer"), std::string("not a number")},
+                          {2.5, std::string("real"), int64_t{3}},
+                          {std::string("x"), std::string("text"), int64_t{4}},
+                          {Blob{std::string("\0\xff\0", 3)}, std::string("blob"), int64_t{5}},
+                          {Null{}, std::string("null"), int64_t{6}},
+                          {int64_t{-9000000000}, std::string("integer"), int64_t{7}},
+                      }));
 }
 
 TEST_F(SociPlugin, BlobsKeepEveryByteAndEmptyValuesAreNotNull) {
@@ -120,9 +119,9 @@ TEST_F(SociPlugin, BlobsKeepEveryByteAndEmptyValuesAreNotNull) {
                 "SELECT x'4100420000' AS b, zeroblob(3) AS z, x'' AS e, '' AS s, NULL AS n,"
                 " CAST('a' || char(0) || 'b' AS BLOB) AS nul_in_text");
   ASSERT_TRUE(rs.ok()) << rs.status().ToString();
-  EXPECT_EQ(rs->rows, (std::vector<Row>{{Blob{std::string("A\0B\0\0", 5)},
-                                         Blob{std::string(3, '\0')}, Blob{""}, std::string(""),
-                                         Null{}, Blob{std::string("a\0b", 3)}}}));
+  EXPECT_EQ(rs->rows,
+            (std::vector<Row>{{Blob{std::string("A\0B\0\0", 5)}, Blob{std::string(3, '\0')},
+                               Blob{""}, std::string(""), Null{}, Blob{std::string("a\0b", 3)}}}));
 }
 
 TEST_F(SociPlugin, EmptyResultStillHasColumns) {
