@@ -161,7 +161,9 @@ class Subscriptions {
   // not poll the topic or has neither yet.
   std::optional<proto::Update> CurrentState(const std::string& topic) const;
   // The pollers this node runs: topic -> epoch.
-  std::map<std::string, uint64_t> RunningPollers() const;
+  std::map<std::string, uint64_t> RunningPollers() const;  // O(pollers)
+  // Whether this node runs `topic`'s poller: O(log pollers).
+  bool Polls(const std::string& topic) const;
   // The data of `topic` is stale (`why`, e.g. the node lost the majority): local subscribers get
   // one error update "stale: <why>" (at the last (epoch, seq) delivered: it is this node's word);
   // the stream resumes with a snapshot when an owner is back.
