@@ -74,8 +74,7 @@ void Node::OnData(Time now, const DataMessage& m, Actions& out) {
     // No result yet: the requester may not hear the first one on the data plane, so it gets it
     // from here too (see Carry). Only for a poller that runs here, or the map would grow with
     // whatever topics peers ask about.
-    if (!state && subs_.Polls(req->topic))
-      waiting_fetchers_[req->topic].insert(req->from.name);
+    if (!state && subs_.Polls(req->topic)) waiting_fetchers_[req->topic].insert(req->from.name);
     SendData(req->from.name, SnapshotReply{cluster_->self(), req->topic, std::move(state)}, out);
   } else if (const auto* rep = std::get_if<SnapshotReply>(&m)) {
     if (!rep->update) return;

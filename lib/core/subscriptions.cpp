@@ -205,7 +205,9 @@ std::optional<proto::Update> Subscriptions::CurrentState(const std::string& topi
 
 std::map<std::string, uint64_t> Subscriptions::RunningPollers() const { return pollers_.Running(); }
 
-bool Subscriptions::Polls(const std::string& topic) const { return pollers_.Find(topic) != nullptr; }
+bool Subscriptions::Polls(const std::string& topic) const {
+  return pollers_.Find(topic) != nullptr;
+}
 
 void Subscriptions::MarkStale(Time /*now*/, const std::string& topic, const std::string& why,
                               Outputs& out) {
