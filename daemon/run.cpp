@@ -61,14 +61,10 @@ net::ClusterOptions ClusterTransportFrom(const config::NodeConfig& node) {
 }
 
 // Who this node is in the cluster, and how its state machines behave.
-core::NodeClusterOptions NodeClusterFrom(Env& env, const config::NodeConfig& node) {
+core::NodeClusterOptions NodeClusterFrom(Env& env, const config::NodeConfig& node,
+                                         uint64_t incarnation) {
   core::NodeClusterOptions c;
-  // A new incarnation at every start, larger than the last one's (wall-clock microseconds):
-  // peers take a higher incarnation of a name as a restart. Clock skew only delays that until
-  // the old incarnation is declared dead; ordering of anything else never uses it.
-  c.self = {node.name, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                 env.WallNow().time_since_epoch())
-                                                 .count())};
+  c.self = {node.name, incarnation};
   core::ClusterOptions& n = c.state;
   n.membership.gossip_interval = node.gossip_interval;
   n.membership.suspect_after = node.suspect_after;
@@ -154,10 +150,18 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd) {
   so.client_timeout = cfg.node.client_timeout;
   so.backoff_max = cfg.node.backoff_max;
   so.seed = env.RandomSeed();
+  so.history = cfg.node.history;
+  // A new incarnation at every start, larger than the last one's (wall-clock microseconds): peers
+  // take a higher incarnation of a name as a restart, and clients a new session (PROTOCOL.md).
+  // Clock skew only delays that until the old incarnation is declared dead; ordering of anything
+  // else never uses it.
+  so.session = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(env.WallNow().time_since_epoch())
+          .count());
   net::ServerOptions server_options{cfg.node.client_bind, cfg.node.admin_bind, {}};
   server_options.stall_after = cfg.node.stall_after;
   if (!cfg.node.gossip_bind.empty()) {  // in a cluster the registry starts pollers
-    node_options.cluster = NodeClusterFrom(env, cfg.node);
+    node_options.cluster = NodeClusterFrom(env, cfg.node, so.session);
     server_options.cluster = ClusterTransportFrom(cfg.node);
   }
   core::Node node(MakeCatalog(cfg), std::move(node_options));

@@ -75,6 +75,7 @@ struct NodeConfig {
   core::PartitionMode partition = core::PartitionMode::kAvailable;
   milliseconds takeover_timeout{1000};  // the next successor registers after this
   uint32_t stall_after = 3;             // intervals without a good poll: a stalled poller
+  uint32_t history = 64;                // updates kept per topic for clients that resume
   bool fault_injection = false;         // the `fault` admin command, for tests only
   std::string log_level = "info";       // trace, debug, info, warn, error
   std::string log_format = "text";      // text or json

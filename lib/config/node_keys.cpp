@@ -144,6 +144,16 @@ const NodeKey kNodeKeys[] = {
        n.stall_after = static_cast<uint32_t>(*k);
        return Status::Ok();
      }},
+    {"history", "history", "N",
+     "updates kept per topic, by its poller and by every node relaying it, so that a client that "
+     "joins again (a daemon restarted, a node died) continues its stream exactly (default 64; 0: "
+     "clients that come back get a fresh snapshot)",
+     [](NodeConfig& n, const std::string& v) {
+       Result<int> k = ParseInt(v, 0, 100000);
+       if (!k.ok()) return k.status();
+       n.history = static_cast<uint32_t>(*k);
+       return Status::Ok();
+     }},
     {"fault_injection", "fault-injection", "BOOL",
      "accept the `fault` admin command that cuts this node off from named peers, for tests "
      "(default false)",

@@ -26,6 +26,9 @@ struct Counters {
   uint64_t updates_dropped_slow_client = 0;  // a client's send queue was full
   // ---- clients and pollers ----
   uint64_t joins = 0;
+  uint64_t resumes = 0;          // joins with a resume position that continued the stream
+  uint64_t resumes_refused = 0;  // ... that could not: the client got the current state
+  uint64_t sessions_lost = 0;    // heartbeats of a client whose subscriptions are not here
   uint64_t leaves = 0;
   uint64_t clients_dropped = 0;  // silent for client_timeout
   uint64_t polls = 0;
@@ -81,7 +84,10 @@ inline constexpr std::array kCounters = {
     CounterName{"reaped_orphan", &Counters::reaped_orphan, true},
     CounterName{"registrations", &Counters::registrations, true},
     CounterName{"releases", &Counters::releases, true},
+    CounterName{"resumes", &Counters::resumes, false},
+    CounterName{"resumes_refused", &Counters::resumes_refused, false},
     CounterName{"rpc_bytes_sent", &Counters::rpc_bytes_sent, true},
+    CounterName{"sessions_lost", &Counters::sessions_lost, false},
     CounterName{"snapshot_fetches", &Counters::snapshot_fetches, true},
     CounterName{"stream_gaps", &Counters::stream_gaps, false},
     CounterName{"takeovers", &Counters::takeovers, true},

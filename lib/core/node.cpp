@@ -102,13 +102,17 @@ void Node::SyncRunning(Time now) {
 
 // ---- clients and pollers ----
 
-Result<std::string> Node::Join(Time now, ClientId client, const std::string& query,
-                               const proto::Params& params, Actions& out) {
+Result<Subscriptions::Joined> Node::Join(Time now, ClientId client, const std::string& query,
+                                         const proto::Params& params, Actions& out,
+                                         const std::optional<StreamPosition>& resume) {
   Outputs so;
-  Result<std::string> topic = subs_.Join(now, client, query, params, so);
-  if (topic.ok()) counters_.joins++;
+  Result<Subscriptions::Joined> joined = subs_.Join(now, client, query, params, so, resume);
+  if (joined.ok()) {
+    counters_.joins++;
+    if (resume) (joined->resumed ? counters_.resumes : counters_.resumes_refused)++;
+  }
   Carry(now, so, out);
-  return topic;
+  return joined;
 }
 
 Status Node::Leave(Time now, ClientId client, const std::string& topic, Actions& out) {

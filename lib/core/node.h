@@ -138,9 +138,11 @@ class Node {
   const std::string& refusal() const { return refusal_; }
 
   // ---- clients ----
-  // Subscribes `client` to query(params); see Subscriptions::Join. Counted in `joins`.
-  Result<std::string> Join(Time now, ClientId client, const std::string& query,
-                           const proto::Params& params, Actions& out);
+  // Subscribes `client` to query(params), resuming from `resume` when this node can; see
+  // Subscriptions::Join. Counted in `joins` (and `resumes` when the stream continued).
+  Result<Subscriptions::Joined> Join(Time now, ClientId client, const std::string& query,
+                                     const proto::Params& params, Actions& out,
+                                     const std::optional<StreamPosition>& resume = std::nullopt);
   // NotFound when the client is not subscribed to `topic`. Counted in `leaves`.
   Status Leave(Time now, ClientId client, const std::string& topic, Actions& out);
   // Any frame from the client keeps it alive.
@@ -174,6 +176,8 @@ class Node {
   // The drivers count what only they see (frames refused, bytes sent) here too.
   Counters& counters() { return counters_; }
   const std::string& name() const { return options_.subscriptions.node; }
+  // This process (SubscriptionsOptions::session; in a cluster, the node's incarnation).
+  uint64_t session() const { return options_.subscriptions.session; }
 
  private:
   // Each carries one part's outputs into `out`, applying the rules above; what that makes the

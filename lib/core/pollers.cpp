@@ -26,10 +26,18 @@ struct Pollers::Poller {
   bool waiting = false;  // due but over the source's cap
   uint64_t poll_id = 0;
   Time poll_started{};  // when the poll in flight (or the last one) was launched
+
+  std::deque<proto::Update> history;  // the last published updates, oldest first
 };
 
-Pollers::Pollers(const Catalog& catalog, std::string node, Duration backoff_max, uint64_t seed)
-    : catalog_(catalog), node_(std::move(node)), backoff_max_(backoff_max), rng_(seed) {}
+Pollers::Pollers(const Catalog& catalog, std::string node, uint64_t session, Duration backoff_max,
+                 uint64_t seed, size_t history)
+    : catalog_(catalog),
+      node_(std::move(node)),
+      session_(session),
+      backoff_max_(backoff_max),
+      history_(history),
+      rng_(seed) {}
 
 Pollers::~Pollers() = default;
 
@@ -261,6 +269,7 @@ proto::Update Pollers::MakeUpdate(const Poller& p, proto::UpdateKind kind) const
   u.topic = p.name;
   u.kind = kind;
   u.owner = node_;
+  u.owner_session = session_;
   u.epoch = p.info.epoch;
   u.seq = p.info.seq;
   if (p.last) u.columns = p.last->columns;
@@ -271,7 +280,17 @@ proto::Update Pollers::MakeUpdate(const Poller& p, proto::UpdateKind kind) const
 
 proto::Update Pollers::Publish(Poller& p, proto::Update u) const {
   u.seq = ++p.info.seq;
+  if (history_ > 0) {
+    p.history.push_back(u);
+    if (p.history.size() > history_) p.history.pop_front();
+  }
   return u;
+}
+
+std::vector<proto::Update> Pollers::History(const std::string& topic) const {
+  auto it = pollers_.find(topic);
+  if (it == pollers_.end()) return {};
+  return {it->second->history.begin(), it->second->history.end()};
 }
 
 std::optional<proto::Update> Pollers::CurrentState(const std::string& topic) const {

@@ -86,7 +86,10 @@ struct PollerInfo {
 
 class Pollers {
  public:
-  Pollers(const Catalog& catalog, std::string node, Duration backoff_max, uint64_t seed);
+  // `node` and `session`: the owner its updates name (this node, this process). `history`: how
+  // many of its last published updates each poller keeps (History).
+  Pollers(const Catalog& catalog, std::string node, uint64_t session, Duration backoff_max,
+          uint64_t seed, size_t history = 0);
   ~Pollers();
   Pollers(const Pollers&) = delete;
   Pollers& operator=(const Pollers&) = delete;
@@ -121,6 +124,9 @@ class Pollers {
   // The same for this node's relay, which can take both: the snapshot, then the error (at its own
   // seq) while the source fails. Empty when the poller has neither.
   std::vector<proto::Update> State(const std::string& topic) const;
+  // The poller's last published updates (at most `history`), oldest first: a stream, for clients
+  // that resume (relay.h). Empty when none runs.
+  std::vector<proto::Update> History(const std::string& topic) const;
 
  private:
   struct Poller;
@@ -146,7 +152,9 @@ class Pollers {
 
   const Catalog& catalog_;
   std::string node_;
+  uint64_t session_;
   Duration backoff_max_;
+  size_t history_;
   std::mt19937_64 rng_;
   std::map<std::string, std::unique_ptr<Poller>> pollers_;
   std::map<std::string, uint64_t> epochs_;  // the highest epoch each topic had, so epochs only grow

@@ -1,6 +1,7 @@
 #include "core/relay.h"
 
 #include <algorithm>
+#include <deque>
 
 #include "core/result_diff.h"
 
@@ -36,10 +37,15 @@ struct Relay::Stream {
   Time fetch_asked{};
   uint64_t buffer_epoch = 0;
   std::map<uint64_t, proto::Update> buffer;  // by seq: updates that arrived ahead of a gap
+
+  std::deque<proto::Update> history;  // the last updates taken, oldest first (Record)
 };
 
-Relay::Relay(std::string self, OwnState own_state)
-    : self_(std::move(self)), own_state_(std::move(own_state)) {}
+Relay::Relay(std::string self, OwnState own_state, OwnHistory own_history, size_t history)
+    : self_(std::move(self)),
+      own_state_(std::move(own_state)),
+      own_history_(std::move(own_history)),
+      history_(history) {}
 
 Relay::~Relay() = default;
 
@@ -48,9 +54,9 @@ Relay::Stream* Relay::Find(const std::string& topic) {
   return it == streams_.end() ? nullptr : it->second.get();
 }
 
-bool Relay::AddSubscriber(Time now, const std::string& topic,
-                          const std::vector<std::string>& key_columns, ClientId client,
-                          RelayOutputs& out) {
+Relay::Added Relay::AddSubscriber(Time now, const std::string& topic,
+                                  const std::vector<std::string>& key_columns, ClientId client,
+                                  RelayOutputs& out, const std::optional<StreamPosition>& resume) {
   auto [it, created] = streams_.try_emplace(topic);
   if (created) {
     it->second = std::make_unique<Stream>();
@@ -58,13 +64,55 @@ bool Relay::AddSubscriber(Time now, const std::string& topic,
     it->second->key_columns = key_columns;
   }
   Stream& s = *it->second;
-  s.subscribers.insert(client);
-  if (created) {
+  if (created && !resume) {
+    s.subscribers.insert(client);
     RequestState(now, s, out);  // whatever it brings is delivered to this client
-  } else {
-    SendCurrent(s, client, out);
+    return {true, false};
   }
-  return created;
+  std::optional<std::vector<proto::Update>> missed;
+  if (created) {
+    // The client is not a subscriber yet, so the state taken now goes to nobody: it gets either
+    // what it missed (this node's poller's history) or that state, below.
+    RequestState(now, s, out);
+    std::optional<StreamOwner> owner = Owner(topic);
+    if (owner && owner->node == self_ && own_history_) missed = After(own_history_(topic), *resume);
+  } else if (resume) {
+    missed = After({s.history.begin(), s.history.end()}, *resume);
+  }
+  s.subscribers.insert(client);
+  if (!missed) {
+    SendCurrent(s, client, out);
+    return {created, false};
+  }
+  for (proto::Update& u : *missed) out.deliveries.push_back({{client}, std::move(u)});
+  return {created, true};
+}
+
+std::optional<std::vector<proto::Update>> Relay::After(const std::vector<proto::Update>& history,
+                                                       const StreamPosition& from) {
+  for (size_t i = history.size(); i-- > 0;) {
+    const proto::Update& u = history[i];
+    if (u.epoch != from.epoch || u.seq != from.seq) continue;
+    // The same (epoch, seq) from another owner, or from another process of it (a restarted
+    // standalone daemon, a cluster restarted whole: epochs start again), is another stream.
+    if (!from.owner.empty() && u.owner != from.owner) return std::nullopt;
+    if (from.owner_session != 0 && u.owner_session != from.owner_session) return std::nullopt;
+    return std::vector<proto::Update>(history.begin() + static_cast<ptrdiff_t>(i) + 1,
+                                      history.end());
+  }
+  return std::nullopt;
+}
+
+void Relay::Record(Stream& s, const proto::Update& u) const {
+  if (history_ == 0) return;
+  // Only what continues the history: a repeat of a position (a snapshot repairing the mirror
+  // where it stands) is not a new one.
+  if (!s.history.empty()) {
+    const proto::Update& last = s.history.back();
+    if (u.epoch < last.epoch || (u.epoch == last.epoch && u.seq <= last.seq)) return;
+  }
+  s.history.push_back(u);
+  if (s.history.size() > history_) s.history.pop_front();
 }
 
 bool Relay::RemoveSubscriber(const std::string& topic, ClientId client) {
@@ -137,6 +185,7 @@ void Relay::Take(Time now, Stream& s, proto::Update u, std::shared_ptr<const Res
     // A duplicate, unless it is the snapshot that repairs the mirror where it stands.
     if (u.kind == proto::UpdateKind::kSnapshot && u.seq == s.seq && !s.synced) {
       Install(s, u, std::move(result));
+      Record(s, u);
       Deliver(s, std::move(u), out);
     }
     return;
@@ -145,6 +194,7 @@ void Relay::Take(Time now, Stream& s, proto::Update u, std::shared_ptr<const Res
   switch (u.kind) {
     case proto::UpdateKind::kSnapshot:
       Install(s, u, std::move(result));
+      Record(s, u);
       Deliver(s, std::move(u), out);
       return;
     case proto::UpdateKind::kDiff: {
@@ -166,6 +216,7 @@ void Relay::Take(Time now, Stream& s, proto::Update u, std::shared_ptr<const Res
       }
       s.seq = u.seq;
       s.result_seq = u.seq;
+      Record(s, u);
       Deliver(s, std::move(u), out);
       return;
     }
@@ -186,6 +237,7 @@ void Relay::Take(Time now, Stream& s, proto::Update u, std::shared_ptr<const Res
       s.error = u.error;
       s.error_seq = u.seq;
       s.stale = false;
+      Record(s, u);
       Deliver(s, std::move(u), out);
       return;
     }

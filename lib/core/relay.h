@@ -41,6 +41,14 @@
 //  - when SetOwner names this node, the relay reads its poller's state (OwnState) instead of
 //    fetching it from itself.
 //
+// Resume (PROTOCOL.md, "Sessions and resume"). Each stream keeps its last `history` updates taken
+// (a valid stream: each continues the one before it, or is a snapshot). A client that joins again
+// with the position it last applied (a StreamPosition: the daemon restarted, or it moved to this
+// node) gets exactly the updates after it when the stream's history holds that position — or,
+// for a new stream whose owner is this node, its poller's history (OwnHistory) — and is told the
+// stream continued; otherwise it gets the current state as any new subscriber, and is told it
+// did not.
+//
 // Thread safety: none; one thread owns it.
 #pragma once
 
@@ -62,6 +70,14 @@ namespace livepoll::core {
 
 // A client connection of this node (the transport's id for it).
 using ClientId = uint64_t;
+
+// Where a client's stream stood: the last update it applied.
+struct StreamPosition {
+  std::string owner;           // empty: whichever owner held `epoch`
+  uint64_t owner_session = 0;  // the owner's process (Update::owner_session); 0: unknown
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+};
 
 // Whose stream a topic's subscribers follow: the owner of its poller (a node name) and the epoch
 // of its registration (the fencing token).
@@ -110,22 +126,29 @@ class Relay {
   static constexpr size_t kMaxBuffered = 256;
   static constexpr Duration kFetchRetry = std::chrono::seconds(1);
 
-  // This node's poller of a topic, as updates to take in order (pollers.h, Pollers::State).
+  // This node's poller of a topic, as updates to take in order (pollers.h, Pollers::State), and
+  // its last published updates, oldest first (Pollers::History).
   using OwnState = std::function<std::vector<proto::Update>(const std::string& topic)>;
+  using OwnHistory = OwnState;
 
-  // `self`: this node's name, to recognise SetOwner naming it.
-  Relay(std::string self, OwnState own_state);
+  // `self`: this node's name, to recognise SetOwner naming it. `history`: the updates each
+  // stream keeps for clients that resume (0: none).
+  Relay(std::string self, OwnState own_state, OwnHistory own_history = nullptr, size_t history = 0);
   ~Relay();
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
+  struct Added {
+    bool first = false;    // a new stream, which fetches the owner's state if an owner is known
+    bool resumed = false;  // the client's stream continues from `resume` (see Resume above)
+  };
   // Adds `client` to `topic`'s local subscribers (`key_columns` from the catalog's query, for
-  // diffs). Returns true when it is the first: a new stream, which fetches the owner's state if an
-  // owner is known. The client gets the current state as described above (again if it was
-  // already subscribed).
-  bool AddSubscriber(Time now, const std::string& topic,
-                     const std::vector<std::string>& key_columns, ClientId client,
-                     RelayOutputs& out);
+  // diffs). The client gets the current state as described above (again if it was already
+  // subscribed), or, resuming, what it missed since `resume`.
+  Added AddSubscriber(Time now, const std::string& topic,
+                      const std::vector<std::string>& key_columns, ClientId client,
+                      RelayOutputs& out,
+                      const std::optional<StreamPosition>& resume = std::nullopt);
   // Returns true when `client` was the last: the stream is dropped (owner kept).
   bool RemoveSubscriber(const std::string& topic, ClientId client);
 
@@ -170,9 +193,16 @@ class Relay {
   void RequestState(Time now, Stream& s, RelayOutputs& out);
   void Deliver(const Stream& s, proto::Update u, RelayOutputs& out) const;
   void SendCurrent(const Stream& s, ClientId client, RelayOutputs& out) const;
+  // The updates after `from` in `history` (a stream, oldest first), when it holds `from` itself.
+  static std::optional<std::vector<proto::Update>> After(const std::vector<proto::Update>& history,
+                                                         const StreamPosition& from);
+  // Keeps `u` (taken) in the stream's history.
+  void Record(Stream& s, const proto::Update& u) const;
 
   std::string self_;
   OwnState own_state_;
+  OwnHistory own_history_;
+  size_t history_;
   std::map<std::string, StreamOwner> owners_;
   std::map<std::string, std::unique_ptr<Stream>> streams_;
   bool pulling_ = false;  // inside OwnState's replay: a gap there must not pull again

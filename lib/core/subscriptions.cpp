@@ -10,8 +10,11 @@ namespace livepoll::core {
 Subscriptions::Subscriptions(Catalog catalog, SubscriptionsOptions options)
     : catalog_(std::move(catalog)),
       options_(std::move(options)),
-      pollers_(catalog_, options_.node, options_.backoff_max, options_.seed),
-      relay_(options_.node, [this](const std::string& topic) { return pollers_.State(topic); }) {}
+      pollers_(catalog_, options_.node, options_.session, options_.backoff_max, options_.seed,
+               options_.history),
+      relay_(
+          options_.node, [this](const std::string& topic) { return pollers_.State(topic); },
+          [this](const std::string& topic) { return pollers_.History(topic); }, options_.history) {}
 
 Subscriptions::~Subscriptions() = default;
 
@@ -48,8 +51,10 @@ Result<std::pair<const CatalogQuery*, std::vector<Value>>> Subscriptions::Resolv
   return std::pair<const CatalogQuery*, std::vector<Value>>{&cq, std::move(values)};
 }
 
-Result<std::string> Subscriptions::Join(Time now, ClientId client, const std::string& query,
-                                        const proto::Params& params, Outputs& out) {
+Result<Subscriptions::Joined> Subscriptions::Join(Time now, ClientId client,
+                                                  const std::string& query,
+                                                  const proto::Params& params, Outputs& out,
+                                                  const std::optional<StreamPosition>& resume) {
   auto resolved = Resolve(query, params);
   if (!resolved.ok()) return resolved.status();
   Result<std::string> topic = MakeTopic(query, params);
@@ -67,9 +72,9 @@ Result<std::string> Subscriptions::Join(Time now, ClientId client, const std::st
       relay_.SetOwner(now, *topic, StreamOwner{options_.node, epoch}, out.relay);
     }
   }
-  if (relay_.AddSubscriber(now, *topic, cq.key, client, out.relay) && !options_.standalone)
-    out.watch.push_back(*topic);
-  return *topic;
+  const Relay::Added added = relay_.AddSubscriber(now, *topic, cq.key, client, out.relay, resume);
+  if (added.first && !options_.standalone) out.watch.push_back(*topic);
+  return Joined{*topic, added.resumed};
 }
 
 Status Subscriptions::Leave(Time now, ClientId client, const std::string& topic, Outputs& out) {

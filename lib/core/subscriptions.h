@@ -51,10 +51,13 @@ namespace livepoll::core {
 
 struct SubscriptionsOptions {
   std::string node = "local";  // the owner named in updates
+  uint64_t session = 0;        // this process, named in updates (Update::owner_session)
   Duration linger = std::chrono::seconds(5);
   Duration client_timeout = std::chrono::seconds(10);
   Duration backoff_max = std::chrono::seconds(10);
   uint64_t seed = 1;  // for jitter
+  // Updates kept per topic, by its poller and by the relay, for clients that resume (relay.h).
+  size_t history = 64;
   // true: pollers follow local subscribers. false: a cluster node; see the header comment.
   bool standalone = true;
 };
@@ -113,12 +116,18 @@ class Subscriptions {
   Subscriptions(const Subscriptions&) = delete;
   Subscriptions& operator=(const Subscriptions&) = delete;
 
-  // Subscribes `client` to query(params). Returns the topic; InvalidArgument/NotFound for an
-  // unknown query or missing, extra or repeated parameters (nothing changes then). The client gets
-  // the topic's current state at once if this node holds it (relay.h). A topic's first local
-  // subscriber starts its poller (standalone) or puts it in Outputs::watch (cluster).
-  Result<std::string> Join(Time now, ClientId client, const std::string& query,
-                           const proto::Params& params, Outputs& out);
+  struct Joined {
+    std::string topic;
+    bool resumed = false;  // the client's stream continues from its resume position
+  };
+  // Subscribes `client` to query(params). InvalidArgument/NotFound for an unknown query or
+  // missing, extra or repeated parameters (nothing changes then). The client gets the topic's
+  // current state at once if this node holds it, or, with `resume` (the position it last
+  // applied), what it missed since when this node still holds it (relay.h, "Resume"). A topic's
+  // first local subscriber starts its poller (standalone) or puts it in Outputs::watch (cluster).
+  Result<Joined> Join(Time now, ClientId client, const std::string& query,
+                      const proto::Params& params, Outputs& out,
+                      const std::optional<StreamPosition>& resume = std::nullopt);
   // NotFound when the client is not subscribed to `topic`. After the last local subscriber the
   // poller lingers (standalone) or the topic goes to Outputs::unwatch (cluster).
   Status Leave(Time now, ClientId client, const std::string& topic, Outputs& out);

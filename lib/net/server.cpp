@@ -23,7 +23,8 @@ Server::Server(Env& env, ServerOptions options, core::Node& node, source::PollRu
       ctx_(1),
       client_(ctx_, "client"),
       admin_(ctx_, "admin"),
-      started_(env.Now()) {
+      started_(env.Now()),
+      session_(node.session() != 0 ? node.session() : env.RandomSeed() | 1) {
   if (options_.cluster) cluster_ = std::make_unique<Cluster>(ctx_, *options_.cluster, node_);
 }
 
@@ -237,6 +238,7 @@ void Server::ReplyError(RouterEndpoint& ep, const std::string& peer, uint64_t id
 
 void Server::OnClientFrame(const RouterEndpoint::Frame& f) {
   Time now = env_.Now();
+  const bool known = client_ids_.count(f.peer) > 0;
   core::ClientId client = ClientFor(f.peer);
   node_.ClientSeen(now, client);
   Result<proto::Message> msg =
@@ -250,11 +252,19 @@ void Server::OnClientFrame(const RouterEndpoint::Frame& f) {
   }
   core::Actions out;
   if (auto* join = std::get_if<proto::Join>(&*msg)) {
-    Result<std::string> topic = node_.Join(now, client, join->query, join->params, out);
-    if (!topic.ok()) {
-      ReplyError(client_, f.peer, join->id, topic.status());
+    std::optional<core::StreamPosition> resume;
+    if (join->resume_epoch > 0)
+      resume = core::StreamPosition{join->resume_owner, join->resume_owner_session,
+                                    join->resume_epoch, join->resume_seq};
+    Result<core::Subscriptions::Joined> joined =
+        node_.Join(now, client, join->query, join->params, out, resume);
+    if (!joined.ok()) {
+      ReplyError(client_, f.peer, join->id, joined.status());
     } else {
-      SendToClient(f.peer, proto::Encode(proto::Joined{join->id, *topic}));
+      // Before the updates the join decided (carried below), so the client knows whether a
+      // snapshot comes first.
+      SendToClient(
+          f.peer, proto::Encode(proto::Joined{join->id, joined->topic, session_, joined->resumed}));
     }
   } else if (auto* leave = std::get_if<proto::Leave>(&*msg)) {
     Status s = node_.Leave(now, client, leave->topic, out);
@@ -263,8 +273,17 @@ void Server::OnClientFrame(const RouterEndpoint::Frame& f) {
     } else {
       SendToClient(f.peer, proto::Encode(proto::Left{leave->id, leave->topic}));
     }
-  } else if (std::holds_alternative<proto::Heartbeat>(*msg)) {
-    SendToClient(f.peer, proto::Encode(proto::Heartbeat{}));
+  } else if (auto* hb = std::get_if<proto::Heartbeat>(&*msg)) {
+    SendToClient(f.peer, proto::Encode(proto::Heartbeat{session_}));
+    // A client that says it joined, but in another process (a restart) or here and was dropped
+    // since (silent for client_timeout): its subscriptions are not here, so it must join again.
+    if (hb->session != 0 && (hb->session != session_ || !known)) {
+      node_.counters().sessions_lost++;
+      ReplyError(client_, f.peer, 0,
+                 Status::NotFound("this livepolld (session " + std::to_string(session_) +
+                                  ") does not know this client (session " +
+                                  std::to_string(hb->session) + "): join again"));
+    }
   } else {
     Status s = Status::InvalidArgument(std::string("a client may not send '") +
                                        proto::MessageTypeName(*msg) + "'");

@@ -45,6 +45,7 @@ class Server {
 
   const std::string& client_endpoint() const { return client_.endpoint(); }
   const std::string& admin_endpoint() const { return admin_.endpoint(); }
+  uint64_t session() const { return session_; }
 
  private:
   void OnClientFrame(const RouterEndpoint::Frame& f);
@@ -73,6 +74,7 @@ class Server {
   RouterEndpoint client_;
   RouterEndpoint admin_;
   Time started_;
+  uint64_t session_;
   std::unordered_map<std::string, core::ClientId> client_ids_;  // ROUTER identity -> client
   std::unordered_map<core::ClientId, std::string> client_peers_;
   core::ClientId next_client_ = 1;

@@ -23,6 +23,12 @@ struct Join {  // subscribe to query(params); answered by Joined or Error, then 
   uint64_t id = 0;
   std::string query;
   Params params;
+  // Resume (PROTOCOL.md, "Sessions and resume"): the last update the client applied of this
+  // topic, in an earlier session or on another node. resume_epoch 0: a plain join.
+  std::string resume_owner;
+  uint64_t resume_owner_session = 0;
+  uint64_t resume_epoch = 0;
+  uint64_t resume_seq = 0;
   bool operator==(const Join&) const = default;
 };
 struct Leave {  // unsubscribe; answered by Left or Error
@@ -30,7 +36,10 @@ struct Leave {  // unsubscribe; answered by Left or Error
   std::string topic;
   bool operator==(const Leave&) const = default;
 };
-struct Heartbeat {  // both ways: a client sends it to stay alive, the daemon echoes it
+struct Heartbeat {  // both ways: a client sends it to stay alive, the daemon answers it
+  // The daemon's session: the process (a new one at every start). From the daemon: its own; from
+  // a client: the session its subscriptions were made in (0: none yet).
+  uint64_t session = 0;
   bool operator==(const Heartbeat&) const = default;
 };
 
@@ -38,6 +47,8 @@ struct Heartbeat {  // both ways: a client sends it to stay alive, the daemon ec
 struct Joined {
   uint64_t id = 0;
   std::string topic;
+  uint64_t session = 0;  // the daemon's session (Heartbeat)
+  bool resumed = false;  // a resuming join's stream continues: no snapshot comes first
   bool operator==(const Joined&) const = default;
 };
 struct Left {
@@ -69,6 +80,7 @@ struct Update {
   std::vector<Row> rows;        // kSnapshot: the whole result
   std::vector<Change> changes;  // kDiff: keyed changes against the previous message
   std::string error;            // kError: why the poll failed; subscribers keep their last data
+  uint64_t owner_session = 0;   // the owner's session (Heartbeat): tells its processes apart
   bool operator==(const Update&) const = default;
 };
 

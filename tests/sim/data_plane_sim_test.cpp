@@ -266,10 +266,10 @@ void DataRun::ClientAct(size_t i, ClientId c, const TopicSpec& t, bool leave_if_
   s.joined = cluster.now();
   sessions.push_back(std::move(s));
   active[{i, c, t.topic}] = sessions.size() - 1;  // before Join: it may deliver at once
-  Result<std::string> topic = cluster.Join(i, c, t.query, {{"g", t.group}});
-  if (!topic.ok() || *topic != t.topic)
+  Result<core::Subscriptions::Joined> joined = cluster.Join(i, c, t.query, {{"g", t.group}});
+  if (!joined.ok() || joined->topic != t.topic)
     V("client " + std::to_string(c) + " of n" + std::to_string(i) + " cannot join " + t.topic +
-      ": " + (topic.ok() ? *topic : topic.status().ToString()));
+      ": " + (joined.ok() ? joined->topic : joined.status().ToString()));
 }
 
 void DataRun::Write() {

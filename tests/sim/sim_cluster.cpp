@@ -510,15 +510,18 @@ bool SimCluster::Healthy(size_t i, uint64_t inc, Duration from, Duration to) con
 
 // ---- clients and polls ----
 
-Result<std::string> SimCluster::Join(size_t i, core::ClientId client, const std::string& query,
-                                     const proto::Params& params) {
+Result<core::Subscriptions::Joined> SimCluster::Join(
+    size_t i, core::ClientId client, const std::string& query, const proto::Params& params,
+    const std::optional<core::StreamPosition>& resume) {
   Node& n = nodes_[i];
   if (!n.running || n.paused) return Status::Unavailable("not running");
   core::Actions out;
-  Result<std::string> topic = n.core->Join(LocalNow(n), client, query, params, out);
+  Result<core::Subscriptions::Joined> topic =
+      n.core->Join(LocalNow(n), client, query, params, out, resume);
   if (topic.ok()) {
-    n.entries.insert({*topic, client});
-    Log(n.core->name() + ": client " + std::to_string(client) + " joins " + *topic);
+    n.entries.insert({topic->topic, client});
+    Log(n.core->name() + ": client " + std::to_string(client) + " joins " + topic->topic +
+        (topic->resumed ? " (resumed)" : ""));
   }
   Apply(i, out);
   Reschedule(i);

@@ -145,9 +145,10 @@ class SimCluster {
   // ---- clients and polls ----
   // A client of node i joins or leaves (core::Node::Join/Leave). Unavailable when the node is not
   // running or paused. Deliveries the call causes (a late subscriber's current state) reach
-  // on_delivery before it returns.
-  Result<std::string> Join(size_t i, core::ClientId client, const std::string& query,
-                           const proto::Params& params);
+  // on_delivery before it returns. `resume`: the position the client last applied (relay.h).
+  Result<core::Subscriptions::Joined> Join(
+      size_t i, core::ClientId client, const std::string& query, const proto::Params& params,
+      const std::optional<core::StreamPosition>& resume = std::nullopt);
   Status Leave(size_t i, core::ClientId client, const std::string& topic);
   // A poll of node i's incarnation `incarnation` finished (dropped if that process is gone;
   // queued while it is paused).

@@ -56,12 +56,24 @@ Update Err(const std::string& owner, uint64_t epoch, uint64_t seq, std::string t
 class RelayTest : public ::testing::Test {
  protected:
   RelayTest()
-      : relay_("self", [this](const std::string&) {
-          ++own_state_calls_;
-          return own_state_;
-        }) {}
+      : relay_(
+            "self",
+            [this](const std::string&) {
+              ++own_state_calls_;
+              return own_state_;
+            },
+            [this](const std::string&) { return own_history_; }, kHistory) {}
+
+  static constexpr size_t kHistory = 4;
 
   void Join(ClientId c) { relay_.AddSubscriber(now_, kTopic, {"id"}, c, out_); }
+  // A client that last applied `u` joins again; returns whether its stream continued.
+  bool Resume(ClientId c, const Update& u) {
+    return relay_
+        .AddSubscriber(now_, kTopic, {"id"}, c, out_,
+                       StreamPosition{u.owner, u.owner_session, u.epoch, u.seq})
+        .resumed;
+  }
   void Owner(const std::string& node, uint64_t epoch) {
     relay_.SetOwner(now_, kTopic, StreamOwner{node, epoch}, out_);
   }
@@ -94,6 +106,7 @@ class RelayTest : public ::testing::Test {
 
   Relay relay_;
   std::vector<Update> own_state_;
+  std::vector<Update> own_history_;
   int own_state_calls_ = 0;
   RelayOutputs out_;
   Time now_ = Time(100s);
@@ -399,6 +412,89 @@ TEST_F(RelayTest, TheLastSubscriberLeavingDropsTheStream) {
   Join(3);  // starts over: the owner is still known
   EXPECT_EQ(out_.fetches.size(), 1u);
   EXPECT_TRUE(UpdatesFor(3).empty());
+}
+
+}  // namespace
+}  // namespace livepoll::core
+
+namespace livepoll::core {
+namespace {
+
+// ---- resume (relay.h, "Resume") ----
+
+TEST_F(RelayTest, AClientResumingWithinTheHistoryGetsExactlyWhatItMissed) {
+  Owner("b", 1);
+  Join(1);
+  Feed(Snap("b", 1, 1, {{1, "a"}}));
+  Feed(Diff("b", 1, 2, {Upd(1, "b")}));
+  const std::vector<Update> before = UpdatesFor(1);  // client 2 saw these, then went away
+  Feed(Diff("b", 1, 3, {Ins(2, "c")}));
+  Feed(Diff("b", 1, 4, {Del(1)}));
+  EXPECT_TRUE(Resume(2, before.back()));
+  std::vector<Update> missed = UpdatesFor(2);
+  EXPECT_EQ(Seqs(missed), (std::vector<uint64_t>{3, 4}));  // no snapshot, no repeat, no gap
+  Feed(Diff("b", 1, 5, {Ins(3, "d")}));
+  std::vector<Update> all = before;
+  for (const Update& u : UpdatesFor(2)) all.push_back(u);
+  EXPECT_EQ(Rebuild(all), Rebuild(UpdatesFor(1)));
+  EXPECT_EQ(Rebuild(all), Rows({{2, "c"}, {3, "d"}}));
+}
+
+TEST_F(RelayTest, AResumeAcrossANewEpochCarriesTheNewEpochsSnapshot) {
+  Owner("b", 1);
+  Join(1);
+  Feed(Snap("b", 1, 1, {{1, "a"}}));
+  const Update last = UpdatesFor(1).back();
+  Owner("c", 2);  // the owner died; its successor's stream begins with a snapshot
+  Feed(Snap("c", 2, 1, {{1, "from c"}}));
+  Feed(Diff("c", 2, 2, {Ins(2, "x")}));
+  EXPECT_TRUE(Resume(2, last));
+  std::vector<Update> missed = UpdatesFor(2);
+  ASSERT_EQ(missed.size(), 2u);
+  EXPECT_EQ(missed[0].kind, UpdateKind::kSnapshot);
+  EXPECT_EQ(missed[0].owner, "c");
+  EXPECT_EQ(Rebuild(missed), Rows({{1, "from c"}, {2, "x"}}));
+}
+
+TEST_F(RelayTest, APositionNotInTheHistoryGetsTheCurrentStateAndIsNotAContinuation) {
+  Owner("b", 1);
+  Join(1);
+  Feed(Snap("b", 1, 1, {{1, "a"}}));
+  const Update first = UpdatesFor(1).front();
+  for (uint64_t s = 2; s < 2 + kHistory; ++s) Feed(Diff("b", 1, s, {Upd(1, std::to_string(s))}));
+  EXPECT_FALSE(Resume(2, first));  // fell out of the bounded history
+  std::vector<Update> u = UpdatesFor(2);
+  ASSERT_EQ(u.size(), 1u);
+  EXPECT_EQ(u[0].kind, UpdateKind::kSnapshot);
+  EXPECT_EQ(u[0].rows, Rows({{1, std::to_string(1 + kHistory)}}));
+
+  Update elsewhere = UpdatesFor(1).back();
+  elsewhere.owner = "c";  // the same (epoch, seq) of another owner is another stream
+  EXPECT_FALSE(Resume(3, elsewhere));
+  Update earlier_process = UpdatesFor(1).back();
+  earlier_process.owner_session = 77;  // ... and so is that of another process of the owner
+  EXPECT_FALSE(Resume(4, earlier_process));
+  EXPECT_EQ(UpdatesFor(3).size(), 1u);
+  EXPECT_EQ(UpdatesFor(4).size(), 1u);
+}
+
+TEST_F(RelayTest, ANewStreamOnTheOwnerResumesFromItsPollersHistory) {
+  Update s1 = Snap("self", 3, 1, {{1, "a"}});
+  Update d2 = Diff("self", 3, 2, {Upd(1, "b")});
+  Update d3 = Diff("self", 3, 3, {Ins(2, "c")});
+  for (Update* u : {&s1, &d2, &d3}) u->owner_session = 9;
+  own_history_ = {s1, d2, d3};
+  own_state_ = {Snap("self", 3, 3, {{1, "b"}, {2, "c"}})};
+  relay_.SetOwner(now_, kTopic, StreamOwner{"self", 3}, out_);
+  EXPECT_TRUE(Resume(1, d2));  // the client moved here from another node, which relayed d2
+  std::vector<Update> u = UpdatesFor(1);
+  ASSERT_EQ(u.size(), 1u);
+  EXPECT_EQ(u[0], d3);
+  Update other = d2;
+  other.owner_session = 8;
+  EXPECT_FALSE(Resume(2, other));
+  ASSERT_EQ(UpdatesFor(2).size(), 1u);
+  EXPECT_EQ(UpdatesFor(2)[0].kind, UpdateKind::kSnapshot);
 }
 
 }  // namespace

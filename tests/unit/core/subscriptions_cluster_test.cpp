@@ -42,9 +42,9 @@ SubscriptionsOptions ClusterOptions() {
 class ClusterTest : public ::testing::Test {
  protected:
   std::string Join(ClientId c, const std::string& q = "keyed", proto::Params p = {}) {
-    Result<std::string> t = subs_.Join(now_, c, q, p, out_);
+    Result<Subscriptions::Joined> t = subs_.Join(now_, c, q, p, out_);
     EXPECT_TRUE(t.ok()) << t.status().ToString();
-    return t.ok() ? *t : "";
+    return t.ok() ? t->topic : "";
   }
   void Owner(const std::string& topic, const std::string& node, uint64_t epoch) {
     subs_.SetOwner(now_, topic, StreamOwner{node, epoch}, out_);

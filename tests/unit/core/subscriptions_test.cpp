@@ -43,9 +43,9 @@ class SubscriptionsTest : public ::testing::Test {
   }
 
   std::string Join(ClientId c, const std::string& q, proto::Params p = {}) {
-    Result<std::string> t = subs_.Join(now_, c, q, p, out_);
+    Result<Subscriptions::Joined> t = subs_.Join(now_, c, q, p, out_);
     EXPECT_TRUE(t.ok()) << t.status().ToString();
-    return t.ok() ? *t : "";
+    return t.ok() ? t->topic : "";
   }
   // Advances the clock to `to`, ticking at every deadline on the way, like the event loop.
   void RunUntil(Time to) {
@@ -404,6 +404,55 @@ TEST_F(OneQueryTest, ASlowQueryDoesNotStretchTheInterval) {
   }
   for (size_t i = 1; i < launches.size(); ++i)
     EXPECT_EQ(launches[i] - launches[i - 1], std::chrono::seconds(1)) << i;
+}
+
+}  // namespace
+}  // namespace livepoll::core
+
+namespace livepoll::core {
+namespace {
+
+// A standalone node's pollers keep their last published updates (SubscriptionsOptions::history),
+// so a client that left and joins again resumes where it stood.
+TEST_F(SubscriptionsTest, AClientJoiningAgainResumesFromThePollersHistory) {
+  Join(1, "keyed");
+  Advance(0s);
+  CompletePolls(Rows({{1, "a"}}));
+  Advance(1100ms);
+  CompletePolls(Rows({{1, "b"}}));
+  const Update seen = UpdatesFor(1).back();  // client 2 applied this before its connection broke
+  EXPECT_EQ(seen.owner, "n1");
+  Advance(1100ms);
+  CompletePolls(Rows({{1, "b"}, {2, "c"}}));
+  Advance(1100ms);
+  CompletePolls(Rows({{2, "c"}}));
+
+  Result<Subscriptions::Joined> joined =
+      subs_.Join(now_, 2, "keyed", {}, out_, StreamPosition{"n1", 0, seen.epoch, seen.seq});
+  ASSERT_TRUE(joined.ok());
+  EXPECT_TRUE(joined->resumed);
+  std::vector<Update> missed = UpdatesFor(2);
+  ASSERT_EQ(missed.size(), 2u);
+  EXPECT_EQ(missed[0].seq, seen.seq + 1);
+  EXPECT_EQ(missed[1].seq, seen.seq + 2);
+  EXPECT_EQ(missed[1].kind, UpdateKind::kDiff);
+
+  // A position this node never produced is answered with the current state instead.
+  joined = subs_.Join(now_, 3, "keyed", {}, out_, StreamPosition{"n1", 0, seen.epoch + 5, 1});
+  ASSERT_TRUE(joined.ok());
+  EXPECT_FALSE(joined->resumed);
+  ASSERT_EQ(UpdatesFor(3).size(), 1u);
+  EXPECT_EQ(UpdatesFor(3)[0].kind, UpdateKind::kSnapshot);
+  EXPECT_EQ(UpdatesFor(3)[0].rows, Rows({{2, "c"}}).rows);
+
+  // Everyone leaves: the stream is gone, the poller lingers and still holds its history.
+  for (ClientId c : {1, 2, 3}) ASSERT_TRUE(subs_.Leave(now_, c, "keyed", out_).ok());
+  joined = subs_.Join(now_, 4, "keyed", {}, out_, StreamPosition{"n1", 0, seen.epoch, seen.seq});
+  ASSERT_TRUE(joined.ok());
+  EXPECT_TRUE(joined->resumed);
+  std::vector<Update> again = UpdatesFor(4);
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again, missed);
 }
 
 }  // namespace

@@ -252,6 +252,45 @@ TEST_F(ServerTest, HeartbeatsAreAnsweredAndASilentClientIsDropped) {
   EXPECT_GE(heartbeats, 10);
 }
 
+// PROTOCOL.md, "Sessions and resume": a client learns the daemon's session from `joined` and
+// heartbeats; naming another session, or its own after being dropped, gets an error to join again.
+TEST_F(ServerTest, AClientWhoseSubscriptionsAreNotHereIsToldToJoinAgain) {
+  Start({{"three", "rows 3"}}, 100ms, 400ms);
+  zmq::socket_t c = Client();
+  Send(c, proto::Join{1, "three", {}});
+  const proto::Joined joined = ReceiveAs<proto::Joined>(c);
+  ASSERT_NE(joined.session, 0u);
+  EXPECT_EQ(joined.session, server_->session());
+  EXPECT_FALSE(joined.resumed);
+  // Heartbeats naming this session are answered, and nothing else is said.
+  Send(c, proto::Heartbeat{joined.session});
+  std::optional<proto::Error> error;
+  uint64_t answered = 0;
+  while (auto m = Receive(c, 300ms)) {
+    if (auto* hb = std::get_if<proto::Heartbeat>(&*m)) answered = hb->session;
+    if (auto* e = std::get_if<proto::Error>(&*m)) error = *e;
+  }
+  EXPECT_EQ(answered, joined.session);
+  EXPECT_FALSE(error.has_value()) << error->message;
+
+  // Another process's session: the subscriptions it means died with that process.
+  zmq::socket_t other = Client();
+  Send(other, proto::Heartbeat{joined.session + 1});
+  EXPECT_EQ(ReceiveAs<proto::Heartbeat>(other).session, joined.session);
+  proto::Error e = ReceiveAs<proto::Error>(other);
+  EXPECT_EQ(e.code, "not-found");
+  EXPECT_NE(e.message.find("join again"), std::string::npos) << e.message;
+
+  // This session, but the client was silent past client_timeout and dropped meanwhile.
+  std::this_thread::sleep_for(1200ms);
+  while (Receive(c, 10ms)) {
+  }
+  Send(c, proto::Heartbeat{joined.session});
+  EXPECT_EQ(ReceiveAs<proto::Heartbeat>(c).session, joined.session);
+  EXPECT_EQ(ReceiveAs<proto::Error>(c).code, "not-found");
+  EXPECT_EQ(Stat("sessions_lost"), 2);
+}
+
 TEST_F(ServerTest, AFailingSourceSendsAnErrorUpdate) {
   Start({{"broken", "error"}});
   zmq::socket_t c = Client();
