@@ -44,13 +44,18 @@ std::optional<proto::AdminReply> CallAdminOrReport(const CommandContext& ctx,
                                                    zmq::context_t& context,
                                                    const std::string& command,
                                                    const proto::Params& args, int* exit_code) {
-  Result<proto::AdminReply> reply =
-      CallAdmin(context, ctx.global.endpoint, ctx.global.timeout, command, args);
+  // The endpoints in turn, until one answers: -c names several nodes of one cluster, any of
+  // which can answer for all.
+  Result<proto::AdminReply> reply = Status::InvalidArgument("no endpoint");
+  for (const std::string& endpoint : ctx.global.endpoints) {
+    reply = CallAdmin(context, endpoint, ctx.global.timeout, command, args);
+    if (reply.ok() || reply.status().code() != Status::Code::kTimeout) break;
+  }
   if (!reply.ok()) {
     switch (reply.status().code()) {
       case Status::Code::kTimeout:
-        ctx.err << "livepoll: " << UnreachableMessage(ctx.global.endpoint, ctx.global.timeout)
-                << '\n';
+        ctx.err << "livepoll: "
+                << UnreachableMessage(Join(ctx.global.endpoints, ", "), ctx.global.timeout) << '\n';
         *exit_code = kExitUnreachable;
         break;
       case Status::Code::kInvalidArgument:

@@ -8,6 +8,7 @@
 #include <iomanip>
 #include <ostream>
 #include <sstream>
+#include <string_view>
 
 #include "command.h"
 #include "duration.h"
@@ -28,8 +29,10 @@ po::options_description GlobalOptionsDescription() {
   // One option per line reads like the --help it prints, so clang-format keeps its hands off.
   // clang-format off
   d.add_options()
-      ("connect,c", po::value<std::string>()->value_name("ENDPOINT"),
-       "livepolld's admin endpoint (default: $LIVEPOLL_CONNECT, else tcp://127.0.0.1:7471)")
+      ("connect,c", po::value<std::string>()->value_name("ENDPOINT[,...]"),
+       "livepolld's admin endpoint, or several, comma-separated: commands ask the first that "
+       "answers, watch moves on when its node dies (default: $LIVEPOLL_CONNECT, else "
+       "tcp://127.0.0.1:7471)")
       ("timeout", po::value<std::string>()->value_name("DURATION")->default_value("2s"),
        "how long to wait for livepolld (200ms, 2s, 1m)")
       ("node-timeout", po::value<std::string>()->value_name("DURATION"),
@@ -107,13 +110,25 @@ void PrintCommandHelp(std::ostream& out, const Command& c, const po::options_des
 std::optional<GlobalOptions> ResolveGlobals(const po::variables_map& vm, const CliEnv& env,
                                             std::ostream& err) {
   GlobalOptions g;
+  std::string connect = kDefaultEndpoint;
   if (vm.count("connect")) {
-    g.endpoint = vm["connect"].as<std::string>();
+    connect = vm["connect"].as<std::string>();
   } else if (auto v = env.getenv ? env.getenv("LIVEPOLL_CONNECT") : std::nullopt;
              v && !v->empty()) {
-    g.endpoint = *v;
-  } else {
-    g.endpoint = kDefaultEndpoint;
+    connect = *v;
+  }
+  for (std::string_view rest = connect;;) {
+    const size_t comma = rest.find(',');
+    std::string_view e = rest.substr(0, comma);
+    while (!e.empty() && e.front() == ' ') e.remove_prefix(1);
+    while (!e.empty() && e.back() == ' ') e.remove_suffix(1);
+    if (e.empty()) {
+      UsageError(err, "--connect: an empty endpoint in '" + connect + "'");
+      return std::nullopt;
+    }
+    g.endpoints.emplace_back(e);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
   }
   Result<std::chrono::milliseconds> timeout = ParseDuration(vm["timeout"].as<std::string>());
   if (!timeout.ok() || timeout->count() <= 0) {

@@ -16,7 +16,9 @@ namespace livepoll::cli {
 
 // The global options, resolved (defaults and LIVEPOLL_CONNECT applied).
 struct GlobalOptions {
-  std::string endpoint;                          // the admin endpoint of livepolld
+  // The admin endpoints of livepolld nodes (-c A,B,C): a command asks the first that answers;
+  // `watch` moves to the next when its node dies.
+  std::vector<std::string> endpoints;
   std::chrono::milliseconds timeout{2000};       // how long to wait for an answer
   std::chrono::milliseconds node_timeout{1000};  // how long the daemon waits for each other node
   OutputMode mode = OutputMode::kTsv;            // table on a terminal, TSV piped, --json

@@ -1,6 +1,8 @@
 #include "connection.h"
 
+#include <atomic>
 #include <cerrno>
+#include <cstring>
 
 #include "proto/codec.h"
 
@@ -8,15 +10,48 @@ namespace livepoll::cli {
 
 Result<std::unique_ptr<Connection>> Connection::Open(zmq::context_t& context,
                                                      const std::string& endpoint,
-                                                     std::chrono::milliseconds linger) {
+                                                     std::chrono::milliseconds linger,
+                                                     bool watch_link) {
   try {
     zmq::socket_t socket(context, zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, static_cast<int>(linger.count()));
-    socket.connect(endpoint);
-    return std::unique_ptr<Connection>(new Connection(std::move(socket), endpoint));
+    std::unique_ptr<Connection> c(new Connection(std::move(socket), endpoint));
+    if (watch_link) {
+      // Monitors are reached over inproc, by a name unique in the context.
+      static std::atomic<uint64_t> next{0};
+      const std::string name = "inproc://livepoll-link-" + std::to_string(next++);
+      if (zmq_socket_monitor(c->socket_.handle(), name.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
+        throw zmq::error_t();
+      c->monitor_ = zmq::socket_t(context, zmq::socket_type::pair);
+      c->monitor_.set(zmq::sockopt::linger, 0);
+      c->monitor_.connect(name);
+    }
+    c->socket_.connect(endpoint);
+    return c;
   } catch (const zmq::error_t& e) {
     return Status::InvalidArgument("invalid endpoint '" + endpoint + "': " + e.what());
   }
+}
+
+Connection::~Connection() {
+  if (monitor_) (void)zmq_socket_monitor(socket_.handle(), nullptr, 0);
+}
+
+bool Connection::Closed() {
+  if (!monitor_ || closed_) return closed_;
+  try {
+    // Each event is two frames: [event id (uint16), value (uint32)], then the peer's address.
+    zmq::message_t event, address;
+    while (monitor_.recv(event, zmq::recv_flags::dontwait)) {
+      if (event.more()) (void)monitor_.recv(address, zmq::recv_flags::none);
+      uint16_t id = 0;
+      if (event.size() >= sizeof id) std::memcpy(&id, event.data(), sizeof id);
+      if (id == ZMQ_EVENT_DISCONNECTED) closed_ = true;
+    }
+  } catch (const zmq::error_t&) {
+    // The context is ending: the caller is on its way out too.
+  }
+  return closed_;
 }
 
 Status Connection::Send(const proto::Message& m) {

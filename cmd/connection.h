@@ -18,10 +18,15 @@ class Connection {
  public:
   // Connects to `endpoint`. ZeroMQ connects in the background, so nobody listening is no error
   // here: it shows as silence. InvalidArgument when the endpoint is not one ZeroMQ can connect to.
-  // `linger`: how long a closing socket still tries to deliver what was sent.
+  // `linger`: how long a closing socket still tries to deliver what was sent. `watch_link`: also
+  // follow the connection itself (Closed), as a long-lived client must.
   static Result<std::unique_ptr<Connection>> Open(zmq::context_t& context,
                                                   const std::string& endpoint,
-                                                  std::chrono::milliseconds linger);
+                                                  std::chrono::milliseconds linger,
+                                                  bool watch_link = false);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   // Queues one message without blocking. Unavailable when it cannot be queued.
   Status Send(const proto::Message& m);
@@ -31,6 +36,11 @@ class Connection {
   // not decode; the connection stays usable.
   Result<std::optional<proto::Message>> Receive(std::chrono::milliseconds timeout);
 
+  // Whether the daemon's end closed the connection (a TCP close: the process died or closed it)
+  // since it was opened. ZeroMQ reconnects by itself and says nothing, so without this a dead
+  // daemon only shows as silence. Always false unless opened with `watch_link`.
+  bool Closed();
+
   const std::string& endpoint() const { return endpoint_; }
 
  private:
@@ -38,6 +48,8 @@ class Connection {
       : socket_(std::move(socket)), endpoint_(std::move(endpoint)) {}
   zmq::socket_t socket_;
   std::string endpoint_;
+  zmq::socket_t monitor_;  // a PAIR receiving socket_'s connection events (zmq_socket_monitor)
+  bool closed_ = false;
 };
 
 }  // namespace livepoll::cli

@@ -69,6 +69,12 @@ class FakeDaemon {
     std::lock_guard<std::mutex> lock(mu_);
     return last_join_;
   }
+  size_t joins() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return joins_;
+  }
+  // A new process behind the same endpoints: another session in heartbeats and joins.
+  void Restart() { session_++; }
   // Replaces an admin command's reply (before the CLI runs).
   void SetReply(const std::string& command, AdminReply r) { replies_[command] = std::move(r); }
 
@@ -116,6 +122,7 @@ class FakeDaemon {
       {
         std::lock_guard<std::mutex> lock(mu_);
         last_join_ = *join;
+        joins_++;
       }
       if (join->query != "top_products") {
         SendTo(client_, peer,
@@ -123,7 +130,18 @@ class FakeDaemon {
         return;
       }
       const std::string topic = "top_products?limit=2";
-      SendTo(client_, peer, proto::Joined{join->id, topic});
+      proto::Update next{topic, proto::UpdateKind::kDiff,
+                         "n1",  4,
+                         3,     {"name", "qty"},
+                         {},    {{proto::Change::Op::kUpdate, {std::string("pen"), int64_t{5}}}},
+                         ""};
+      if (join->resume_owner == "n1" && join->resume_epoch == 4 && join->resume_seq == 2) {
+        // It holds the stream's history: exactly what came after seq 2.
+        SendTo(client_, peer, proto::Joined{join->id, topic, session_, true});
+        SendTo(client_, peer, next);
+        return;
+      }
+      SendTo(client_, peer, proto::Joined{join->id, topic, session_, false});
       proto::Update snap{topic,
                          proto::UpdateKind::kSnapshot,
                          "n1",
@@ -141,7 +159,7 @@ class FakeDaemon {
                          ""};
       SendTo(client_, peer, diff);
     } else if (std::holds_alternative<proto::Heartbeat>(*m)) {
-      SendTo(client_, peer, proto::Heartbeat{});
+      SendTo(client_, peer, proto::Heartbeat{session_});
     } else if (auto* leave = std::get_if<proto::Leave>(&*m)) {
       left_ = true;
       SendTo(client_, peer, proto::Left{leave->id, leave->topic});
@@ -153,8 +171,10 @@ class FakeDaemon {
   std::string admin_endpoint_, client_endpoint_;
   std::map<std::string, AdminReply> replies_;
   std::atomic<bool> stop_{false}, left_{false};
+  std::atomic<uint64_t> session_{1};
   std::mutex mu_;
   proto::Join last_join_;
+  size_t joins_ = 0;
   std::thread thread_;
 };
 
@@ -318,6 +338,86 @@ TEST(CliDaemon, WatchExitsThreeWhenTheClientEndpointIsSilent) {
   EXPECT_EQ(o.code, kExitUnreachable);
   EXPECT_EQ(o.err, "livepoll: cannot reach livepolld at " + silent + " (no answer within 900ms)\n");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
+// ---- joining again (PROTOCOL.md, "Sessions and resume") ----
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST(CliDaemon, WatchJoinsAgainAndResumesWhenItsDaemonRestarts) {
+  FakeDaemon d;
+  std::thread restarter([&] {
+    while (d.joins() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // seq 1 and 2 printed
+    d.Restart();  // the next heartbeat answer names another session
+  });
+  Outcome o =
+      RunCli({"-c", d.admin_endpoint(), "watch", "top_products", "limit=2", "--count", "3"});
+  restarter.join();
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  std::vector<std::string> lines = Lines(o.out);
+  ASSERT_EQ(lines.size(), 3u) << o.out;
+  EXPECT_NE(lines[2].find(R"("seq": 3, "changes": [{"op": "update", "row": {"name": "pen", )"
+                          R"("qty": 5}}])"),
+            std::string::npos)
+      << lines[2];
+  EXPECT_EQ(d.joins(), 2u);
+  proto::Join again = d.last_join();
+  EXPECT_EQ(again.resume_owner, "n1");
+  EXPECT_EQ(again.resume_epoch, 4u);
+  EXPECT_EQ(again.resume_seq, 2u);
+  EXPECT_NE(o.err.find("restarted: session 1, now 2"), std::string::npos) << o.err;
+  EXPECT_NE(
+      o.err.find("resumed through livepolld at " + d.admin_endpoint() + " after n1 epoch 4 seq 2"),
+      std::string::npos)
+      << o.err;
+}
+
+TEST(CliDaemon, WatchMovesToTheNextEndpointWhenItsNodeCloses) {
+  auto first = std::make_unique<FakeDaemon>();
+  FakeDaemon second;
+  const std::string first_endpoint = first->admin_endpoint();
+  std::thread killer([&] {
+    while (first->joins() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    first.reset();  // its sockets close: a TCP close, seen at once, not after the silence limit
+  });
+  const auto start = std::chrono::steady_clock::now();
+  Outcome o = RunCli({"-c", first_endpoint + "," + second.admin_endpoint(), "--timeout", "10s",
+                      "watch", "top_products", "limit=2", "--count", "3"});
+  killer.join();
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));  // not 30 s
+  ASSERT_EQ(Lines(o.out).size(), 3u) << o.out;
+  EXPECT_EQ(second.joins(), 1u);
+  EXPECT_EQ(second.last_join().resume_seq, 2u);
+  EXPECT_NE(o.err.find("lost livepolld at " + first_endpoint + " (it closed the connection)"),
+            std::string::npos)
+      << o.err;
+}
+
+TEST(CliDaemon, ACommandAsksTheNextEndpointWhenOneIsSilent) {
+  zmq::context_t ctx;
+  zmq::socket_t hole(ctx, zmq::socket_type::router);
+  hole.set(zmq::sockopt::linger, 0);
+  hole.bind("tcp://127.0.0.1:0");
+  const std::string silent = hole.get(zmq::sockopt::last_endpoint);
+  FakeDaemon d;
+  Outcome o = RunCli({"-c", silent + ", " + d.admin_endpoint(), "--timeout", "300ms", "queries"});
+  EXPECT_EQ(o.code, kExitOk) << o.err;
+  EXPECT_NE(o.out.find("top_products"), std::string::npos);
+  Outcome none = RunCli({"-c", silent + "," + silent, "--timeout", "200ms", "queries"});
+  EXPECT_EQ(none.code, kExitUnreachable);
+  EXPECT_EQ(none.err, "livepoll: cannot reach livepolld at " + silent + ", " + silent +
+                          " (no answer within 200ms)\n");
+  Outcome empty = RunCli({"-c", d.admin_endpoint() + ",,", "queries"});
+  EXPECT_EQ(empty.code, kExitUsage);
+  EXPECT_NE(empty.err.find("--connect: an empty endpoint"), std::string::npos) << empty.err;
 }
 
 }  // namespace
