@@ -274,6 +274,9 @@ class Registry {
   // This node's own claims: topic -> epoch.
   std::map<std::string, uint64_t> OwnClaims() const;
   bool has_majority() const;
+  // Why this node may not own topics now (`partition = majority` without a majority, counted as
+  // ownership.h says); empty when it may.
+  std::string WhyNotOwning() const;
   const RegistryOptions& options() const;
 
  private:
