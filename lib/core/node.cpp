@@ -225,7 +225,8 @@ void Node::Carry(Time now, Outputs& so, Actions& out) {
       if (!not_owning_.empty()) {
         Outputs stale;
         for (const auto& [topic, client] : so.subscribed)
-          if (!cluster_->registry().Owner(topic)) subs_.MarkStale(now, topic, not_owning_, stale);
+          if (!subs_.Stale(topic) && !cluster_->registry().Owner(topic))
+            subs_.MarkStale(now, topic, not_owning_, stale);
         Carry(now, stale, out);
       }
     }
