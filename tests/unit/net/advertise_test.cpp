@@ -67,7 +67,7 @@ TEST_F(AdvertiseTest, ALoopbackBindIsNotAdvertisedToASeedOffLoopback) {
                                {"tcp://127.0.0.1:7483", "tcp://seed.example:7473"});
   ASSERT_FALSE(h.ok());
   EXPECT_EQ(h.status().code(), Status::Code::kInvalidArgument);
-  const std::string& m = h.status().message();
+  const std::string m = h.status().message();
   EXPECT_NE(m.find("will not advertise the loopback address 127.0.0.1"), std::string::npos) << m;
   EXPECT_NE(m.find("tcp://seed.example:7473 (10.0.0.3)"), std::string::npos) << m;
   EXPECT_NE(m.find("bind to this host's address or to a wildcard"), std::string::npos) << m;
@@ -86,7 +86,7 @@ TEST_F(AdvertiseTest, AWildcardBindWithoutAnyRoutedSeedSaysWhatToSet) {
   Result<std::string> h =
       Host({"tcp://*:7473"}, "", {"tcp://nowhere.example:7473", "tcp://down.example:1"});
   ASSERT_FALSE(h.ok());
-  const std::string& m = h.status().message();
+  const std::string m = h.status().message();
   EXPECT_NE(m.find("cannot resolve 'nowhere.example'"), std::string::npos) << m;
   EXPECT_NE(m.find("unreachable"), std::string::npos) << m;
   EXPECT_NE(m.find("set advertise_host (--advertise-host)"), std::string::npos) << m;
