@@ -116,7 +116,7 @@ void DefineSubs(po::options_description& o, po::positional_options_description&)
 }
 void DefineMembers(po::options_description& o, po::positional_options_description&) {
   o.add_options()("state", po::value<std::vector<std::string>>()->value_name("STATE"),
-                  "only members in this state (repeatable): alive, suspect, dead, left");
+                  "only members in this state (repeatable): alive, suspect, dead, left, seed");
 }
 
 int RunStatus(const CommandContext& ctx) { return PrintClusterTable(ctx, "info"); }
@@ -138,11 +138,11 @@ int RunMembers(const CommandContext& ctx) {
 std::vector<Command> InspectCommands() {
   return {
       {"status", "[--node NODE]...",
-       "show every node: version, endpoints, pid, uptime, topics, subscribers", DefineNode,
+       "show every node: version, endpoints, pid, uptime, topics, subscribers, serving", DefineNode,
        RunStatus},
       {"members", "[--state STATE]...",
-       "list the cluster's members: name, incarnation, endpoints, state, last heard", DefineMembers,
-       RunMembers},
+       "list the cluster's members (name, incarnation, endpoints, state, last heard) and seeds",
+       DefineMembers, RunMembers},
       {"subs", "[--node NODE]... [--query QUERY]... [--state STATE]...",
        "list topics: owner, epoch, subscribers, polls, last poll, state, claims, pollers",
        DefineSubs, RunSubs},

@@ -11,6 +11,7 @@
 #include "core/node.h"
 #include "daemon/demo.h"
 #include "livepoll/version.h"
+#include "net/advertise.h"
 #include "net/server.h"
 #include "source/plugin.h"
 #include "source/poll_runner.h"
@@ -48,13 +49,16 @@ Result<std::vector<source::SourceSpec>> LoadSources(Env& env, const config::Conf
   return specs;
 }
 
-// The cluster's sockets.
-net::ClusterOptions ClusterTransportFrom(const config::NodeConfig& node) {
+// The cluster's sockets; InvalidArgument when there is no address to advertise (advertise.h).
+Result<net::ClusterOptions> ClusterTransportFrom(Env& env, const config::NodeConfig& node) {
   net::ClusterOptions c;
   c.cluster = node.cluster;
   c.gossip_bind = node.gossip_bind;
   c.rpc_bind = node.rpc_bind;
-  c.advertise_host = node.advertise_host;
+  Result<std::string> host =
+      net::AdvertiseHost(env, {node.gossip_bind, node.rpc_bind}, node.advertise_host, node.join);
+  if (!host.ok()) return host.status();
+  c.advertise_host = *host;
   c.seeds = node.join;
   c.fault_injection = node.fault_injection;
   return c;
@@ -161,8 +165,13 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd) {
   net::ServerOptions server_options{cfg.node.client_bind, cfg.node.admin_bind, {}};
   server_options.stall_after = cfg.node.stall_after;
   if (!cfg.node.gossip_bind.empty()) {  // in a cluster the registry starts pollers
+    Result<net::ClusterOptions> transport = ClusterTransportFrom(env, cfg.node);
+    if (!transport.ok()) {
+      spdlog::error("{}", transport.status().message());
+      return kExitUsage;
+    }
     node_options.cluster = NodeClusterFrom(env, cfg.node, so.session);
-    server_options.cluster = ClusterTransportFrom(cfg.node);
+    server_options.cluster = std::move(*transport);
   }
   core::Node node(MakeCatalog(cfg), std::move(node_options));
   net::Server server(env, std::move(server_options), node, runner);

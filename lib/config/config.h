@@ -63,7 +63,9 @@ struct NodeConfig {
   std::string cluster = "livepoll";
   std::string gossip_bind;
   std::string rpc_bind;
-  std::string advertise_host = "127.0.0.1";
+  // Empty: derived (net/advertise.h): the bind address, or for a wildcard bind the local address
+  // of the route to the seeds.
+  std::string advertise_host;
   std::vector<std::string> join;  // seeds' rpc endpoints, tcp://host:port
   milliseconds gossip_interval{100};
   milliseconds suspect_after{500};

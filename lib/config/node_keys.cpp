@@ -80,7 +80,8 @@ const NodeKey kNodeKeys[] = {
        return CheckEndpoint(v);
      }},
     {"advertise_host", "advertise-host", "HOST",
-     "the host peers dial when a bind address is a wildcard (default 127.0.0.1)",
+     "the host peers dial when a bind address is a wildcard (default: the local address of the "
+     "route to the seeds)",
      [](NodeConfig& n, const std::string& v) {
        if (v.empty()) return Status::InvalidArgument("must not be empty");
        n.advertise_host = v;

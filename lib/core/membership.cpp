@@ -45,15 +45,75 @@ void Membership::Start(Time now, const std::vector<std::string>& seed_rpc_endpoi
   if (started_) return;
   started_ = true;
   last_tick_ = now;
-  seeds_ = seed_rpc_endpoints;
-  if (seeds_.empty()) {  // the first node: a cluster of one
-    joined_ = true;
-    out.events.push_back({MembershipEvent::Kind::kJoined, self_.id, ""});
-    next_heartbeat_ = now + options_.gossip_interval;
-    return;
+  for (const std::string& endpoint : seed_rpc_endpoints) {
+    SeedStatus seed{endpoint};
+    if (endpoint == self_.rpc_endpoint) seed.answer = SeedStatus::Answer::kSelf;
+    seeds_.push_back(std::move(seed));
   }
-  for (const std::string& seed : seeds_) out.sends.emplace_back(seed, JoinRequest{self_});
+  // A cluster of one at once, seeds or not: a node that waited for a seed to let it in would wait
+  // forever when every seed is waiting too (all started at once).
+  joined_ = true;
+  out.events.push_back({MembershipEvent::Kind::kJoined, self_.id, ""});
+  next_heartbeat_ = now + options_.gossip_interval;
+  AskSeeds(out);
   next_join_ = now + options_.join_retry;
+}
+
+std::string SeedAnswerText(const SeedStatus& s) {
+  switch (s.answer) {
+    case SeedStatus::Answer::kNone:
+      return "no answer";
+    case SeedStatus::Answer::kJoined:
+      return "joined";
+    case SeedStatus::Answer::kRefused:
+      return "refused: " + s.reason;
+    case SeedStatus::Answer::kSelf:
+      return "this node";
+  }
+  return "?";
+}
+
+void Membership::AskSeeds(MembershipOutputs& out) {
+  // Seeds that are up members need no asking. After a partition longer than permdown both sides
+  // have forgotten each other, and only asking again joins them back into one cluster.
+  std::set<std::string> up_names, up_endpoints;
+  for (const auto& [name, p] : peers_) {
+    if (!IsUp(p.m.claim.state)) continue;
+    up_names.insert(name);
+    up_endpoints.insert(p.m.claim.rpc_endpoint);
+  }
+  for (SeedStatus& seed : seeds_) {
+    if (seed.answer == SeedStatus::Answer::kSelf) continue;
+    if (up_endpoints.count(seed.endpoint)) continue;
+    if (seed.answer == SeedStatus::Answer::kJoined && up_names.count(seed.node)) continue;
+    seed.asked++;
+    out.sends.emplace_back(seed.endpoint, JoinRequest{self_, seed.endpoint});
+  }
+}
+
+SeedStatus* Membership::SeedOf(const JoinReply& rep) {
+  for (SeedStatus& seed : seeds_)
+    if (!rep.seed.empty() && seed.endpoint == rep.seed) return &seed;
+  // A peer that does not echo the seed: its own claim's rpc endpoint may be how we named it.
+  for (const MemberClaim& c : rep.members) {
+    if (c.id != rep.from) continue;
+    for (SeedStatus& seed : seeds_)
+      if (seed.endpoint == c.rpc_endpoint) return &seed;
+  }
+  return nullptr;
+}
+
+bool Membership::alone() const {
+  for (const auto& [name, p] : peers_)
+    if (IsUp(p.m.claim.state)) return false;
+  return true;
+}
+
+size_t Membership::UnansweredSeeds() const {
+  size_t n = 0;
+  for (const SeedStatus& seed : seeds_)
+    n += seed.answer == SeedStatus::Answer::kNone || seed.answer == SeedStatus::Answer::kRefused;
+  return n;
 }
 
 Membership::Peer* Membership::FindPeer(const NodeId& id) {
@@ -111,6 +171,15 @@ void Membership::AddMember(Time now, const MemberClaim& c, MembershipOutputs& ou
   auto [it, inserted] = peers_.emplace(c.id.name, std::move(p));
   (void)inserted;
   tombstones_.erase(c.id.name);
+  // A seed met at its endpoint (it asked us first, or gossip named it) is answered for: without
+  // this, a seed whose own answer was lost would count as unmet for as long as it is up, since
+  // up members are not asked again.
+  for (SeedStatus& seed : seeds_) {
+    if (seed.answer == SeedStatus::Answer::kNone && seed.endpoint == c.rpc_endpoint) {
+      seed.answer = SeedStatus::Answer::kJoined;
+      seed.node = c.id.name;
+    }
+  }
   if (IsUp(c.state)) out.events.push_back({MembershipEvent::Kind::kUp, c.id, ""});
   // A dead member may be refuted later: listen to it until it is forgotten.
   if (c.state != MemberState::kLeft && !c.gossip_endpoint.empty())
@@ -222,8 +291,13 @@ void Membership::OnMessage(Time now, const MembershipMessage& m, MembershipOutpu
     // we had already bumped, refuted nothing, and the accuser never heard of us again).
     if (accused_) out.sends.emplace_back(hb->self.rpc_endpoint, JoinRequest{self_});
   } else if (auto* jr = std::get_if<JoinRequest>(&m)) {
-    if (!joined_) return;  // not a member yet: the joiner asks again later
+    if (!joined_) return;
     const NodeId& who = jr->self.id;
+    if (who == self_.id) {  // our own request: the seed list names this node under another name
+      for (SeedStatus& seed : seeds_)
+        if (seed.endpoint == jr->seed) seed.answer = SeedStatus::Answer::kSelf;
+      return;
+    }
     std::string reason;
     if (who.name == self_.id.name) {
       reason = "name '" + who.name + "' is in use by a live node";
@@ -240,31 +314,41 @@ void Membership::OnMessage(Time now, const MembershipMessage& m, MembershipOutpu
       }
     }
     if (!reason.empty()) {
-      out.sends.emplace_back(jr->self.rpc_endpoint, JoinReply{self_.id, false, reason, {}});
+      out.sends.emplace_back(jr->self.rpc_endpoint,
+                             JoinReply{self_.id, false, reason, {}, jr->seed});
       return;
     }
     Merge(now, jr->self, true, out);
     if (Peer* p = FindPeer(who)) HeardDirectly(now, *p, out);
-    out.sends.emplace_back(jr->self.rpc_endpoint, JoinReply{self_.id, true, "", Claims()});
+    out.sends.emplace_back(jr->self.rpc_endpoint,
+                           JoinReply{self_.id, true, "", Claims(), jr->seed});
   } else if (auto* rep = std::get_if<JoinReply>(&m)) {
-    if (joined_) {  // another seed answered first, or a rejoin across a long partition
-      if (!rep->accepted) return;
-      for (const MemberClaim& c : rep->members) Merge(now, c, c.id == rep->from, out);
-      if (Peer* p = FindPeer(rep->from)) HeardDirectly(now, *p, out);
-      return;
-    }
+    if (!joined_) return;
+    SeedStatus* seed = SeedOf(*rep);
     if (!rep->accepted) {
-      refused_ = true;
-      out.events.push_back({MembershipEvent::Kind::kJoinRefused, self_.id, rep->reason});
+      if (seed) {
+        seed->answer = SeedStatus::Answer::kRefused;
+        seed->reason = rep->reason;
+      }
+      // Alone, this node is the newcomer: a live node holds its name, so it stops. Part of a
+      // cluster already, it is not the one to go (another seed's cluster took it in first).
+      if (alone()) {
+        refused_ = true;
+        joined_ = false;
+        out.events.push_back({MembershipEvent::Kind::kJoinRefused, self_.id, rep->reason});
+      }
       return;
     }
-    joined_ = true;
-    out.events.push_back({MembershipEvent::Kind::kJoined, self_.id, ""});
+    if (seed) {
+      seed->answer = SeedStatus::Answer::kJoined;
+      seed->node = rep->from.name;
+      seed->reason.clear();
+    }
+    const bool was_alone = alone();
     for (const MemberClaim& c : rep->members) Merge(now, c, c.id == rep->from, out);
     if (Peer* p = FindPeer(rep->from)) HeardDirectly(now, *p, out);
-    out.broadcasts.push_back(MakeHeartbeat());
-    next_heartbeat_ = now + options_.gossip_interval;
-    next_join_ = now + options_.join_retry;
+    // Tell the members just met about this node at once rather than at the next heartbeat.
+    if (was_alone) out.broadcasts.push_back(MakeHeartbeat());
   } else if (auto* pr = std::get_if<ProbeRequest>(&m)) {
     auto asker = peers_.find(pr->from.name);
     if (asker == peers_.end()) return;  // no endpoint to answer to
@@ -349,13 +433,7 @@ void Membership::FinishProbe(Time now, uint64_t probe_id, MembershipOutputs& out
 void Membership::Tick(Time now, MembershipOutputs& out) {
   if (!started_ || refused_ || left_) return;
   NoteActivity(now);
-  if (!joined_) {
-    if (now >= next_join_) {
-      for (const std::string& seed : seeds_) out.sends.emplace_back(seed, JoinRequest{self_});
-      next_join_ = now + options_.join_retry;
-    }
-    return;
-  }
+  if (!joined_) return;
   std::vector<uint64_t> expired;
   for (const auto& [id, probe] : probes_)
     if (probe.deadline <= now) expired.push_back(id);
@@ -389,21 +467,13 @@ void Membership::Tick(Time now, MembershipOutputs& out) {
     next_heartbeat_ = now + options_.gossip_interval;
   }
   if (now >= next_join_) {
-    // Seeds that are not up members: after a partition longer than permdown both sides have
-    // forgotten each other, and only asking again joins them back into one cluster.
-    std::set<std::string> up;
-    for (const auto& [name, p] : peers_)
-      if (IsUp(p.m.claim.state)) up.insert(p.m.claim.rpc_endpoint);
-    for (const std::string& seed : seeds_)
-      if (seed != self_.rpc_endpoint && !up.count(seed))
-        out.sends.emplace_back(seed, JoinRequest{self_});
+    AskSeeds(out);
     next_join_ = now + options_.join_retry;
   }
 }
 
 Time Membership::NextDeadline() const {
   if (!started_ || refused_ || left_) return Time::max();
-  if (!joined_) return next_join_;
   Time t = std::min(next_heartbeat_, next_join_);
   for (const auto& [id, probe] : probes_) t = std::min(t, probe.deadline);
   for (const auto& [name, p] : peers_) {

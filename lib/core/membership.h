@@ -25,6 +25,19 @@
 //  - a node whose own inputs stopped for longer than min(2 gossip_interval, suspect_after / 2)
 //    (SIGSTOP, a starved machine) gives every peer a fresh silence clock and every pending probe
 //    a fresh `probe_timeout`: its own deafness is not their silence.
+// Cold start (nodes that name each other as seeds, started in any order, all at once included):
+//  - every node is a cluster of one from Start: it serves its own clients (Alive() holds it) while
+//    it keeps asking its seeds, and it answers every JoinRequest, so two nodes that each wait for
+//    the other cannot both wait. Merging is symmetric and idempotent: a JoinRequest makes the
+//    asker a member of the seed's view, the JoinReply makes the seed's members members of the
+//    asker's, and heartbeats carry both halves' digests to everyone else; the registry resolves
+//    whatever both halves registered meanwhile as clashes (registry.h);
+//  - a refusal (a live node holds this node's name) stops the node only while no peer is up: a
+//    node that is already part of a cluster records it on the seed (Seeds()) and carries on;
+//  - Seeds() says what each seed answered: nothing yet, joined (and which node it is), refused
+//    (why), or "this node" (our own request came back: the seed list names this node);
+//    UnansweredSeeds() counts the seeds not known to be a member, which `partition = majority`
+//    counts toward the cluster's size (ownership.h).
 // Left is final for an incarnation: no later claim, whatever its version, brings it back (the
 // node's next start has a new incarnation).
 // A forgotten member is remembered as a tombstone, so stale gossip does not bring it back: only
@@ -34,7 +47,7 @@
 //    it and refutes; and any accusation of this node in a heartbeat (even one older than our
 //    version) is answered with a JoinRequest to its sender over rpc, since the sender may no
 //    longer listen to our gossip;
-//  - once joined, a node keeps asking (every join_retry) the seeds that are not up members;
+//  - a node keeps asking (every join_retry) the seeds that are not up members;
 //  - a node that brings back a forgotten member bumps its own version, so its own claim passes
 //    the other side's tombstone of it.
 #pragma once
@@ -81,15 +94,17 @@ struct Heartbeat {  // gossip, every gossip_interval, and at once after a refuta
   MemberClaim self;
   std::vector<MemberClaim> members;  // everything the sender knows, itself included
 };
-struct JoinRequest {  // rpc to a seed (by endpoint: its name is not known yet); a seed that has
-                      // not joined yet ignores it (the joiner asks again after join_retry)
+struct JoinRequest {  // rpc to a seed (by endpoint: its name is not known yet); every started
+                      // node answers, also one that no seed has answered yet
   MemberClaim self;
+  std::string seed;  // the endpoint it was sent to, as the joiner's seed list spells it
 };
 struct JoinReply {  // rpc back to the joiner's rpc endpoint
   NodeId from;
   bool accepted = false;
   std::string reason;  // why not, e.g. "name 'n2' is in use by a live node"
   std::vector<MemberClaim> members;
+  std::string seed;  // the request's `seed`, echoed: which of the joiner's seeds answered
 };
 struct ProbeRequest {  // rpc: "do you hear `target`?"
   NodeId from;
@@ -121,6 +136,18 @@ struct MembershipOptions {
   uint64_t seed = 1;
 };
 
+// What one seed answered, as the node's `livepoll members` shows it.
+struct SeedStatus {
+  enum class Answer : uint8_t { kNone, kJoined, kRefused, kSelf };
+  std::string endpoint;  // as configured
+  Answer answer = Answer::kNone;
+  std::string node;    // kJoined: the name of the node that answered (or was met at the endpoint)
+  std::string reason;  // kRefused: why
+  uint64_t asked = 0;  // JoinRequests sent to it
+};
+// "no answer", "joined", "refused: <reason>", "this node".
+std::string SeedAnswerText(const SeedStatus& s);
+
 struct MembershipEvent {
   enum class Kind { kUp, kSuspect, kAlive, kDown, kForgotten, kJoined, kJoinRefused };
   Kind kind;
@@ -151,7 +178,7 @@ class Membership {
 
   Membership(MemberClaim self, MembershipOptions options);
 
-  // Starts: asks each seed (rpc endpoints; none for the first node) to let this node join.
+  // Starts as a cluster of one (kJoined at once) and asks each seed (rpc endpoints) to merge.
   void Start(Time now, const std::vector<std::string>& seed_rpc_endpoints, MembershipOutputs& out);
   void OnMessage(Time now, const MembershipMessage& m, MembershipOutputs& out);
   // The transport lost its connection to `node`'s gossip socket (ZeroMQ socket monitor).
@@ -173,9 +200,18 @@ class Membership {
   bool IsAlive(const NodeId& node) const;
   // The member called `name` (self included), if known.
   std::optional<Member> Find(const std::string& name) const;
+  // A member of a cluster, of one at least: from Start until a refusal or Leave.
   bool joined() const { return joined_; }
-  // A seed refused the join (kJoinRefused was emitted): the node does nothing more.
+  // A seed refused the join while no peer was up (kJoinRefused was emitted): the node does
+  // nothing more.
   bool refused() const { return refused_; }
+  // No other member is up: the node serves as a cluster of one.
+  bool alone() const;
+  // Every seed, in the order given, with what it answered.
+  const std::vector<SeedStatus>& Seeds() const { return seeds_; }
+  // Seeds not known to be this node or a member (no answer, or refused): nodes this one was told
+  // of but has not met.
+  size_t UnansweredSeeds() const;
 
  private:
   struct Peer {
@@ -221,7 +257,12 @@ class Membership {
   bool left_ = false;
   bool started_ = false;
   bool accused_ = false;  // the heartbeat being merged claims this node is not alive
-  std::vector<std::string> seeds_;
+  // Sends a JoinRequest to every seed that is not this node or an up member.
+  void AskSeeds(MembershipOutputs& out);
+  // A seed's answer (by the reply's echo, else by the answering node's rpc endpoint).
+  SeedStatus* SeedOf(const JoinReply& rep);
+
+  std::vector<SeedStatus> seeds_;
   Time next_join_{Time::max()};
   Time next_heartbeat_{Time::max()};
   std::optional<Time> last_tick_;

@@ -224,6 +224,15 @@ void Node::Carry(Time now, Outputs& so, Actions& out) {
       for (const auto& [topic, client] : so.unsubscribed)
         cluster_->Unsubscribed(now, topic, client, co);
       Carry(now, co, out);
+      // A new subscriber of a topic nobody may own here learns why at once (TellNotOwning
+      // covers the topics that were subscribed when the node stopped owning).
+      if (!not_owning_.empty()) {
+        Outputs stale;
+        for (const auto& [topic, client] : so.subscribed)
+          if (!subs_.Stale(topic) && !cluster_->registry().Owner(topic))
+            subs_.MarkStale(now, topic, not_owning_, stale);
+        Carry(now, stale, out);
+      }
     }
   }
   for (ClientId c : so.dropped_clients) out.dropped_clients.push_back(c);
@@ -249,8 +258,11 @@ void Node::Carry(Time now, ClusterOutputs& co, Actions& out) {
   for (const PollerStop& s : co.stop) {
     subs_.StopPoller(now, s.topic, so);
     waiting_fetchers_.erase(s.topic);  // they will fetch from the next owner
-    if (s.stale)
-      subs_.MarkStale(now, s.topic, "this node does not see a majority of the cluster", so);
+    if (s.stale) {
+      const std::string why = cluster_->registry().WhyNotOwning();
+      subs_.MarkStale(now, s.topic,
+                      why.empty() ? "this node does not see a majority of the cluster" : why, so);
+    }
     running_dirty_ = true;
   }
   for (const PollerStart& s : co.start) {
@@ -299,7 +311,20 @@ void Node::Carry(Time now, ClusterOutputs& co, Actions& out) {
     }
     out.events.emplace_back(std::move(e));
   }
+  TellNotOwning(now, so);
   Carry(now, so, out);
+}
+
+void Node::TellNotOwning(Time now, Outputs& so) {
+  const Registry& registry = cluster_->registry();
+  if (registry.options().partition != PartitionMode::kMajority) return;
+  std::string why = registry.WhyNotOwning();
+  if (why == not_owning_) return;
+  not_owning_ = std::move(why);
+  if (not_owning_.empty()) return;  // topics get owners again, and their subscribers snapshots
+  for (const TopicInfo& t : subs_.Topics(now))
+    if (t.subscribers > 0 && !registry.Owner(t.topic))
+      subs_.MarkStale(now, t.topic, not_owning_, so);
 }
 
 }  // namespace livepoll::core

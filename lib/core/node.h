@@ -22,6 +22,9 @@
 //    keeps requesters waiting, and only until its poller stops;
 //  - the Registry's view of the running pollers (for its orphan sweep) is corrected from the
 //    pollers at most once a second, when a start or stop may have made them differ;
+//  - under `partition = majority`, while this node may not own topics (Registry::WhyNotOwning),
+//    local subscribers of a topic without an owner are told why (Subscriptions::MarkStale): those
+//    subscribed when it stopped owning (or when the reason changed), and each new one at once;
 //  - after LeaveCluster, the node does nothing more for the cluster (the process is exiting).
 //
 // Thread safety: none; one thread owns it.
@@ -189,6 +192,9 @@ class Node {
   void SendData(const std::string& name, DataMessage m, Actions& out);
   // Keeps the Registry's view of the running pollers current (see the header comment).
   void SyncRunning(Time now);
+  // Under `partition = majority`: tells local subscribers of ownerless topics why nobody serves
+  // them, when the reason appears or changes (see the header comment).
+  void TellNotOwning(Time now, Outputs& so);
 
   NodeOptions options_;
   Subscriptions subs_;
@@ -198,6 +204,7 @@ class Node {
   // topic -> nodes that fetched it before this node's poller had a result: they get the first.
   std::map<std::string, std::set<std::string>> waiting_fetchers_;
   bool running_dirty_ = false;
+  std::string not_owning_;  // the last Registry::WhyNotOwning told (majority mode)
   Time next_running_sync_{};
 };
 

@@ -10,14 +10,32 @@ Ownership::Ownership(const Membership& membership, const RegistryOptions& option
                      ClaimsReplica& claims)
     : membership_(membership), options_(options), claims_(claims) {}
 
-bool Ownership::HasMajority() const {
-  size_t known = 0, up = 0;
+Ownership::Count Ownership::Majority() const {
+  Count c;
   for (const Membership::Member& m : membership_.Members()) {
     if (m.claim.state == MemberState::kLeft) continue;
-    ++known;
-    if (membership_.IsAlive(m.claim.id)) ++up;
+    ++c.known;
+    if (membership_.IsAlive(m.claim.id)) ++c.up;
   }
-  return 2 * up > known;
+  c.unmet_seeds = membership_.UnansweredSeeds();
+  c.known += c.unmet_seeds;
+  return c;
+}
+
+bool Ownership::HasMajority() const {
+  const Count c = Majority();
+  return 2 * c.up > c.known;
+}
+
+std::string Ownership::WhyNotOwning() const {
+  if (MayOwn()) return "";
+  const Count c = Majority();
+  std::string why = "partition = majority and this node sees " + std::to_string(c.up) + " of " +
+                    std::to_string(c.known) + " members up";
+  if (c.unmet_seeds > 0)
+    why += " (" + std::to_string(c.unmet_seeds) +
+           (c.unmet_seeds == 1 ? " seed has" : " seeds have") + " not answered)";
+  return why;
 }
 
 bool Ownership::MayOwn() const {

@@ -26,9 +26,19 @@ class Ownership {
   // All three outlive it (the Registry owns it and `claims`).
   Ownership(const Membership& membership, const RegistryOptions& options, ClaimsReplica& claims);
 
-  // A strict majority of the members this node knows (up, suspect and dead; left ones excluded,
-  // self included) is up.
+  // The cluster's size as `majority` counts it: the members this node knows (up, suspect and
+  // dead; left ones excluded; self included) plus the seeds it has not met (Membership::
+  // UnansweredSeeds): a node started alone at a cold start must not take itself for a majority.
+  struct Count {
+    size_t up = 0;
+    size_t known = 0;
+    size_t unmet_seeds = 0;  // of `known`
+  };
+  Count Majority() const;
+  // A strict majority of Majority().known is up.
   bool HasMajority() const;
+  // Why this node may not own topics, for its clients and `livepoll status`; empty when it may.
+  std::string WhyNotOwning() const;
   // This node may own topics: `available`, or `majority` with a majority.
   bool MayOwn() const;
   // In `majority` mode, on losing the majority: every own claim released and every poller

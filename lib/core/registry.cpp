@@ -129,6 +129,8 @@ std::map<std::string, uint64_t> Registry::OwnClaims() const { return claims_->Ow
 
 bool Registry::has_majority() const { return ownership_->HasMajority(); }
 
+std::string Registry::WhyNotOwning() const { return ownership_->WhyNotOwning(); }
+
 const char* RegistryEventName(RegistryEvent::Kind kind) {
   using K = RegistryEvent::Kind;
   switch (kind) {

@@ -58,8 +58,10 @@
 //
 // Partition mode. `available`: every side keeps owning and registering. `majority`: a node
 // registers only while it sees a strict majority of the members it knows (up, suspect and dead;
-// left ones excluded, self included); on losing it, it releases every claim and stops every
-// poller, and reports the topics as stale (PollerStop::stale) until a majority is back.
+// left ones excluded, self included) plus the seeds it has not met (so a node alone at a cold
+// start is no majority); on losing it, it releases every claim and stops every poller, and
+// reports the topics as stale (PollerStop::stale) until a majority is back. WhyNotOwning says why
+// in words, for the node's subscribers and `livepoll status`.
 //
 // Self-reaping (Sweep, every `sweep_interval`):
 //  - idle: an own claim whose topic has had no subscriber anywhere for linger + reap_margin;
@@ -274,6 +276,9 @@ class Registry {
   // This node's own claims: topic -> epoch.
   std::map<std::string, uint64_t> OwnClaims() const;
   bool has_majority() const;
+  // Why this node may not own topics now (`partition = majority` without a majority, counted as
+  // ownership.h says); empty when it may.
+  std::string WhyNotOwning() const;
   const RegistryOptions& options() const;
 
  private:

@@ -219,6 +219,11 @@ void Subscriptions::MarkStale(Time /*now*/, const std::string& topic, const std:
   relay_.MarkStale(topic, why, out.relay);
 }
 
+bool Subscriptions::Stale(const std::string& topic) const {
+  const std::optional<StreamInfo> s = relay_.Info(topic);
+  return s && s->stale;
+}
+
 // ---- views ----
 
 std::string Subscriptions::PollerState(const PollerInfo* p) {

@@ -177,6 +177,8 @@ class Subscriptions {
   // one error update "stale: <why>" (at the last (epoch, seq) delivered: it is this node's word);
   // the stream resumes with a snapshot when an owner is back.
   void MarkStale(Time now, const std::string& topic, const std::string& why, Outputs& out);
+  // Local subscribers of `topic` were told it is stale and no snapshot has come since.
+  bool Stale(const std::string& topic) const;
 
   // This node's pollers whose last good poll finished (or which started, with none yet) longer
   // ago than `stall_after` × the query's interval: a poll hangs, waits for its source's cap, or

@@ -1,7 +1,12 @@
 #include "env/env.h"
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -67,6 +72,41 @@ std::optional<std::string> ProcessEnv(const std::string& name) {
   return std::string(v);
 }
 
+std::string AddressText(const sockaddr* sa) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, text, sizeof text);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, text, sizeof text);
+  return text;
+}
+
+Result<Route> Routing(const std::string& host, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (int err = getaddrinfo(host.c_str(), service.c_str(), &hints, &found); err != 0)
+    return Status::NotFound("cannot resolve '" + host + "': " + gai_strerror(err));
+  Route route{AddressText(found->ai_addr), ""};
+  // A connected UDP socket has the local address the kernel's routing picked for the
+  // destination; connect() on UDP sends nothing.
+  int fd = socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int err = 0;
+  if (fd < 0 || connect(fd, found->ai_addr, found->ai_addrlen) != 0) err = errno;
+  sockaddr_storage local{};
+  socklen_t len = sizeof local;
+  if (err == 0 && getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) err = errno;
+  if (fd >= 0) close(fd);
+  freeaddrinfo(found);
+  if (err != 0)
+    return Status::Unavailable("no route to '" + host + "' (" + route.remote +
+                               "): " + std::strerror(err));
+  route.local = AddressText(reinterpret_cast<const sockaddr*>(&local));
+  return route;
+}
+
 class RealEnv : public Env {
  public:
   Time Now() const override { return std::chrono::steady_clock::now(); }
@@ -82,6 +122,9 @@ class RealEnv : public Env {
   Result<std::string> ReadFile(const std::string& path) override { return ReadWholeFile(path); }
   std::optional<std::string> GetEnv(const std::string& name) const override {
     return ProcessEnv(name);
+  }
+  Result<Route> RouteTo(const std::string& host, uint16_t port) override {
+    return Routing(host, port);
   }
 };
 
@@ -114,6 +157,14 @@ void FakeEnv::SetEnv(const std::string& name, std::optional<std::string> value) 
     vars_[name] = *value;
   else
     vars_.erase(name);
+}
+Result<Route> FakeEnv::RouteTo(const std::string& host, uint16_t /*port*/) {
+  auto it = routes_.find(host);
+  if (it == routes_.end()) return Status::NotFound("cannot resolve '" + host + "': unknown host");
+  return it->second;
+}
+void FakeEnv::SetRoute(const std::string& host, Result<Route> route) {
+  routes_.insert_or_assign(host, std::move(route));
 }
 void FakeEnv::Advance(Duration d) { now_ns_ += d.count(); }
 

@@ -27,6 +27,12 @@ class SharedLibrary {
   virtual const std::string& path() const = 0;
 };
 
+// How this host reaches another (Env::RouteTo).
+struct Route {
+  std::string remote;  // the address the host name resolved to (first), as text
+  std::string local;   // the local address the system sends from to reach it, as text
+};
+
 class Env {
  public:
   virtual ~Env() = default;
@@ -45,6 +51,11 @@ class Env {
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
   // The environment variable `name`, or nullopt when it is not set.
   virtual std::optional<std::string> GetEnv(const std::string& name) const = 0;
+  // How this host reaches `host` (a name or a literal address, IPv6 without brackets) at `port`:
+  // the first address it resolves to, and the local address of the route there (a UDP socket
+  // connected to it, then getsockname: nothing is sent). NotFound when the name does not resolve,
+  // Unavailable when there is no route; the message names the host and the system's reason.
+  virtual Result<Route> RouteTo(const std::string& host, uint16_t port) = 0;
 
   // The process-wide real Env.
   static Env& Real();

@@ -25,15 +25,29 @@ proto::AdminReply Failure(const Status& s) {
   return r;
 }
 
+// Whether the node serves its clients' topics, and if not, why: "yes", "yes, as a cluster of
+// one: ...", "no: partition = majority and ...".
+std::string Serving(const core::Node& node) {
+  const core::ClusterState* cluster = node.cluster();
+  if (cluster == nullptr) return "yes";
+  if (std::string why = cluster->registry().WhyNotOwning(); !why.empty()) return "no: " + why;
+  const core::Membership& membership = cluster->membership();
+  if (!membership.alone()) return "yes";
+  const size_t unmet = membership.UnansweredSeeds();
+  if (unmet == 0) return "yes, as a cluster of one";
+  return "yes, as a cluster of one: " + std::to_string(unmet) +
+         (unmet == 1 ? " seed has" : " seeds have") + " not answered";
+}
+
 proto::AdminReply Info(AdminContext& ctx, const proto::AdminRequest&) {
   proto::AdminReply r;
-  r.columns = {"node", "version",   "client_endpoint", "admin_endpoint",
-               "pid",  "uptime_ms", "topics",          "subscribers"};
+  r.columns = {"node",      "version", "client_endpoint", "admin_endpoint", "pid",
+               "uptime_ms", "topics",  "subscribers",     "serving"};
   const core::Subscriptions& subs = ctx.node.subscriptions();
   r.rows.push_back({ctx.node.name(), std::string(Version()), ctx.client_endpoint,
                     ctx.admin_endpoint, Int(static_cast<uint64_t>(getpid())),
                     Ms(ctx.now - ctx.started), Int(subs.topic_count()),
-                    Int(subs.subscription_count())});
+                    Int(subs.subscription_count()), Serving(ctx.node)});
   return r;
 }
 

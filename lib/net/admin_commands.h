@@ -4,11 +4,13 @@
 // commands are also asked of every up member and the answers merged (admin_fanout.h).
 //
 // Tables (a row per node in a cluster-wide answer; PROTOCOL.md, "admin"):
-//   info      node, version, client_endpoint, admin_endpoint, pid, uptime_ms, topics, subscribers
+//   info      node, version, client_endpoint, admin_endpoint, pid, uptime_ms, topics, subscribers,
+//             serving ("yes", "yes, as a cluster of one: ...", "no: <why>")
 //   queries   name, params, source, interval_ms, key
 //   subs      topic, owner, epoch, seq, subscribers, polls, errors, last_poll_ms, state,
 //             cluster_subscribers, nodes, claims (admin_views.cpp)
-//   members   name, incarnation, gossip_endpoint, rpc_endpoint, state, version, last_heard_ms
+//   members   name, incarnation, gossip_endpoint, rpc_endpoint, state, version, last_heard_ms,
+//             seed, answer (a row of state "seed" for each seed not met as a member)
 //   stats     node, name, value (every counter of core::Counters, and `clients`)
 //   plugins   node, source, plugin, version, abi, connections, path
 //   fault     cut (fault injection: cut=NODE,... or heal)

@@ -91,22 +91,60 @@ proto::AdminReply SubsView(const AdminContext& ctx) {
 
 proto::AdminReply MembersView(const AdminContext& ctx) {
   proto::AdminReply r;
-  r.columns = {"name",  "incarnation", "gossip_endpoint", "rpc_endpoint",
-               "state", "version",     "last_heard_ms"};
+  // seed, answer: the seeds this node was given and what each answered. A seed met as a member
+  // is on that member's row ("joined", or "this node" on its own); one not met has a row of its
+  // own, state "seed", with its endpoint and its answer ("no answer", "refused: ...").
+  r.columns = {"name",          "incarnation", "gossip_endpoint",
+               "rpc_endpoint",  "state",       "version",
+               "last_heard_ms", "seed",        "answer"};
+  const Value null{Null{}};
   const core::ClusterState* cluster = ctx.node.cluster();
   if (!cluster) {  // a standalone node is a cluster of one
-    r.rows.push_back({ctx.node.name(), Value(Null{}), Value(Null{}), Value(Null{}),
-                      std::string("alive"), Value(Null{}), Value(Null{})});
+    r.rows.push_back(
+        {ctx.node.name(), null, null, null, std::string("alive"), null, null, null, null});
     return r;
   }
-  for (const core::Membership::Member& m : cluster->membership().Members()) {
-    const bool self = m.claim.id == cluster->membership().self();
-    r.rows.push_back({m.claim.id.name, Int(m.claim.id.incarnation), m.claim.gossip_endpoint,
-                      m.claim.rpc_endpoint, std::string(core::MemberStateName(m.claim.state)),
-                      Int(m.claim.version),
-                      self           ? Int(0)
-                      : m.last_heard ? Ms(ctx.now - *m.last_heard)
-                                     : Value(Null{})});
+  const core::Membership& membership = cluster->membership();
+  std::map<std::string, std::vector<const core::SeedStatus*>> met;  // member name -> its seeds
+  std::vector<const core::SeedStatus*> unmet;
+  for (const core::SeedStatus& seed : membership.Seeds()) {
+    using A = core::SeedStatus::Answer;
+    const std::string name = seed.answer == A::kSelf     ? membership.self().name
+                             : seed.answer == A::kJoined ? seed.node
+                                                         : "";
+    if (!name.empty() && membership.Find(name))
+      met[name].push_back(&seed);
+    else
+      unmet.push_back(&seed);
+  }
+  for (const core::Membership::Member& m : membership.Members()) {
+    const bool self = m.claim.id == membership.self();
+    Row row = {m.claim.id.name,
+               Int(m.claim.id.incarnation),
+               m.claim.gossip_endpoint,
+               m.claim.rpc_endpoint,
+               std::string(core::MemberStateName(m.claim.state)),
+               Int(m.claim.version),
+               self           ? Int(0)
+               : m.last_heard ? Ms(ctx.now - *m.last_heard)
+                              : null,
+               null,
+               null};
+    if (auto it = met.find(m.claim.id.name); it != met.end()) {
+      std::vector<std::string> endpoints;
+      for (const core::SeedStatus* seed : it->second) endpoints.push_back(seed->endpoint);
+      row[7] = Join(endpoints);
+      row[8] = core::SeedAnswerText(*it->second.front());
+    }
+    r.rows.push_back(std::move(row));
+  }
+  for (const core::SeedStatus* seed : unmet) {
+    std::string answer = core::SeedAnswerText(*seed);
+    if (seed->answer == core::SeedStatus::Answer::kJoined)
+      answer += " " + seed->node + ", since forgotten";
+    r.rows.push_back({null, null, null, seed->endpoint, std::string("seed"), null, null,
+                      seed->endpoint,
+                      answer + " (asked " + std::to_string(seed->asked) + " times)"});
   }
   return r;
 }

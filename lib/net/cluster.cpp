@@ -14,9 +14,12 @@ Status Cluster::Start(Time now, core::Actions& out) {
       !s.ok())
     return s;
   node_.Start(now, transport_.gossip_endpoint(), transport_.rpc_endpoint(), options_.seeds, out);
-  spdlog::info("cluster '{}': node {} gossips at {}, rpc at {}{}", options_.cluster,
+  spdlog::info("cluster '{}': node {} gossips at {}, rpc at {}; {}", options_.cluster,
                node_.cluster()->self().ToString(), transport_.gossip_endpoint(),
-               transport_.rpc_endpoint(), options_.seeds.empty() ? ", first node" : ", joining");
+               transport_.rpc_endpoint(),
+               options_.seeds.empty()
+                   ? "no seeds: a cluster of one until another node joins"
+                   : "a cluster of one until a seed answers (" + Join(options_.seeds) + ")");
   return Status::Ok();
 }
 

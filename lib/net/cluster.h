@@ -24,9 +24,9 @@ struct ClusterOptions {
   std::string cluster = "livepoll";  // frames of another cluster are refused
   std::string gossip_bind;
   std::string rpc_bind;
-  std::string advertise_host = "127.0.0.1";
-  std::vector<std::string> seeds;  // rpc endpoints
-  bool fault_injection = false;    // Cut() allowed
+  std::string advertise_host = "127.0.0.1";  // for wildcard binds: see advertise.h
+  std::vector<std::string> seeds;            // rpc endpoints
+  bool fault_injection = false;              // Cut() allowed
 };
 
 class Cluster {

@@ -3,19 +3,12 @@
 #include <algorithm>
 #include <atomic>
 
+#include "net/advertise.h"
+
 namespace livepoll::net {
 namespace {
 
 constexpr char kControlChannel[] = "c";
-
-// "tcp://*:7472" or "tcp://0.0.0.0:7472" -> "tcp://HOST:7472": peers need an address to dial.
-std::string Advertised(const std::string& bound, const std::string& host) {
-  for (const char* wild : {"tcp://0.0.0.0:", "tcp://*:", "tcp://[::]:"}) {
-    if (bound.rfind(wild, 0) == 0)
-      return "tcp://" + host + ":" + bound.substr(std::string(wild).size());
-  }
-  return bound;
-}
 
 std::string MonitorEndpoint() {
   static std::atomic<int> n{0};
@@ -51,13 +44,13 @@ Status ClusterTransport::Bind(const std::string& gossip_bind, const std::string&
                               const std::string& advertise_host) {
   try {
     pub_.bind(gossip_bind);
-    gossip_endpoint_ = Advertised(pub_.get(zmq::sockopt::last_endpoint), advertise_host);
+    gossip_endpoint_ = AdvertisedEndpoint(pub_.get(zmq::sockopt::last_endpoint), advertise_host);
   } catch (const zmq::error_t& e) {
     return Status::Unavailable("cannot bind gossip endpoint " + gossip_bind + ": " + e.what());
   }
   try {
     router_.bind(rpc_bind);
-    rpc_endpoint_ = Advertised(router_.get(zmq::sockopt::last_endpoint), advertise_host);
+    rpc_endpoint_ = AdvertisedEndpoint(router_.get(zmq::sockopt::last_endpoint), advertise_host);
   } catch (const zmq::error_t& e) {
     return Status::Unavailable("cannot bind rpc endpoint " + rpc_bind + ": " + e.what());
   }

@@ -35,7 +35,8 @@ class ClusterTransport {
   ~ClusterTransport();
 
   // Binds both sockets; endpoints may use port 0, gossip_endpoint()/rpc_endpoint() tell the real
-  // ones. A wildcard host (tcp://*:N, 0.0.0.0) is advertised as `advertise_host`.
+  // ones. A wildcard host (tcp://*:N, 0.0.0.0, [::]) is advertised as `advertise_host`
+  // (advertise.h decides it).
   Status Bind(const std::string& gossip_bind, const std::string& rpc_bind,
               const std::string& advertise_host);
   const std::string& gossip_endpoint() const { return gossip_endpoint_; }

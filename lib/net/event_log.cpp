@@ -10,7 +10,7 @@ void Log(const core::MembershipEvent& e) {
   const std::string node = e.node.ToString();
   switch (e.kind) {
     case K::kJoined:
-      spdlog::info("joined the cluster");
+      spdlog::info("a member: serving as a cluster of one until seeds or peers are met");
       break;
     case K::kJoinRefused:
       break;  // the Server stops with it and the daemon reports it

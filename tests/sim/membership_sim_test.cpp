@@ -93,8 +93,8 @@ std::vector<std::string> SimRun::Go() {
   const Duration faults_from = 600ms;
   heal = faults_from + Uniform(r, 500ms, 2500ms);
   size_t removals = 0;  // crashes without restart and leaves: keep two nodes
-  // One node never crashes or leaves: a cluster whose every member is down at once cannot form
-  // again without a node started with no seeds (an operator's re-bootstrap), not modelled here.
+  // One node never crashes or leaves, so that the faults leave a cluster to check. (A cluster
+  // whose every member went down re-forms from its seeds: cold_start_sim_test.cpp.)
   const size_t anchor = Pick(r, n);
   size_t fault_count = 1 + Pick(r, 5);
   for (size_t f = 0; f < fault_count; ++f) {

@@ -107,16 +107,86 @@ TEST_F(MembershipTest, WithoutSeedsItIsAClusterOfOneAtOnce) {
   EXPECT_TRUE(out_.sends.empty());
 }
 
-TEST_F(MembershipTest, AsksEverySeedAndAsksAgainEveryJoinRetry) {
+TEST_F(MembershipTest, WithSeedsItIsAClusterOfOneAtOnceAndAsksEverySeedEveryJoinRetry) {
   m_.Start(now_, {"s1:rpc", "s2:rpc"}, out_);
-  EXPECT_FALSE(m_.joined());
-  ASSERT_EQ(Sent<JoinRequest>().size(), 2u);
-  EXPECT_EQ(Sent<JoinRequest>()[1].first, "s2:rpc");
+  // Serving alone while it asks: a node that waits for a seed waits forever when the seeds wait
+  // for it (all started at once).
+  EXPECT_TRUE(m_.joined());
+  ASSERT_TRUE(Event(K::kJoined, "a"));
+  EXPECT_EQ(m_.Alive(), (std::vector<NodeId>{{"a", 1}}));
+  EXPECT_TRUE(m_.alone());
+  auto asked = Sent<JoinRequest>();
+  ASSERT_EQ(asked.size(), 2u);
+  EXPECT_EQ(asked[1].first, "s2:rpc");
+  EXPECT_EQ(asked[1].second.seed, "s2:rpc");  // echoed back: which seed answered
+  EXPECT_EQ(m_.UnansweredSeeds(), 2u);
+  ASSERT_EQ(m_.Seeds().size(), 2u);
+  EXPECT_EQ(SeedAnswerText(m_.Seeds()[0]), "no answer");
   out_ = {};
   Advance(999ms);
   EXPECT_TRUE(Sent<JoinRequest>().empty());
   Advance(1ms);
   EXPECT_EQ(Sent<JoinRequest>().size(), 2u);
+  EXPECT_EQ(m_.Seeds()[0].asked, 2u);
+}
+
+TEST_F(MembershipTest, ANodeNoSeedHasAnsweredYetAnswersAJoin) {
+  m_.Start(now_, {"b:rpc"}, out_);
+  out_ = {};
+  // b's request reaches us before ours reaches b (or b is not up yet when ours is sent).
+  Deliver(JoinRequest{Claim("b"), "a:rpc"});
+  auto replies = Sent<JoinReply>();
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].first, "b:rpc");
+  EXPECT_TRUE(replies[0].second.accepted);
+  EXPECT_EQ(replies[0].second.seed, "a:rpc");
+  EXPECT_EQ(m_.Alive(), (std::vector<NodeId>{{"a", 1}, {"b", 1}}));
+  EXPECT_FALSE(m_.alone());
+  // The seed is met at its endpoint: answered for, and not asked again while it is up.
+  EXPECT_EQ(m_.UnansweredSeeds(), 0u);
+  EXPECT_EQ(SeedAnswerText(m_.Seeds()[0]), "joined");
+  EXPECT_EQ(m_.Seeds()[0].node, "b");
+  out_ = {};
+  AdvanceHearing(3s, {"b"});
+  EXPECT_TRUE(Sent<JoinRequest>().empty());
+}
+
+TEST_F(MembershipTest, AReplyIsMatchedToItsSeedByTheEchoWhateverTheEndpointItAdvertises) {
+  m_.Start(now_, {"tcp://host-b:7473"}, out_);
+  out_ = {};
+  Deliver(JoinReply{{"b", 1}, true, "", {Claim("b")}, "tcp://host-b:7473"});
+  ASSERT_EQ(m_.Seeds().size(), 1u);
+  EXPECT_EQ(m_.Seeds()[0].answer, SeedStatus::Answer::kJoined);
+  EXPECT_EQ(m_.Seeds()[0].node, "b");
+  EXPECT_EQ(m_.UnansweredSeeds(), 0u);
+  // b advertises b:rpc, not the seed's spelling: it is not asked again while it is up.
+  AdvanceHearing(3s, {"b"});
+  EXPECT_TRUE(Sent<JoinRequest>().empty());
+}
+
+TEST_F(MembershipTest, OurOwnRequestComingBackMarksTheSeedAsThisNode) {
+  m_.Start(now_, {"tcp://alias-of-a:7473", "a:rpc"}, out_);
+  EXPECT_EQ(Sent<JoinRequest>().size(), 1u);  // a:rpc is our own endpoint: not asked
+  Deliver(JoinRequest{Claim("a"), "tcp://alias-of-a:7473"});
+  EXPECT_TRUE(Sent<JoinReply>().empty());  // neither refused nor accepted: it is us
+  EXPECT_FALSE(m_.refused());
+  EXPECT_EQ(SeedAnswerText(m_.Seeds()[0]), "this node");
+  EXPECT_EQ(SeedAnswerText(m_.Seeds()[1]), "this node");
+  EXPECT_EQ(m_.UnansweredSeeds(), 0u);
+  out_ = {};
+  Advance(3s);
+  EXPECT_TRUE(Sent<JoinRequest>().empty());
+}
+
+TEST_F(MembershipTest, ARefusalOnceInAClusterIsRecordedNotObeyed) {
+  m_.Start(now_, {"b:rpc", "c:rpc"}, out_);
+  Deliver(JoinReply{{"b", 1}, true, "", {Claim("b")}, "b:rpc"});
+  Deliver(JoinReply{{"c", 1}, false, "name 'a' is in use by a live node", {}, "c:rpc"});
+  EXPECT_FALSE(m_.refused());
+  EXPECT_TRUE(m_.joined());
+  EXPECT_FALSE(Event(K::kJoinRefused, "a"));
+  EXPECT_EQ(SeedAnswerText(m_.Seeds()[1]), "refused: name 'a' is in use by a live node");
+  EXPECT_EQ(m_.UnansweredSeeds(), 1u);
 }
 
 TEST_F(MembershipTest, AnAcceptedJoinMergesTheMembersAndConnectsToThem) {
@@ -141,6 +211,7 @@ TEST_F(MembershipTest, ARefusedJoinIsReportedAndTheNodeStops) {
   EXPECT_EQ(e->detail, "name 'a' is in use by a live node");
   EXPECT_TRUE(m_.refused());
   EXPECT_FALSE(m_.joined());
+  EXPECT_TRUE(m_.Alive().empty());
   EXPECT_EQ(m_.NextDeadline(), Time::max());
   out_ = {};
   m_.Tick(now_ + 5s, out_);

@@ -83,6 +83,43 @@ TEST(Node, StandaloneReapRestartsThePollerAndItsSubscribersFollow) {
   EXPECT_EQ(node.Reap(t0 + 2s, "nothing", true, p), std::vector<std::string>{});
 }
 
+// Issue 13: under partition = majority, a node started alone (its seeds not up yet) served
+// nothing and said nothing: `livepoll watch` printed nothing at all. Its subscribers are told why.
+TEST(Node, AloneUnderMajorityTellsItsSubscribersWhyNobodyServesThem) {
+  NodeOptions o;
+  o.subscriptions.node = "a";
+  o.subscriptions.client_timeout = 1h;
+  NodeClusterOptions& c = o.cluster.emplace();
+  c.self = {"a", 1};
+  c.state.registry.partition = PartitionMode::kMajority;
+  Node node(OneQuery(), o);
+  Time now{1s};
+  Actions a;
+  node.Start(now, "a:gossip", "a:rpc", {"b:rpc", "c:rpc"}, a);
+  const std::string why =
+      "stale: partition = majority and this node sees 1 of 3 members up (2 seeds have not "
+      "answered)";
+  Actions j;
+  ASSERT_TRUE(node.Join(now, 1, "q", {}, j).ok());
+  std::vector<proto::Update> got = UpdatesTo(j, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].kind, proto::UpdateKind::kError);
+  EXPECT_EQ(got[0].error, why);
+  for (int i = 0; i < 30; ++i) {  // nothing polls, and nothing more is said while nothing changes
+    now += 100ms;
+    Actions t;
+    node.Tick(now, t);
+    EXPECT_TRUE(t.polls.empty());
+    EXPECT_TRUE(UpdatesTo(t, 1).empty());
+  }
+  // A second subscriber learns it at once too.
+  Actions k;
+  ASSERT_TRUE(node.Join(now, 2, "q", {}, k).ok());
+  got = UpdatesTo(k, 2);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].error, why);
+}
+
 // Two cluster nodes and a wire between them. Publish actions (the data plane's PUB/SUB) can be
 // dropped, as ZeroMQ's slow joiner drops the first frames after a subscription.
 class TwoNodes : public ::testing::Test {

@@ -115,6 +115,24 @@ class RegistryTest : public ::testing::Test {
     for (size_t i = 0; i < n; ++i) ASSERT_EQ(N(i).membership().Alive().size(), n) << Name(i);
   }
 
+  // Makes `n` nodes without starting them: each is down (crashed: its messages dropped, never
+  // ticked) until StartAt.
+  void MakeUnstarted(size_t n, RegistryOptions options) {
+    for (size_t i = 0; i < n; ++i) {
+      peers_.push_back(Peer{});
+      peers_.back().node = std::make_unique<ClusterState>(Self(i, 1), Options(options, i));
+      peers_.back().crashed = true;
+    }
+  }
+  void StartAt(size_t i, const std::vector<size_t>& seeds) {
+    peers_[i].crashed = false;
+    std::vector<std::string> endpoints;
+    for (size_t s : seeds) endpoints.push_back(Name(s) + ":rpc");
+    ClusterOutputs out;
+    N(i).Start(now_, endpoints, out);
+    Apply(i, out);
+  }
+
   ClusterState& N(size_t i) { return *peers_[i].node; }
   const Registry& R(size_t i) { return peers_[i].node->registry(); }
   NodeId Id(size_t i) { return peers_[i].node->self(); }
@@ -739,6 +757,51 @@ TEST_F(RegistryTest, MajorityModeReleasesOnAMinorityAndRefusesToRegisterThere) {
   EXPECT_EQ(Polling(topic).size(), 1u);
   EXPECT_EQ(Polling("fresh").size(), 1u);
   for (size_t i = 0; i < 5; ++i) EXPECT_TRUE(R(i).has_majority());
+}
+
+// ---- cold start: nodes started together, naming each other as seeds ----
+
+TEST_F(RegistryTest, MajorityModeCountsSeedsNotMetSoALoneNodeDoesNotOwnAtColdStart) {
+  RegistryOptions o = Defaults();
+  o.partition = PartitionMode::kMajority;
+  MakeUnstarted(3, o);
+  StartAt(0, {1, 2});
+  Run(1s);
+  EXPECT_EQ(N(0).membership().Alive().size(), 1u);
+  EXPECT_FALSE(R(0).has_majority());
+  EXPECT_EQ(R(0).WhyNotOwning(),
+            "partition = majority and this node sees 1 of 3 members up (2 seeds have not "
+            "answered)");
+  Subscribe(0, "t");
+  Run(1s);
+  EXPECT_TRUE(Polling("t").empty());  // alone, it must not take itself for a majority
+  StartAt(1, {0, 2});                 // n2 never comes up: 2 of 3 is a majority
+  Run(1s);
+  EXPECT_TRUE(R(0).has_majority());
+  EXPECT_EQ(R(0).WhyNotOwning(), "");
+  EXPECT_EQ(Polling("t").size(), 1u);
+}
+
+TEST_F(RegistryTest, AvailableModeServesAloneAtColdStartAndOneOwnerRemainsAfterTheMerge) {
+  MakeUnstarted(3, Defaults());
+  for (size_t i = 0; i < 3; ++i) {
+    std::vector<size_t> others;
+    for (size_t j = 0; j < 3; ++j)
+      if (j != i) others.push_back(j);
+    StartAt(i, others);
+    Subscribe(i, "t", 10 + i);  // a subscriber on each before any message is delivered
+  }
+  // Each registered alone, at once (a cluster of one serves its own clients).
+  EXPECT_EQ(Polling("t").size(), 3u);
+  Run(2s);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(N(i).membership().Alive().size(), 3u) << Name(i);
+  ASSERT_EQ(Polling("t").size(), 1u);
+  const size_t owner = Polling("t")[0];
+  for (size_t i = 0; i < 3; ++i) {
+    std::optional<Claim> o = R(i).Owner("t");
+    ASSERT_TRUE(o) << Name(i);
+    EXPECT_EQ(o->owner, Id(owner)) << Name(i);
+  }
 }
 
 // ---- self-reaping ----
