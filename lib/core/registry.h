@@ -265,6 +265,13 @@ class Registry {
   // The owner whose updates subscribers get: the clash policy's winner among the visible claims
   // (`manual`: the `oldest` choice); nullopt when there is no visible claim.
   std::optional<Claim> Owner(const std::string& topic) const;
+  // The owner this node's data plane is to follow when it follows the node named `following`
+  // now (empty: none): Owner(), except during a clash, when `following` is one of the claimants:
+  // then its claim, whatever the policy says. A clash's winner re-epochs above the loser once the
+  // loser has released (registry.h, "Clashes"), and a node that has not seen that release yet
+  // holds both claims with the winner's above: `oldest` names the loser for that moment, and
+  // following it would cost its subscribers a second new epoch in one heal.
+  std::optional<Claim> FollowedOwner(const std::string& topic, const std::string& following) const;
   // Every claim of `topic`, visible and hidden.
   std::vector<Claim> Claims(const std::string& topic) const;
   // Every topic with a claim (visible or hidden).
