@@ -73,10 +73,9 @@ netns_down() {
   local i
   _netns_names || return 1
   for ((i = 1; i <= NETNS_N; i++)); do
-    ip netns del "${_NS_P}n$i" 2>/dev/null
-    ip link del "${_NS_P}v$i" 2>/dev/null
+    ip netns del "${_NS_P}n$i" 2>/dev/null || true
+    ip link del "${_NS_P}v$i" 2>/dev/null || true
   done
-  ip link del "${_NS_P}br0" 2>/dev/null
-  ip link del "${_NS_P}br1" 2>/dev/null
-  return 0
+  ip link del "${_NS_P}br0" 2>/dev/null || true
+  ip link del "${_NS_P}br1" 2>/dev/null || true
 }
