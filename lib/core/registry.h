@@ -55,6 +55,14 @@
 // claimed that epoch as well — both sides of a partition may register the same epoch — so that
 // after a clash one epoch names one owner's stream: the relay (relay.h) fences another owner at
 // the epoch it delivered, and would otherwise wait for nothing.
+// A re-epoch is for history only: it waits while a rival claimant may still hold the topic, i.e.
+// while an up node that claimed it (a hidden claim here, or the claimant noted at the highest
+// epoch) is not held in step (ReplicatedSet::InStep: shown, not waiting for a transfer, not
+// behind); epoch notices wait the same way. A rival in step shows what it claims: a visible claim
+// (a clash: the policy decides, the loser releases, then the winner re-epochs once) or none
+// (history). Without the wait both owners of a healed partition, each still the sole visible
+// claimant while the other's claims awaited their transfer, re-epoched above each other's
+// epoch, heard of the other's new one, and again: hundreds of epochs in a second (issue 13).
 //
 // Partition mode. `available`: every side keeps owning and registering. `majority`: a node
 // registers only while it sees a strict majority of the members it knows (up, suspect and dead;
