@@ -12,8 +12,8 @@
 #   NETNS_NET     the /24 the nodes live in (default 10.213.0): node I is NETNS_NET.I
 #
 # netns_up N            namespaces PREFIXn1..PREFIXnN on bridge PREFIXbr0 (loopback up in each)
-# netns_addr I          node I's address
-# in_ns I CMD...        runs CMD in node I's namespace
+# netns_addr I          node I's address; netns_name I: its namespace
+# in_ns I CMD...        runs CMD in node I's namespace (see below for a background process)
 # netns_split "I J..."  those nodes' links move to the side bridge PREFIXbr1: two sides
 # netns_heal            every link back on the main bridge, and up
 # netns_isolate I       node I's link down (alone on its side); netns_rejoin I: up again
@@ -47,7 +47,11 @@ netns_up() {
 }
 
 netns_addr() { echo "${_NS_NET:-${NETNS_NET:-10.213.0}}.$1"; }
+netns_name() { echo "${_NS_P:-${NETNS_PREFIX:-lp}}n$1"; }
 
+# Runs in the foreground. To start a process in the background, run `ip netns exec "$(netns_name
+# I)" CMD &` instead: `ip netns exec` execs CMD, so $! is CMD's pid; `in_ns I CMD &` would fork a
+# subshell, and killing $! would leave CMD running in its namespace.
 in_ns() {
   local i=$1
   shift
@@ -70,11 +74,18 @@ netns_isolate() { ip link set "${_NS_P}v$1" down; }
 netns_rejoin() { ip link set "${_NS_P}v$1" up; }
 
 netns_down() {
-  local i
+  local ns
   _netns_names || return 1
-  for ((i = 1; i <= NETNS_N; i++)); do
-    ip netns del "${_NS_P}n$i" 2>/dev/null || true
-    ip link del "${_NS_P}v$i" 2>/dev/null || true
+  # Every namespace of this prefix, also those of a run killed before it could clean up; a
+  # namespace's end of a veth goes with it, and the other end with that.
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^${_NS_P}n[0-9]+$"); do
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  # A namespace whose last process has just exited is freed later, and its veth with it: the host
+  # ends of this prefix go now, so that a next netns_up finds the names free.
+  for ns in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sed 's/@.*//' |
+    grep -E "^${_NS_P}v[0-9]+$"); do
+    ip link del "$ns" 2>/dev/null || true
   done
   ip link del "${_NS_P}br0" 2>/dev/null || true
   ip link del "${_NS_P}br1" 2>/dev/null || true
