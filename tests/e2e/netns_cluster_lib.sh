@@ -43,6 +43,16 @@ ns_cluster() {
   done; done
 }
 quiet() { "$@" >/dev/null 2>&1; }
+# retry SECONDS COMMAND...: COMMAND every 0.1 s until it succeeds (0) or SECONDS pass (1); unlike
+# wait_for it does not fail the test, so that the caller can say why.
+retry() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
 # lpn I ARGS...: the CLI against node I.
 lpn() {
   local i=$1

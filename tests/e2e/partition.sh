@@ -45,7 +45,7 @@ for ((i = 1; i <= 5; i++)); do for g in "${GROUPS_[@]}"; do
   E2E_PIDS+=("$!")
 done; done
 for w in "${WFILE[@]}"; do wait_for 15 "a first line in $w" has_lines "$w" 1; done
-wait_for 15 "one owner per topic" one_owner_everywhere "${TOPICS[@]}" || true
+retry 15 one_owner_everywhere "${TOPICS[@]}" || cluster_fail "no single owner per topic at the start: $ONE_WHY"
 
 # data_matches: every watcher's rebuilt state equals the database's result of its query.
 data_matches() {
@@ -73,7 +73,8 @@ for side in "1 2" "3 5"; do
   netns_heal || fail "netns_heal failed"
   healed=$SECONDS
 
-  wait_for 20 "one owner per topic after heal $round ($ONE_WHY)" one_owner_everywhere "${TOPICS[@]}"
+  retry 20 one_owner_everywhere "${TOPICS[@]}" ||
+    cluster_fail "heal $round: no single owner per topic after 20 s: $ONE_WHY"
   echo "heal $round: one owner per topic everywhere after $((SECONDS - healed)) s"
   sleep 2  # let anything still in flight land before counting
   one_owner_everywhere "${TOPICS[@]}" || cluster_fail "heal $round: the owners changed again: $ONE_WHY"
@@ -95,7 +96,7 @@ for side in "1 2" "3 5"; do
 
   sql "$db" "UPDATE t SET v = v + 10 WHERE id % 2 = $((round % 2)); INSERT INTO t(g, v) VALUES ($round, 100);"
   DATA_WHY=
-  wait_for 10 "watchers equal to the database after heal $round ($DATA_WHY)" data_matches
+  retry 10 data_matches || cluster_fail "heal $round: a watcher differs from the database: $DATA_WHY"
 done
 grep -h "registered" "$E2E_TMP"/n?.log | grep -c "re-epoch" | xargs echo "re-epochs logged in all:"
 echo "ok: real partitions healed with at most one new epoch per topic"
