@@ -19,7 +19,6 @@ source "$(dirname "$0")/netns_cluster_lib.sh"
 db=$E2E_TMP/t.db
 sql "$db" "CREATE TABLE t(id INTEGER PRIMARY KEY, g INTEGER, v INTEGER);
            INSERT INTO t(g, v) VALUES (1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (1, 2), (3, 2);"
-chmod 666 "$db"
 cat >"$E2E_TMP/node.conf" <<CONF
 [node]
 linger = 2s
