@@ -174,6 +174,8 @@ bool ClaimsReplica::Holds(const std::string& topic) const {
   return !set_.EntriesOfTopic(topic).empty();
 }
 
+bool ClaimsReplica::InStep(const NodeId& owner) const { return set_.InStep(owner); }
+
 std::set<std::string> ClaimsReplica::Topics() const { return set_.HeldTopics(); }
 
 std::vector<Claim> ClaimsReplica::DeadOwnerClaims(const std::string& topic) const {

@@ -89,7 +89,10 @@ class ClaimsReplica {
   std::vector<Claim> Visible(const std::string& topic) const;
   std::vector<Claim> Hidden(const std::string& topic) const;  // their owners are down
   bool Holds(const std::string& topic) const;                 // a claim, visible or hidden
-  std::set<std::string> Topics() const;                       // with a claim, visible or hidden
+  // What this node holds of `owner`'s claims is what it claims (ReplicatedSet::InStep): a claim
+  // of `owner` that is not held here is not one it still has, and one held is visible.
+  bool InStep(const NodeId& owner) const;
+  std::set<std::string> Topics() const;  // with a claim, visible or hidden
 
   // ---- dead owners (zombies.h) ----
   // The dead-owner rule: the hidden claims of `topic` when it has no visible claim (nobody took

@@ -33,6 +33,7 @@ void Lifecycle::Examine(Time now, const std::string& topic, RegistryOutputs& out
     if (c.owner == self()) own = c.epoch;
   }
   const std::optional<Time> granted_until = registration_.GrantHeld(now, topic);
+  bool reepoch_waits = false;  // superseded, but a rival may still claim the topic
 
   if (subscribers > 0) {
     t.empty_since.reset();
@@ -62,7 +63,11 @@ void Lifecycle::Examine(Time now, const std::string& topic, RegistryOutputs& out
       std::erase_if(visible, [&](const Claim& c) { return c.owner == self(); });
       own.reset();
     } else if (visible.size() == 1 && e.Superseded(self(), *own)) {
-      ownership_.ReEpoch(now, topic, *own, out);
+      if (UnsettledRival(topic, e, self())) {
+        reepoch_waits = true;
+      } else {
+        ownership_.ReEpoch(now, topic, *own, out);
+      }
     }
   }
 
@@ -79,13 +84,16 @@ void Lifecycle::Examine(Time now, const std::string& topic, RegistryOutputs& out
   auto wake_at = [&](Time at) { wake = wake ? std::min(*wake, at) : at; };
   if (visible.size() == 1 && visible[0].owner != self() &&
       e.Superseded(visible[0].owner, visible[0].epoch)) {
-    // An epoch notice: the sole owner is to re-epoch above what this node has seen.
-    if (now >= t.notice_at) {
+    // An epoch notice: the sole owner is to re-epoch above what this node has seen; but not while
+    // the claimant of that epoch may still hold it (then it is a clash to come, not history).
+    if (UnsettledRival(topic, e, visible[0].owner)) {
+      wake_at(now + options_.propose_retry);
+    } else if (now >= t.notice_at) {
       out.sends.emplace_back(visible[0].owner, RegistryVote{self(), 0, topic, false,
                                                             e.Other(visible[0].owner), e.claimed});
       t.notice_at = now + options_.propose_retry;
     }
-    wake_at(t.notice_at);
+    if (now < t.notice_at) wake_at(t.notice_at);
   }
   if (std::optional<Time> resend = registration_.Resend(now, topic, out)) {
     wake_at(*resend);
@@ -105,6 +113,9 @@ void Lifecycle::Examine(Time now, const std::string& topic, RegistryOutputs& out
     }
   }
   if (own && t.empty_since) wake_at(*t.empty_since + options_.linger);
+  // The rival's transfer, or its release, re-examines the topic when it changes the topic's
+  // claims; a transfer that only brings the rival in step does not, hence this wakeup.
+  if (reepoch_waits) wake_at(now + options_.propose_retry);
   Schedule(topic, t, wake);
 
   // Nothing left to remember but the epochs: forget the topic.
@@ -150,6 +161,18 @@ std::optional<Time> Lifecycle::ClashSince(const std::string& topic) const {
   auto it = topics_.find(topic);
   if (it == topics_.end() || !it->second.clash) return std::nullopt;
   return it->second.clash_since;
+}
+
+std::optional<NodeId> Lifecycle::UnsettledRival(const std::string& topic, const Epochs& e,
+                                                const NodeId& owner) const {
+  std::set<NodeId> rivals = e.claimants;
+  for (const Claim& c : claims_.Hidden(topic)) rivals.insert(c.owner);
+  // A rival this node holds in step (itself included) has shown what it claims: a visible claim
+  // (a clash, which the policy resolves) or none (history). One that is down cannot be waited
+  // for: its claim is history unless it comes back, and then it is a clash again.
+  for (const NodeId& r : rivals)
+    if (r != owner && !r.name.empty() && membership_.IsAlive(r) && !claims_.InStep(r)) return r;
+  return std::nullopt;
 }
 
 std::optional<size_t> Lifecycle::Rank(const std::string& topic) const {

@@ -27,6 +27,7 @@ namespace livepoll::core {
 class ClaimsReplica;
 class Ownership;
 class Registration;
+struct Epochs;
 
 class Lifecycle {
  public:
@@ -61,6 +62,13 @@ class Lifecycle {
   const NodeId& self() const { return membership_.self(); }
   // This node's place among the candidates for `topic`, nullopt when it is not one.
   std::optional<size_t> Rank(const std::string& topic) const;
+  // An up node other than `owner` that may still claim `topic` although no visible claim of it is
+  // held here: a claimant of `topic` this node heard of (a hidden claim, or one noted in `e` at its
+  // highest epoch) whose claims this node does not hold in step (claims.h, InStep). While there is
+  // one, `owner`, the sole visible claimant, is not superseded yet: it does not re-epoch (when it
+  // is this node) nor is sent an epoch notice (registry.h, "Clashes").
+  std::optional<NodeId> UnsettledRival(const std::string& topic, const Epochs& e,
+                                       const NodeId& owner) const;
   std::set<std::string> AllTopics() const;
   void Schedule(const std::string& topic, TopicState& t, std::optional<Time> when);
   // Self-reaping (registry.h): idle own claims, orphan pollers, dead owners' claims of idle

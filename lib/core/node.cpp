@@ -272,7 +272,9 @@ void Node::Carry(Time now, ClusterOutputs& co, Actions& out) {
   }
   out.owners_changed.insert(co.owners_changed.begin(), co.owners_changed.end());
   for (const std::string& topic : co.owners_changed) {
-    std::optional<Claim> owner = cluster_->registry().Owner(topic);
+    const std::optional<StreamOwner> following = subs_.Owner(topic);
+    std::optional<Claim> owner =
+        cluster_->registry().FollowedOwner(topic, following ? following->node : std::string());
     subs_.SetOwner(now, topic,
                    owner ? std::optional<StreamOwner>(StreamOwner{owner->owner.name, owner->epoch})
                          : std::nullopt,

@@ -12,7 +12,7 @@
 //    so that a re-registration in the same batch starts afresh; a stop marked `stale` (majority
 //    lost) tells the local subscribers so (Subscriptions::MarkStale);
 //  - every topic whose owner may have changed gets the relay's fencing owner from
-//    Registry::Owner;
+//    Registry::FollowedOwner (Owner, but during a clash the claimant the relay follows already);
 //  - the data plane: an update of this node's pollers is published on the topic's channel
 //    (Publish), before anything decided after it; a topic with local subscribers is received
 //    (Watch, Unwatch); the relay's SnapshotFetch becomes a SnapshotRequest over rpc to the owner;

@@ -114,6 +114,15 @@ std::optional<Claim> Registry::Owner(const std::string& topic) const {
   return Winner(topic, visible, options_.clash_policy);
 }
 
+std::optional<Claim> Registry::FollowedOwner(const std::string& topic,
+                                             const std::string& following) const {
+  std::vector<Claim> visible = claims_->Visible(topic);
+  if (visible.size() >= 2 && !following.empty())
+    for (const Claim& c : visible)
+      if (c.owner.name == following) return c;
+  return Owner(topic);
+}
+
 std::vector<Claim> Registry::Claims(const std::string& topic) const { return claims_->Of(topic); }
 
 std::set<std::string> Registry::Topics() const { return claims_->Topics(); }

@@ -55,6 +55,14 @@
 // claimed that epoch as well — both sides of a partition may register the same epoch — so that
 // after a clash one epoch names one owner's stream: the relay (relay.h) fences another owner at
 // the epoch it delivered, and would otherwise wait for nothing.
+// A re-epoch is for history only: it waits while a rival claimant may still hold the topic, i.e.
+// while an up node that claimed it (a hidden claim here, or the claimant noted at the highest
+// epoch) is not held in step (ReplicatedSet::InStep: shown, not waiting for a transfer, not
+// behind); epoch notices wait the same way. A rival in step shows what it claims: a visible claim
+// (a clash: the policy decides, the loser releases, then the winner re-epochs once) or none
+// (history). Without the wait both owners of a healed partition, each still the sole visible
+// claimant while the other's claims awaited their transfer, re-epoched above each other's
+// epoch, heard of the other's new one, and again: hundreds of epochs in a second (issue 13).
 //
 // Partition mode. `available`: every side keeps owning and registering. `majority`: a node
 // registers only while it sees a strict majority of the members it knows (up, suspect and dead;
@@ -267,6 +275,13 @@ class Registry {
   // The owner whose updates subscribers get: the clash policy's winner among the visible claims
   // (`manual`: the `oldest` choice); nullopt when there is no visible claim.
   std::optional<Claim> Owner(const std::string& topic) const;
+  // The owner this node's data plane is to follow when it follows the node named `following`
+  // now (empty: none): Owner(), except during a clash, when `following` is one of the claimants:
+  // then its claim, whatever the policy says. A clash's winner re-epochs above the loser once the
+  // loser has released (registry.h, "Clashes"), and a node that has not seen that release yet
+  // holds both claims with the winner's above: `oldest` names the loser for that moment, and
+  // following it would cost its subscribers a second new epoch in one heal.
+  std::optional<Claim> FollowedOwner(const std::string& topic, const std::string& following) const;
   // Every claim of `topic`, visible and hidden.
   std::vector<Claim> Claims(const std::string& topic) const;
   // Every topic with a claim (visible or hidden).

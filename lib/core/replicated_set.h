@@ -154,6 +154,11 @@ class ReplicatedSet {
   // What this node holds of `origin` (self included): its version, or nullopt when nothing is
   // held of that incarnation.
   std::optional<uint64_t> VersionOf(const NodeId& origin) const;
+  // What is held of `origin` is what it has, as far as this node knows: that incarnation is held,
+  // shown (neither down nor back and waiting for its transfer), not waiting for a transfer (as a
+  // node newly up is) and at the highest version heard of it. True for self. The Registry's
+  // re-epoch waits for a rival's claims to be in step.
+  bool InStep(const NodeId& origin) const;
   // The entries held of `origin` (self included), hidden or not, sorted; empty when nothing is
   // held of that incarnation. For tests and the admin view: O(entries).
   std::vector<Entry> EntriesOf(const NodeId& origin) const;

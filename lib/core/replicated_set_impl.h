@@ -274,6 +274,15 @@ std::optional<uint64_t> ReplicatedSet<Entry>::VersionOf(const NodeId& origin) co
 }
 
 template <ReplicaEntry Entry>
+bool ReplicatedSet<Entry>::InStep(const NodeId& origin) const {
+  const Origin* o = Find(origin);
+  if (o == &own_) return true;
+  // want_transfer: behind, or newly up (nothing held of it is known to be current yet).
+  return o != nullptr && !o->down_since && !o->show_on_transfer && !o->want_transfer &&
+         o->version >= o->seen;
+}
+
+template <ReplicaEntry Entry>
 std::vector<Entry> ReplicatedSet<Entry>::EntriesOf(const NodeId& origin) const {
   const Origin* o = Find(origin);
   if (o == nullptr) return {};

@@ -195,6 +195,10 @@ std::optional<uint64_t> Subscriptions::RestartPoller(Time now, const std::string
   return epoch;
 }
 
+std::optional<StreamOwner> Subscriptions::Owner(const std::string& topic) const {
+  return relay_.Owner(topic);
+}
+
 void Subscriptions::SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner,
                              Outputs& out) {
   relay_.SetOwner(now, topic, std::move(owner), out.relay);

@@ -160,6 +160,8 @@ class Subscriptions {
   // only its updates. A new owner whose state this node does not hold is fetched from (or, when
   // it is this node, read from its poller).
   void SetOwner(Time now, const std::string& topic, std::optional<StreamOwner> owner, Outputs& out);
+  // The owner SetOwner named last for `topic`, if any.
+  std::optional<StreamOwner> Owner(const std::string& topic) const;
   // An update from another node: the data plane, or the answer to a SnapshotFetch. Ignored when
   // the topic has no local subscriber.
   void OnRemoteUpdate(Time now, proto::Update u, Outputs& out);

@@ -10,6 +10,25 @@ namespace {
 
 constexpr char kControlChannel[] = "c";
 
+// A link across a real partition keeps its TCP connection: what is sent waits in the kernel,
+// retransmitted with exponential back-off (0.2, 0.4, 0.8, 1.6, 3.2 s ...), so after a heal of a few
+// seconds each connection resumes only at its next retransmission, up to seconds later and each at
+// another moment. Members then came back, went silent and were declared dead again, and every such
+// flap cost each topic another takeover or re-epoch (tests/e2e/partition.sh, issue 13). ZMTP
+// heartbeats close a connection that has been silent for kLinkTimeout (it is dialled again every
+// reconnect_ivl, each attempt bounded by kConnectTimeout), so a healed path carries fresh
+// connections at once, and a partition is reported by the socket monitor like a crash.
+constexpr int kHeartbeatIvlMs = 100;  // gossip_interval's default
+constexpr int kLinkTimeoutMs = 1000;  // dead_after's default
+constexpr int kConnectTimeoutMs = 200;
+
+void KeepLinkFresh(zmq::socket_t& s) {
+  s.set(zmq::sockopt::heartbeat_ivl, kHeartbeatIvlMs);
+  s.set(zmq::sockopt::heartbeat_timeout, kLinkTimeoutMs);
+  s.set(zmq::sockopt::heartbeat_ttl, kLinkTimeoutMs);
+  s.set(zmq::sockopt::connect_timeout, kConnectTimeoutMs);
+}
+
 std::string MonitorEndpoint() {
   static std::atomic<int> n{0};
   return "inproc://livepoll-cluster-monitor-" + std::to_string(n++);
@@ -23,7 +42,10 @@ ClusterTransport::ClusterTransport(zmq::context_t& ctx)
       sub_(ctx, zmq::socket_type::sub),
       router_(ctx, zmq::socket_type::router),
       monitor_(ctx, zmq::socket_type::pair) {
-  for (zmq::socket_t* s : {&pub_, &sub_, &router_}) s->set(zmq::sockopt::linger, 0);
+  for (zmq::socket_t* s : {&pub_, &sub_, &router_}) {
+    s->set(zmq::sockopt::linger, 0);
+    KeepLinkFresh(*s);
+  }
   // A burst of presence deltas (thousands of joins at once) must not overflow ZeroMQ's default
   // queue of 1,000: a dropped delta costs every peer a full transfer.
   pub_.set(zmq::sockopt::sndhwm, 100000);
@@ -85,6 +107,7 @@ bool ClusterTransport::Send(const std::string& endpoint, const std::string& payl
       zmq::socket_t d(ctx_, zmq::socket_type::dealer);
       d.set(zmq::sockopt::linger, 0);
       d.set(zmq::sockopt::reconnect_ivl, 50);
+      KeepLinkFresh(d);
       // A peer that is gone must not make us queue without bound: drop past a modest backlog.
       d.set(zmq::sockopt::sndhwm, 10000);
       d.connect(endpoint);

@@ -8,7 +8,10 @@
 //           destination endpoint, connected on first use, closed by Forget or, past
 //           kMaxDealers, the least recently used first). Frames: [payload].
 // A socket monitor on the SUB reports a peer's TCP disconnect at once, so a crashed process is
-// suspected in milliseconds rather than after `suspect_after`.
+// suspected in milliseconds rather than after `suspect_after`. Every link carries ZMTP heartbeats:
+// one silent for 1 s is closed (and so reported like a crash) and dialled again, so that after a
+// real partition the nodes talk over fresh connections at once instead of waiting for TCP's
+// retransmission back-off (cluster_transport.cpp says why).
 //
 // Thread safety: one thread owns it (all its sockets).
 #pragma once

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The chaos soak: 5 real livepolld on 127.0.0.1, a private PostgreSQL (tests/pg/pg.sh) reached
-# through the `postgres` plugin, watchers (`livepoll watch`, JSON lines to files) of several topics
+# The chaos soak: 5 real livepolld, each in a network namespace of its own (tests/tools/netns.sh;
+# root and iproute2 needed), a private PostgreSQL (tests/pg/pg.sh) reached through the `postgres`
+# plugin over its Unix socket, watchers (`livepoll watch`, JSON lines to files) of several topics
 # on every node, a writer changing the database, and a seeded schedule of faults:
 #
 #   kill9      kill -9 of a node, down 0-2 s, then a restart (a new incarnation) and its watchers
@@ -8,6 +9,10 @@
 #   stop       SIGSTOP, a pause of 0.5-3 s, SIGCONT
 #   partition  a random split (1 or 2 nodes against the rest), `livepoll fault cut` on both sides,
 #              1-4 s, then `fault heal` everywhere
+#   netns      the same split, 1-4 s, as a real partition: the split nodes' links move to another
+#              bridge (TCP connections survive, queued frames arrive late), then back. Every second
+#              partition of the schedule is one (decided without drawing from the seed's stream, so
+#              that a seed names the same faults as before this kind existed)
 #   db         the PostgreSQL server goes down for 0.5-3 s (pg.sh down/up) or restarts (pg.sh restart)
 #
 # The victim is a random node or, half the time, the current owner of a random topic. After every
@@ -103,6 +108,10 @@ for ((i = 0; i < FAULTS; i++)); do
   elif [[ $kind == db ]]; then
     victim=db; ((RANDOM % 3 == 0)) && extra=restart || extra=downup
   fi
+  if [[ $kind == partition ]]; then
+    PARTITIONS=$((${PARTITIONS:-0} + 1))
+    ((PARTITIONS % 2 == 0)) && kind=netns
+  fi
   SCHED+=("$kind $victim $ms $extra")
 done
 
@@ -111,6 +120,10 @@ TMP=$(mktemp -d /tmp/lp-chaos-XXXXXX)
 E2E_TMP=$TMP  # cluster_lib.sh's helpers keep their files here
 E2E_PIDS=()
 source "$SRC/tests/e2e/cluster_lib.sh"
+source "$SRC/tests/tools/netns.sh"
+NETNS_PREFIX=lpsoak NETNS_NET=10.213.43
+[[ $(id -u) == 0 ]] && command -v ip >/dev/null ||
+  { echo "soak: needs root and iproute2 (every node runs in a network namespace)" >&2; exit 2; }
 CLUSTER_CONF=$TMP/node.conf
 PGSTATE=$TMP/pg
 WRITER_PID=
@@ -132,6 +145,7 @@ cleanup() {
   for pid in "${WPID[@]}" "${PID[@]}" $WRITER_PID; do kill -9 "$pid" 2>/dev/null; done
   wait 2>/dev/null
   bash "$PG_SH" stop "$PGSTATE" >/dev/null 2>&1
+  netns_down
   if [[ -n ${LIVEPOLL_E2E_KEEP:-} ]]; then mkdir -p "$LIVEPOLL_E2E_KEEP" && cp -r "$TMP"/. "$LIVEPOLL_E2E_KEEP"/ 2>/dev/null; fi
   rm -rf "$TMP"
   exit "$rc"
@@ -156,7 +170,7 @@ until_ok() {
 }
 
 # ---- counters and violations -------------------------------------------------------------------
-declare -A INJECTED=([kill9]=0 [term]=0 [stop]=0 [partition]=0 [db]=0)
+declare -A INJECTED=([kill9]=0 [term]=0 [stop]=0 [partition]=0 [netns]=0 [db]=0)
 CHECKS=0
 VIOLATIONS=()
 ROUND=initial
@@ -168,8 +182,8 @@ violation() {
 }
 summary() {
   local k by=""
-  for k in kill9 term stop partition db; do by+="$k=${INJECTED[$k]} "; done
-  local total=$((INJECTED[kill9] + INJECTED[term] + INJECTED[stop] + INJECTED[partition] + INJECTED[db]))
+  for k in kill9 term stop partition netns db; do by+="$k=${INJECTED[$k]} "; done
+  local total=$((INJECTED[kill9] + INJECTED[term] + INJECTED[stop] + INJECTED[partition] + INJECTED[netns] + INJECTED[db]))
   echo "chaos soak: seed=$SEED faults=$total (${by% }) checks_passed=$CHECKS violations=${#VIOLATIONS[@]} time=$((SECONDS))s"
 }
 finish_violated() {
@@ -197,6 +211,10 @@ finish_violated() {
 # ---- PostgreSQL, the catalog, the writer --------------------------------------------------------
 bash "$PG_SH" start "$PGSTATE" >"$TMP/pg-start.log" 2>&1 || { cat "$TMP/pg-start.log" >&2; die "could not start PostgreSQL"; }
 DSN=$(cat "$PGSTATE/dsn")
+# The daemons live in network namespaces, where 127.0.0.1 is their own: they reach the server over
+# its Unix socket (a file, seen from every namespace).
+PG_PORT=$(cat "$PGSTATE/port")
+NODE_DSN="host=$(readlink "$PGSTATE/run")/sock port=$PG_PORT user=postgres dbname=postgres"
 PSQL_DSN="$DSN connect_timeout=2 options='-c statement_timeout=5000'"
 psq() { "$PG_BIN/psql" "$PSQL_DSN" -v ON_ERROR_STOP=1 -qAtX -c "$1"; }
 psq "CREATE TABLE t(id serial PRIMARY KEY, g text NOT NULL, v integer NOT NULL);
@@ -210,7 +228,7 @@ backoff_max = 1s
 fault_injection = true
 [source.pg]
 plugin = postgres
-dsn = $DSN connect_timeout=2 options='-c statement_timeout=5000'
+dsn = $NODE_DSN connect_timeout=2 options='-c statement_timeout=5000'
 max_concurrent = 2
 [query.t]
 source = pg
@@ -280,6 +298,18 @@ retire_watches() {
     unset "WPID[$w]"
   done < <(watches_of "$1")
 }
+# start_node_ns NODE [SEED_RPC]: starts livepolld NODE (nI) in namespace I, gossip and rpc on its
+# address, admin and client on ipc:// in $TMP.
+start_node_ns() {
+  local n=$1 seed=${2:-} addr
+  addr=$(netns_addr "${n#n}")
+  RPC[$n]=$addr:7473
+  ip netns exec "$(netns_name "${n#n}")" "$LIVEPOLLD" --config "$CLUSTER_CONF" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
+    --name "$n" --admin-bind "ipc://$TMP/$n.admin" --client-bind "ipc://$TMP/$n.client" \
+    --gossip-bind "tcp://$addr:7472" --rpc-bind "tcp://$addr:7473" ${seed:+--join "$seed"} \
+    >>"$TMP/$n.log" 2>&1 &
+  PID[$n]=$!
+}
 # boot NODE: starts the node joining through a live peer; waits until every node sees it alive.
 boot() {
   local n=$1 seed= m
@@ -287,7 +317,7 @@ boot() {
     [[ $m != "$n" && -n ${PID[$m]:-} ]] && alive "${PID[$m]}" && { seed=${RPC[$m]}; break; }
   done
   echo "=== chaos: start of $n at $(now) ms" >>"$TMP/$n.log"
-  start_node "$n" "$seed"
+  start_node_ns "$n" "$seed"
   until_ok 20 quiet lq "$n" status --node "$n" || { violation "$n did not answer 20 s after its start" "$(tail -20 "$TMP/$n.log")"; return 1; }
 }
 everyone_sees_everyone() {
@@ -496,6 +526,17 @@ fault_partition() {
   for n in "${NODES[@]}"; do lq "$n" fault heal >/dev/null || die "fault heal failed on $n"; done
   converge_members
 }
+fault_netns() {
+  local v=$1 ms=$2 extra=$3 a=() b=() n
+  for n in "${NODES[@]}"; do
+    if [[ $n == "$v" || $n == "$extra" ]]; then a+=("$n"); else b+=("$n"); fi
+  done
+  say "fault: real partition {${a[*]}} | {${b[*]}} for $(ms_to_s "$ms") s (network namespaces)"
+  netns_split "$(printf '%s ' "${a[@]#n}")" || die "netns_split failed"
+  sleep "$(ms_to_s "$ms")"
+  netns_heal || die "netns_heal failed"
+  converge_members
+}
 fault_db() {
   local how=$1 ms=$2
   if [[ $how == restart ]]; then
@@ -513,6 +554,8 @@ fault_db() {
 say "chaos soak: seed $SEED, $FAULTS faults at most, $MINUTES minutes at most; PostgreSQL at $DSN"
 say "schedule (kind victim ms extra):"
 for i in "${!SCHED[@]}"; do say "  $((i + 1)). ${SCHED[$i]}"; done
+netns_down  # leftovers of a run killed before its cleanup
+netns_up "${#NODES[@]}" || die "could not make the network namespaces"
 for n in "${NODES[@]}"; do boot "$n" || die "$n did not start"; done
 converge_members
 ((${#VIOLATIONS[@]} == 0)) || finish_violated

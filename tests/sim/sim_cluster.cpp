@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <type_traits>
 
+#include "sim_seeds.h"
+
 namespace livepoll::sim {
 
 using namespace std::chrono_literals;
@@ -204,14 +206,26 @@ void SimCluster::Receive(size_t i, const core::PeerMessage& m) {
   Apply(i, out);
 }
 
+void SimCluster::Carry(size_t from, size_t to, Duration delay, std::function<void()> deliver) {
+  At(now_ + delay, [this, from, to, deliver = std::move(deliver)] {
+    if (network_.CanTalk(from, to)) {
+      deliver();
+    } else if (network_.holding()) {
+      held_[{from, to}].push_back(deliver);  // TCP keeps it for after the heal
+    }                                        // else cut while in flight
+  });
+}
+
 void SimCluster::Transmit(size_t from, size_t to, const core::PeerMessage& m) {
   uint64_t incarnation = nodes_[to].incarnation;
-  for (Duration d : network_.Transit(from, to)) {
-    At(now_ + d, [this, from, to, incarnation, m] {
-      if (!network_.CanTalk(from, to)) return;  // cut while in flight
-      Deliver(to, incarnation, [this, to, m] { Receive(to, m); });
-    });
+  auto deliver = [this, to, incarnation, m] {
+    Deliver(to, incarnation, [this, to, m] { Receive(to, m); });
+  };
+  if (network_.holding() && !network_.CanTalk(from, to)) {
+    held_[{from, to}].push_back(deliver);  // no loss, no duplicate: a TCP stream
+    return;
   }
+  for (Duration d : network_.Transit(from, to)) Carry(from, to, d, deliver);
 }
 
 std::optional<size_t> SimCluster::NodeAt(const std::string& endpoint) const {
@@ -233,14 +247,16 @@ void SimCluster::Publish(size_t from, const proto::Update& u) {
         !Watching(j, u.topic))
       continue;
     uint64_t incarnation = nodes_[j].incarnation;
-    for (Duration d : network_.Transit(from, j)) {
-      At(now_ + d, [this, from, j, incarnation, m, topic = u.topic] {
-        if (!network_.CanTalk(from, j)) return;
-        Deliver(j, incarnation, [this, j, m, topic] {
-          if (Watching(j, topic)) Receive(j, m);  // the SUB's filter
-        });
+    auto deliver = [this, j, incarnation, m, topic = u.topic] {
+      Deliver(j, incarnation, [this, j, m, topic] {
+        if (Watching(j, topic)) Receive(j, m);  // the SUB's filter
       });
+    };
+    if (network_.holding() && !network_.CanTalk(from, j)) {
+      held_[{from, j}].push_back(deliver);
+      continue;
     }
+    for (Duration d : network_.Transit(from, j)) Carry(from, j, d, deliver);
   }
 }
 
@@ -441,12 +457,33 @@ void SimCluster::Partition(const std::vector<int>& group_of) {
   }
 }
 
+void SimCluster::HoldingPartition(const std::vector<int>& group_of) {
+  std::string groups;
+  for (int g : group_of) groups += std::to_string(g);
+  Log("holding partition " + groups);
+  network_.Partition(group_of, true);
+  if (!partitioned_since_) partitioned_since_ = now_;
+}
+
 void SimCluster::Heal() {
   if (!partitioned_since_) return;
   Log("heal");
   network_.Heal();
   for (size_t i = 0; i < nodes_.size(); ++i) Unhealthy(i, *partitioned_since_, now_);
   partitioned_since_.reset();
+  // Each link's backlog, in order, a frame every 20 us once its retransmission starts: the links
+  // drain side by side, so bursts from different senders interleave.
+  size_t frames = 0;
+  for (auto& [link, backlog] : held_) {
+    Duration at = Uniform(rng_, network_.faults.min_delay, network_.faults.max_delay);
+    for (auto& deliver : backlog) {
+      Carry(link.first, link.second, at, std::move(deliver));
+      at += 20us;
+      ++frames;
+    }
+  }
+  held_.clear();
+  if (frames > 0) Log("heal: " + std::to_string(frames) + " held frame(s) on their way");
 }
 
 void SimCluster::SetLoss(double loss) {

@@ -126,6 +126,12 @@ class SimCluster {
   void Pause(size_t i);
   void Resume(size_t i);
   void Partition(const std::vector<int>& group_of);
+  // A real partition as TCP sees it (issue 13): the connections stay, so nobody is told of a
+  // disconnect; what crosses it waits in the sender's queue (nothing lost, nothing duplicated)
+  // and, at the heal, every link delivers its backlog late, in order, in a burst. Failure
+  // detection is by heartbeats alone, so both sides take over each other's topics.
+  void HoldingPartition(const std::vector<int>& group_of);
+  // Ends either kind; a holding partition's backlog arrives from now on.
   void Heal();
   void SetLoss(double loss);
   void SetDuplicate(double duplicate);
@@ -201,6 +207,9 @@ class SimCluster {
   void Receive(size_t i, const core::PeerMessage& m);
   // One message from node `from` to node `to`, after the network's delays (none if cut).
   void Transmit(size_t from, size_t to, const core::PeerMessage& m);
+  // `deliver` (a frame from `from` to `to`) after `delay`, unless a partition is in the way then:
+  // lost if it cuts, held if it holds.
+  void Carry(size_t from, size_t to, Duration delay, std::function<void()> deliver);
   // Carries out node i's actions (net::Server::Carry's counterpart).
   void Apply(size_t i, core::Actions& out);
   void Publish(size_t from, const proto::Update& u);
@@ -224,6 +233,8 @@ class SimCluster {
   std::vector<std::vector<Life>> lives_;
   std::vector<std::optional<Duration>> paused_since_;
   std::optional<Duration> partitioned_since_;
+  // A holding partition's backlog: per link (from, to), its frames in the order sent.
+  std::map<std::pair<size_t, size_t>, std::deque<std::function<void()>>> held_;
   std::optional<Duration> lossy_since_;
   bool verbose_ = false;  // LIVEPOLL_SIM_TRACE=2: every message received, too
 };
