@@ -244,6 +244,11 @@ int WatchStream::Leave(int code) {
   return code;
 }
 
+milliseconds WatchStream::SilenceLimit() const {
+  if (!joined_once_) return ctx_.global.timeout * 3;
+  return std::max<milliseconds>(kHeartbeatEvery * 3, ctx_.global.timeout);
+}
+
 bool WatchStream::Stopping() const { return ctx_.env.stop != nullptr && ctx_.env.stop->load(); }
 
 }  // namespace livepoll::cli

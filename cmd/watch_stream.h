@@ -3,13 +3,13 @@
 //
 // It follows one node at a time, through that node's client endpoint (learnt from its admin
 // endpoint's `info`). It notices that the node is gone from the connection (a TCP close, at once),
-// from silence (no answer to heartbeats for three --timeouts), or from the node itself (another
-// session in a heartbeat: the process was restarted; or an error saying it does not know the
-// client). Then it joins again, through the next endpoint of -c first (a restart is tried there
-// too, as the list wraps), and resumes from the last update it printed: the node sends exactly
-// the updates missed, or, when it cannot (outside its history, or a new process that has none),
-// a snapshot. So its standard output carries on as one stream a script can keep reading; what
-// happened is said on standard error.
+// from silence (no answer to three heartbeats in a row, or for --timeout if longer: a hung
+// process), or from the node itself (another session in a heartbeat: the process was restarted;
+// or an error saying it does not know the client). Then it joins again, through the next endpoint
+// of -c first (a restart is tried there too, as the list wraps), and resumes from the last update
+// it printed: the node sends exactly the updates missed, or, when it cannot (outside its history,
+// or a new process that has none), a snapshot. So its standard output carries on as one stream a
+// script can keep reading; what happened is said on standard error.
 //
 // Thread safety: none; it runs on the CLI's thread.
 #pragma once
@@ -53,7 +53,10 @@ class WatchStream {
   std::optional<int> Rejoin(const std::string& why, bool same_first);
   int Leave(int code);
   bool Stopping() const;
-  std::chrono::milliseconds SilenceLimit() const { return ctx_.global.timeout * 3; }
+  // How long a silent node is waited for: before the first join is taken, three --timeouts (then
+  // watch gives up); once following, three missed heartbeat answers, or --timeout if longer (a
+  // hung daemon is left within a few heartbeats, but never sooner than the user asked).
+  std::chrono::milliseconds SilenceLimit() const;
 
   const CommandContext& ctx_;
   zmq::context_t& context_;

@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
       "\"resume_bytes\": %llu, \"snapshot_bytes\": %llu}\n",
       snapshot.rows.size(), static_cast<unsigned long long>(wanted),
       resuming.resumed ? "true" : "false", static_cast<unsigned long long>(resuming.updates),
-      static_cast<unsigned long long>(resuming.bytes), static_cast<unsigned long long>(fresh.bytes));
+      static_cast<unsigned long long>(resuming.bytes),
+      static_cast<unsigned long long>(fresh.bytes));
   return 0;
 }

@@ -3,6 +3,7 @@
 #  - a standalone daemon killed (kill -9) and restarted: `livepoll watch` notices, joins the new
 #    process and carries on with a snapshot (the history died with the old process), marked as
 #    no continuation on stderr; its output stays one stream whose state equals the database;
+#  - the same daemon hung (SIGSTOP) for a few heartbeats, then woken: the watcher resumes exactly;
 #  - in a cluster, `watch -c A,B,C` whose node is killed moves to the next node and resumes there
 #    from the last update it printed: the updates it missed, no duplicate, no gap, no snapshot.
 source "$(dirname "$0")/lib.sh"
@@ -54,7 +55,8 @@ before=$(wc -l <"$E2E_TMP/solo.out")
 start_daemon "$E2E_TMP/livepolld.conf"
 wait_for 15 "a line after the restart" has_lines "$E2E_TMP/solo.out" $((before + 1))
 kill -0 "$watcher" 2>/dev/null || fail "watch exited: $(cat "$E2E_TMP/solo.err")"
-after=$(sed -n "$((before + 1))p" "$E2E_TMP/solo.out")
+restart_line=$((before + 1))
+after=$(sed -n "${restart_line}p" "$E2E_TMP/solo.out")
 [[ $(jq -r .kind <<<"$after") == snapshot ]] || fail "after a restart, not a snapshot: $after"
 grep -q "lost livepolld at $ADMIN (it closed the connection)" "$E2E_TMP/solo.err" ||
   fail "no note of the lost daemon: $(cat "$E2E_TMP/solo.err")"
@@ -62,6 +64,22 @@ grep -q "cannot resume after solo epoch [0-9]* seq 4: a new snapshot follows" "$
   fail "no note that the stream did not continue: $(cat "$E2E_TMP/solo.err")"
 sql "$db" "UPDATE items SET qty = 7 WHERE id = 3"
 wait_for 10 "the watcher's state equals the database" converged "$E2E_TMP/solo.out"
+# A hung daemon (SIGSTOP): noticed within a few heartbeats; when it wakes up the same process still
+# holds the stream's history, so the watcher resumes exactly: diffs only, nothing lost.
+before=$(wc -l <"$E2E_TMP/solo.out")
+kill -STOP "$DAEMON_PID"
+wait_for 15 "the hung daemon noticed" grep -q "lost livepolld at $ADMIN (no answer within 3s)" "$E2E_TMP/solo.err"
+kill -CONT "$DAEMON_PID"
+sql "$db" "UPDATE items SET qty = 8 WHERE id = 3"
+wait_for 15 "the watcher's state equals the database after the hang" converged "$E2E_TMP/solo.out"
+wait_for 10 "a resume after the hang" grep -q "resumed through livepolld at $ADMIN" "$E2E_TMP/solo.err"
+# From the new process's snapshot on, one unbroken stream (the old process's epochs are not
+# comparable: a standalone daemon's epochs start again, with another owner_session).
+sed -n "$restart_line,\$p" "$E2E_TMP/solo.out" >"$E2E_TMP/solo.since"
+stream_ok "$E2E_TMP/solo.since" || fail "the watcher's stream broke"
+if sed -n "$((before + 1)),\$p" "$E2E_TMP/solo.out" | jq -e 'select(.kind == "snapshot")' >/dev/null; then
+  fail "a snapshot after a resume within the history: $(tail -3 "$E2E_TMP/solo.out")"
+fi
 kill "$watcher"
 wait "$watcher" 2>/dev/null || true
 kill "$DAEMON_PID"
