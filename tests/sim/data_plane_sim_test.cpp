@@ -16,7 +16,10 @@
 //  - clients: per node, clients 1-3 join and leave the topics at random until the heal (and a few
 //    more join just after it); every Delivery is recorded per subscription: one Join to its
 //    Leave, the node's crash or the end (a client that leaves and joins again starts a new
-//    stream: the relay promises order within one subscription).
+//    stream: the relay promises order within one subscription), except that every other join
+//    resumes (relay.h, "Resume") from the last update the client got of the topic in its latest
+//    subscription, on whichever node: when the node says the stream continued, the two
+//    subscriptions are checked as one stream below.
 //
 // Properties, per seed, per subscription:
 //  (1) order: the received stream strictly increases in (epoch, seq), except relay.h's documented
@@ -178,7 +181,7 @@ struct Session {
 
 struct Stats {
   uint64_t seeds = 0, sessions = 0, converged = 0, snapshots = 0, diffs = 0, errors = 0, stale = 0,
-           published = 0, collisions = 0;
+           published = 0, collisions = 0, resumes = 0, resumed = 0;
   std::vector<uint64_t> collision_seeds;  // the first few
 };
 
@@ -258,6 +261,34 @@ void DataRun::ClientAct(size_t i, ClientId c, const TopicSpec& t, bool leave_if_
         ": " + st.ToString());
     return;
   }
+  // Every other join is a resume, as a client whose node died (or that moved) would send: from the
+  // last update client c got of the topic in its latest ended subscription, on any node.
+  std::optional<size_t> previous;
+  std::optional<core::StreamPosition> resume;
+  if (Pick(cluster.rng(), 2) == 0) {
+    for (size_t k = sessions.size(); k-- > 0;) {
+      const Session& p = sessions[k];
+      if (p.client != c || p.spec.topic != t.topic || p.got.empty()) continue;
+      if (Active(p.node, p.client, p.spec.topic) == &sessions[k]) continue;  // still subscribed
+      previous = k;
+      break;
+    }
+  }
+  if (previous) {
+    // A stale notice is the relaying node's word, not a position of the owner's stream.
+    const std::vector<Update>& got = sessions[*previous].got;
+    size_t last = got.size();
+    while (last > 0 && got[last - 1].kind == UpdateKind::kError &&
+           got[last - 1].error.rfind("stale: ", 0) == 0)
+      --last;
+    if (last == 0) previous.reset();
+    if (previous) {
+      const Update& u = got[last - 1];
+      resume = core::StreamPosition{u.owner, u.owner_session, u.epoch, u.seq};
+      sessions[*previous].got.resize(last);
+      sessions[*previous].at.resize(last);
+    }
+  }
   Session s;
   s.node = i;
   s.incarnation = node.incarnation;
@@ -265,11 +296,25 @@ void DataRun::ClientAct(size_t i, ClientId c, const TopicSpec& t, bool leave_if_
   s.spec = t;
   s.joined = cluster.now();
   sessions.push_back(std::move(s));
-  active[{i, c, t.topic}] = sessions.size() - 1;  // before Join: it may deliver at once
-  Result<core::Subscriptions::Joined> joined = cluster.Join(i, c, t.query, {{"g", t.group}});
-  if (!joined.ok() || joined->topic != t.topic)
+  const size_t index = sessions.size() - 1;
+  active[{i, c, t.topic}] = index;  // before Join: it may deliver at once
+  Result<core::Subscriptions::Joined> joined =
+      cluster.Join(i, c, t.query, {{"g", t.group}}, resume);
+  if (!joined.ok() || joined->topic != t.topic) {
     V("client " + std::to_string(c) + " of n" + std::to_string(i) + " cannot join " + t.topic +
       ": " + (joined.ok() ? joined->topic : joined.status().ToString()));
+    return;
+  }
+  if (resume) stats.resumes++;
+  if (joined->resumed) {
+    // A continuation: the properties below must hold across the two subscriptions as one stream
+    // (no gap, no duplicate, the right data), so this one starts with what the other got.
+    stats.resumed++;
+    Session& now = sessions[index];
+    const Session& before = sessions[*previous];
+    now.got.insert(now.got.begin(), before.got.begin(), before.got.end());
+    now.at.insert(now.at.begin(), before.at.begin(), before.at.end());
+  }
 }
 
 void DataRun::Write() {
@@ -634,12 +679,13 @@ TEST(DataPlaneSim, StreamsInOrderOneOwnerAtATimeRightDataAndConverge) {
   std::printf(
       "data plane: %llu seeds, %llu subscriptions (%llu converged), delivered %llu snapshots, "
       "%llu diffs, %llu errors (%llu stale notices); %llu updates published, %llu (owner, epoch, "
-      "seq) with two different words%s\n",
+      "seq) with two different words%s; %llu joins resumed of %llu that asked\n",
       (unsigned long long)stats.seeds, (unsigned long long)stats.sessions,
       (unsigned long long)stats.converged, (unsigned long long)stats.snapshots,
       (unsigned long long)stats.diffs, (unsigned long long)stats.errors,
       (unsigned long long)stats.stale, (unsigned long long)stats.published,
-      (unsigned long long)stats.collisions, CollisionSeeds(stats).c_str());
+      (unsigned long long)stats.collisions, CollisionSeeds(stats).c_str(),
+      (unsigned long long)stats.resumed, (unsigned long long)stats.resumes);
 }
 
 }  // namespace

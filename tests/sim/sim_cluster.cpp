@@ -363,6 +363,7 @@ void SimCluster::Start(size_t i, const std::vector<size_t>& seeds) {
   core::NodeOptions no;
   no.subscriptions = options_.subscriptions;
   no.subscriptions.node = n.name;  // the owner named in updates: the Registry's owner name
+  no.subscriptions.session = n.incarnation;  // as livepolld: updates name the owner's process
   no.subscriptions.seed = rng_();
   core::NodeClusterOptions& c = no.cluster.emplace();
   c.self = {n.name, n.incarnation};
