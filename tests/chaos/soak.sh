@@ -2,10 +2,19 @@
 # The chaos soak: 5 real livepolld, each in a network namespace of its own (tests/tools/netns.sh;
 # root and iproute2 needed), a private PostgreSQL (tests/pg/pg.sh) reached through the `postgres`
 # plugin over its Unix socket, watchers (`livepoll watch`, JSON lines to files) of several topics
-# on every node, a writer changing the database, and a seeded schedule of faults:
+# on every node, a writer changing the database, and a seeded schedule of faults.
 #
-#   kill9      kill -9 of a node, down 0-2 s, then a restart (a new incarnation) and its watchers
-#   term       SIGTERM (a graceful leave, must exit 0), then a restart and its watchers
+# The cluster starts the way operators start one: every node names all the others as seeds
+# (`--join A,B,C,D`) and all five start at once (each a cluster of one at first; they merge). A
+# node restarted after a kill has the same command line: all the others as seeds. Each watcher is
+# given its own node's admin endpoint alone (`-c` with one endpoint), so when its node dies it
+# keeps retrying that node and must come back through the restarted one (`livepoll watch`
+# outlives its daemon: man/livepoll.1 "watch"); it is never restarted by the soak, and its stdout
+# stays the one stream that is checked.
+#
+#   kill9      kill -9 of a node, down 0-2 s, then a restart (a new incarnation); its watchers
+#              keep running and must rejoin it
+#   term       SIGTERM (a graceful leave, must exit 0), then a restart; its watchers as for kill9
 #   stop       SIGSTOP, a pause of 0.5-3 s, SIGCONT
 #   partition  a random split (1 or 2 nodes against the rest), `livepoll fault cut` on both sides,
 #              1-4 s, then `fault heal` everywhere
@@ -18,17 +27,27 @@
 # The victim is a random node or, half the time, the current owner of a random topic. After every
 # fault and its recovery comes a settle window, then the invariants, each waited for within a
 # bound and a violation when the bound passes:
-#   procs    every daemon and watcher runs that was not killed on purpose (a SIGTERMed daemon
-#            exited 0); a restarted node is alive in every member's view
+#   procs    every daemon runs that was not killed on purpose (a SIGTERMed daemon exited 0), and
+#            every watcher runs (none is killed on purpose, not even with its node); a restarted
+#            node is alive in every member's view
+#   rejoin   each of a killed node's watchers says on stderr that it lost its node (within 10 s
+#            of its death) and, after the restart, that it joined again (resumed, or a new
+#            snapshot follows) within 15 s of the node answering
 #   owners   each watched topic has one owner that every live node names, one live claim (claims
 #            marked "(down)" excluded), and exactly that node in `pollers`
 #   zombies  `livepoll zombies` lists nothing on any node (transients such as a dead owner's claim,
 #            which the daemon reaps after linger + reap_margin, are waited for within the bound)
-#   data     with the writer paused, every watcher's state rebuilt from its stream (snapshots
-#            replace, keyed diffs insert/update/delete by key, errors keep the data but mark it
-#            stale) equals psql's result of the same query, and is not in error
-#   streams  every watcher's stream (also those of watchers retired with their node) passes
-#            stream_ok (tests/e2e/cluster_lib.sh): epochs grow, each starts with a snapshot, no gap
+#   data     with the writer paused, every watcher's state (those of restarted nodes included)
+#            rebuilt from its stream (snapshots replace, keyed diffs insert/update/delete by key,
+#            errors keep the data but mark it stale) equals psql's result of the same query, and
+#            is not in error
+#   streams  every watcher's stream, across its rejoins too, passes stream_ok
+#            (tests/e2e/cluster_lib.sh): epochs never go down, each starts with a snapshot, diffs
+#            are consecutive. Where a watcher joined its node's next incarnation, a snapshot first
+#            may be at any position: a resume refused starts a new stream (PROTOCOL.md, "Sessions
+#            and resume"), and the new incarnation, a cluster of one until it meets its seeds,
+#            may serve it at epoch 1 before it re-epochs above the others. Any other snapshot may
+#            come mid-epoch (a relay's repair, a rejoin after a pause) but not go back
 #
 #   tests/chaos/soak.sh [--seed N] [--faults N] [--minutes M] [--build DIR]
 #
@@ -128,7 +147,8 @@ CLUSTER_CONF=$TMP/node.conf
 PGSTATE=$TMP/pg
 WRITER_PID=
 declare -A WPID WFILE WGEN STOPPED
-RETIRED=()  # stream files of watchers retired with their node, not checked yet
+declare -A REJOINS LOSSES  # watcher -> its rejoins and losses of its node (stderr) before a kill
+declare -A FRESH  # watcher -> the line counts of its stream at each restart of its node (stream_ok)
 
 cleanup() {
   local rc=$? pid
@@ -267,7 +287,9 @@ pause_writer() {
 resume_writer() { rm -f "$TMP/writer.pause"; }
 
 # ---- nodes and watchers -------------------------------------------------------------------------
-# start_watch NODE QUERY [PARAM]: a watcher of the topic on NODE, its stream in a fresh file.
+# start_watch NODE QUERY [PARAM]: a watcher of the topic on NODE, its stream in a fresh file. NODE's
+# admin endpoint is its only one (-c): when NODE dies the watcher keeps asking NODE, so it comes
+# back through NODE's next incarnation, and the soak sees that (not a failover) work.
 start_watch() {
   local key="$1 $2${3:+ $3}" gen
   gen=$((${WGEN[$key]:-0} + 1)); WGEN[$key]=$gen
@@ -285,40 +307,64 @@ start_watches() {  # start_watches NODE: every watcher of NODE; waits for their 
   done < <(watches_of "$1")
 }
 has_first_line() { [[ -s $1 ]]; }
-# retire_watches NODE: the node was killed on purpose: its watchers are stopped (their files kept
-# and checked with stream_ok at the next round).
-retire_watches() {
-  local w pid
+# rejoins_of WATCHER: how many times its stderr said it joined again (resumed, or cannot resume
+# and a snapshot follows); losses_of: how many times it said it lost its node (cmd/watch_stream.cpp).
+rejoins_of() { grep -cE '^livepoll: (resumed through|livepolld at .* cannot resume)' "${WFILE[$1]}.err"; }
+losses_of() { grep -c '^livepoll: lost livepolld at' "${WFILE[$1]}.err"; }
+# mark_rejoins NODE: before NODE is killed, each of its watchers' counts so far.
+mark_rejoins() {
+  local w
+  while read -r w; do REJOINS[$w]=$(rejoins_of "$w") LOSSES[$w]=$(losses_of "$w"); done < <(watches_of "$1")
+}
+# await_losses NODE: NODE is dead: each of its watchers must notice (a closed connection is seen at
+# once) within 10 s. Then its stream's length is noted: what it prints after that comes from a new
+# join, and a join to NODE's next incarnation that cannot resume starts a new stream, whose
+# snapshot may be at a lower position than the old stream's last (the new incarnation may serve
+# it as a cluster of one, before it meets the others: epoch 1). stream_ok is told where.
+# Waiting for the loss before the restart also keeps old updates, still queued to the watcher when
+# the node died, on the right side of that line.
+await_losses() {
+  local w
   while read -r w; do
-    pid=${WPID[$w]}
-    kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 30); do alive "$pid" || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
-    RETIRED+=("${WFILE[$w]}")
-    unset "WPID[$w]"
+    if until_ok 10 lost "$w"; then pass; else
+      violation "watcher '$w' did not notice the death of $1 within 10 s" "stderr: $(tail -5 "${WFILE[$w]}.err")"
+    fi
+    FRESH[$w]+=" $(wc -l <"${WFILE[$w]}")"
   done < <(watches_of "$1")
 }
-# start_node_ns NODE [SEED_RPC]: starts livepolld NODE (nI) in namespace I, gossip and rpc on its
-# address, admin and client on ipc:// in $TMP.
+lost() { (($(losses_of "$1") > ${LOSSES[$1]})); }
+# await_rejoins NODE: NODE was restarted: each of its watchers, still the same process, lost its
+# node and must join again through it (its only endpoint). Waits for one more rejoin than before
+# the kill; the data and streams checks then say whether what it printed since is right.
+await_rejoins() {
+  local w
+  while read -r w; do
+    if until_ok 15 rejoined "$w"; then pass; else
+      violation "watcher '$w' did not join again within 15 s of $1's restart" "stderr: $(tail -5 "${WFILE[$w]}.err")"
+    fi
+  done < <(watches_of "$1")
+}
+rejoined() { (($(rejoins_of "$1") > ${REJOINS[$1]})); }
+# start_node_ns NODE: starts livepolld NODE (nI) in namespace I, gossip and rpc on its address,
+# admin and client on ipc:// in $TMP. Its seeds are every other node, as in an operator's
+# configuration: the same command line at the cold start and at every restart, whichever nodes
+# are up (a seed that does not answer is asked again every second).
 start_node_ns() {
-  local n=$1 seed=${2:-} addr
+  local n=$1 addr m seeds=()
   addr=$(netns_addr "${n#n}")
-  RPC[$n]=$addr:7473
+  for m in "${NODES[@]}"; do [[ $m != "$n" ]] && seeds+=("$(netns_addr "${m#n}"):7473"); done
+  echo "=== chaos: start of $n at $(now) ms" >>"$TMP/$n.log"
   ip netns exec "$(netns_name "${n#n}")" "$LIVEPOLLD" --config "$CLUSTER_CONF" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
     --name "$n" --admin-bind "ipc://$TMP/$n.admin" --client-bind "ipc://$TMP/$n.client" \
-    --gossip-bind "tcp://$addr:7472" --rpc-bind "tcp://$addr:7473" ${seed:+--join "$seed"} \
+    --gossip-bind "tcp://$addr:7472" --rpc-bind "tcp://$addr:7473" --join "$(IFS=,; echo "${seeds[*]}")" \
     >>"$TMP/$n.log" 2>&1 &
   PID[$n]=$!
 }
-# boot NODE: starts the node joining through a live peer; waits until every node sees it alive.
-boot() {
-  local n=$1 seed= m
-  for m in "${NODES[@]}"; do
-    [[ $m != "$n" && -n ${PID[$m]:-} ]] && alive "${PID[$m]}" && { seed=${RPC[$m]}; break; }
-  done
-  echo "=== chaos: start of $n at $(now) ms" >>"$TMP/$n.log"
-  start_node_ns "$n" "$seed"
-  until_ok 20 quiet lq "$n" status --node "$n" || { violation "$n did not answer 20 s after its start" "$(tail -20 "$TMP/$n.log")"; return 1; }
+# answers NODE: waits until the started NODE answers on its admin endpoint (that it joins the
+# others is converge_members' check).
+answers() {
+  until_ok 20 quiet lq "$1" status --node "$1" ||
+    { violation "$1 did not answer 20 s after its start" "$(tail -20 "$TMP/$1.log")"; return 1; }
 }
 everyone_sees_everyone() {
   local o m
@@ -441,17 +487,11 @@ check_data() {
   resume_writer
 }
 check_streams() {
-  local w f
+  local w
   for w in "${!WPID[@]}"; do
-    if stream_ok "${WFILE[$w]}" 2>"$TMP/stream.why"; then pass; else
+    if stream_ok "${WFILE[$w]}" ${FRESH[$w]:-} 2>"$TMP/stream.why"; then pass; else
       violation "$(cat "$TMP/stream.why")" "its last lines: $(tail -4 "${WFILE[$w]}" | cut -c1-300)"; fi
   done
-  # A retired watcher's stream does not change any more: checked once, at the round after.
-  for f in "${RETIRED[@]}"; do
-    if stream_ok "$f" 2>"$TMP/stream.why"; then pass; else
-      violation "(a retired watcher) $(cat "$TMP/stream.why")" "its last lines: $(tail -4 "$f" | cut -c1-300)"; fi
-  done
-  RETIRED=()
   # A query without key columns publishes snapshots only.
   for w in "${!WPID[@]}"; do
     [[ $w == *" s" ]] || continue
@@ -484,15 +524,17 @@ ms_to_s() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
 fault_kill9() {
   local v=$1 ms=$2
   say "fault: kill -9 $v, restart after $(ms_to_s "$ms") s"
+  mark_rejoins "$v"
   kill -9 "${PID[$v]}"; wait "${PID[$v]}" 2>/dev/null
-  retire_watches "$v"
+  await_losses "$v"
   sleep "$(ms_to_s "$ms")"
-  boot "$v" && start_watches "$v"
+  start_node_ns "$v" && answers "$v" && await_rejoins "$v"
   converge_members
 }
 fault_term() {
   local v=$1 ms=$2 rc=0 t
   say "fault: SIGTERM $v, restart after $(ms_to_s "$ms") s"
+  mark_rejoins "$v"
   kill -TERM "${PID[$v]}"
   for t in $(seq 1 100); do alive "${PID[$v]}" || break; sleep 0.1; done
   if alive "${PID[$v]}"; then
@@ -501,9 +543,9 @@ fault_term() {
   fi
   wait "${PID[$v]}" 2>/dev/null || rc=$?
   ((rc == 0)) && pass || violation "$v exited $rc on SIGTERM (want 0)" "$(tail -15 "$TMP/$v.log")"
-  retire_watches "$v"
+  await_losses "$v"
   sleep "$(ms_to_s "$ms")"
-  boot "$v" && start_watches "$v"
+  start_node_ns "$v" && answers "$v" && await_rejoins "$v"
   converge_members
 }
 fault_stop() {
@@ -556,7 +598,10 @@ say "schedule (kind victim ms extra):"
 for i in "${!SCHED[@]}"; do say "  $((i + 1)). ${SCHED[$i]}"; done
 netns_down  # leftovers of a run killed before its cleanup
 netns_up "${#NODES[@]}" || die "could not make the network namespaces"
-for n in "${NODES[@]}"; do boot "$n" || die "$n did not start"; done
+# All five at once, each naming the other four (a cold start after a power cut or a deploy): each
+# starts as a cluster of one and they merge; converge_members bounds that.
+for n in "${NODES[@]}"; do start_node_ns "$n"; done
+for n in "${NODES[@]}"; do answers "$n" || die "$n did not start"; done
 converge_members
 ((${#VIOLATIONS[@]} == 0)) || finish_violated
 for n in "${NODES[@]}"; do start_watches "$n"; done

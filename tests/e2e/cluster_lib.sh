@@ -59,14 +59,20 @@ cluster_fail() {
   done
   fail "$*"
 }
-# stream_ok FILE: FILE (the JSON lines of `livepoll watch`) is one unbroken stream: epochs never go
-# down, each epoch starts with a snapshot, seq grows within an epoch, and a diff follows the
-# message before it (seq + 1). A stale notice (an error) or the snapshot repairing it may repeat
-# the last seq (lib/core/relay.h). Prints why not, and fails, otherwise.
+# stream_ok FILE [LINES...]: FILE (the JSON lines of `livepoll watch`) is one unbroken stream: epochs
+# never go down, each epoch starts with a snapshot, seq grows within an epoch, and a diff follows
+# the message before it (seq + 1). A stale notice (an error) or the snapshot repairing it may repeat
+# the last seq (lib/core/relay.h). Each of LINES (a count of lines) marks where the watcher joined
+# a new process of its daemon: a stream that could not be resumed starts afresh with a snapshot
+# (PROTOCOL.md, "Sessions and resume"), so a snapshot right after that line may be at any position
+# (a lower epoch too); anything else there must continue the stream. Prints why not, and fails,
+# otherwise.
 stream_ok() {
-  local why
-  why=$(jq -rs 'reduce .[] as $u ({ok: true, e: -1, s: -1, why: ""};
+  local why file=$1; shift
+  why=$(jq -rs --argjson fresh "[$(IFS=,; echo "$*")]" '. as $all
+    | reduce range(0; $all | length) as $i ({ok: true, e: -1, s: -1, why: ""}; $all[$i] as $u |
       if .ok == false then .
+      elif $u.kind == "snapshot" and any($fresh[]; . == $i) then .e = $u.epoch | .s = $u.seq
       elif $u.epoch < .e then {ok: false, why: "epoch \($u.epoch) after \(.e)"}
       elif $u.epoch > .e then
         (if $u.kind == "snapshot" then .e = $u.epoch | .s = $u.seq
@@ -75,6 +81,6 @@ stream_ok() {
         {ok: false, why: "\($u.kind) seq \($u.seq) after \(.s) in epoch \(.e)"}
       elif $u.kind == "diff" and $u.seq != .s + 1 then {ok: false, why: "diff seq \($u.seq) after \(.s)"}
       else .s = $u.seq end)
-    | if .ok then "ok" else .why end' "$1")
-  [[ $why == ok ]] || { echo "broken stream in $1: $why" >&2; return 1; }
+    | if .ok then "ok" else .why end' "$file")
+  [[ $why == ok ]] || { echo "broken stream in $file: $why" >&2; return 1; }
 }
