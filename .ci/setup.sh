@@ -13,6 +13,7 @@ packages=(
   libpqxx-dev libpq-dev                                   # the postgres plugin
   libgtest-dev libgmock-dev                               # unit tests
   sqlite3 jq groff-base make procps                       # end-to-end tests and man page lint
+  iproute2                                                # real partitions: network namespaces
   clang-format                                            # the format check (tests/tools)
   postgresql                                              # a throwaway server for the tests
 )
