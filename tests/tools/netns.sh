@@ -29,6 +29,16 @@ _netns_names() {
   fi
 }
 
+# netns_exec NAME CMD...: CMD in namespace NAME's network, and nothing else changed. Not `ip netns
+# exec` or `ip -n`: those also make the whole mount tree a slave ("mount --make-rslave /"), which
+# fails where / is not a mount point (a chroot, as tools/fresh-debian.sh makes), while nsenter only
+# switches the network namespace, which is all a test host needs.
+netns_exec() {
+  local ns=$1
+  shift
+  nsenter --net="/run/netns/$ns" -- "$@"
+}
+
 netns_up() {
   local n=$1 i ns
   _netns_names || return 1
@@ -41,21 +51,21 @@ netns_up() {
     ip netns add "$ns" || return 1
     ip link add "${_NS_P}v$i" type veth peer name eth0 netns "$ns" || return 1
     ip link set "${_NS_P}v$i" master "${_NS_P}br0" up || return 1
-    ip -n "$ns" addr add "$_NS_NET.$i/24" dev eth0 || return 1
-    ip -n "$ns" link set eth0 up && ip -n "$ns" link set lo up || return 1
+    netns_exec "$ns" ip addr add "$_NS_NET.$i/24" dev eth0 || return 1
+    netns_exec "$ns" ip link set eth0 up && netns_exec "$ns" ip link set lo up || return 1
   done
 }
 
 netns_addr() { echo "${_NS_NET:-${NETNS_NET:-10.213.0}}.$1"; }
 netns_name() { echo "${_NS_P:-${NETNS_PREFIX:-lp}}n$1"; }
 
-# Runs in the foreground. To start a process in the background, run `ip netns exec "$(netns_name
-# I)" CMD &` instead: `ip netns exec` execs CMD, so $! is CMD's pid; `in_ns I CMD &` would fork a
-# subshell, and killing $! would leave CMD running in its namespace.
+# Runs in the foreground. To start a process in the background, run `netns_exec "$(netns_name I)"
+# CMD &` instead: nsenter execs CMD, so $! is CMD's pid; `in_ns I CMD &` would fork a subshell, and
+# killing $! would leave CMD running in its namespace.
 in_ns() {
   local i=$1
   shift
-  ip netns exec "${_NS_P}n$i" "$@"
+  netns_exec "${_NS_P}n$i" "$@"
 }
 
 netns_split() {
