@@ -354,7 +354,7 @@ start_node_ns() {
   addr=$(netns_addr "${n#n}")
   for m in "${NODES[@]}"; do [[ $m != "$n" ]] && seeds+=("$(netns_addr "${m#n}"):7473"); done
   echo "=== chaos: start of $n at $(now) ms" >>"$TMP/$n.log"
-  netns_exec "$(netns_name "${n#n}")" "$LIVEPOLLD" --config "$CLUSTER_CONF" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
+  nsenter --net="$(netns_path "${n#n}")" -- "$LIVEPOLLD" --config "$CLUSTER_CONF" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
     --name "$n" --admin-bind "ipc://$TMP/$n.admin" --client-bind "ipc://$TMP/$n.client" \
     --gossip-bind "tcp://$addr:7472" --rpc-bind "tcp://$addr:7473" --join "$(IFS=,; echo "${seeds[*]}")" \
     >>"$TMP/$n.log" 2>&1 &

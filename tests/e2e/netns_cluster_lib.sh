@@ -30,7 +30,7 @@ ns_cluster() {
     local addr seed=()
     addr=$(netns_addr "$i")
     ((i > 1)) && seed=(--join "$(netns_addr 1):7473")
-    netns_exec "$(netns_name "$i")" "$LIVEPOLLD" --config "$E2E_TMP/node.conf" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
+    nsenter --net="$(netns_path "$i")" -- "$LIVEPOLLD" --config "$E2E_TMP/node.conf" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
       --name "n$i" --admin-bind "ipc://$E2E_TMP/n$i.admin" --client-bind "ipc://$E2E_TMP/n$i.client" \
       --gossip-bind "tcp://$addr:7472" --rpc-bind "tcp://$addr:7473" "${seed[@]}" "$@" \
       >>"$E2E_TMP/n$i.log" 2>&1 &

@@ -58,10 +58,11 @@ netns_up() {
 
 netns_addr() { echo "${_NS_NET:-${NETNS_NET:-10.213.0}}.$1"; }
 netns_name() { echo "${_NS_P:-${NETNS_PREFIX:-lp}}n$1"; }
+netns_path() { echo "/run/netns/$(netns_name "$1")"; }  # for nsenter --net=
 
-# Runs in the foreground. To start a process in the background, run `netns_exec "$(netns_name I)"
-# CMD &` instead: nsenter execs CMD, so $! is CMD's pid; `in_ns I CMD &` would fork a subshell, and
-# killing $! would leave CMD running in its namespace.
+# Runs in the foreground. To start a process in the background, run
+# `nsenter --net="$(netns_path I)" -- CMD &` instead: nsenter execs CMD, so $! is CMD's pid; a shell
+# function (in_ns, netns_exec) run with & is a subshell, and killing $! would leave CMD running.
 in_ns() {
   local i=$1
   shift
