@@ -5,6 +5,7 @@
 #include "connection.h"
 #include "duration.h"
 #include "livepoll/strings.h"
+#include "output.h"
 
 namespace livepoll::cli {
 
@@ -59,17 +60,18 @@ std::optional<proto::AdminReply> CallAdminOrReport(const CommandContext& ctx,
         *exit_code = kExitUnreachable;
         break;
       case Status::Code::kInvalidArgument:
-        ctx.err << "livepoll: " << reply.status().message() << '\n';
+        ctx.err << "livepoll: " << Printable(reply.status().message()) << '\n';
         *exit_code = kExitUsage;
         break;
       default:
-        ctx.err << "livepoll: " << command << ": " << reply.status().ToString() << '\n';
+        ctx.err << "livepoll: " << command << ": " << Printable(reply.status().ToString()) << '\n';
         *exit_code = kExitFailure;
     }
     return std::nullopt;
   }
   if (!reply->code.empty()) {
-    ctx.err << "livepoll: " << command << ": " << reply->message << " (" << reply->code << ")\n";
+    ctx.err << "livepoll: " << command << ": " << Printable(reply->message) << " ("
+            << Printable(reply->code) << ")\n";
     *exit_code = kExitFailure;
     return std::nullopt;
   }

@@ -37,7 +37,8 @@ void WriteTable(std::ostream& out, const std::vector<std::string>& columns,
   std::vector<std::vector<std::string>> cells(rows.size());
   std::vector<size_t> width(columns.size(), 0);
   if (header) {
-    for (size_t c = 0; c < columns.size(); ++c) width[c] = DisplayWidth(Upper(columns[c]));
+    for (size_t c = 0; c < columns.size(); ++c)
+      width[c] = DisplayWidth(EscapeTsv(Upper(columns[c])));
   }
   for (size_t r = 0; r < rows.size(); ++r) {
     for (size_t c = 0; c < columns.size(); ++c) {
@@ -63,7 +64,7 @@ void WriteTable(std::ostream& out, const std::vector<std::string>& columns,
     out << text << '\n';
   };
   if (header) {
-    line([&](size_t c) { return Upper(columns[c]); }, [](size_t) { return false; });
+    line([&](size_t c) { return EscapeTsv(Upper(columns[c])); }, [](size_t) { return false; });
   }
   for (size_t r = 0; r < rows.size(); ++r) {
     line([&](size_t c) { return cells[r][c]; },
@@ -91,29 +92,59 @@ std::string CellText(const Value& v, OutputMode mode) {
   return std::visit(Visitor{mode}, v);
 }
 
-std::string EscapeTsv(std::string_view text) {
+namespace {
+
+void AppendHex(std::string& out, unsigned char c) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += "\\x";
+  out.push_back(kHex[c >> 4]);
+  out.push_back(kHex[c & 0xf]);
+}
+
+// `text` with control characters escaped; `cells` also escapes \\, \t, \n, \r.
+std::string Escape(std::string_view text, bool cells) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        out.push_back(c);
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (cells) {
+      switch (c) {
+        case '\\':
+          out += "\\\\";
+          continue;
+        case '\t':
+          out += "\\t";
+          continue;
+        case '\n':
+          out += "\\n";
+          continue;
+        case '\r':
+          out += "\\r";
+          continue;
+      }
+    } else if (c == '\t' || c == '\n' || c == '\r') {
+      out.push_back(static_cast<char>(c));
+      continue;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      AppendHex(out, c);
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      AppendHex(out, c);  // a C1 control in UTF-8
+      AppendHex(out, static_cast<unsigned char>(text[++i]));
+    } else {
+      out.push_back(static_cast<char>(c));
     }
   }
   return out;
 }
+
+}  // namespace
+
+std::string EscapeTsv(std::string_view text) { return Escape(text, true); }
+
+std::string Printable(std::string_view text) { return Escape(text, false); }
 
 void WriteRows(std::ostream& out, const std::vector<std::string>& columns,
                const std::vector<Row>& rows, OutputMode mode, bool header) {

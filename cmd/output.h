@@ -25,8 +25,16 @@ OutputMode ChooseOutputMode(bool json, bool stdout_is_terminal);
 std::string CellText(const Value& v, OutputMode mode);
 
 // Escapes `\` as \\, tab as \t, newline as \n and carriage return as \r, so a TSV row stays one
-// line with a fixed number of fields whatever the data holds (`cut -f` keeps working).
+// line with a fixed number of fields whatever the data holds (`cut -f` keeps working), and every
+// other control character as in Printable.
 std::string EscapeTsv(std::string_view text);
+
+// `text` safe for a terminal: the other C0 control bytes (ESC among them), DEL and the C1 controls
+// (U+0080-U+009F, which some terminals obey like ESC [) as \xHH (the C1 ones as their two UTF-8
+// bytes). Data and names from the network may hold any bytes; printed raw, ESC sequences could
+// rewrite the screen, retitle the window or forge earlier output. Tab, newline and carriage return
+// are kept (EscapeTsv handles them for cells). Nothing else changes: UTF-8 stays UTF-8.
+std::string Printable(std::string_view text);
 
 // Writes `rows` under `columns`. `header` applies to kTsv and kTable (JSON has the names in
 // every object). Rows shorter than `columns` are padded with nulls. Flushes `out` at the end.

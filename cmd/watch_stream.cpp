@@ -6,6 +6,7 @@
 #include "admin_client.h"
 #include "duration.h"
 #include "livepoll/strings.h"
+#include "output.h"
 #include "update_json.h"
 
 namespace livepoll::cli {
@@ -130,16 +131,16 @@ std::optional<int> WatchStream::Attach(size_t first, const std::string& why) {
                  << '\n';
         return kExitUnreachable;
       case Status::Code::kInvalidArgument:
-        ctx_.err << "livepoll: " << last.message() << '\n';
+        ctx_.err << "livepoll: " << Printable(last.message()) << '\n';
         return kExitUsage;
       default:
-        ctx_.err << "livepoll: " << last.message() << '\n';
+        ctx_.err << "livepoll: " << Printable(last.message()) << '\n';
         return kExitFailure;
     }
   }
   // Joining again: round and round until a node takes it. The output waits meanwhile; it does not
   // end, so a script reading it never has to start it again.
-  ctx_.err << "livepoll: lost livepolld at " << endpoints_[current_] << " (" << why
+  ctx_.err << "livepoll: lost livepolld at " << endpoints_[current_] << " (" << Printable(why)
            << "); joining again" << (n > 1 ? " through another node" : "") << '\n';
   while (!Stopping()) {
     for (size_t k = 0; k < n && !Stopping(); ++k) {
@@ -183,10 +184,10 @@ std::optional<int> WatchStream::Handle(const proto::Message& m) {
     if (rejoining_ && last_) {
       if (joined->resumed) {
         ctx_.err << "livepoll: resumed through livepolld at " << endpoints_[current_] << " after "
-                 << Position(*last_) << '\n';
+                 << Printable(Position(*last_)) << '\n';
       } else {
         ctx_.err << "livepoll: livepolld at " << endpoints_[current_] << " cannot resume after "
-                 << Position(*last_) << ": a new snapshot follows\n";
+                 << Printable(Position(*last_)) << ": a new snapshot follows\n";
       }
     }
     joined_once_ = true;
@@ -211,12 +212,14 @@ std::optional<int> WatchStream::Handle(const proto::Message& m) {
           true);
   } else if (auto* e = std::get_if<proto::Error>(&m)) {
     if (e->id == join_id_ && e->id != 0 && topic_.empty()) {
-      ctx_.err << "livepoll: watch " << query_ << ": " << e->message << " (" << e->code << ")\n";
+      ctx_.err << "livepoll: watch " << query_ << ": " << Printable(e->message) << " ("
+               << Printable(e->code) << ")\n";
       return kExitFailure;
     }
     // The node does not know this client: its subscription is not there (PROTOCOL.md).
     if (e->id == 0 && e->code == "not-found" && joined_once_) return Rejoin(e->message, true);
-    ctx_.err << "livepoll: livepolld: " << e->message << " (" << e->code << ")\n";
+    ctx_.err << "livepoll: livepolld: " << Printable(e->message) << " (" << Printable(e->code)
+             << ")\n";
     // Another protocol version will refuse every frame we send: no point in going on.
     if (e->code == "incompatible") return kExitFailure;
   }

@@ -13,6 +13,7 @@
 #include "livepoll/version.h"
 #include "net/advertise.h"
 #include "net/server.h"
+#include "source/dsn_mask.h"
 #include "source/plugin.h"
 #include "source/poll_runner.h"
 
@@ -137,7 +138,7 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd) {
       return kExitFailure;
     }
     writer = std::move(*w);
-    spdlog::info("demo database: {} ({})", demo->dsn, demo->plugin->name());
+    spdlog::info("demo database: {} ({})", source::MaskDsnSecrets(demo->dsn), demo->plugin->name());
   }
   std::vector<source::QuerySpec> queries;
   for (const auto& [name, q] : cfg.queries) queries.push_back({name, q.source, q.sql, q.params});

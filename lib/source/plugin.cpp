@@ -3,6 +3,8 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include "source/abi_check.h"
 #include "source/collector.h"
@@ -71,13 +73,15 @@ class PluginImpl;
 // One open lp_connection. Statements hold it too, so the connection is closed only after its last
 // statement is finalized, and the library stays loaded until then.
 struct ConnHandle {
-  ConnHandle(std::shared_ptr<const PluginImpl> p, const lp_source_plugin* a, lp_connection* c)
-      : plugin(std::move(p)), api(a), conn(c) {}
+  ConnHandle(std::shared_ptr<const PluginImpl> p, const lp_source_plugin* a, lp_connection* c,
+             std::string d)
+      : plugin(std::move(p)), api(a), conn(c), dsn(std::move(d)) {}
   ConnHandle(const ConnHandle&) = delete;  // a copy would close the connection twice
   ConnHandle& operator=(const ConnHandle&) = delete;
   std::shared_ptr<const PluginImpl> plugin;
   const lp_source_plugin* api;
   lp_connection* conn;
+  std::string dsn;  // for RedactDsn: the plugin's errors may quote it
   ~ConnHandle() { api->close(conn); }
 };
 
@@ -125,14 +129,19 @@ class PluginImpl : public Plugin, public std::enable_shared_from_this<PluginImpl
   uint32_t abi_minor() const override { return api_->abi_minor; }
 
   Result<std::unique_ptr<Connection>> Open(const std::string& dsn) override {
+    {
+      // Before the open: the plugin may log the DSN while opening.
+      std::lock_guard lock(dsns_mu_);
+      if (dsns_.size() < kMaxRedactedDsns) dsns_.insert(dsn);
+    }
     char err[kErrCap] = {};
     lp_connection* conn = nullptr;
     int rc = api_->open(&host_, dsn.c_str(), &conn, err, sizeof(err));
     if (rc != 0)
       return Status::Unavailable(name_ + ": cannot open '" + MaskDsnSecrets(dsn) +
-                                 "': " + ErrText(err, rc));
+                                 "': " + RedactDsn(ErrText(err, rc), dsn));
     if (conn == nullptr) return Status::Internal(name_ + ": open succeeded without a connection");
-    auto handle = std::make_shared<ConnHandle>(shared_from_this(), api_, conn);
+    auto handle = std::make_shared<ConnHandle>(shared_from_this(), api_, conn, dsn);
     return std::unique_ptr<Connection>(new ConnectionImpl(std::move(handle)));
   }
 
@@ -146,6 +155,10 @@ class PluginImpl : public Plugin, public std::enable_shared_from_this<PluginImpl
       // std::string(msg, len) would throw as well, but only after computing msg + len.
       if (len > std::string().max_size()) return;
       std::string text(msg == nullptr ? "" : std::string(msg, len));
+      {
+        std::lock_guard lock(self->dsns_mu_);
+        for (const std::string& dsn : self->dsns_) text = RedactDsn(std::move(text), dsn);
+      }
       PluginLogFn fn = g_log.load();
       (fn != nullptr ? fn : &DefaultLog)(level, self->name_, text);
     } catch (...) {
@@ -157,6 +170,11 @@ class PluginImpl : public Plugin, public std::enable_shared_from_this<PluginImpl
   std::string name_;
   std::string version_;
   lp_host host_{};
+  // The DSNs opened through this plugin, hidden in its log lines (which name no connection). A
+  // daemon opens a handful of sources; the cap only guards against a caller opening endlessly.
+  static constexpr size_t kMaxRedactedDsns = 64;
+  std::mutex dsns_mu_;  // Log runs on the poll threads
+  std::set<std::string> dsns_;
 };
 
 Result<std::unique_ptr<Statement>> ConnectionImpl::Prepare(
@@ -170,7 +188,8 @@ Result<std::unique_ptr<Statement>> ConnectionImpl::Prepare(
                                sizeof(err));
   const std::string& plugin = conn_->plugin->name();
   if (rc != 0)
-    return Status::InvalidArgument(plugin + ": cannot prepare query: " + ErrText(err, rc));
+    return Status::InvalidArgument(
+        plugin + ": cannot prepare query: " + RedactDsn(ErrText(err, rc), conn_->dsn));
   if (stmt == nullptr) return Status::Internal(plugin + ": prepare succeeded without a statement");
   return std::unique_ptr<Statement>(new StatementImpl(conn_, stmt, param_names.size()));
 }
@@ -190,7 +209,9 @@ Result<ResultSet> StatementImpl::Query(const std::vector<Value>& params) {
   char err[kErrCap] = {};
   int rc = conn_->api->query(stmt_, values.data(), values.size(), &sink, err, sizeof(err));
   if (Status failed = collector.Failure(plugin); !failed.ok()) return failed;
-  if (rc != 0) return Status::Unavailable(plugin + ": query failed: " + ErrText(err, rc));
+  if (rc != 0)
+    return Status::Unavailable(plugin +
+                               ": query failed: " + RedactDsn(ErrText(err, rc), conn_->dsn));
   if (!collector.have_columns()) return Status::Malformed(plugin + ": plugin sent no columns");
   return collector.Take();
 }

@@ -66,10 +66,10 @@ int Open(const lp_host* /*host*/, const char* dsn, lp_connection** out, char* er
     std::string text(dsn == nullptr ? "" : dsn);
     size_t sep = text.find("://");
     if (sep == std::string::npos || sep == 0) {
+      // Not the DSN itself: the host names it, with its password masked.
       return Fail(err, err_cap,
-                  "DSN '" + text +
-                      "' names no SOCI backend: write <backend>://<connection string>, "
-                      "e.g. sqlite3://db=/path/file.db");
+                  "the DSN names no SOCI backend: write <backend>://<connection string>, "
+                  "e.g. sqlite3://db=/path/file.db");
     }
     std::string backend = text.substr(0, sep);
     auto conn = std::make_unique<lp_connection>();

@@ -82,6 +82,24 @@ TEST(CliOutput, ShortRowsArePaddedWithNull) {
   EXPECT_EQ(Write({"a", "b"}, {{int64_t{1}}}, OutputMode::kTsv, false), "1\t\n");
 }
 
+// Data and names come from strangers: an ESC sequence printed raw could clear the screen, retitle
+// the window or forge earlier lines (issue 12).
+TEST(CliOutput, ControlBytesNeverReachTheTerminal) {
+  const std::string evil =
+      "a\x1b]0;owned\x07"
+      "b\x1b[2Jc\x7f\xc2\x9b"
+      "31md";
+  const std::string shown = "a\\x1b]0;owned\\x07b\\x1b[2Jc\\x7f\\xc2\\x9b31md";
+  EXPECT_EQ(Write({"x"}, {{evil}}, OutputMode::kTable, false), shown + "\n");
+  EXPECT_EQ(Write({"x"}, {{evil}}, OutputMode::kTsv, false), shown + "\n");
+  EXPECT_EQ(Write({"n\x1b"
+                   "ame"},
+                  {}, OutputMode::kTable, true),
+            "N\\x1bAME\n");
+  EXPECT_EQ(Printable("lost\x1b[31m\tok\n"), "lost\\x1b[31m\tok\n");
+  EXPECT_EQ(Printable("caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");  // UTF-8 kept
+}
+
 TEST(CliOutput, ModeFollowsTerminalUnlessJson) {
   EXPECT_EQ(ChooseOutputMode(false, true), OutputMode::kTable);
   EXPECT_EQ(ChooseOutputMode(false, false), OutputMode::kTsv);

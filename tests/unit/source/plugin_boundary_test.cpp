@@ -110,6 +110,20 @@ TEST_F(PluginBoundary, LogLineLongerThanAnyStringIsDropped) {
   EXPECT_TRUE(g_logged.empty());
 }
 
+// A plugin that quotes its DSN in an error or a log line: the password never gets out of the host.
+TEST_F(PluginBoundary, PasswordsInAPluginsErrorsAndLogsAreHidden) {
+  g_logged.clear();
+  SetPluginLog(&CaptureLog);
+  auto conn = plugin_->Open("leak host=db password=s3cret-pw");
+  SetPluginLog(nullptr);
+  ASSERT_FALSE(conn.ok());
+  EXPECT_THAT(conn.status().message(), AllOf(HasSubstr("no server for 'leak host=db password=***'"),
+                                             Not(HasSubstr("s3cret"))));
+  ASSERT_EQ(g_logged.size(), 1u);
+  EXPECT_THAT(g_logged[0], AllOf(HasSubstr("connecting with leak host=db password=***"),
+                                 Not(HasSubstr("s3cret"))));
+}
+
 // What a C plugin can get wrong without any exception: each is an error naming it.
 struct Garbage {
   std::string sql;
