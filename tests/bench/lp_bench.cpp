@@ -24,9 +24,16 @@
 //   lp_bench writer --db FILE [--sql SQL] [--period-ms MS] [--seconds S]
 //       Runs SQL (default: UPDATE items SET v = v + 1 WHERE id = 1) every MS ms (default 250), each
 //       its own commit, for S seconds (default 3600) or until SIGTERM; prints the commit count.
+//   lp_bench connect-rate --connect EP [--seconds S] [--window W] [--json]
+//       Opens connections as fast as the daemon accepts them, W at a time (default 16): each
+//       connects, sends a heartbeat, waits for the answer and closes. Prints connections/s.
 //   lp_bench admin --connect ADMIN_EP COMMAND [--json]
 //       Sends an admin command (info, queries, subs, stats) and prints the reply as TSV with a
 //       header (or one JSON object), e.g. for `stats`, which the livepoll CLI does not expose.
+//
+// Every mode takes --server-key KEY|FILE (the daemon's CURVE public key, Z85 text or a .pub file):
+// its connections are then CURVE clients with a fresh key of their own, as `livepoll watch
+// --server-key` is (tests/bench/curve_run.sh compares the two).
 //
 // Benchmarks measure; the exit status is non-zero only for usage errors or when nothing could be
 // measured (no connection, no subscription), never for a timing bound.
@@ -41,6 +48,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -74,7 +82,9 @@ using std::chrono::milliseconds;
       << "                         [--gap-ms G] [--timeout-ms MS] [--json]\n"
       << "       lp_bench initdb --db FILE [--rows N]\n"
       << "       lp_bench writer --db FILE [--sql SQL] [--period-ms MS] [--seconds S]\n"
-      << "       lp_bench admin --connect EP COMMAND [--json]\n";
+      << "       lp_bench connect-rate --connect EP [--seconds S] [--window W] [--json]\n"
+      << "       lp_bench admin --connect EP COMMAND [--json]\n"
+      << "every mode: [--server-key KEY|FILE] for CURVE\n";
   std::exit(2);
 }
 
@@ -187,6 +197,25 @@ struct WatchStats {
   std::optional<double> all_joined_ms;
 };
 
+// --server-key: the socket becomes a CURVE client of that key, with a keypair of its own (made
+// once per run: the handshake, not key generation, is what a connection costs).
+void Secure(zmq::socket_t& s, const Args& a) {
+  if (!a.has("server-key")) return;
+  static const std::pair<std::string, std::string> mine = [] {
+    char pub[41] = {}, sec[41] = {};
+    if (zmq_curve_keypair(pub, sec) != 0) Usage("--server-key: this libzmq has no CURVE");
+    return std::pair<std::string, std::string>(pub, sec);
+  }();
+  std::string key = a.str("server-key");
+  if (key.size() != 40) {
+    std::ifstream in(key);
+    if (!(in >> key) || key.size() != 40) Usage("--server-key: not a Z85 key or a key file");
+  }
+  s.set(zmq::sockopt::curve_serverkey, key);
+  s.set(zmq::sockopt::curve_publickey, mine.first);
+  s.set(zmq::sockopt::curve_secretkey, mine.second);
+}
+
 int Watchers(const Args& a) {
   const std::string endpoint = a.str("connect");
   const long clients = a.num("clients");
@@ -214,6 +243,7 @@ int Watchers(const Args& a) {
     conn.sock.set(zmq::sockopt::linger, 0);
     conn.sock.set(zmq::sockopt::rcvhwm, 100000);
     conn.sock.set(zmq::sockopt::sndhwm, 100000);
+    Secure(conn.sock, a);
     conn.sock.connect(endpoint);
     // Spread the heartbeats over the period rather than sending C of them at once.
     conn.next_heartbeat = start + hb_every * c / clients;
@@ -558,6 +588,7 @@ int Latency(const Args& a) {
   zmq::context_t ctx(1);
   zmq::socket_t sock(ctx, zmq::socket_type::dealer);
   sock.set(zmq::sockopt::linger, 0);
+  Secure(sock, a);
   sock.connect(endpoint);
   Clock::time_point next_hb = Clock::now();
   uint64_t errors = 0, decode_failures = 0, updates = 0;
@@ -695,11 +726,74 @@ std::string Text(const Value& v) {
   return std::visit(V{}, v);
 }
 
+int ConnectRate(const Args& a) {
+  const std::string endpoint = a.str("connect");
+  const Clock::duration run = std::chrono::seconds(a.num("seconds", 5));
+  const size_t window = static_cast<size_t>(std::max(1L, a.num("window", 16)));
+  const milliseconds give_up(a.num("timeout-ms", 5000));
+  zmq::context_t ctx(1);
+  const std::string heartbeat = proto::Encode(proto::Heartbeat{});
+  struct Pending {
+    zmq::socket_t sock;
+    Clock::time_point opened;
+  };
+  std::vector<Pending> open;
+  uint64_t done = 0, failed = 0;
+  std::vector<double> handshake_ms;
+  const Clock::time_point start = Clock::now();
+  while (Clock::now() - start < run) {
+    while (open.size() < window) {
+      Pending p{zmq::socket_t(ctx, zmq::socket_type::dealer), Clock::now()};
+      p.sock.set(zmq::sockopt::linger, 0);
+      Secure(p.sock, a);
+      p.sock.connect(endpoint);
+      (void)p.sock.send(zmq::buffer(heartbeat), zmq::send_flags::dontwait);
+      open.push_back(std::move(p));
+    }
+    std::vector<zmq::pollitem_t> items;
+    for (Pending& p : open) items.push_back({p.sock.handle(), 0, ZMQ_POLLIN, 0});
+    zmq::poll(items.data(), items.size(), milliseconds(50));
+    const Clock::time_point now = Clock::now();
+    for (size_t i = open.size(); i-- > 0;) {
+      zmq::message_t m;
+      const bool answered = (items[i].revents & ZMQ_POLLIN) &&
+                            open[i].sock.recv(m, zmq::recv_flags::dontwait).has_value();
+      if (answered) {
+        done++;
+        handshake_ms.push_back(Ms(now - open[i].opened));
+      } else if (now - open[i].opened > give_up) {
+        failed++;
+      } else {
+        continue;
+      }
+      open.erase(open.begin() + static_cast<long>(i));
+    }
+  }
+  const double secs = Ms(Clock::now() - start) / 1000.0;
+  if (done == 0) {
+    std::cerr << "lp_bench: connect-rate: no connection was answered by " << endpoint << "\n";
+    return 1;
+  }
+  const double p50 = Percentile(handshake_ms, 50), p99 = Percentile(handshake_ms, 99);
+  if (a.json) {
+    std::printf("{\"mode\":\"connect-rate\",\"connections\":%" PRIu64 ",\"failed\":%" PRIu64
+                ",\"seconds\":%.3f,\"per_second\":%.1f,\"p50_ms\":%.2f,\"p99_ms\":%.2f}\n",
+                done, failed, secs, static_cast<double>(done) / secs, p50, p99);
+  } else {
+    std::printf("%" PRIu64
+                " connections in %.1f s: %.0f/s (connect to first answer p50 %.2f ms, "
+                "p99 %.2f ms), %" PRIu64 " unanswered\n",
+                done, secs, static_cast<double>(done) / secs, p50, p99, failed);
+  }
+  return 0;
+}
+
 int Admin(const Args& a) {
   if (a.positional.size() != 1) Usage("admin: want exactly one COMMAND");
   zmq::context_t ctx(1);
   zmq::socket_t sock(ctx, zmq::socket_type::dealer);
   sock.set(zmq::sockopt::linger, 0);
+  Secure(sock, a);
   sock.connect(a.str("connect"));
   const std::string frame = proto::Encode(proto::AdminRequest{1, a.positional[0], {}});
   sock.send(zmq::buffer(frame), zmq::send_flags::dontwait);
@@ -755,6 +849,7 @@ int main(int argc, char** argv) {
     if (mode == "latency") return Latency(a);
     if (mode == "initdb") return InitDb(a);
     if (mode == "admin") return Admin(a);
+    if (mode == "connect-rate") return ConnectRate(a);
     if (mode == "writer") return Writer(a);
   } catch (const zmq::error_t& e) {
     std::cerr << "lp_bench: zmq: " << e.what() << "\n";
