@@ -18,18 +18,24 @@ free_port() {
     (: </dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
   done
 }
-# stats_json: the daemon's `stats` counters as one JSON object: `livepoll stats` where the CLI has
-# it, else lp_bench's own admin client.
+# stats_json: the daemon's own `stats` counters as one JSON object {name: value} (`livepoll stats
+# --json` has a line per node and counter; a cluster-wide answer holds the peers' too). Fails, and
+# says so, when it cannot read them: a benchmark that cannot read a figure must not print one.
 stats_json() {
-  local tsv
-  if tsv=$("$LIVEPOLL" -c "$ADMIN" stats 2>/dev/null) && [ -n "$tsv" ]; then
-    echo "$tsv" | jq -Rn '[inputs | split("\t") | {(.[0]): (.[1] | tonumber? // .)}] | add // {}'
-  else
-    "$LP_BENCH" admin --connect "$ADMIN" --json stats
-  fi
+  local out
+  out=$("$LIVEPOLL" -c "$ADMIN" --json stats 2>&1) && [ -n "$out" ] ||
+    { echo "bench: cannot read stats from $ADMIN: $out" >&2; return 1; }
+  echo "$out" | jq -sc --arg self "$(info_value node)" \
+    '[.[] | select(.node == $self)] | map({(.name): .value}) | add // error("no counters")'
 }
-# info_value KEY: a field of `livepoll status` (admin command info), which prints key/value lines.
-info_value() { "$LIVEPOLL" -c "$ADMIN" status | awk -F'\t' -v k="$1" '$1 == k {print $2}'; }
+# info_value KEY: a field of this node's `livepoll status --json` (admin command info); fails when
+# it has none.
+info_value() {
+  local v
+  v=$("$LIVEPOLL" -c "$ADMIN" --json status 2>/dev/null | head -1 | jq -er --arg k "$1" '.[$k]') ||
+    { echo "bench: status has no '$1'" >&2; return 1; }
+  echo "$v"
+}
 # subs_sum COLUMN: a column of `livepoll subs` summed over all topics.
 subs_sum() {
   "$LIVEPOLL" -c "$ADMIN" --header subs | awk -F'\t' -v c="$1" \
