@@ -5,7 +5,7 @@
 # "recent_orders region=eu" or top_products).
 set -euo pipefail
 cd "$(dirname "$0")"
-.ci/setup.sh
+.ci/setup.sh livepolld livepoll soci_plugin  # what the demo runs; ./test.sh builds the rest
 build=${BUILD_DIR:-build}
 run=$(mktemp -d /tmp/livepoll-demo-XXXXXX)
 admin="ipc://$run/admin"
@@ -19,5 +19,12 @@ echo "== livepolld --demo is running (log: $run/livepolld.log). The catalog:"
 "$build/cmd/livepoll" queries --header
 echo
 read -r -a what <<<"${LIVEPOLL_DEMO_QUERY:-revenue_by_region}"
+cat <<EOF
+== Try next, in another terminal (LIVEPOLL_CONNECT=$admin):
+   $build/cmd/livepoll subs                  who watches what, and the poller of each topic
+   $build/cmd/livepoll watch recent_orders region=eu
+   a second node, a cluster: README.md, "A cluster"; every command: $build/cmd/livepoll --help
+
+EOF
 echo "== livepoll watch ${what[*]}   (a snapshot, then a diff whenever the data changes; Ctrl-C stops)"
 "$build/cmd/livepoll" watch "${what[@]}"
