@@ -4,13 +4,28 @@
 #include <spdlog/sinks/ansicolor_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "net/log_format.h"
 
 namespace livepoll::daemon {
+
+bool StderrIsJournal() {
+  // systemd's rule (systemd.exec(5), JOURNAL_STREAM): "DEVICE:INODE" of the stream it connected
+  // stderr to. Checked against stderr itself, so a child that inherited the variable but writes
+  // elsewhere (a redirect to a file) keeps its own format.
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st {};
+  return fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
 
 void SetupLogging(const std::string& level, const std::string& format) {
   // UTC, like the JSON lines, so the logs of a cluster's nodes line up.
@@ -19,6 +34,9 @@ void SetupLogging(const std::string& level, const std::string& format) {
   if (format == "json") {
     sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     sink->set_formatter(std::make_unique<net::JsonLineFormatter>());
+  } else if (StderrIsJournal()) {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    sink->set_formatter(std::make_unique<net::JournalLineFormatter>());
   } else {
     // The color sink also checks TERM, so TERM=dumb gets no escapes either.
     if (isatty(STDERR_FILENO)) {

@@ -27,6 +27,22 @@ std::string_view LevelName(spdlog::level::level_enum l) {
   }
 }
 
+int SyslogPriority(spdlog::level::level_enum l) {
+  switch (l) {
+    case spdlog::level::trace:
+    case spdlog::level::debug:
+      return 7;  // LOG_DEBUG
+    case spdlog::level::info:
+      return 6;  // LOG_INFO
+    case spdlog::level::warn:
+      return 4;  // LOG_WARNING
+    case spdlog::level::err:
+      return 3;  // LOG_ERR
+    default:
+      return 2;  // LOG_CRIT
+  }
+}
+
 }  // namespace
 
 std::string JsonQuote(std::string_view text) {
@@ -60,6 +76,25 @@ void JsonLineFormatter::format(const spdlog::details::log_msg& msg, spdlog::memo
 
 std::unique_ptr<spdlog::formatter> JsonLineFormatter::clone() const {
   return std::make_unique<JsonLineFormatter>();
+}
+
+void JournalLineFormatter::format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) {
+  std::string line = "<" + std::to_string(SyslogPriority(msg.level)) + ">[";
+  line.append(msg.logger_name.data(), msg.logger_name.size());
+  line += "] ";
+  for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+    if (c == '\n') {
+      line += "\\n";
+    } else {
+      line.push_back(c);
+    }
+  }
+  line += '\n';
+  dest.append(line.data(), line.data() + line.size());
+}
+
+std::unique_ptr<spdlog::formatter> JournalLineFormatter::clone() const {
+  return std::make_unique<JournalLineFormatter>();
 }
 
 }  // namespace livepoll::net

@@ -28,4 +28,18 @@ class JsonLineFormatter final : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> clone() const override;
 };
 
+// The journal's format, for a daemon whose stderr is a systemd journal stream (JOURNAL_STREAM):
+//
+//   <4>[livepolld] member n2#17 is down
+//
+// journald stamps each line with its own time, so there is none here, and takes the `<N>` prefix
+// as the line's syslog priority (`journalctl -p warning` filters on it): trace and debug 7, info
+// 6, warn 4, error 3, critical 2. A newline inside a message would begin an entry without a
+// priority, so it is written as \n.
+class JournalLineFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override;
+  std::unique_ptr<spdlog::formatter> clone() const override;
+};
+
 }  // namespace livepoll::net

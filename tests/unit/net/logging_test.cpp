@@ -49,5 +49,24 @@ TEST(JsonLineFormatter, WritesOneObjectALine) {
   EXPECT_NE(std::string(again.data(), again.size()).find(R"("level":"error")"), std::string::npos);
 }
 
+// Under systemd: journald's priority prefix, no time of our own, one entry a message.
+TEST(JournalLineFormatter, PrefixesThePriorityAndKeepsOneLine) {
+  spdlog::details::log_msg msg(spdlog::source_loc{}, "livepolld", spdlog::level::warn,
+                               "member n2 is down\nsince 1 s");
+  spdlog::memory_buf_t buf;
+  JournalLineFormatter f;
+  f.format(msg, buf);
+  EXPECT_EQ(std::string(buf.data(), buf.size()), "<4>[livepolld] member n2 is down\\nsince 1 s\n");
+  for (auto [level, prefix] : {std::pair{spdlog::level::debug, "<7>"},
+                               {spdlog::level::info, "<6>"},
+                               {spdlog::level::err, "<3>"},
+                               {spdlog::level::critical, "<2>"}}) {
+    spdlog::memory_buf_t out;
+    msg.level = level;
+    f.clone()->format(msg, out);
+    EXPECT_EQ(std::string(out.data(), out.size()).substr(0, 3), prefix);
+  }
+}
+
 }  // namespace
 }  // namespace livepoll::net
