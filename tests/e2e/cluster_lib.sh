@@ -25,14 +25,22 @@ named_seeds() {
   echo "$out"
 }
 # with_keys NAME: KEY_ARGS for NAME; a name new to the test gets a key, and the nodes already
-# running are told to read trusted_keys again (SIGHUP) before it starts.
+# running are told to read trusted_keys again (SIGHUP) before it starts. Each is signalled once
+# it answers: SIGHUP kills a process that has not yet set up its signal handling.
 with_keys() {
+  local n deadline
   KEYS_NEW=0
   node_keys "$1"
-  if ((KEYS_NEW)) && ((${#PID[@]} > 0)); then
-    kill -HUP "${PID[@]}" 2>/dev/null || true
-    sleep 0.3
-  fi
+  ((KEYS_NEW)) || return 0
+  for n in ${PID[@]+"${!PID[@]}"}; do
+    kill -0 "${PID[$n]}" 2>/dev/null || continue
+    if [[ -z ${ADMIN_BIND[$n]:-} ]]; then
+      deadline=$((SECONDS + 10))
+      until quiet lp "$n" members || ((SECONDS > deadline)); do sleep 0.05; done
+    fi
+    kill -HUP "${PID[$n]}" 2>/dev/null || true
+  done
+  sleep 0.2
 }
 # start_node NAME [SEED_RPC [ARGS...]]: starts livepolld NAME, joining through SEED_RPC.
 start_node() {
