@@ -251,8 +251,8 @@ bool Cluster::Admit(const ClusterTransport::Frame& f, const ClusterFrame& frame)
   // The key that made the connection is the identity: the envelope and the body must name it.
   if (f.peer.empty() || frame.from != f.peer || c.name != f.peer) {
     counters_.cluster_frames_forged++;
-    spdlog::warn("dropped a cluster frame from node '{}' claiming to be '{}' ('{}' in its body)",
-                 f.peer, frame.from, c.name);
+    spdlog::debug("dropped a cluster frame from node '{}' claiming to be '{}' ('{}' in its body)",
+                  f.peer, frame.from, c.name);
     return false;
   }
   if (c.up_only) {

@@ -34,13 +34,14 @@ plan_ports() {
       RPC[$n]=127.0.0.1:$(free_port)
     done
     used+="${GOSSIP[$n]} ${RPC[$n]##*:} "
+    RPC_NAME[${RPC[$n]}]=$n  # so that seeds are written NAME@HOST:PORT (named_seeds)
   done
+  cluster_keys "$@"  # every key before any node starts: each trusts the others from its start
 }
 # launch NAME SEEDS [ARGS...]: starts livepolld NAME at its planned ports with SEEDS (a,b,...).
 launch() {
   local name=$1 seeds=$2
   shift 2
-  RPC_NAME[${RPC[$name]}]=$name
   with_keys "$name"
   "$LIVEPOLLD" --config "$E2E_TMP/node.conf" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
     --name "$name" --admin-bind "ipc://$E2E_TMP/$name.admin" \
