@@ -11,10 +11,11 @@ namespace livepoll::cli {
 
 Result<proto::AdminReply> CallAdmin(zmq::context_t& context, const std::string& endpoint,
                                     std::chrono::milliseconds timeout, const std::string& command,
-                                    const proto::Params& args) {
+                                    const proto::Params& args,
+                                    const std::optional<CurveClient>& curve) {
   using Clock = std::chrono::steady_clock;
   // Linger 0: a CLI that gave up must exit at once, not wait to deliver to a daemon that is gone.
-  Result<std::unique_ptr<Connection>> conn = Connection::Open(context, endpoint, {});
+  Result<std::unique_ptr<Connection>> conn = Connection::Open(context, endpoint, {}, false, curve);
   if (!conn.ok()) return conn.status();
   constexpr uint64_t kRequestId = 1;
   Status sent = (*conn)->Send(proto::AdminRequest{kRequestId, command, args});
@@ -49,7 +50,7 @@ std::optional<proto::AdminReply> CallAdminOrReport(const CommandContext& ctx,
   // which can answer for all.
   Result<proto::AdminReply> reply = Status::InvalidArgument("no endpoint");
   for (const std::string& endpoint : ctx.global.endpoints) {
-    reply = CallAdmin(context, endpoint, ctx.global.timeout, command, args);
+    reply = CallAdmin(context, endpoint, ctx.global.timeout, command, args, ctx.global.curve);
     if (reply.ok() || reply.status().code() != Status::Code::kTimeout) break;
   }
   if (!reply.ok()) {

@@ -7,6 +7,7 @@
 #include <zmq.hpp>
 
 #include "command.h"
+#include "connection.h"
 #include "livepoll/status.h"
 #include "proto/messages.h"
 
@@ -14,10 +15,12 @@ namespace livepoll::cli {
 
 // Sends `command` to the admin endpoint and waits up to `timeout` for its admin_reply. An `error`
 // answer is returned as a reply with its code and message. Errors: Timeout (nobody answered),
-// InvalidArgument (a bad endpoint), Malformed (the answer did not decode).
+// InvalidArgument (a bad endpoint), Malformed (the answer did not decode). `curve`: CurveZMQ on a
+// tcp:// endpoint (--server-key).
 Result<proto::AdminReply> CallAdmin(zmq::context_t& context, const std::string& endpoint,
                                     std::chrono::milliseconds timeout, const std::string& command,
-                                    const proto::Params& args = {});
+                                    const proto::Params& args = {},
+                                    const std::optional<CurveClient>& curve = {});
 
 // CallAdmin with ctx's endpoint and timeout; on failure writes one line to ctx.err and sets
 // *exit_code (kExitUnreachable, kExitUsage for a bad endpoint, else kExitFailure), returning

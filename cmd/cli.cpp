@@ -12,6 +12,7 @@
 
 #include "command.h"
 #include "duration.h"
+#include "keys.h"
 
 #ifndef LIVEPOLL_VERSION
 #define LIVEPOLL_VERSION "unknown"
@@ -38,6 +39,13 @@ po::options_description GlobalOptionsDescription() {
       ("node-timeout", po::value<std::string>()->value_name("DURATION"),
        "how long livepolld waits for each other node of a cluster-wide answer (default: half "
        "of --timeout)")
+      ("key", po::value<std::string>()->value_name("FILE"),
+       "your CurveZMQ secret key file (livepoll keygen), for a daemon with admin_keys; its "
+       "public key is derived (default: $LIVEPOLL_KEY; with --server-key and no key, a fresh "
+       "keypair: enough for watch, refused by the admin endpoint)")
+      ("server-key", po::value<std::string>()->value_name("KEY|FILE"),
+       "the daemon's CurveZMQ public key, as Z85 text or its NAME.pub file: speak CurveZMQ on "
+       "tcp:// endpoints (default: $LIVEPOLL_SERVER_KEY)")
       ("json", po::bool_switch(), "one JSON object per line")
       ("header", po::bool_switch(), "print a header line on tab-separated output too")
       ("help,h", po::bool_switch(), "show help (after a command: that command's help)")
@@ -147,6 +155,25 @@ std::optional<GlobalOptions> ResolveGlobals(const po::variables_map& vm, const C
       return std::nullopt;
     }
     g.node_timeout = *t;
+  }
+  auto option = [&](const char* name, const char* var) -> std::string {
+    if (vm.count(name)) return vm[name].as<std::string>();
+    std::optional<std::string> v = env.getenv ? env.getenv(var) : std::nullopt;
+    return v ? *v : "";
+  };
+  const std::string key = option("key", "LIVEPOLL_KEY");
+  const std::string server_key = option("server-key", "LIVEPOLL_SERVER_KEY");
+  if (!key.empty() && server_key.empty()) {
+    UsageError(err, "--key: needs --server-key (the daemon's public key)");
+    return std::nullopt;
+  }
+  if (!server_key.empty()) {
+    Result<CurveClient> curve = LoadCurveClient(server_key, key);
+    if (!curve.ok()) {
+      UsageError(err, curve.status().message());
+      return std::nullopt;
+    }
+    g.curve = std::move(*curve);
   }
   g.mode = ChooseOutputMode(vm["json"].as<bool>(), env.stdout_is_terminal);
   g.header = vm["header"].as<bool>();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli.h"
+#include "connection.h"
 #include "output.h"
 
 namespace livepoll::cli {
@@ -23,6 +24,8 @@ struct GlobalOptions {
   std::chrono::milliseconds node_timeout{1000};  // how long the daemon waits for each other node
   OutputMode mode = OutputMode::kTsv;            // table on a terminal, TSV piped, --json
   bool header = false;                           // --header: a header line on TSV too
+  // --server-key (and --key, or a fresh keypair): CurveZMQ on tcp:// endpoints.
+  std::optional<CurveClient> curve;
 };
 
 // What a command runs with.
@@ -51,6 +54,7 @@ std::vector<Command> InspectCommands();  // inspect_commands.cpp: status, querie
 std::vector<Command> WatchCommands();    // watch_command.cpp: watch
 std::vector<Command> ZombieCommands();   // zombie_commands.cpp: zombies, reap, resolve
 std::vector<Command> ClusterCommands();  // cluster_commands.cpp: fault
+std::vector<Command> KeyCommands();      // key_commands.cpp: keygen
 const std::vector<Command>& AllCommands();
 
 }  // namespace livepoll::cli

@@ -11,10 +11,16 @@ namespace livepoll::cli {
 Result<std::unique_ptr<Connection>> Connection::Open(zmq::context_t& context,
                                                      const std::string& endpoint,
                                                      std::chrono::milliseconds linger,
-                                                     bool watch_link) {
+                                                     bool watch_link,
+                                                     const std::optional<CurveClient>& curve) {
   try {
     zmq::socket_t socket(context, zmq::socket_type::dealer);
     socket.set(zmq::sockopt::linger, static_cast<int>(linger.count()));
+    if (curve && endpoint.rfind("tcp://", 0) == 0) {
+      socket.set(zmq::sockopt::curve_serverkey, curve->server_key);
+      socket.set(zmq::sockopt::curve_publickey, curve->public_key);
+      socket.set(zmq::sockopt::curve_secretkey, curve->secret_key);
+    }
     std::unique_ptr<Connection> c(new Connection(std::move(socket), endpoint));
     if (watch_link) {
       // Monitors are reached over inproc, by a name unique in the context.

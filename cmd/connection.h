@@ -14,16 +14,25 @@
 
 namespace livepoll::cli {
 
+// A CurveZMQ client's keys (Z85): the daemon's public key and this side's keypair.
+struct CurveClient {
+  std::string server_key;
+  std::string public_key;
+  std::string secret_key;
+};
+
 class Connection {
  public:
   // Connects to `endpoint`. ZeroMQ connects in the background, so nobody listening is no error
   // here: it shows as silence. InvalidArgument when the endpoint is not one ZeroMQ can connect to.
   // `linger`: how long a closing socket still tries to deliver what was sent. `watch_link`: also
-  // follow the connection itself (Closed), as a long-lived client must.
+  // follow the connection itself (Closed), as a long-lived client must. `curve`: speak CurveZMQ
+  // on a tcp:// endpoint (ipc:// endpoints are plain: the daemon guards them by file mode).
   static Result<std::unique_ptr<Connection>> Open(zmq::context_t& context,
                                                   const std::string& endpoint,
                                                   std::chrono::milliseconds linger,
-                                                  bool watch_link = false);
+                                                  bool watch_link = false,
+                                                  const std::optional<CurveClient>& curve = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

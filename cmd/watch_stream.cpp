@@ -43,8 +43,9 @@ std::string ConnectableEndpoint(const std::string& client, const std::string& ad
 // The node's client endpoint, from `info` on its admin endpoint. Errors: CallAdmin's, and
 // Unavailable for an answer without one.
 Result<std::string> ClientEndpoint(zmq::context_t& context, const std::string& admin,
-                                   milliseconds timeout) {
-  Result<proto::AdminReply> info = CallAdmin(context, admin, timeout, "info", {{"local", "1"}});
+                                   milliseconds timeout, const std::optional<CurveClient>& curve) {
+  Result<proto::AdminReply> info =
+      CallAdmin(context, admin, timeout, "info", {{"local", "1"}}, curve);
   if (!info.ok()) return info.status();
   if (!info->code.empty()) return Status::Unavailable("info: " + info->message);
   size_t column = 0;
@@ -116,7 +117,8 @@ std::optional<int> WatchStream::Attach(size_t first, const std::string& why) {
     Status last = Status::Ok();
     for (size_t k = 0; k < n; ++k) {
       const std::string& admin = endpoints_[(first + k) % n];
-      Result<std::string> client = ClientEndpoint(context_, admin, ctx_.global.timeout);
+      Result<std::string> client =
+          ClientEndpoint(context_, admin, ctx_.global.timeout, ctx_.global.curve);
       if (client.ok()) {
         current_ = (first + k) % n;
         if (SendJoin(admin, *client)) return std::nullopt;
@@ -145,8 +147,8 @@ std::optional<int> WatchStream::Attach(size_t first, const std::string& why) {
   while (!Stopping()) {
     for (size_t k = 0; k < n && !Stopping(); ++k) {
       const std::string& admin = endpoints_[(first + k) % n];
-      Result<std::string> client =
-          ClientEndpoint(context_, admin, std::min(ctx_.global.timeout, kRejoinAsk));
+      Result<std::string> client = ClientEndpoint(
+          context_, admin, std::min(ctx_.global.timeout, kRejoinAsk), ctx_.global.curve);
       if (client.ok() && SendJoin(admin, *client)) {
         current_ = (first + k) % n;
         return std::nullopt;
@@ -159,7 +161,7 @@ std::optional<int> WatchStream::Attach(size_t first, const std::string& why) {
 
 bool WatchStream::SendJoin(const std::string& admin_endpoint, const std::string& client_endpoint) {
   Result<std::unique_ptr<Connection>> conn =
-      Connection::Open(context_, client_endpoint, {}, /*watch_link=*/true);
+      Connection::Open(context_, client_endpoint, {}, /*watch_link=*/true, ctx_.global.curve);
   if (!conn.ok()) {
     ctx_.err << "livepoll: " << admin_endpoint << ": " << conn.status().message() << '\n';
     return false;

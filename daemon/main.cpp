@@ -1,6 +1,6 @@
 // livepolld: parses its options, sets up logging and the stop signals, and runs the node
-// (daemon/run.h) until SIGTERM or SIGINT. Exit status: 0 after a clean stop, 1 on a runtime
-// failure, 2 on bad options, configuration or plugins.
+// (daemon/run.h) until SIGTERM or SIGINT; SIGHUP reads the key folders again. Exit status: 0 after
+// a clean stop, 1 on a runtime failure, 2 on bad options, configuration or plugins.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -39,7 +39,13 @@ int main(int argc, char** argv) {
     spdlog::error("{}", stop_fd.status().message());
     return daemon::kExitFailure;
   }
-  const int status = daemon::Run(*args, env, *stop_fd);
+  Result<int> reload_fd = daemon::OpenReloadSignal();
+  if (!reload_fd.ok()) {
+    spdlog::error("{}", reload_fd.status().message());
+    return daemon::kExitFailure;
+  }
+  const int status = daemon::Run(*args, env, *stop_fd, *reload_fd);
+  close(*reload_fd);
   close(*stop_fd);
   return status;
 }

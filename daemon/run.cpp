@@ -8,10 +8,12 @@
 #include <cstring>
 #include <filesystem>
 
+#include "config/node_keys.h"
 #include "core/node.h"
 #include "daemon/demo.h"
 #include "livepoll/version.h"
 #include "net/advertise.h"
+#include "net/curve_keys.h"
 #include "net/server.h"
 #include "source/dsn_mask.h"
 #include "source/plugin.h"
@@ -61,8 +63,23 @@ Result<net::ClusterOptions> ClusterTransportFrom(Env& env, const config::NodeCon
   if (!host.ok()) return host.status();
   c.advertise_host = *host;
   c.seeds = node.join;
+  c.seed_names = node.join_names;
   c.fault_injection = node.fault_injection;
   return c;
+}
+
+// With keys: this node's keypair and the key sets; the error says which file or folder is wrong.
+Result<std::optional<net::SecurityOptions>> SecurityFrom(const config::NodeConfig& node) {
+  if (node.secret_key.empty()) return std::optional<net::SecurityOptions>();
+  net::SecurityOptions sec;
+  Result<net::CurveKeyPair> keys = net::LoadSecretKey(node.secret_key);
+  if (!keys.ok()) return Status::InvalidArgument("secret_key: " + keys.status().message());
+  sec.keys = *keys;
+  sec.dirs = {node.trusted_keys, node.admin_keys, node.admin_readonly_keys};
+  Result<net::KeySets> sets = net::LoadKeySets(sec.dirs, node.name, sec.keys.public_key);
+  if (!sets.ok()) return sets.status();
+  sec.sets = std::move(*sets);
+  return std::optional<net::SecurityOptions>(std::move(sec));
 }
 
 // Who this node is in the cluster, and how its state machines behave.
@@ -97,8 +114,22 @@ struct TempDir {
   }
 };
 
-int Serve(const config::DaemonArgs& args, Env& env, int stop_fd) {
+int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) {
   config::Config cfg = args.config;
+
+  if (Status s = config::CheckExposure(cfg.node); !s.ok()) {
+    spdlog::error("refusing to start: {}", s.message());
+    return kExitUsage;
+  }
+  if (cfg.node.insecure)
+    spdlog::warn(
+        "insecure = true: endpoints off loopback are allowed without keys; anyone who "
+        "can reach them can read and change this node's state");
+  Result<std::optional<net::SecurityOptions>> security = SecurityFrom(cfg.node);
+  if (!security.ok()) {
+    spdlog::error("refusing to start: {}", security.status().message());
+    return kExitUsage;
+  }
 
   TempDir demo_dir;
   if (args.demo) {
@@ -165,6 +196,12 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd) {
           .count());
   net::ServerOptions server_options{cfg.node.client_bind, cfg.node.admin_bind, {}};
   server_options.stall_after = cfg.node.stall_after;
+  if (*security) {
+    spdlog::info("CurveZMQ: public key {}, {} trusted nodes{}", (*security)->keys.public_key,
+                 (*security)->sets.nodes.size(),
+                 cfg.node.admin_keys.empty() ? "" : ", admin endpoint with keys");
+    server_options.security = std::move(*security);
+  }
   if (!cfg.node.gossip_bind.empty()) {  // in a cluster the registry starts pollers
     Result<net::ClusterOptions> transport = ClusterTransportFrom(env, cfg.node);
     if (!transport.ok()) {
@@ -187,7 +224,7 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd) {
   spdlog::info("livepolld {} node {}: clients at {}, admin at {}, {} queries", Version(),
                cfg.node.name, server.client_endpoint(), server.admin_endpoint(),
                cfg.queries.size());
-  Status s = server.Run(stop_fd);
+  Status s = server.Run(stop_fd, reload_fd);
   spdlog::info("stopping");
   writer.reset();
   if (!s.ok()) {
@@ -199,9 +236,9 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd) {
 
 }  // namespace
 
-int Run(const config::DaemonArgs& args, Env& env, int stop_fd) {
+int Run(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) {
   try {
-    return Serve(args, env, stop_fd);
+    return Serve(args, env, stop_fd, reload_fd);
   } catch (const std::exception& e) {
     spdlog::critical("unexpected failure: {}", e.what());
     return kExitFailure;

@@ -26,4 +26,17 @@ Result<int> OpenStopSignals() {
   return fd;
 }
 
+Result<int> OpenReloadSignal() {
+  sigset_t reload;
+  sigemptyset(&reload);
+  sigaddset(&reload, SIGHUP);
+  if (int err = pthread_sigmask(SIG_BLOCK, &reload, nullptr); err != 0)
+    return Status::Internal(std::string("cannot block SIGHUP: ") + std::strerror(err));
+  const int fd = signalfd(-1, &reload, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (fd < 0)
+    return Status::Internal(std::string("cannot make the signalfd for SIGHUP: ") +
+                            std::strerror(errno));
+  return fd;
+}
+
 }  // namespace livepoll::daemon

@@ -15,4 +15,9 @@ namespace livepoll::daemon {
 // REQUIRES: called before any thread starts.
 Result<int> OpenStopSignals();
 
+// The same for SIGHUP ("read your keys again"): blocked in the calling thread and returned as a
+// signalfd (non-blocking, close-on-exec) that the event loop drains and acts on.
+// REQUIRES: called before any thread starts.
+Result<int> OpenReloadSignal();
+
 }  // namespace livepoll::daemon

@@ -39,7 +39,9 @@ const po::options_description& Options() {
     // clang-format on
     po::options_description node("Node (also the [node] keys of the file; the command line wins)");
     for (const auto& k : NodeKeys()) {
-      node.add_options()(k.cli, po::value<std::string>()->value_name(k.arg), k.help);
+      auto* value = po::value<std::string>()->value_name(k.arg);
+      if (k.implicit != nullptr) value->implicit_value(k.implicit);
+      node.add_options()(k.cli, value, k.help);
     }
     po::options_description out;
     out.add(general).add(node);

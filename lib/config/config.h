@@ -67,6 +67,9 @@ struct NodeConfig {
   // of the route to the seeds.
   std::string advertise_host;
   std::vector<std::string> join;  // seeds' rpc endpoints, tcp://host:port
+  // The seeds' names by rpc endpoint, for those written NAME@tcp://host:port (needed with keys:
+  // the seed's public key is trusted_keys/NAME.pub).
+  std::map<std::string, std::string> join_names;
   milliseconds gossip_interval{100};
   milliseconds suspect_after{500};
   milliseconds dead_after{1000};
@@ -79,8 +82,14 @@ struct NodeConfig {
   uint32_t stall_after = 3;             // intervals without a good poll: a stalled poller
   uint32_t history = 64;                // updates kept per topic for clients that resume
   bool fault_injection = false;         // the `fault` admin command, for tests only
-  std::string log_level = "info";       // trace, debug, info, warn, error
-  std::string log_format = "text";      // text or json
+  // Security (PROTOCOL.md, "Security"): CurveZMQ on every tcp:// socket when both are set.
+  std::string secret_key;           // this node's key file (livepoll keygen)
+  std::string trusted_keys;         // a folder of NAME.pub: the nodes allowed into the cluster
+  std::string admin_keys;           // a folder of NAME.pub: operators with every admin command
+  std::string admin_readonly_keys;  // ... operators who may only look
+  bool insecure = false;            // allow non-loopback binds without keys (logged at start)
+  std::string log_level = "info";   // trace, debug, info, warn, error
+  std::string log_format = "text";  // text or json
 };
 
 struct Config {

@@ -24,6 +24,16 @@ Status SetPolicy(E& out, const std::string& v, std::optional<E> (*parse)(std::st
   return Status::InvalidArgument("'" + v + "' is not one of " + Join(all, ", ", name));
 }
 
+Status SetBool(bool& out, const std::string& v) {
+  if (v == "true" || v == "yes" || v == "on" || v == "1")
+    out = true;
+  else if (v == "false" || v == "no" || v == "off" || v == "0")
+    out = false;
+  else
+    return Status::InvalidArgument("'" + v + "' is not a boolean (true or false)");
+  return Status::Ok();
+}
+
 const NodeKey kNodeKeys[] = {
     {"name", "name", "NAME", "node name, unique in the cluster (default: the host name)",
      [](NodeConfig& n, const std::string& v) {
@@ -87,17 +97,27 @@ const NodeKey kNodeKeys[] = {
        n.advertise_host = v;
        return Status::Ok();
      }},
-    {"join", "join", "HOST:PORT,...",
-     "seeds' rpc addresses to join the cluster through (default: none)",
+    {"join", "join", "[NAME@]HOST:PORT,...",
+     "seeds' rpc addresses to join the cluster through; with keys each must be NAME@HOST:PORT, "
+     "NAME the seed's node name (its key is trusted_keys/NAME.pub) (default: none)",
      [](NodeConfig& n, const std::string& v) {
        n.join.clear();
+       n.join_names.clear();
        std::stringstream in(v);
        for (std::string seed; std::getline(in, seed, ',');) {
          seed = Trim(seed);
          if (seed.empty()) continue;
+         std::string name;
+         const auto at = seed.find('@');
+         if (at != std::string::npos && at < seed.find("://")) {
+           name = seed.substr(0, at);
+           seed.erase(0, at + 1);
+           if (name.empty()) return Status::InvalidArgument("'@" + seed + "': the name is empty");
+         }
          if (seed.find("://") == std::string::npos) seed = "tcp://" + seed;
          if (Status s = CheckEndpoint(seed); !s.ok()) return s;
          n.join.push_back(seed);
+         if (!name.empty()) n.join_names[seed] = name;
        }
        return Status::Ok();
      }},
@@ -158,15 +178,43 @@ const NodeKey kNodeKeys[] = {
     {"fault_injection", "fault-injection", "BOOL",
      "accept the `fault` admin command that cuts this node off from named peers, for tests "
      "(default false)",
+     [](NodeConfig& n, const std::string& v) { return SetBool(n.fault_injection, v); }},
+    {"secret_key", "secret-key", "FILE",
+     "this node's CurveZMQ secret key (livepoll keygen); with trusted_keys, every tcp:// socket "
+     "is encrypted and authenticated (default: none)",
      [](NodeConfig& n, const std::string& v) {
-       if (v == "true" || v == "yes" || v == "on" || v == "1")
-         n.fault_injection = true;
-       else if (v == "false" || v == "no" || v == "off" || v == "0")
-         n.fault_injection = false;
-       else
-         return Status::InvalidArgument("'" + v + "' is not a boolean (true or false)");
+       if (v.empty()) return Status::InvalidArgument("must not be empty");
+       n.secret_key = v;
        return Status::Ok();
      }},
+    {"trusted_keys", "trusted-keys", "DIR",
+     "a folder of NAME.pub files, the public keys of the nodes allowed into the cluster, this one "
+     "included; re-read on SIGHUP (default: none)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v.empty()) return Status::InvalidArgument("must not be empty");
+       n.trusted_keys = v;
+       return Status::Ok();
+     }},
+    {"admin_keys", "admin-keys", "DIR",
+     "a folder of NAME.pub files, operators' keys allowed every admin command; makes a tcp:// "
+     "admin endpoint CurveZMQ; re-read on SIGHUP (default: none)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v.empty()) return Status::InvalidArgument("must not be empty");
+       n.admin_keys = v;
+       return Status::Ok();
+     }},
+    {"admin_readonly_keys", "admin-readonly-keys", "DIR",
+     "a folder of NAME.pub files, operators' keys allowed the commands that only look (not reap, "
+     "resolve, fault); re-read on SIGHUP (default: none)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v.empty()) return Status::InvalidArgument("must not be empty");
+       n.admin_readonly_keys = v;
+       return Status::Ok();
+     }},
+    {"insecure", "insecure", "BOOL",
+     "allow tcp:// binds off loopback without keys (logged as a warning at every start) "
+     "(default false)",
+     [](NodeConfig& n, const std::string& v) { return SetBool(n.insecure, v); }, "true"},
     {"log_level", "log-level", "LEVEL", "trace, debug, info, warn or error (default info)",
      [](NodeConfig& n, const std::string& v) {
        static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
@@ -214,6 +262,59 @@ Status CheckCluster(const NodeConfig& n) {
     return Status::InvalidArgument("suspect_after must be shorter than dead_after");
   if (n.gossip_interval >= n.suspect_after)
     return Status::InvalidArgument("gossip_interval must be shorter than suspect_after");
+  if (n.secret_key.empty() != n.trusted_keys.empty())
+    return Status::InvalidArgument(
+        "secret_key and trusted_keys: give both to use keys (CurveZMQ), or neither");
+  if (n.secret_key.empty() && (!n.admin_keys.empty() || !n.admin_readonly_keys.empty()))
+    return Status::InvalidArgument("admin_keys and admin_readonly_keys need secret_key");
+  if (!n.secret_key.empty()) {
+    for (const std::string& seed : n.join)
+      if (!n.join_names.count(seed))
+        return Status::InvalidArgument(
+            "join: with keys each seed must be NAME@" + seed +
+            " (NAME: the seed's node name; its key is trusted_keys/NAME.pub), not " + seed);
+  }
+  return Status::Ok();
+}
+
+bool IsLoopbackEndpoint(const std::string& endpoint) {
+  if (!endpoint.starts_with("tcp://")) return true;  // ipc://, inproc://: local
+  std::string host = endpoint.substr(6);
+  // tcp://[source;]host:port: the address bound is after a ';'.
+  if (auto semi = host.find(';'); semi != std::string::npos) host.erase(0, semi + 1);
+  if (auto colon = host.rfind(':'); colon != std::string::npos) host.erase(colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host == "localhost" || host == "::1" || host == "lo") return true;
+  // 127.0.0.0/8, as dotted digits only (a name such as 127.example.com is not).
+  if (!host.starts_with("127.")) return false;
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      return false;
+  }
+  return dots == 3;
+}
+
+Status CheckExposure(const NodeConfig& n) {
+  if (n.insecure) return Status::Ok();
+  const bool keys = !n.secret_key.empty();
+  const std::pair<const char*, const std::string*> binds[] = {{"gossip_bind", &n.gossip_bind},
+                                                              {"rpc_bind", &n.rpc_bind},
+                                                              {"client_bind", &n.client_bind},
+                                                              {"admin_bind", &n.admin_bind}};
+  for (const auto& [key, endpoint] : binds) {
+    if (IsLoopbackEndpoint(*endpoint)) continue;
+    const bool admin = std::string_view(key) == "admin_bind";
+    if (keys && (!admin || !n.admin_keys.empty())) continue;
+    return Status::InvalidArgument(
+        std::string(key) + " = " + *endpoint + " is reachable from other hosts, and " +
+        (admin ? "the admin endpoint needs secret_key, trusted_keys and admin_keys there"
+               : "nothing protects it: set secret_key and trusted_keys (livepoll keygen)") +
+        "; or bind to loopback, or set insecure = true (--insecure) to allow it anyway");
+  }
   return Status::Ok();
 }
 

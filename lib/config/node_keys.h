@@ -19,6 +19,8 @@ struct NodeKey {
   const char* help;  // the --help text
   // Checks `value` and sets it in the node; an error is the message alone (values.h).
   Status (*set)(NodeConfig& node, const std::string& value);
+  // The value of the bare option (`--insecure` alone), or nullptr: the option needs a value.
+  const char* implicit = nullptr;
 };
 
 // Every [node] key, in --help order.
@@ -34,5 +36,14 @@ std::string UnknownNodeKey();
 // gossip_interval < suspect_after < dead_after). Checked once every key is set, since the file
 // and the command line may each give one half.
 Status CheckCluster(const NodeConfig& node);
+
+// Secure by default: an error naming the first tcp:// bind that is not on loopback (127.0.0.0/8,
+// ::1, localhost; a wildcard is not) while no keys protect it: the cluster's and the client
+// endpoint need secret_key, the admin endpoint secret_key and admin_keys. `insecure` allows them.
+// ipc:// endpoints are local.
+Status CheckExposure(const NodeConfig& node);
+
+// Whether a tcp:// endpoint's host is loopback (true for anything that is not tcp://).
+bool IsLoopbackEndpoint(const std::string& endpoint);
 
 }  // namespace livepoll::config

@@ -18,6 +18,12 @@ struct Counters {
   uint64_t cluster_frames_foreign = 0;  // another cluster's, or another protocol version
   uint64_t cluster_frames_unknown = 0;
   uint64_t cluster_frames_cut = 0;  // dropped by fault injection
+  // ---- security (PROTOCOL.md, "Security"; only with keys) ----
+  uint64_t auth_refused = 0;    // CurveZMQ handshakes refused by the ZAP handler (unknown keys)
+  uint64_t auth_malformed = 0;  // ZAP requests that did not parse (answered 500)
+  uint64_t cluster_frames_forged = 0;        // from/sender/origin is not the authenticated node
+  uint64_t cluster_frames_wrong_socket = 0;  // a gossip type on rpc, or an rpc type on gossip
+  uint64_t cluster_frames_not_member = 0;    // admin or data messages from a node not up
   // ---- traffic (the transport) ----
   uint64_t gossip_bytes_sent = 0;
   uint64_t gossip_frames_sent = 0;
@@ -59,13 +65,18 @@ struct CounterName {
 
 // Every counter by name, sorted by name (the order `livepoll stats` lists them in).
 inline constexpr std::array kCounters = {
+    CounterName{"auth_malformed", &Counters::auth_malformed, false},
+    CounterName{"auth_refused", &Counters::auth_refused, false},
     CounterName{"clashes", &Counters::clashes, true},
     CounterName{"clashes_resolved", &Counters::clashes_resolved, true},
     CounterName{"clients_dropped", &Counters::clients_dropped, false},
     CounterName{"cluster_frames_cut", &Counters::cluster_frames_cut, true},
+    CounterName{"cluster_frames_forged", &Counters::cluster_frames_forged, true},
     CounterName{"cluster_frames_foreign", &Counters::cluster_frames_foreign, true},
     CounterName{"cluster_frames_malformed", &Counters::cluster_frames_malformed, true},
+    CounterName{"cluster_frames_not_member", &Counters::cluster_frames_not_member, true},
     CounterName{"cluster_frames_unknown", &Counters::cluster_frames_unknown, true},
+    CounterName{"cluster_frames_wrong_socket", &Counters::cluster_frames_wrong_socket, true},
     CounterName{"data_updates_received", &Counters::data_updates_received, true},
     CounterName{"data_updates_sent", &Counters::data_updates_sent, true},
     CounterName{"frames_incompatible", &Counters::frames_incompatible, false},

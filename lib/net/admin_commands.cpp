@@ -131,11 +131,11 @@ proto::AdminReply Resolve(AdminContext& ctx, const proto::AdminRequest& req) {
 }
 
 constexpr std::array kCommands = {
-    AdminCommand{"info", true, Info},    AdminCommand{"queries", true, Queries},
-    AdminCommand{"subs", true, Subs},    AdminCommand{"members", false, Members},
-    AdminCommand{"stats", true, Stats},  AdminCommand{"plugins", true, Plugins},
-    AdminCommand{"fault", false, Fault}, AdminCommand{"zombies", true, Zombies},
-    AdminCommand{"reap", true, Reap},    AdminCommand{"resolve", true, Resolve},
+    AdminCommand{"info", true, true, Info},     AdminCommand{"queries", true, true, Queries},
+    AdminCommand{"subs", true, true, Subs},     AdminCommand{"members", false, true, Members},
+    AdminCommand{"stats", true, true, Stats},   AdminCommand{"plugins", true, true, Plugins},
+    AdminCommand{"fault", false, false, Fault}, AdminCommand{"zombies", true, true, Zombies},
+    AdminCommand{"reap", true, false, Reap},    AdminCommand{"resolve", true, false, Resolve},
 };
 
 }  // namespace
@@ -149,6 +149,11 @@ const AdminCommand* FindAdminCommand(std::string_view name) {
 bool IsClusterWide(std::string_view command) {
   const AdminCommand* c = FindAdminCommand(command);
   return c != nullptr && c->cluster_wide;
+}
+
+bool IsReadOnly(std::string_view command) {
+  const AdminCommand* c = FindAdminCommand(command);
+  return c != nullptr && c->read_only;
 }
 
 proto::AdminReply RunAdmin(AdminContext& ctx, const proto::AdminRequest& req) {

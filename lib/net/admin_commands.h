@@ -47,12 +47,16 @@ struct AdminContext {
 struct AdminCommand {
   const char* name;
   bool cluster_wide;  // asked of every up member too, the answers merged (admin_fanout.h)
+  bool read_only;     // changes nothing: allowed to a read-only admin key (admin_readonly_keys)
   proto::AdminReply (*run)(AdminContext& ctx, const proto::AdminRequest& req);
 };
 
 // The command named `name`, or null.
 const AdminCommand* FindAdminCommand(std::string_view name);
 bool IsClusterWide(std::string_view command);
+// Whether `command` only looks (info, members, subs, ...); false for reap, resolve, fault and
+// unknown commands.
+bool IsReadOnly(std::string_view command);
 
 // Runs `req` on this node: its reply, or an error reply for an unknown command.
 proto::AdminReply RunAdmin(AdminContext& ctx, const proto::AdminRequest& req);

@@ -7,7 +7,10 @@
 namespace livepoll::net {
 
 Cluster::Cluster(zmq::context_t& ctx, ClusterOptions options, core::Node& node)
-    : options_(std::move(options)), node_(node), counters_(node.counters()), transport_(ctx) {}
+    : options_(std::move(options)),
+      node_(node),
+      counters_(node.counters()),
+      transport_(ctx, options_.curve) {}
 
 Status Cluster::Start(Time now, core::Actions& out) {
   if (Status s = transport_.Bind(options_.gossip_bind, options_.rpc_bind, options_.advertise_host);
@@ -27,14 +30,14 @@ void Cluster::OnReadable(Time now, core::Actions& out) {
   for (int i = 0; i < 1000; ++i) {  // bounded, like the Server's other sockets
     std::optional<ClusterTransport::Frame> f = transport_.Receive();
     if (!f) break;
-    Handle(now, f->payload, out);
+    Handle(now, *f, out);
   }
   for (const std::string& endpoint : transport_.TakeDisconnects())
     node_.OnPeerDisconnect(now, endpoint, out);
 }
 
-void Cluster::Handle(Time now, const std::string& payload, core::Actions& out) {
-  Result<ClusterFrame> frame = DecodeCluster(payload, options_.cluster);
+void Cluster::Handle(Time now, const ClusterTransport::Frame& f, core::Actions& out) {
+  Result<ClusterFrame> frame = DecodeCluster(f.payload, options_.cluster);
   if (!frame.ok()) {
     const Status& s = frame.status();
     switch (s.code()) {
@@ -55,6 +58,7 @@ void Cluster::Handle(Time now, const std::string& payload, core::Actions& out) {
     counters_.cluster_frames_cut++;
     return;
   }
+  if (options_.curve && !Admit(f, *frame)) return;
   std::visit(
       [&](auto& m) {
         using T = std::decay_t<decltype(m)>;
@@ -77,7 +81,11 @@ void Cluster::Carry(std::vector<core::TransportAction>& actions) {
           } else if constexpr (std::is_same_v<T, core::Send>) {
             if (!IsCut(act.endpoint)) Send(act.endpoint, Encode(act.message));
           } else if constexpr (std::is_same_v<T, core::Connect>) {
-            transport_.Connect(act.gossip_endpoint);
+            const std::string name = NameAtGossip(act.gossip_endpoint);
+            if (!transport_.Connect(act.gossip_endpoint, name, KeyOf(name)) && options_.curve &&
+                WarnOnce(act.gossip_endpoint))
+              spdlog::warn("not subscribing to {}'s gossip at {}: no key in trusted_keys",
+                           name.empty() ? "an unknown node" : name, act.gossip_endpoint);
           } else if constexpr (std::is_same_v<T, core::Disconnect>) {
             transport_.Disconnect(act.gossip_endpoint);
           } else if constexpr (std::is_same_v<T, core::Forget>) {
@@ -139,7 +147,129 @@ void Cluster::Broadcast(const std::string& payload) {
 
 void Cluster::Send(const std::string& endpoint, const std::string& payload) {
   counters_.rpc_bytes_sent += payload.size();
-  transport_.Send(endpoint, payload);
+  std::string key;
+  if (options_.curve && !transport_.has_dealer(endpoint)) {
+    key = KeyOf(NameAtRpc(endpoint));
+    if (key.empty()) {
+      if (WarnOnce(endpoint))
+        spdlog::warn("not sending to {}: no key in trusted_keys for the node there", endpoint);
+      return;
+    }
+  }
+  transport_.Send(endpoint, payload, key);
+}
+
+bool Cluster::WarnOnce(const std::string& endpoint) {
+  if (warned_.size() >= 1024) warned_.clear();
+  return warned_.insert(endpoint).second;
+}
+
+std::string Cluster::NameAtRpc(const std::string& endpoint) const {
+  for (const core::Membership::Member& m : node_.cluster()->membership().Members())
+    if (m.claim.rpc_endpoint == endpoint) return m.claim.id.name;
+  if (auto it = joiners_.find(endpoint); it != joiners_.end()) return it->second;
+  if (auto it = options_.seed_names.find(endpoint); it != options_.seed_names.end())
+    return it->second;
+  return "";
+}
+
+std::string Cluster::NameAtGossip(const std::string& endpoint) const {
+  for (const core::Membership::Member& m : node_.cluster()->membership().Members())
+    if (m.claim.gossip_endpoint == endpoint) return m.claim.id.name;
+  return "";
+}
+
+std::string Cluster::KeyOf(const std::string& name) const {
+  if (name.empty() || !options_.keys) return "";
+  std::shared_ptr<const KeySets> keys = options_.keys();
+  if (!keys) return "";
+  auto it = keys->nodes.find(name);
+  return it == keys->nodes.end() ? "" : it->second;
+}
+
+namespace {
+
+// What the identity rule needs of a message: the node it says it comes from (its `sender`,
+// `origin`, a heartbeat's or join's `self`, an update's `owner`), the socket its type travels on,
+// and whether only up members may send it.
+struct Claimed {
+  std::string name;
+  bool gossip = false;
+  bool up_only = false;
+};
+
+template <typename T>
+void Describe(const T& m, Claimed& c) {
+  if constexpr (requires { m.origin.name; }) {
+    c.name = m.origin.name;
+  } else if constexpr (requires { m.from.name; }) {
+    c.name = m.from.name;
+  } else if constexpr (requires { m.self.id.name; }) {
+    c.name = m.self.id.name;
+  } else if constexpr (requires { m.update.owner; }) {
+    c.name = m.update.owner;
+  }
+  using core::ClaimEntry;
+  using core::PresenceEntry;
+  c.gossip = std::is_same_v<T, core::Heartbeat> || std::is_same_v<T, core::LeaveNotice> ||
+             std::is_same_v<T, core::ReplicaDelta<PresenceEntry>> ||
+             std::is_same_v<T, core::ReplicaDelta<ClaimEntry>> ||
+             std::is_same_v<T, core::ReplicaClock> || std::is_same_v<T, core::DataUpdate>;
+}
+
+Claimed Describe(const ClusterMessage& message) {
+  Claimed c;
+  std::visit(
+      [&](const auto& group) {
+        using G = std::decay_t<decltype(group)>;
+        std::visit(
+            [&](const auto& m) {
+              using T = std::decay_t<decltype(m)>;
+              if constexpr (std::is_same_v<T, core::ClaimsMessage>) {
+                std::visit([&](const auto& inner) { Describe(inner, c); }, m.m);
+              } else {
+                Describe(m, c);
+              }
+            },
+            group);
+        c.up_only = std::is_same_v<G, DataMessage> || std::is_same_v<G, AdminMessage>;
+      },
+      message);
+  return c;
+}
+
+}  // namespace
+
+bool Cluster::Admit(const ClusterTransport::Frame& f, const ClusterFrame& frame) {
+  const Claimed c = Describe(frame.message);
+  if (c.gossip != (f.from == ClusterTransport::Frame::From::kGossip)) {
+    counters_.cluster_frames_wrong_socket++;
+    spdlog::debug("cluster frame from {} on the wrong socket (a {} type on {})", f.peer,
+                  c.gossip ? "gossip" : "rpc", c.gossip ? "rpc" : "gossip");
+    return false;
+  }
+  // The key that made the connection is the identity: the envelope and the body must name it.
+  if (f.peer.empty() || frame.from != f.peer || c.name != f.peer) {
+    counters_.cluster_frames_forged++;
+    spdlog::debug("dropped a cluster frame from node '{}' claiming to be '{}' ('{}' in its body)",
+                  f.peer, frame.from, c.name);
+    return false;
+  }
+  if (c.up_only) {
+    std::optional<core::Membership::Member> m = node_.cluster()->membership().Find(f.peer);
+    if (!m || (m->claim.state != core::MemberState::kAlive &&
+               m->claim.state != core::MemberState::kSuspect)) {
+      counters_.cluster_frames_not_member++;
+      return false;
+    }
+  }
+  if (const auto* mm = std::get_if<core::MembershipMessage>(&frame.message)) {
+    if (const auto* join = std::get_if<core::JoinRequest>(mm)) {
+      if (joiners_.size() >= 1024) joiners_.clear();
+      joiners_[join->self.rpc_endpoint] = f.peer;
+    }
+  }
+  return true;
 }
 
 }  // namespace livepoll::net

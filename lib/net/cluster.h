@@ -6,6 +6,9 @@
 // The Server's event loop owns it and calls it from its one thread.
 #pragma once
 
+#include <functional>
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -17,6 +20,7 @@
 #include "livepoll/time.h"
 #include "net/cluster_codec.h"
 #include "net/cluster_transport.h"
+#include "net/curve_keys.h"
 
 namespace livepoll::net {
 
@@ -27,6 +31,13 @@ struct ClusterOptions {
   std::string advertise_host = "127.0.0.1";  // for wildcard binds: see advertise.h
   std::vector<std::string> seeds;            // rpc endpoints
   bool fault_injection = false;              // Cut() allowed
+  // ---- with keys (PROTOCOL.md, "Security"); without, none of this applies ----
+  // This node's keypair: every socket speaks CurveZMQ (a ZapHandler must run in the context).
+  std::optional<ClusterTransport::Curve> curve;
+  // The trusted nodes' public keys, by name, as they are now (SIGHUP may replace them).
+  std::function<std::shared_ptr<const KeySets>()> keys;
+  // The seeds' names, by rpc endpoint (`join = NAME@tcp://...`), so their keys are known.
+  std::map<std::string, std::string> seed_names;
 };
 
 class Cluster {
@@ -62,7 +73,15 @@ class Cluster {
   const std::string& rpc_endpoint() const { return transport_.rpc_endpoint(); }
 
  private:
-  void Handle(Time now, const std::string& payload, core::Actions& out);
+  void Handle(Time now, const ClusterTransport::Frame& f, core::Actions& out);
+  // With keys: whether a decoded frame may be taken, by the identity rule (PROTOCOL.md,
+  // "Security"); counts what it refuses.
+  bool Admit(const ClusterTransport::Frame& f, const ClusterFrame& frame);
+  // With keys: the public key of the node at an rpc (or gossip) endpoint, and its name; empty when
+  // unknown.
+  std::string NameAtRpc(const std::string& rpc_endpoint) const;
+  std::string NameAtGossip(const std::string& gossip_endpoint) const;
+  std::string KeyOf(const std::string& name) const;
   bool IsCut(const std::string& rpc_endpoint) const;
   // Counted sends: gossip_bytes_sent, gossip_frames_sent, rpc_bytes_sent (payload bytes).
   void Broadcast(const std::string& payload);
@@ -78,6 +97,12 @@ class Cluster {
   ClusterTransport transport_;
   std::set<std::string> cut_;
   std::vector<AdminMessage> admin_inbox_;
+  // With keys: rpc endpoints of trusted nodes that asked to join (their m.join, authenticated),
+  // so the answer reaches them before they are members. Bounded: only trusted keys get here.
+  std::map<std::string, std::string> joiners_;
+  // Endpoints already warned about (no key for them): a log line each, not one per frame.
+  bool WarnOnce(const std::string& endpoint);
+  std::set<std::string> warned_;
 };
 
 }  // namespace livepoll::net

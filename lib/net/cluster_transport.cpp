@@ -4,6 +4,7 @@
 #include <atomic>
 
 #include "net/advertise.h"
+#include "net/zap_handler.h"
 
 namespace livepoll::net {
 namespace {
@@ -36,31 +37,37 @@ std::string MonitorEndpoint() {
 
 }  // namespace
 
-ClusterTransport::ClusterTransport(zmq::context_t& ctx)
+ClusterTransport::ClusterTransport(zmq::context_t& ctx, std::optional<Curve> curve)
     : ctx_(ctx),
+      curve_(std::move(curve)),
       pub_(ctx, zmq::socket_type::pub),
-      sub_(ctx, zmq::socket_type::sub),
-      router_(ctx, zmq::socket_type::router),
-      monitor_(ctx, zmq::socket_type::pair) {
-  for (zmq::socket_t* s : {&pub_, &sub_, &router_}) {
+      router_(ctx, zmq::socket_type::router) {
+  for (zmq::socket_t* s : {&pub_, &router_}) {
     s->set(zmq::sockopt::linger, 0);
     KeepLinkFresh(*s);
+    if (curve_) {
+      // Servers of the "cluster" ZAP domain: the ZapHandler admits trusted nodes alone.
+      s->set(zmq::sockopt::curve_server, 1);
+      s->set(zmq::sockopt::curve_secretkey, curve_->secret_key);
+      s->set(zmq::sockopt::zap_domain, kZapDomainCluster);
+    }
   }
   // A burst of presence deltas (thousands of joins at once) must not overflow ZeroMQ's default
   // queue of 1,000: a dropped delta costs every peer a full transfer.
   pub_.set(zmq::sockopt::sndhwm, 100000);
-  sub_.set(zmq::sockopt::rcvhwm, 100000);
   // A graceful leave is the last thing published: give it a moment to go out on close.
   pub_.set(zmq::sockopt::linger, 200);
-  // Reconnect quickly: a restarted peer is back within its start-up time, not ZeroMQ's default.
-  sub_.set(zmq::sockopt::reconnect_ivl, 50);
-  sub_.set(zmq::sockopt::subscribe, kControlChannel);
-  const std::string mon = MonitorEndpoint();
-  if (zmq_socket_monitor(sub_.handle(), mon.c_str(), ZMQ_EVENT_DISCONNECTED) == 0)
-    monitor_.connect(mon);
 }
 
-ClusterTransport::~ClusterTransport() { zmq_socket_monitor(sub_.handle(), nullptr, 0); }
+ClusterTransport::~ClusterTransport() {
+  for (auto& [endpoint, peer] : peers_) zmq_socket_monitor(peer->sub.handle(), nullptr, 0);
+}
+
+void ClusterTransport::Secure(zmq::socket_t& s, const std::string& server_key) {
+  s.set(zmq::sockopt::curve_serverkey, server_key);
+  s.set(zmq::sockopt::curve_publickey, curve_->public_key);
+  s.set(zmq::sockopt::curve_secretkey, curve_->secret_key);
+}
 
 Status ClusterTransport::Bind(const std::string& gossip_bind, const std::string& rpc_bind,
                               const std::string& advertise_host) {
@@ -87,16 +94,22 @@ void ClusterTransport::Publish(const std::string& channel, const std::string& pa
 }
 
 void ClusterTransport::Subscribe(const std::string& channel) {
-  sub_.set(zmq::sockopt::subscribe, channel);
+  if (channels_[channel]++ > 0) return;
+  for (auto& [endpoint, peer] : peers_) peer->sub.set(zmq::sockopt::subscribe, channel);
 }
 
 void ClusterTransport::Unsubscribe(const std::string& channel) {
-  sub_.set(zmq::sockopt::unsubscribe, channel);
+  auto it = channels_.find(channel);
+  if (it == channels_.end() || --it->second > 0) return;
+  channels_.erase(it);
+  for (auto& [endpoint, peer] : peers_) peer->sub.set(zmq::sockopt::unsubscribe, channel);
 }
 
-bool ClusterTransport::Send(const std::string& endpoint, const std::string& payload) {
+bool ClusterTransport::Send(const std::string& endpoint, const std::string& payload,
+                            const std::string& server_key) {
   auto it = dealers_.find(endpoint);
   if (it == dealers_.end()) {
+    if (curve_ && server_key.empty()) return false;  // whom it would reach is not known
     if (dealers_.size() >= kMaxDealers) {
       auto lru = std::min_element(
           dealers_.begin(), dealers_.end(),
@@ -110,10 +123,11 @@ bool ClusterTransport::Send(const std::string& endpoint, const std::string& payl
       KeepLinkFresh(d);
       // A peer that is gone must not make us queue without bound: drop past a modest backlog.
       d.set(zmq::sockopt::sndhwm, 10000);
+      if (curve_) Secure(d, server_key);
       d.connect(endpoint);
       it = dealers_.emplace(endpoint, Dealer{std::move(d), 0}).first;
     } catch (const zmq::error_t&) {
-      return false;  // a malformed endpoint from a peer's claim, or no socket left
+      return false;  // a malformed endpoint or key from a peer's claim, or no socket left
     }
   }
   it->second.last_used = ++use_clock_;
@@ -122,59 +136,93 @@ bool ClusterTransport::Send(const std::string& endpoint, const std::string& payl
 
 void ClusterTransport::Forget(const std::string& endpoint) { dealers_.erase(endpoint); }
 
-void ClusterTransport::Connect(const std::string& endpoint) {
-  if (endpoint.empty() || endpoint == gossip_endpoint_ || connected_[endpoint]) return;
+bool ClusterTransport::Connect(const std::string& endpoint, const std::string& name,
+                               const std::string& server_key) {
+  if (endpoint.empty() || endpoint == gossip_endpoint_) return false;
+  if (peers_.count(endpoint)) return true;
+  if (curve_ && server_key.empty()) return false;
   try {
-    sub_.connect(endpoint);
-    connected_[endpoint] = true;
+    auto peer = std::make_unique<Peer>(Peer{name, zmq::socket_t(ctx_, zmq::socket_type::sub),
+                                            zmq::socket_t(ctx_, zmq::socket_type::pair)});
+    zmq::socket_t& sub = peer->sub;
+    sub.set(zmq::sockopt::linger, 0);
+    KeepLinkFresh(sub);
+    sub.set(zmq::sockopt::rcvhwm, 100000);
+    // Reconnect quickly: a restarted peer is back within its start-up time, not ZeroMQ's default.
+    sub.set(zmq::sockopt::reconnect_ivl, 50);
+    sub.set(zmq::sockopt::subscribe, kControlChannel);
+    for (const auto& [channel, count] : channels_) sub.set(zmq::sockopt::subscribe, channel);
+    if (curve_) Secure(sub, server_key);
+    const std::string mon = MonitorEndpoint();
+    if (zmq_socket_monitor(sub.handle(), mon.c_str(), ZMQ_EVENT_DISCONNECTED) == 0)
+      peer->monitor.connect(mon);
+    sub.connect(endpoint);
+    peers_.emplace(endpoint, std::move(peer));
+    return true;
   } catch (const zmq::error_t&) {
-    connected_.erase(endpoint);
+    return false;
   }
 }
 
 void ClusterTransport::Disconnect(const std::string& endpoint) {
-  auto it = connected_.find(endpoint);
-  if (it == connected_.end()) return;
-  try {
-    sub_.disconnect(endpoint);
-  } catch (const zmq::error_t&) {
-  }
-  connected_.erase(it);
+  auto it = peers_.find(endpoint);
+  if (it == peers_.end()) return;
+  zmq_socket_monitor(it->second->sub.handle(), nullptr, 0);
+  peers_.erase(it);
 }
 
 std::vector<zmq::pollitem_t> ClusterTransport::PollItems() {
-  return {{static_cast<void*>(sub_), 0, ZMQ_POLLIN, 0},
-          {static_cast<void*>(router_), 0, ZMQ_POLLIN, 0},
-          {static_cast<void*>(monitor_), 0, ZMQ_POLLIN, 0}};
+  std::vector<zmq::pollitem_t> items = {{static_cast<void*>(router_), 0, ZMQ_POLLIN, 0}};
+  for (auto& [endpoint, peer] : peers_) {
+    items.push_back({static_cast<void*>(peer->sub), 0, ZMQ_POLLIN, 0});
+    items.push_back({static_cast<void*>(peer->monitor), 0, ZMQ_POLLIN, 0});
+  }
+  return items;
 }
 
 std::optional<ClusterTransport::Frame> ClusterTransport::Receive() {
   zmq::message_t part;
-  if (sub_.recv(part, zmq::recv_flags::dontwait)) {
-    // [channel, payload]: anything else is junk, handed on empty to be counted as malformed.
-    Frame f{Frame::From::kGossip, ""};
-    int parts = 1;
-    bool more = part.more();
-    while (more) {
-      zmq::message_t next;
-      if (!sub_.recv(next)) break;
-      if (++parts == 2) f.payload = next.to_string();
-      more = next.more();
-    }
-    if (parts != 2) f.payload.clear();
-    return f;
-  }
   if (router_.recv(part, zmq::recv_flags::dontwait)) {  // [identity, payload]
-    Frame f{Frame::From::kRpc, ""};
+    Frame f{Frame::From::kRpc, "", ""};
     int parts = 0;
     bool more = part.more();
     while (more) {
       zmq::message_t next;
       if (!router_.recv(next)) break;
-      if (++parts == 1) f.payload = next.to_string();
+      if (++parts == 1) {
+        f.payload = next.to_string();
+        // With keys, the ZAP handler's User-Id: the node whose key made this connection.
+        if (curve_) {
+          const char* user = zmq_msg_gets(next.handle(), "User-Id");
+          if (user != nullptr) f.peer = user;
+        }
+      }
       more = next.more();
     }
     if (parts != 1) f.payload.clear();
+    return f;
+  }
+  if (peers_.empty()) return std::nullopt;
+  // Each peer's SUB in turn, starting after the one that delivered last.
+  const size_t n = peers_.size();
+  auto it = peers_.begin();
+  std::advance(it, next_peer_ % n);
+  for (size_t i = 0; i < n; ++i, ++it) {
+    if (it == peers_.end()) it = peers_.begin();
+    Peer& peer = *it->second;
+    if (!peer.sub.recv(part, zmq::recv_flags::dontwait)) continue;
+    next_peer_ = (next_peer_ + i + 1) % n;
+    // [channel, payload]: anything else is junk, handed on empty to be counted as malformed.
+    Frame f{Frame::From::kGossip, "", peer.name};
+    int parts = 1;
+    bool more = part.more();
+    while (more) {
+      zmq::message_t next;
+      if (!peer.sub.recv(next)) break;
+      if (++parts == 2) f.payload = next.to_string();
+      more = next.more();
+    }
+    if (parts != 2) f.payload.clear();
     return f;
   }
   return std::nullopt;
@@ -182,12 +230,14 @@ std::optional<ClusterTransport::Frame> ClusterTransport::Receive() {
 
 std::vector<std::string> ClusterTransport::TakeDisconnects() {
   std::vector<std::string> gone;
-  for (;;) {
-    // A monitor event is two frames: [event id + value], [endpoint].
-    zmq::message_t event, address;
-    if (!monitor_.recv(event, zmq::recv_flags::dontwait)) break;
-    if (!event.more() || !monitor_.recv(address)) continue;
-    gone.push_back(address.to_string());
+  for (auto& [endpoint, peer] : peers_) {
+    for (;;) {
+      // A monitor event is two frames: [event id + value], [endpoint].
+      zmq::message_t event, address;
+      if (!peer->monitor.recv(event, zmq::recv_flags::dontwait)) break;
+      if (!event.more() || !peer->monitor.recv(address)) continue;
+      gone.push_back(endpoint);
+    }
   }
   return gone;
 }

@@ -7,11 +7,16 @@
 //   rpc     ROUTER, bound at `rpc_bind`; peers send one-way messages from a DEALER each (one per
 //           destination endpoint, connected on first use, closed by Forget or, past
 //           kMaxDealers, the least recently used first). Frames: [payload].
-// A socket monitor on the SUB reports a peer's TCP disconnect at once, so a crashed process is
-// suspected in milliseconds rather than after `suspect_after`. Every link carries ZMTP heartbeats:
-// one silent for 1 s is closed (and so reported like a crash) and dialled again, so that after a
-// real partition the nodes talk over fresh connections at once instead of waiting for TCP's
-// retransmission back-off (cluster_transport.cpp says why).
+// The gossip side is one SUB per peer, so that every frame's sender is known: with keys, that SUB
+// authenticated the peer's PUB by its public key (curve_serverkey), so the frame is the peer's.
+// A socket monitor on each SUB reports a peer's TCP disconnect at once, so a crashed process is
+// suspected in milliseconds rather than after `suspect_after`.
+// With a keypair (Curve), every socket speaks CurveZMQ: the PUB and the ROUTER are CURVE servers
+// of ZAP domain "cluster" (a ZapHandler must run in the context before Bind), the SUBs and
+// DEALERs CURVE clients that must be given their server's public key. Every link carries ZMTP
+// heartbeats: one silent for 1 s is closed (and so reported like a crash) and dialled again, so
+// that after a real partition the nodes talk over fresh connections at once instead of waiting for
+// TCP's retransmission back-off (cluster_transport.cpp says why).
 //
 // Thread safety: one thread owns it (all its sockets).
 #pragma once
@@ -32,9 +37,17 @@ class ClusterTransport {
   struct Frame {
     enum class From { kGossip, kRpc } from;
     std::string payload;
+    // Who sent it, as far as the transport knows: gossip, the name given to Connect() for the SUB
+    // it came on; rpc, the ZAP User-Id (the authenticated node's name; empty without keys).
+    std::string peer;
+  };
+  // This node's keypair (Z85): given, every socket speaks CurveZMQ.
+  struct Curve {
+    std::string public_key;
+    std::string secret_key;
   };
 
-  explicit ClusterTransport(zmq::context_t& ctx);
+  explicit ClusterTransport(zmq::context_t& ctx, std::optional<Curve> curve = std::nullopt);
   ~ClusterTransport();
 
   // Binds both sockets; endpoints may use port 0, gossip_endpoint()/rpc_endpoint() tell the real
@@ -54,19 +67,26 @@ class ClusterTransport {
   void Subscribe(const std::string& channel);
   void Unsubscribe(const std::string& channel);
   // False when the message could not be queued (no socket could be made for the endpoint, or
-  // its queue is full).
-  bool Send(const std::string& rpc_endpoint, const std::string& payload);
+  // its queue is full). With keys, `server_key` is the destination node's public key (a new DEALER
+  // needs it; without one nothing is sent).
+  bool Send(const std::string& rpc_endpoint, const std::string& payload,
+            const std::string& server_key = "");
   // Closes the DEALER to `rpc_endpoint`, if one is open: no member uses it any more.
   void Forget(const std::string& rpc_endpoint);
   size_t dealer_count() const { return dealers_.size(); }
+  bool has_dealer(const std::string& rpc_endpoint) const { return dealers_.count(rpc_endpoint); }
   // Beyond this many open DEALERs the least recently used is closed: each is a socket, a
   // reconnecting TCP connection and a queue, and what peers claim must not exhaust them.
   static constexpr size_t kMaxDealers = 512;
-  // SUBscribe to / drop a peer's gossip socket. Idempotent.
-  void Connect(const std::string& gossip_endpoint);
+  // SUBscribe to / drop a peer's gossip socket. Idempotent. `peer` names the member (Frame::peer);
+  // with keys, `server_key` is its public key (without one, no SUB is made: false).
+  bool Connect(const std::string& gossip_endpoint, const std::string& peer = "",
+               const std::string& server_key = "");
   void Disconnect(const std::string& gossip_endpoint);
+  size_t peer_count() const { return peers_.size(); }
 
-  // Poll items: the gossip SUB, the rpc ROUTER and the monitor, in that order.
+  // Poll items: the rpc ROUTER, then each peer's SUB and its monitor. They change when peers are
+  // connected or dropped: take them again after Carry.
   std::vector<zmq::pollitem_t> PollItems();
   // The next waiting frame, never blocking; malformed multipart frames come as an empty payload.
   std::optional<Frame> Receive();
@@ -74,11 +94,17 @@ class ClusterTransport {
   std::vector<std::string> TakeDisconnects();
 
  private:
+  struct Peer {  // one member's gossip socket
+    std::string name;
+    zmq::socket_t sub;
+    zmq::socket_t monitor;  // PAIR receiving the SUB's monitor events
+  };
+  void Secure(zmq::socket_t& s, const std::string& server_key);  // as a CURVE client
+
   zmq::context_t& ctx_;
+  std::optional<Curve> curve_;
   zmq::socket_t pub_;
-  zmq::socket_t sub_;
   zmq::socket_t router_;
-  zmq::socket_t monitor_;  // PAIR receiving the SUB's monitor events
   std::string gossip_endpoint_;
   std::string rpc_endpoint_;
   struct Dealer {
@@ -87,7 +113,9 @@ class ClusterTransport {
   };
   std::map<std::string, Dealer> dealers_;  // by rpc endpoint
   uint64_t use_clock_ = 0;
-  std::map<std::string, bool> connected_;  // gossip endpoints the SUB is connected to
+  std::map<std::string, std::unique_ptr<Peer>> peers_;  // by gossip endpoint
+  std::map<std::string, int> channels_;  // Subscribe()d channels (count), for new SUBs too
+  size_t next_peer_ = 0;                 // Receive() starts here: no peer starves the others
 };
 
 }  // namespace livepoll::net

@@ -19,13 +19,20 @@ class RouterEndpoint {
     std::string peer;     // the ROUTER's identity of the sender
     std::string payload;  // the one frame it sent
     bool well_formed;     // false: it sent no frame or several; payload is then empty
+    std::string user_id;  // with CurveZMQ, the ZAP handler's User-Id of the sender's key
   };
   enum class SendResult { kSent, kPeerGone, kPeerSlow };
 
   RouterEndpoint(zmq::context_t& ctx, std::string name);
-  // Binds `endpoint`. ipc:// socket files are made owner-only (0600). `endpoint` may use port 0;
-  // endpoint() then tells the real one.
-  Status Bind(const std::string& endpoint);
+  // Binds `endpoint`. An ipc:// socket file is created owner-only (0600) from the start: nobody
+  // else can connect even for an instant. `endpoint` may use port 0; endpoint() then tells the
+  // real one. With `curve` (this node's secret key, Z85) a tcp:// endpoint is a CurveZMQ server
+  // of ZAP domain `zap_domain` (a ZapHandler must run in the context); ipc:// stays plain, guarded
+  // by its file mode.
+  Status Bind(const std::string& endpoint, const std::string& curve_secret_key = "",
+              const char* zap_domain = "");
+  // Whether Bind made it a CurveZMQ server.
+  bool curve() const { return curve_; }
   const std::string& endpoint() const { return bound_; }
 
   // The next waiting frame, or nullopt when none waits. Never blocks.
@@ -40,6 +47,7 @@ class RouterEndpoint {
   std::string name_;
   zmq::socket_t socket_;
   std::string bound_;
+  bool curve_ = false;
 };
 
 }  // namespace livepoll::net

@@ -1,6 +1,7 @@
 #include "net/server.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <set>
@@ -25,14 +26,31 @@ Server::Server(Env& env, ServerOptions options, core::Node& node, source::PollRu
       admin_(ctx_, "admin"),
       started_(env.Now()),
       session_(node.session() != 0 ? node.session() : env.RandomSeed() | 1) {
+  if (options_.security) {
+    zap_ = std::make_unique<ZapHandler>(ctx_, options_.security->sets);
+    if (options_.cluster) {
+      options_.cluster->curve = ClusterTransport::Curve{options_.security->keys.public_key,
+                                                        options_.security->keys.secret_key};
+      options_.cluster->keys = [zap = zap_.get()] { return zap->keys(); };
+    }
+  }
   if (options_.cluster) cluster_ = std::make_unique<Cluster>(ctx_, *options_.cluster, node_);
 }
 
 Status Server::Bind() {
   if (!node_.standalone() && !cluster_)
     return Status::InvalidArgument("a cluster node needs its cluster's endpoints");
-  if (Status s = client_.Bind(options_.client_bind); !s.ok()) return s;
-  if (Status s = admin_.Bind(options_.admin_bind); !s.ok()) return s;
+  std::string secret;
+  if (zap_) {
+    // Before any CURVE socket binds: without a ZAP handler a CURVE server admits any key.
+    if (Status s = zap_->Start(); !s.ok()) return s;
+    secret = options_.security->keys.secret_key;
+  }
+  if (Status s = client_.Bind(options_.client_bind, secret, kZapDomainClient); !s.ok()) return s;
+  const bool admin_keys = zap_ && !options_.security->dirs.admin_keys.empty();
+  if (Status s = admin_.Bind(options_.admin_bind, admin_keys ? secret : "", kZapDomainAdmin);
+      !s.ok())
+    return s;
   if (!cluster_) return Status::Ok();
   core::Actions out;
   Status s = cluster_->Start(env_.Now(), out);
@@ -40,18 +58,35 @@ Status Server::Bind() {
   return s;
 }
 
-Status Server::Run(int stop_fd) {
+Status Server::ReloadKeys() {
+  if (!zap_) return Status::Ok();
+  const SecurityOptions& sec = *options_.security;
+  Result<KeySets> sets = LoadKeySets(sec.dirs, node_.name(), sec.keys.public_key);
+  if (!sets.ok()) {
+    spdlog::error("SIGHUP: keeping the keys in use: {}", sets.status().message());
+    return sets.status();
+  }
+  spdlog::info("SIGHUP: keys read again: {} trusted nodes, {} admin keys, {} read-only admin keys",
+               sets->nodes.size(), sets->admin.size(), sets->readonly.size());
+  zap_->Replace(std::move(*sets));
+  return Status::Ok();
+}
+
+Status Server::Run(int stop_fd, int reload_fd) {
   std::vector<zmq::pollitem_t> items = {
       {static_cast<void*>(client_.socket()), 0, ZMQ_POLLIN, 0},
       {static_cast<void*>(admin_.socket()), 0, ZMQ_POLLIN, 0},
       {nullptr, runner_.wake_fd(), ZMQ_POLLIN, 0},
       {nullptr, stop_fd, ZMQ_POLLIN, 0},
+      {nullptr, reload_fd, static_cast<short>(reload_fd >= 0 ? ZMQ_POLLIN : 0), 0},
   };
   const size_t cluster_items = items.size();
-  if (cluster_) {
-    for (const zmq::pollitem_t& i : cluster_->PollItems()) items.push_back(i);
-  }
   for (;;) {
+    // The cluster's sockets change as peers come and go (a SUB each).
+    items.resize(cluster_items);
+    if (cluster_) {
+      for (const zmq::pollitem_t& i : cluster_->PollItems()) items.push_back(i);
+    }
     Time now = env_.Now();
     const Time deadline = std::min(node_.NextDeadline(), fanout_.NextDeadline());
     // Wake for the node's next deadline, and at least once a second regardless.
@@ -65,6 +100,12 @@ Status Server::Run(int stop_fd) {
       node_.LeaveCluster(env_.Now(), out);
       Carry(out);  // the leave goes out; the process is about to exit
       return Status::Ok();
+    }
+    if (items[4].revents & ZMQ_POLLIN) {
+      char drain[128 * 16];  // signalfd_siginfo is 128 bytes
+      while (read(reload_fd, drain, sizeof drain) > 0) {
+      }
+      ReloadKeys();
     }
     if (cluster_) {
       bool readable = false;
@@ -116,6 +157,10 @@ AdminContext Server::Context(Time now, core::Actions& out) {
 }
 
 proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
+  if (zap_) {  // the ZAP handler's thread counts; stats shows them as the node's
+    node_.counters().auth_refused = zap_->refused();
+    node_.counters().auth_malformed = zap_->malformed();
+  }
   core::Actions out;
   AdminContext ctx = Context(env_.Now(), out);
   proto::AdminReply reply = RunAdmin(ctx, req);
@@ -354,6 +399,14 @@ void Server::OnAdminFrame(const RouterEndpoint::Frame& f) {
                                        proto::MessageTypeName(*msg) + "'");
     CountRefused(s);
     ReplyError(admin_, f.peer, 0, s);
+    return;
+  }
+  if (f.user_id.starts_with("readonly:") && !IsReadOnly(req->command)) {
+    ReplyError(
+        admin_, f.peer, req->id,
+        Status::FailedPrecondition(
+            "'" + req->command + "' changes the cluster, and the key of " + f.user_id.substr(9) +
+            " is a read-only admin key (admin_readonly_keys): it may only look"));
     return;
   }
   if (IsClusterWide(req->command)) {

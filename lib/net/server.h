@@ -18,11 +18,20 @@
 #include "net/admin_commands.h"
 #include "net/admin_fanout.h"
 #include "net/cluster.h"
+#include "net/curve_keys.h"
 #include "net/router_endpoint.h"
+#include "net/zap_handler.h"
 #include "proto/messages.h"
 #include "source/poll_runner.h"
 
 namespace livepoll::net {
+
+// With keys (PROTOCOL.md, "Security"): this node's keypair and who may connect.
+struct SecurityOptions {
+  CurveKeyPair keys;  // this node's
+  KeyDirs dirs;       // where the key sets come from: ReloadKeys() reads them again
+  KeySets sets;       // as read at start (LoadKeySets)
+};
 
 struct ServerOptions {
   std::string client_bind;
@@ -30,6 +39,9 @@ struct ServerOptions {
   // The cluster's sockets: given exactly when the Node is not standalone.
   std::optional<ClusterOptions> cluster;
   uint32_t stall_after = 3;  // a poller without a good poll for this many intervals: stalled
+  // Given: every tcp:// socket speaks CurveZMQ, judged by a ZAP handler (the admin endpoint only
+  // when dirs.admin_keys is set: else it stays plain, and loopback or ipc:// alone).
+  std::optional<SecurityOptions> security;
 };
 
 class Server {
@@ -40,8 +52,12 @@ class Server {
   // Binds the endpoints (and the cluster's, which then starts joining); errors name the endpoint.
   Status Bind();
   // Serves until `stop_fd` (a signalfd or eventfd) becomes readable; then a cluster member leaves
-  // gracefully. An error when the cluster refused this node.
-  Status Run(int stop_fd);
+  // gracefully. An error when the cluster refused this node. When `reload_fd` (a signalfd for
+  // SIGHUP; -1: none) becomes readable, it is drained and ReloadKeys() runs.
+  Status Run(int stop_fd, int reload_fd = -1);
+  // Reads the key folders again (SecurityOptions::dirs) and, when all of them read well, judges
+  // new connections by them; else keeps the old sets and says why. Ok without keys.
+  Status ReloadKeys();
 
   const std::string& client_endpoint() const { return client_.endpoint(); }
   const std::string& admin_endpoint() const { return admin_.endpoint(); }
@@ -71,6 +87,7 @@ class Server {
   core::Node& node_;
   source::PollRunner& runner_;
   zmq::context_t ctx_;
+  std::unique_ptr<ZapHandler> zap_;  // with keys; before the sockets it judges, after ctx_
   RouterEndpoint client_;
   RouterEndpoint admin_;
   Time started_;

@@ -144,6 +144,7 @@ NETNS_PREFIX=lpsoak NETNS_NET=10.213.43
 [[ $(id -u) == 0 ]] && command -v ip >/dev/null ||
   { echo "soak: needs root and iproute2 (every node runs in a network namespace)" >&2; exit 2; }
 CLUSTER_CONF=$TMP/node.conf
+cluster_keys "${NODES[@]}"  # the nodes bind off loopback: with keys (keys_lib.sh)
 PGSTATE=$TMP/pg
 WRITER_PID=
 declare -A WPID WFILE WGEN STOPPED
@@ -352,11 +353,12 @@ rejoined() { (($(rejoins_of "$1") > ${REJOINS[$1]})); }
 start_node_ns() {
   local n=$1 addr m seeds=()
   addr=$(netns_addr "${n#n}")
-  for m in "${NODES[@]}"; do [[ $m != "$n" ]] && seeds+=("$(netns_addr "${m#n}"):7473"); done
+  for m in "${NODES[@]}"; do [[ $m != "$n" ]] && seeds+=("$m@$(netns_addr "${m#n}"):7473"); done
   echo "=== chaos: start of $n at $(now) ms" >>"$TMP/$n.log"
+  node_keys "$n"  # made for all five before the cold start (cluster_keys below)
   nsenter --net="$(netns_path "${n#n}")" -- "$LIVEPOLLD" --config "$CLUSTER_CONF" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
     --name "$n" --admin-bind "ipc://$TMP/$n.admin" --client-bind "ipc://$TMP/$n.client" \
-    --gossip-bind "tcp://$addr:7472" --rpc-bind "tcp://$addr:7473" --join "$(IFS=,; echo "${seeds[*]}")" \
+    --gossip-bind "tcp://$addr:7472" --rpc-bind "tcp://$addr:7473" "${KEY_ARGS[@]}" --join "$(IFS=,; echo "${seeds[*]}")" \
     >>"$TMP/$n.log" 2>&1 &
   PID[$n]=$!
 }

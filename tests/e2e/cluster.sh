@@ -55,12 +55,14 @@ kill -TERM "${PID[n4]}"
 wait "${PID[n4]}" || fail "n4 did not exit 0 on SIGTERM"
 for n in n1 n2 n3; do wait_for 3 "$n sees n4 left" all_see left n4 "$n"; done
 
-# A second live node named n1 is refused with a clear message and exit 1.
+# A second live node named n1 (with n1's key: the cluster would not hear another) is refused with a
+# clear message and exit 1.
 status=0
+node_keys n1
 timeout 20 "$LIVEPOLLD" --config "$E2E_TMP/node.conf" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" --name n1 \
   --admin-bind "ipc://$E2E_TMP/dup.admin" --client-bind "ipc://$E2E_TMP/dup.client" \
   --gossip-bind "tcp://127.0.0.1:$(free_port)" --rpc-bind "tcp://127.0.0.1:$(free_port)" \
-  --join "${RPC[n1]}" >"$E2E_TMP/dup.log" 2>&1 || status=$?
+  "${KEY_ARGS[@]}" --join "$(named_seeds "${RPC[n1]}")" >"$E2E_TMP/dup.log" 2>&1 || status=$?
 [[ $status -eq 1 ]] || fail "a duplicate n1 exited $status: $(cat "$E2E_TMP/dup.log")"
 grep -q "name 'n1' is in use" "$E2E_TMP/dup.log" || fail "no clear refusal: $(cat "$E2E_TMP/dup.log")"
 [[ $(state_of n3 n1) == alive ]] || fail "the refused duplicate disturbed n1"

@@ -1,6 +1,8 @@
 # Helpers for end-to-end tests with several real daemons on 127.0.0.1 (after lib.sh):
 # each node gets free private gossip/rpc ports, ipc:// admin and client endpoints in $E2E_TMP,
+# a CurveZMQ keypair (keys_lib.sh: the clusters run with keys, seeds named NAME@HOST:PORT),
 # and a log $E2E_TMP/NAME.log. Needs $E2E_TMP/node.conf (or CLUSTER_CONF) to hold the catalog.
+source "$(dirname "${BASH_SOURCE[0]}")/keys_lib.sh"
 
 # free_port: a TCP port on 127.0.0.1 nobody listens on.
 free_port() {
@@ -10,7 +12,36 @@ free_port() {
     (: </dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
   done
 }
-declare -A PID RPC
+declare -A PID RPC RPC_NAME GOSSIP_OF ADMIN_BIND
+# named_seeds SEEDS: SEEDS (HOST:PORT,...) with each seed this library started written NAME@HOST:PORT,
+# as nodes with keys need them.
+named_seeds() {
+  local s out=""
+  IFS=, read -ra list <<<"$1"
+  for s in "${list[@]}"; do
+    [[ $s != *@* && -n ${RPC_NAME[$s]:-} ]] && s="${RPC_NAME[$s]}@$s"
+    out+="${out:+,}$s"
+  done
+  echo "$out"
+}
+# with_keys NAME: KEY_ARGS for NAME; a name new to the test gets a key, and the nodes already
+# running are told to read trusted_keys again (SIGHUP) before it starts. Each is signalled once
+# it answers: SIGHUP kills a process that has not yet set up its signal handling.
+with_keys() {
+  local n deadline
+  KEYS_NEW=0
+  node_keys "$1"
+  ((KEYS_NEW)) || return 0
+  for n in ${PID[@]+"${!PID[@]}"}; do
+    kill -0 "${PID[$n]}" 2>/dev/null || continue
+    if [[ -z ${ADMIN_BIND[$n]:-} ]]; then
+      deadline=$((SECONDS + 10))
+      until quiet lp "$n" members || ((SECONDS > deadline)); do sleep 0.05; done
+    fi
+    kill -HUP "${PID[$n]}" 2>/dev/null || true
+  done
+  sleep 0.2
+}
 # start_node NAME [SEED_RPC [ARGS...]]: starts livepolld NAME, joining through SEED_RPC.
 start_node() {
   local name=$1 seed=${2:-} g r
@@ -18,10 +49,14 @@ start_node() {
   g=$(free_port); r=$(free_port)
   while [[ $r == "$g" ]]; do r=$(free_port); done
   RPC[$name]=127.0.0.1:$r
+  RPC_NAME[127.0.0.1:$r]=$name
+  GOSSIP_OF[$name]=tcp://127.0.0.1:$g
+  with_keys "$name"
+  [[ -n $seed ]] && seed=$(named_seeds "$seed")
   "$LIVEPOLLD" --config "${CLUSTER_CONF:-$E2E_TMP/node.conf}" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
-    --name "$name" --admin-bind "ipc://$E2E_TMP/$name.admin" \
+    --name "$name" --admin-bind "${ADMIN_BIND[$name]:-ipc://$E2E_TMP/$name.admin}" \
     --client-bind "ipc://$E2E_TMP/$name.client" --gossip-bind "tcp://127.0.0.1:$g" \
-    --rpc-bind "tcp://127.0.0.1:$r" ${seed:+--join "$seed"} "$@" >>"$E2E_TMP/$name.log" 2>&1 &
+    --rpc-bind "tcp://127.0.0.1:$r" "${KEY_ARGS[@]}" ${seed:+--join "$seed"} "$@" >>"$E2E_TMP/$name.log" 2>&1 &
   PID[$name]=$!
   E2E_PIDS+=("$!")
 }
@@ -39,6 +74,7 @@ all_see() {  # all_see STATE MEMBER OBSERVER...
 # start_cluster NAME...: the first is the seed; waits until every node sees every other alive.
 start_cluster() {
   local first=$1 n m
+  cluster_keys "$@"
   start_node "$first" "" "${NODE_ARGS[@]}"
   wait_for 10 "$first up" quiet lp "$first" status
   shift

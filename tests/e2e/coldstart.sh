@@ -34,16 +34,20 @@ plan_ports() {
       RPC[$n]=127.0.0.1:$(free_port)
     done
     used+="${GOSSIP[$n]} ${RPC[$n]##*:} "
+    RPC_NAME[${RPC[$n]}]=$n  # so that seeds are written NAME@HOST:PORT (named_seeds)
   done
+  cluster_keys "$@"  # every key before any node starts: each trusts the others from its start
 }
 # launch NAME SEEDS [ARGS...]: starts livepolld NAME at its planned ports with SEEDS (a,b,...).
 launch() {
   local name=$1 seeds=$2
   shift 2
+  with_keys "$name"
   "$LIVEPOLLD" --config "$E2E_TMP/node.conf" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
     --name "$name" --admin-bind "ipc://$E2E_TMP/$name.admin" \
     --client-bind "ipc://$E2E_TMP/$name.client" --gossip-bind "tcp://127.0.0.1:${GOSSIP[$name]}" \
-    --rpc-bind "tcp://${RPC[$name]}" --join "$seeds" "$@" >>"$E2E_TMP/$name.log" 2>&1 &
+    --rpc-bind "tcp://${RPC[$name]}" "${KEY_ARGS[@]}" --join "$(named_seeds "$seeds")" "$@" \
+    >>"$E2E_TMP/$name.log" 2>&1 &
   PID[$name]=$!
   E2E_PIDS+=("$!")
 }
@@ -133,11 +137,13 @@ if [[ -n $host_ip ]]; then
     grep -q "bind to this host's address or to a wildcard" "$E2E_TMP/e1.out" ||
     fail "no clear refusal: $(cat "$E2E_TMP/e1.out")"
   # A wildcard bind advertises the address of the route to the seed instead.
+  # (A wildcard bind is reachable from other hosts: only with keys.)
   plan_ports w1
+  with_keys w1
   "$LIVEPOLLD" --config "$E2E_TMP/node.conf" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" --name w1 \
     --admin-bind "ipc://$E2E_TMP/w1.admin" --client-bind "ipc://$E2E_TMP/w1.client" \
-    --gossip-bind "tcp://*:${GOSSIP[w1]}" --rpc-bind "tcp://*:${RPC[w1]##*:}" \
-    --join "$host_ip:$(free_port)" >>"$E2E_TMP/w1.log" 2>&1 &
+    --gossip-bind "tcp://*:${GOSSIP[w1]}" --rpc-bind "tcp://*:${RPC[w1]##*:}" "${KEY_ARGS[@]}" \
+    --join "ghost@$host_ip:$(free_port)" >>"$E2E_TMP/w1.log" 2>&1 &
   E2E_PIDS+=("$!")
   wait_for 10 "w1 up" quiet lp w1 members
   [[ $(lp w1 members | awk -F'\t' '$1 == "w1" {print $4}') == "tcp://$host_ip:${RPC[w1]##*:}" ]] ||

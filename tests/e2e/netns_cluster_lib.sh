@@ -5,6 +5,8 @@
 # skip (CI has both). Set NETNS_PREFIX and NETNS_NET (tests/tools/netns.sh) before sourcing, unique
 # to the script, so that runs side by side do not collide.
 source "$(dirname "${BASH_SOURCE[0]}")/../tools/netns.sh"
+# The nodes bind to non-loopback addresses: they run with keys (keys_lib.sh), as they must.
+source "$(dirname "${BASH_SOURCE[0]}")/keys_lib.sh"
 
 [[ $(id -u) == 0 ]] || fail "real partitions need root (network namespaces)"
 command -v ip >/dev/null || fail "real partitions need iproute2 (ip)"
@@ -26,13 +28,15 @@ ns_cluster() {
   NS_NODES=$n
   netns_down  # leftovers of a run that was killed before its trap ran
   netns_up "$n" || fail "netns_up failed"
+  for ((i = 1; i <= n; i++)); do node_keys "n$i"; done
   for ((i = 1; i <= n; i++)); do
     local addr seed=()
     addr=$(netns_addr "$i")
-    ((i > 1)) && seed=(--join "$(netns_addr 1):7473")
+    ((i > 1)) && seed=(--join "n1@$(netns_addr 1):7473")
+    node_keys "n$i"
     nsenter --net="$(netns_path "$i")" -- "$LIVEPOLLD" --config "$E2E_TMP/node.conf" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
       --name "n$i" --admin-bind "ipc://$E2E_TMP/n$i.admin" --client-bind "ipc://$E2E_TMP/n$i.client" \
-      --gossip-bind "tcp://$addr:7472" --rpc-bind "tcp://$addr:7473" "${seed[@]}" "$@" \
+      --gossip-bind "tcp://$addr:7472" --rpc-bind "tcp://$addr:7473" "${KEY_ARGS[@]}" "${seed[@]}" "$@" \
       >>"$E2E_TMP/n$i.log" 2>&1 &
     NS_PID[$i]=$!
     E2E_PIDS+=("$!")
