@@ -71,7 +71,9 @@ void SendAll(zmq::context_t& ctx, const Curve& curve, const std::string& endpoin
   zmq::socket_t d(ctx, zmq::socket_type::dealer);
   Secure(d, curve);
   d.connect(endpoint);
-  for (const std::string& f : frames) d.send(zmq::buffer(f), zmq::send_flags::none);
+  // Never blocking: a refused handshake leaves no peer to queue for, and the queue fills.
+  for (const std::string& f : frames)
+    if (!d.send(zmq::buffer(f), zmq::send_flags::dontwait)) break;
   // Time for the handshake and the frames to go out before linger ends it.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
 }
