@@ -21,8 +21,13 @@ namespace {
 
 core::Catalog MakeCatalog(const config::Config& cfg) {
   core::Catalog catalog;
-  for (const auto& [name, q] : cfg.queries)
+  for (const auto& [name, q] : cfg.queries) {
     catalog.queries[name] = {name, q.source, q.params, q.key, q.interval, q.jitter};
+    core::QueryAccess& access = catalog.queries[name].access;
+    access.token_required = config::NeedsToken(q, cfg.node);
+    access.bind = q.bind;
+    access.allow = q.allow;
+  }
   for (const auto& [name, s] : cfg.sources) catalog.source_caps[name] = s.max_concurrent;
   return catalog;
 }
@@ -164,6 +169,7 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd) {
           .count());
   net::ServerOptions server_options{cfg.node.client_bind, cfg.node.admin_bind, {}};
   server_options.stall_after = cfg.node.stall_after;
+  server_options.token_secret = cfg.node.token_key;
   if (!cfg.node.gossip_bind.empty()) {  // in a cluster the registry starts pollers
     Result<net::ClusterOptions> transport = ClusterTransportFrom(env, cfg.node);
     if (!transport.ok()) {

@@ -167,6 +167,15 @@ const NodeKey kNodeKeys[] = {
          return Status::InvalidArgument("'" + v + "' is not a boolean (true or false)");
        return Status::Ok();
      }},
+    {"token_secret", "token-secret", "FILE",
+     "the file of the key (at least 32 bytes, read whole) that client tokens are signed with "
+     "(JWT HS256); queries then need a token unless they say auth = none (default: none, no "
+     "tokens)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v.empty()) return Status::InvalidArgument("must not be empty");
+       n.token_secret = v;
+       return Status::Ok();
+     }},
     {"log_level", "log-level", "LEVEL", "trace, debug, info, warn or error (default info)",
      [](NodeConfig& n, const std::string& v) {
        static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
