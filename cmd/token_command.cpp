@@ -50,13 +50,14 @@ int RunToken(const CommandContext& ctx) {
   if (!ctx.vm.count("secret")) return UsageError(ctx, "missing --secret FILE");
   const std::string path = ctx.vm["secret"].as<std::string>();
   std::ifstream file(path, std::ios::binary);
-  std::string secret((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (!file.good() && !file.eof()) {
-    ctx.err << "livepoll: token: cannot read " << path << "\n";
-    return kExitFailure;
-  }
   if (!file.is_open()) {
     ctx.err << "livepoll: token: cannot open " << path << "\n";
+    return kExitFailure;
+  }
+  // Read whole, newline included: the key is the file's bytes, as livepolld reads them.
+  std::string secret((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (file.bad()) {
+    ctx.err << "livepoll: token: cannot read " << path << "\n";
     return kExitFailure;
   }
   if (secret.size() < auth::kMinSecretBytes) {
