@@ -143,6 +143,25 @@ watch_refused alg_none "token algorithm 'none' refused" my_orders --token "$none
   fail "joins_unauthorized is $(stat_of joins_unauthorized), want 6"
 [[ $(stat_of tokens_accepted) -ge 5 ]] || fail "tokens_accepted is $(stat_of tokens_accepted)"
 
+# The token is sent again on every new connection: a watcher outlives a restart of its daemon
+# (a new process knows no token) and goes on with alice's rows only.
+"$LIVEPOLL" watch my_orders --token "$alice" >"$E2E_TMP/follow.out" 2>"$E2E_TMP/follow.err" &
+follower=$!
+E2E_PIDS+=("$follower")
+wait_for 10 "the follower's snapshot" has_lines "$E2E_TMP/follow.out" 1
+kill "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null || true
+start_daemon "$E2E_TMP/livepolld.conf"
+sql "$db" "INSERT INTO orders VALUES (4, 'alice', 40), (5, 'bob', 50);"
+has_alice_4() { grep -q '"id": 4' "$E2E_TMP/follow.out"; }
+wait_for 15 "alice's new order after the restart" has_alice_4
+grep -q "joining again" "$E2E_TMP/follow.err" || fail "the follower did not rejoin: $(cat "$E2E_TMP/follow.err")"
+! grep -q '"id": 5' "$E2E_TMP/follow.out" || fail "the follower sees bob's order: $(cat "$E2E_TMP/follow.out")"
+[[ $(stat_of tokens_accepted) -ge 1 ]] || fail "the new daemon got no token from the follower"
+[[ $(stat_of joins_unauthorized) -eq 0 ]] || fail "the follower's join again was refused"
+kill "$follower"
+wait "$follower" 2>/dev/null || true
+
 # `livepoll token` refuses what it cannot sign.
 if "$LIVEPOLL" token --secret "$E2E_TMP/short.key" >/dev/null 2>"$E2E_TMP/mint.err"; then
   fail "livepoll token signed with a 31-byte key"
