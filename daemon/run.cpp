@@ -179,7 +179,14 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd) {
     node_options.cluster = NodeClusterFrom(env, cfg.node, so.session);
     server_options.cluster = std::move(*transport);
   }
-  core::Node node(MakeCatalog(cfg), std::move(node_options));
+  core::Catalog catalog = MakeCatalog(cfg);
+  if (!cfg.node.token_secret.empty()) {
+    size_t need = 0;
+    for (const auto& [name, q] : catalog.queries) need += q.access.token_required ? 1 : 0;
+    spdlog::info("client tokens: signed with the key in {}; {} of {} queries need one",
+                 cfg.node.token_secret, need, catalog.queries.size());
+  }
+  core::Node node(std::move(catalog), std::move(node_options));
   net::Server server(env, std::move(server_options), node, runner);
   if (Status s = server.Bind(); !s.ok()) {
     spdlog::error("{}", s.message());
