@@ -55,6 +55,7 @@ std::vector<Command> WatchCommands();    // watch_command.cpp: watch
 std::vector<Command> ZombieCommands();   // zombie_commands.cpp: zombies, reap, resolve
 std::vector<Command> ClusterCommands();  // cluster_commands.cpp: fault
 std::vector<Command> KeyCommands();      // key_commands.cpp: keygen
+std::vector<Command> TokenCommands();    // token_command.cpp: token
 const std::vector<Command>& AllCommands();
 
 }  // namespace livepoll::cli

@@ -14,6 +14,9 @@ void DefineWatch(po::options_description& options, po::positional_options_descri
   // clang-format off
   options.add_options()
       ("count", po::value<uint64_t>()->value_name("N"), "exit after N updates")
+      ("token", po::value<std::string>()->value_name("TOKEN"),
+       "prove who you are with this token (livepoll token), sent on every connection (default: "
+       "$LIVEPOLL_TOKEN)")
       ("query", po::value<std::string>()->value_name("QUERY"), "the catalog query to watch")
       ("param", po::value<std::vector<std::string>>()->value_name("NAME=VALUE"),
        "a query parameter");
@@ -23,7 +26,7 @@ void DefineWatch(po::options_description& options, po::positional_options_descri
 
 int UsageError(const CommandContext& ctx, const std::string& message) {
   ctx.err << "livepoll: watch: " << message << "\n"
-          << "Usage: livepoll [OPTIONS] watch QUERY [NAME=VALUE ...] [--count N]\n";
+          << "Usage: livepoll [OPTIONS] watch QUERY [NAME=VALUE ...] [--count N] [--token TOKEN]\n";
   return kExitUsage;
 }
 
@@ -41,15 +44,23 @@ int RunWatch(const CommandContext& ctx) {
     }
   }
 
+  std::string token;
+  if (ctx.vm.count("token")) {
+    token = ctx.vm["token"].as<std::string>();
+    if (token.empty()) return UsageError(ctx, "--token: empty");
+  } else if (auto v = ctx.env.getenv ? ctx.env.getenv("LIVEPOLL_TOKEN") : std::nullopt) {
+    token = *v;
+  }
+
   zmq::context_t context;
-  return WatchStream(ctx, context, query, std::move(params)).Run();
+  return WatchStream(ctx, context, query, std::move(params), std::move(token)).Run();
 }
 
 }  // namespace
 
 std::vector<Command> WatchCommands() {
   return {
-      {"watch", "QUERY [NAME=VALUE ...] [--count N]",
+      {"watch", "QUERY [NAME=VALUE ...] [--count N] [--token TOKEN]",
        "join a topic and print its updates as JSON lines", DefineWatch, RunWatch},
   };
 }

@@ -66,11 +66,12 @@ std::string Position(const proto::Update& u) {
 }  // namespace
 
 WatchStream::WatchStream(const CommandContext& ctx, zmq::context_t& context, std::string query,
-                         proto::Params params)
+                         proto::Params params, std::string token)
     : ctx_(ctx),
       context_(context),
       query_(std::move(query)),
       params_(std::move(params)),
+      token_(std::move(token)),
       endpoints_(ctx.global.endpoints) {}
 
 int WatchStream::Run() {
@@ -167,6 +168,11 @@ bool WatchStream::SendJoin(const std::string& admin_endpoint, const std::string&
     return false;
   }
   conn_ = std::move(*conn);
+  // The token first, on every new connection: the join that follows is judged by it.
+  if (!token_.empty()) {
+    auth_id_ = ++join_id_;
+    if (!conn_->Send(proto::Auth{auth_id_, token_}).ok()) return false;
+  }
   proto::Join join{++join_id_, query_, params_};
   if (last_) {
     join.resume_owner = last_->owner;
@@ -213,6 +219,13 @@ std::optional<int> WatchStream::Handle(const proto::Message& m) {
           "restarted: session " + std::to_string(session_) + ", now " + std::to_string(hb->session),
           true);
   } else if (auto* e = std::get_if<proto::Error>(&m)) {
+    // A refused token: said once; the join that follows fails with the reason if the query
+    // needs a token, and goes on if it does not.
+    if (e->id == auth_id_ && e->id != 0) {
+      ctx_.err << "livepoll: livepolld refused the token: " << e->message << " (" << e->code
+               << ")\n";
+      return std::nullopt;
+    }
     if (e->id == join_id_ && e->id != 0 && topic_.empty()) {
       ctx_.err << "livepoll: watch " << query_ << ": " << Printable(e->message) << " ("
                << Printable(e->code) << ")\n";

@@ -11,6 +11,9 @@
 // or a new process that has none), a snapshot. So its standard output carries on as one stream a
 // script can keep reading; what happened is said on standard error.
 //
+// With a token, every connection (the first and each one joining again) sends `auth` before its
+// `join` (PROTOCOL.md, "Tokens"): a daemon knows a token only for the connection it came on.
+//
 // Thread safety: none; it runs on the CLI's thread.
 #pragma once
 
@@ -29,8 +32,9 @@ namespace livepoll::cli {
 
 class WatchStream {
  public:
+  // `token`: sent with `auth` on each connection; empty: none.
   WatchStream(const CommandContext& ctx, zmq::context_t& context, std::string query,
-              proto::Params params);
+              proto::Params params, std::string token);
 
   // Prints the topic's updates until --count of them, a stop request, a closed standard output
   // (exit code kExitOk), or a failure that joining again cannot mend: no endpoint answered the
@@ -62,11 +66,13 @@ class WatchStream {
   zmq::context_t& context_;
   const std::string query_;
   const proto::Params params_;
+  const std::string token_;
   const std::vector<std::string>& endpoints_;
 
   size_t current_ = 0;  // the index in endpoints_ of the node followed
   std::unique_ptr<Connection> conn_;
   uint64_t join_id_ = 0;  // of the join in flight or answered; a new id for every join
+  uint64_t auth_id_ = 0;  // of the last auth sent (the id before its join's)
   bool joined_once_ = false;
   bool rejoining_ = false;             // the join in flight is a join again: its answer is reported
   std::string topic_;                  // set by `joined`

@@ -24,8 +24,13 @@ namespace {
 
 core::Catalog MakeCatalog(const config::Config& cfg) {
   core::Catalog catalog;
-  for (const auto& [name, q] : cfg.queries)
+  for (const auto& [name, q] : cfg.queries) {
     catalog.queries[name] = {name, q.source, q.params, q.key, q.interval, q.jitter};
+    core::QueryAccess& access = catalog.queries[name].access;
+    access.token_required = config::NeedsToken(q, cfg.node);
+    access.bind = q.bind;
+    access.allow = q.allow;
+  }
   for (const auto& [name, s] : cfg.sources) catalog.source_caps[name] = s.max_concurrent;
   return catalog;
 }
@@ -202,6 +207,7 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
                  cfg.node.admin_keys.empty() ? "" : ", admin endpoint with keys");
     server_options.security = std::move(*security);
   }
+  server_options.token_secret = cfg.node.token_key;
   if (!cfg.node.gossip_bind.empty()) {  // in a cluster the registry starts pollers
     Result<net::ClusterOptions> transport = ClusterTransportFrom(env, cfg.node);
     if (!transport.ok()) {
@@ -211,7 +217,14 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
     node_options.cluster = NodeClusterFrom(env, cfg.node, so.session);
     server_options.cluster = std::move(*transport);
   }
-  core::Node node(MakeCatalog(cfg), std::move(node_options));
+  core::Catalog catalog = MakeCatalog(cfg);
+  if (!cfg.node.token_secret.empty()) {
+    size_t need = 0;
+    for (const auto& [name, q] : catalog.queries) need += q.access.token_required ? 1 : 0;
+    spdlog::info("client tokens: signed with the key in {}; {} of {} queries need one",
+                 cfg.node.token_secret, need, catalog.queries.size());
+  }
+  core::Node node(std::move(catalog), std::move(node_options));
   net::Server server(env, std::move(server_options), node, runner);
   if (Status s = server.Bind(); !s.ok()) {
     spdlog::error("{}", s.message());

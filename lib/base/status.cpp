@@ -20,6 +20,8 @@ std::string_view Status::CodeName(Code c) {
       return "timeout";
     case Code::kFailedPrecondition:
       return "failed-precondition";
+    case Code::kPermissionDenied:
+      return "permission-denied";
     case Code::kInternal:
       return "internal";
   }

@@ -74,6 +74,29 @@ Result<std::string> ReadConfigFile(Env& env, const std::string& path) {
   return Status::InvalidArgument(path + ": cannot read: " + why);
 }
 
+// The key of [node] token_secret, read whole: no newline is trimmed, so the key is the file's
+// bytes as any other tool (a JWT library minting tokens) reads them.
+Status ReadTokenSecret(Env& env, NodeConfig& node) {
+  if (node.token_secret.empty()) return Status::Ok();
+  const std::string& path = node.token_secret;
+  Result<std::string> key = env.ReadFile(path);
+  if (!key.ok()) {
+    std::string why = key.status().message();
+    if (why.starts_with(path + ": ")) why.erase(0, path.size() + 2);
+    return Status::InvalidArgument("token_secret: " + path + ": cannot read: " + why);
+  }
+  // HMAC-SHA256's output size (RFC 7518, 3.2; auth::kMinSecretBytes, a layer this one does not
+  // see): a shorter key is guessable offline from one token.
+  constexpr size_t kMinBytes = 32;
+  if (key->size() < kMinBytes)
+    return Status::InvalidArgument(
+        "token_secret: " + path + " holds " + std::to_string(key->size()) +
+        " bytes; a token secret needs at least " + std::to_string(kMinBytes) +
+        " (e.g. head -c 32 /dev/urandom > " + path + ")");
+  node.token_key = std::move(*key);
+  return Status::Ok();
+}
+
 std::string HostName() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "livepolld";
@@ -157,6 +180,8 @@ Result<DaemonArgs> ParseDaemonArgs(Env& env, int argc, const char* const argv[])
   }
   if (args.config.node.name.empty()) args.config.node.name = HostName();
   if (Status s = CheckCluster(args.config.node); !s.ok()) return s;
+  if (Status s = CheckAccess(args.config); !s.ok()) return s;
+  if (Status s = ReadTokenSecret(env, args.config.node); !s.ok()) return s;
   return args;
 }
 

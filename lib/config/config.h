@@ -16,12 +16,20 @@
 //   params = region              # comma-separated, the `:name`s of the SQL, in order
 //   key = region                 # optional: key columns -> row diffs instead of snapshots
 //   interval = 500ms
+//   [query.my_orders]            # with [node] token_secret = FILE: clients prove who they are
+//   source = main
+//   sql = SELECT id, total FROM orders WHERE user_id = :user_id
+//   params = user_id
+//   auth = token                 # the default once token_secret is set; none: anyone may join
+//   bind.user_id = sub           # user_id is the token's claim `sub`: each user sees their own
+//   allow = role=customer, role=admin   # only tokens with one of these claim values
 #pragma once
 
 #include <chrono>
 #include <iosfwd>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/policy.h"
@@ -40,6 +48,13 @@ struct SourceConfig {
   int max_concurrent = 4;
 };
 
+// Whether a query needs a token (`auth =`).
+enum class QueryAuth {
+  kDefault,  // not said: token when [node] token_secret is set, else none (NeedsToken)
+  kNone,
+  kToken,
+};
+
 struct QueryConfig {
   std::string name;                 // from [query.NAME]
   std::string source;               // required; must name a [source.*]
@@ -48,6 +63,11 @@ struct QueryConfig {
   std::vector<std::string> key;     // default none: snapshots
   milliseconds interval{1000};
   double jitter = 0.1;  // each wait is interval * (1 +- jitter), 0 <= jitter < 1
+  QueryAuth auth = QueryAuth::kDefault;
+  // bind.PARAM = CLAIM: the parameter comes from the token's claim; sorted by parameter.
+  std::vector<std::pair<std::string, std::string>> bind;
+  // allow = CLAIM=VALUE, ...: a token must carry one of these claim values (OR).
+  std::vector<std::pair<std::string, std::string>> allow;
 };
 
 struct NodeConfig {
@@ -88,8 +108,12 @@ struct NodeConfig {
   std::string admin_keys;           // a folder of NAME.pub: operators with every admin command
   std::string admin_readonly_keys;  // ... operators who may only look
   bool insecure = false;            // allow non-loopback binds without keys (logged at start)
-  std::string log_level = "info";   // trace, debug, info, warn, error
-  std::string log_format = "text";  // text or json
+  std::string log_level = "info";       // trace, debug, info, warn, error
+  std::string log_format = "text";      // text or json
+  // The file of the HMAC-SHA256 key client tokens are signed with; empty: no tokens.
+  std::string token_secret;
+  // Its bytes, as read by ParseDaemonArgs (at least 32). ParseConfigText reads no file: empty.
+  std::string token_key;
 };
 
 struct Config {
@@ -111,11 +135,16 @@ struct DaemonArgs {
   std::string help;      // the --help text, when action == kHelp
 };
 
+// Whether joins of `q` need a token: auth = token, or auth not said and a token_secret is set.
+bool NeedsToken(const QueryConfig& q, const NodeConfig& node);
+
 // Parses livepolld's command line and, with --config, the file, read through `env`. Errors are
 // InvalidArgument with a message naming the file and the key (or the option), e.g.
 //   "demo.conf: [query.top] interval: 'fast' is not a duration (use 500ms, 2s or 1m)".
 // Checks: required keys present, unknown keys and sections refused, numbers and durations valid,
-// each query's source exists, log_level/log_format known. It does not load plugins.
+// each query's source exists, log_level/log_format known, the queries' access keys fit the
+// token_secret (CheckAccess), whose file is read into token_key: an error when it cannot be read
+// or holds fewer than 32 bytes. It does not load plugins.
 Result<DaemonArgs> ParseDaemonArgs(Env& env, int argc, const char* const argv[]);
 
 // Reads a configuration file's text as `livepolld --config FILE` does with no other option: the

@@ -1,9 +1,11 @@
 #include "config/config_file.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -34,6 +36,10 @@ struct Key {
 // before any section, `node.name = n1` sets [node] name. Kept, so that every file reads as it did.
 // nullopt: a key outside any section.
 std::optional<Key> KeyOf(const ini::Entry& e) {
+  // Except a query's `bind.PARAM`, which came after Boost and is dotted on purpose.
+  if (e.section.starts_with("query.") && e.key.starts_with("bind.") &&
+      e.key.find('.', 5) == std::string::npos)
+    return Key{e.section, e.key};
   const std::string full = e.section.empty() ? e.key : e.section + "." + e.key;
   const auto dot = full.rfind('.');
   if (dot == std::string::npos) return std::nullopt;
@@ -87,8 +93,39 @@ Status ApplyQueryKey(QueryConfig& q, const std::string& key, const std::string& 
     q.jitter = j;
     return Status::Ok();
   }
+  if (key == "auth") {
+    if (v == "none")
+      q.auth = QueryAuth::kNone;
+    else if (v == "token")
+      q.auth = QueryAuth::kToken;
+    else
+      return Status::InvalidArgument("'" + v + "' is not none or token");
+    return Status::Ok();
+  }
+  if (key.starts_with("bind.")) {
+    const std::string param = key.substr(5);
+    if (param.empty()) return Status::InvalidArgument("names no parameter (bind.PARAM = CLAIM)");
+    if (v.empty()) return Status::InvalidArgument("names no claim (bind.PARAM = CLAIM)");
+    q.bind.emplace_back(param, v);
+    std::sort(q.bind.begin(), q.bind.end());
+    return Status::Ok();
+  }
+  if (key == "allow") {
+    q.allow.clear();
+    std::stringstream in(v);
+    for (std::string item; std::getline(in, item, ',');) {
+      item = Trim(item);
+      const size_t eq = item.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
+        return Status::InvalidArgument("'" + item + "' is not CLAIM=VALUE");
+      q.allow.emplace_back(Trim(item.substr(0, eq)), Trim(item.substr(eq + 1)));
+    }
+    if (q.allow.empty()) return Status::InvalidArgument("names no CLAIM=VALUE");
+    return Status::Ok();
+  }
   return Status::InvalidArgument(
-      "unknown key (expected source, sql, params, key, interval, jitter)");
+      "unknown key (expected source, sql, params, key, interval, jitter, auth, bind.PARAM, "
+      "allow)");
 }
 
 // A param the SQL never mentions as :name is a typo that would only show at the first poll.
@@ -157,6 +194,12 @@ Status CheckComplete(const std::string& file,
       return Status::InvalidArgument(Where(file, section, "source") + "no [source." + q.source +
                                      "] in the file");
     }
+    for (const auto& [param, claim] : q.bind) {
+      if (std::find(q.params.begin(), q.params.end(), param) == q.params.end()) {
+        return Status::InvalidArgument(Where(file, section, "bind." + param) + "'" + param +
+                                       "' is not one of the query's params");
+      }
+    }
     for (const auto& p : q.params) {
       if (!SqlMentions(q.sql, p)) {
         return Status::InvalidArgument(Where(file, section, "params") + "'" + p +
@@ -212,10 +255,39 @@ Status ApplyFileText(const std::string& file, std::string_view text, Config& con
   return CheckComplete(file, seen, config);
 }
 
+Status CheckAccess(const Config& config) {
+  for (const auto& [name, q] : config.queries) {
+    const std::string where = "[query." + name + "] ";
+    const std::string needs = " needs [node] token_secret (--token-secret): it comes from a token";
+    if (q.auth == QueryAuth::kNone) {
+      if (!q.bind.empty())
+        return Status::InvalidArgument(where + "bind." + q.bind.front().first +
+                                       ": a parameter bound to a claim needs auth = token");
+      if (!q.allow.empty()) return Status::InvalidArgument(where + "allow: needs auth = token");
+      continue;
+    }
+    if (!config.node.token_secret.empty()) continue;
+    if (q.auth == QueryAuth::kToken)
+      return Status::InvalidArgument(where +
+                                     "auth: token needs [node] token_secret "
+                                     "(--token-secret), the key tokens are signed with");
+    if (!q.bind.empty())
+      return Status::InvalidArgument(where + "bind." + q.bind.front().first + ":" + needs);
+    if (!q.allow.empty()) return Status::InvalidArgument(where + "allow:" + needs);
+  }
+  return Status::Ok();
+}
+
+bool NeedsToken(const QueryConfig& q, const NodeConfig& node) {
+  return q.auth == QueryAuth::kToken ||
+         (q.auth == QueryAuth::kDefault && !node.token_secret.empty());
+}
+
 Result<Config> ParseConfigText(const std::string& file, const std::string& text) {
   Config config;
   if (Status s = ApplyFileText(file, text, config); !s.ok()) return s;
   if (Status s = CheckCluster(config.node); !s.ok()) return s;
+  if (Status s = CheckAccess(config); !s.ok()) return s;
   return config;
 }
 

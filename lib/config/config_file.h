@@ -19,4 +19,9 @@ namespace livepoll::config {
 // line. On error `config` holds part of the file.
 Status ApplyFileText(const std::string& file, std::string_view text, Config& config);
 
+// The queries' access keys against [node] token_secret, checked once the file and the command line
+// are both read: auth = token, bind.* and allow need a token_secret; a query with auth = none
+// takes neither bind.* nor allow. Errors are InvalidArgument "[query.Q] KEY: ...".
+Status CheckAccess(const Config& config);
+
 }  // namespace livepoll::config

@@ -215,6 +215,15 @@ const NodeKey kNodeKeys[] = {
      "allow tcp:// binds off loopback without keys (logged as a warning at every start) "
      "(default false)",
      [](NodeConfig& n, const std::string& v) { return SetBool(n.insecure, v); }, "true"},
+    {"token_secret", "token-secret", "FILE",
+     "the file of the key (at least 32 bytes, read whole) that client tokens are signed with "
+     "(JWT HS256); queries then need a token unless they say auth = none (default: none, no "
+     "tokens)",
+     [](NodeConfig& n, const std::string& v) {
+       if (v.empty()) return Status::InvalidArgument("must not be empty");
+       n.token_secret = v;
+       return Status::Ok();
+     }},
     {"log_level", "log-level", "LEVEL", "trace, debug, info, warn or error (default info)",
      [](NodeConfig& n, const std::string& v) {
        static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};

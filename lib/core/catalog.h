@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/access.h"
 #include "livepoll/time.h"
 
 namespace livepoll::core {
@@ -17,6 +18,7 @@ struct CatalogQuery {
   std::vector<std::string> key;     // key columns: diffs instead of snapshots when non-empty
   Duration interval = std::chrono::seconds(1);
   double jitter = 0.1;  // each wait is interval * (1 + jitter * u), u uniform in [-1, 1]
+  QueryAccess access;   // who may join it (access.h); by default anyone
 };
 
 struct Catalog {

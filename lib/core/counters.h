@@ -32,9 +32,12 @@ struct Counters {
   uint64_t updates_dropped_slow_client = 0;  // a client's send queue was full
   // ---- clients and pollers ----
   uint64_t joins = 0;
-  uint64_t resumes = 0;          // joins with a resume position that continued the stream
-  uint64_t resumes_refused = 0;  // ... that could not: the client got the current state
-  uint64_t sessions_lost = 0;    // heartbeats of a client whose subscriptions are not here
+  uint64_t resumes = 0;             // joins with a resume position that continued the stream
+  uint64_t resumes_refused = 0;     // ... that could not: the client got the current state
+  uint64_t sessions_lost = 0;       // heartbeats of a client whose subscriptions are not here
+  uint64_t tokens_accepted = 0;     // `auth` messages whose token verified (the transport)
+  uint64_t tokens_refused = 0;      // ... whose token did not: malformed, signature, expired ...
+  uint64_t joins_unauthorized = 0;  // joins refused by the query's access rule (access.h)
   uint64_t leaves = 0;
   uint64_t clients_dropped = 0;  // silent for client_timeout
   uint64_t polls = 0;
@@ -85,6 +88,7 @@ inline constexpr std::array kCounters = {
     CounterName{"gossip_bytes_sent", &Counters::gossip_bytes_sent, true},
     CounterName{"gossip_frames_sent", &Counters::gossip_frames_sent, true},
     CounterName{"joins", &Counters::joins, false},
+    CounterName{"joins_unauthorized", &Counters::joins_unauthorized, false},
     CounterName{"leaves", &Counters::leaves, false},
     CounterName{"members_down", &Counters::members_down, true},
     CounterName{"poll_errors", &Counters::poll_errors, false},
@@ -102,6 +106,8 @@ inline constexpr std::array kCounters = {
     CounterName{"snapshot_fetches", &Counters::snapshot_fetches, true},
     CounterName{"stream_gaps", &Counters::stream_gaps, false},
     CounterName{"takeovers", &Counters::takeovers, true},
+    CounterName{"tokens_accepted", &Counters::tokens_accepted, false},
+    CounterName{"tokens_refused", &Counters::tokens_refused, false},
     CounterName{"updates_dropped_slow_client", &Counters::updates_dropped_slow_client, false},
     CounterName{"updates_fenced", &Counters::updates_fenced, false},
     CounterName{"updates_sent", &Counters::updates_sent, false},

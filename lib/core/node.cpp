@@ -115,6 +115,15 @@ Result<Subscriptions::Joined> Node::Join(Time now, ClientId client, const std::s
   return joined;
 }
 
+Result<proto::Params> Node::AuthorizeJoin(const std::string& query, const ClientIdentity& who,
+                                          const proto::Params& params, int64_t now_unix) {
+  auto q = subs_.catalog().queries.find(query);
+  if (q == subs_.catalog().queries.end()) return params;
+  Result<proto::Params> effective = Authorize(query, q->second.access, who, params, now_unix);
+  if (!effective.ok()) counters_.joins_unauthorized++;
+  return effective;
+}
+
 Status Node::Leave(Time now, ClientId client, const std::string& topic, Actions& out) {
   Outputs so;
   Status s = subs_.Leave(now, client, topic, so);

@@ -146,6 +146,11 @@ class Node {
   Result<Subscriptions::Joined> Join(Time now, ClientId client, const std::string& query,
                                      const proto::Params& params, Actions& out,
                                      const std::optional<StreamPosition>& resume = std::nullopt);
+  // The parameters a join of `query` by a client that proved `who` runs with, by the query's
+  // access rule (access.h: Authorize); a refusal is counted in `joins_unauthorized`. An unknown
+  // query passes unchanged: Join names it.
+  Result<proto::Params> AuthorizeJoin(const std::string& query, const ClientIdentity& who,
+                                      const proto::Params& params, int64_t now_unix);
   // NotFound when the client is not subscribed to `topic`. Counted in `leaves`.
   Status Leave(Time now, ClientId client, const std::string& topic, Actions& out);
   // Any frame from the client keeps it alive.

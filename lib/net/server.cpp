@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "auth/token.h"
 #include "net/admin_commands.h"
 #include "net/admin_zombies.h"
 #include "net/event_log.h"
@@ -301,8 +302,13 @@ void Server::OnClientFrame(const RouterEndpoint::Frame& f) {
     if (join->resume_epoch > 0)
       resume = core::StreamPosition{join->resume_owner, join->resume_owner_session,
                                     join->resume_epoch, join->resume_seq};
+    static const core::ClientIdentity kNobody;
+    auto who = identities_.find(client);
+    Result<proto::Params> params = node_.AuthorizeJoin(
+        join->query, who == identities_.end() ? kNobody : who->second, join->params, UnixNow());
     Result<core::Subscriptions::Joined> joined =
-        node_.Join(now, client, join->query, join->params, out, resume);
+        params.ok() ? node_.Join(now, client, join->query, *params, out, resume)
+                    : Result<core::Subscriptions::Joined>(params.status());
     if (!joined.ok()) {
       ReplyError(client_, f.peer, join->id, joined.status());
     } else {
@@ -329,6 +335,8 @@ void Server::OnClientFrame(const RouterEndpoint::Frame& f) {
                                   ") does not know this client (session " +
                                   std::to_string(hb->session) + "): join again"));
     }
+  } else if (auto* auth = std::get_if<proto::Auth>(&*msg)) {
+    OnAuth(f.peer, client, *auth);
   } else {
     Status s = Status::InvalidArgument(std::string("a client may not send '") +
                                        proto::MessageTypeName(*msg) + "'");
@@ -336,6 +344,33 @@ void Server::OnClientFrame(const RouterEndpoint::Frame& f) {
     ReplyError(client_, f.peer, 0, s);
   }
   Carry(out);
+}
+
+void Server::OnAuth(const std::string& peer, core::ClientId client, const proto::Auth& auth) {
+  core::ClientIdentity& who = identities_[client];
+  who = {};  // a new token replaces what the connection proved, also when it is refused
+  Result<auth::Token> token = options_.token_secret.empty()
+                                  ? Result<auth::Token>(Status::FailedPrecondition(
+                                        "this livepolld takes no tokens: it has no token_secret"))
+                                  : auth::VerifyToken(auth.token, options_.token_secret, UnixNow());
+  if (!token.ok()) {
+    node_.counters().tokens_refused++;
+    who.refusal = token.status().message();
+    spdlog::debug("client token refused: {}", who.refusal);
+    ReplyError(client_, peer, auth.id, token.status());
+    return;
+  }
+  node_.counters().tokens_accepted++;
+  proto::Authed reply{auth.id, {}, token->expires ? static_cast<uint64_t>(*token->expires) : 0};
+  for (const auto& [name, value] : token->claims) reply.claims.emplace_back(name, value);
+  who.claims = std::move(token->claims);
+  who.expires = token->expires;
+  SendToClient(peer, proto::Encode(reply));
+}
+
+int64_t Server::UnixNow() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(env_.WallNow().time_since_epoch())
+      .count();
 }
 
 RouterEndpoint::SendResult Server::SendToClient(const std::string& peer,
@@ -379,6 +414,7 @@ void Server::Carry(core::Actions& out) {
     if (peer == client_peers_.end()) continue;
     client_ids_.erase(peer->second);
     client_peers_.erase(peer);
+    identities_.erase(c);
   }
   for (const core::NodeEvent& e : out.events) LogEvent(e);
   out = {};

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <zmq.hpp>
 
+#include "core/access.h"
 #include "core/node.h"
 #include "env/env.h"
 #include "livepoll/status.h"
@@ -42,6 +43,8 @@ struct ServerOptions {
   // Given: every tcp:// socket speaks CurveZMQ, judged by a ZAP handler (the admin endpoint only
   // when dirs.admin_keys is set: else it stays plain, and loopback or ipc:// alone).
   std::optional<SecurityOptions> security;
+  // The key client tokens are signed with (auth/token.h); empty: `auth` is refused.
+  std::string token_secret;
 };
 
 class Server {
@@ -66,6 +69,10 @@ class Server {
  private:
   void OnClientFrame(const RouterEndpoint::Frame& f);
   void OnAdminFrame(const RouterEndpoint::Frame& f);
+  // A client's token: verified, kept as what the client proved (or why not), answered.
+  void OnAuth(const std::string& peer, core::ClientId client, const proto::Auth& auth);
+  // Wall-clock seconds since 1970, what token times are in.
+  int64_t UnixNow() const;
   // This node's answer to an admin command (its own part of a cluster-wide one).
   proto::AdminReply Admin(const proto::AdminRequest& req);
   AdminContext Context(Time now, core::Actions& out);
@@ -94,6 +101,8 @@ class Server {
   uint64_t session_;
   std::unordered_map<std::string, core::ClientId> client_ids_;  // ROUTER identity -> client
   std::unordered_map<core::ClientId, std::string> client_peers_;
+  // What each client proved with `auth` on its connection; none: no `auth` yet.
+  std::unordered_map<core::ClientId, core::ClientIdentity> identities_;
   core::ClientId next_client_ = 1;
   std::unique_ptr<Cluster> cluster_;  // null: a standalone node
   AdminFanout fanout_;

@@ -101,7 +101,14 @@ constexpr auto kMessages = Variant<Message>(
         Field("message", kStr,             &AdminReply::message),
         Field("columns", ArrayOf(kStr),    &AdminReply::columns),
         Field("rows",    ArrayOf(kRow),    &AdminReply::rows),
-        Field("missing", ArrayOf(kStr),    &AdminReply::missing).Optional()));
+        Field("missing", ArrayOf(kStr),    &AdminReply::missing).Optional()),
+    MessageType<Auth>("auth",
+        Field("id",      kUint,            &Auth::id),
+        Field("token",   kStr,             &Auth::token)),
+    MessageType<Authed>("authed",
+        Field("id",      kUint,            &Authed::id),
+        Field("claims",  kParams,          &Authed::claims),
+        Field("expires", kUint,            &Authed::expires).Optional()));
 // clang-format on
 
 // Type names by Message alternative. The tables' names are string literals, so NUL-terminated.

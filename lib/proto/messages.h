@@ -43,6 +43,14 @@ struct Heartbeat {  // both ways: a client sends it to stay alive, the daemon an
   bool operator==(const Heartbeat&) const = default;
 };
 
+// Proves who the client is, once per connection, before its joins (PROTOCOL.md, "Tokens");
+// answered by Authed or Error. A later Auth replaces what an earlier one proved.
+struct Auth {
+  uint64_t id = 0;
+  std::string token;  // a JWT signed with HS256 under the daemon's token_secret
+  bool operator==(const Auth&) const = default;
+};
+
 // ---- daemon -> client ----
 struct Joined {
   uint64_t id = 0;
@@ -55,6 +63,12 @@ struct Left {
   uint64_t id = 0;
   std::string topic;
   bool operator==(const Left&) const = default;
+};
+struct Authed {  // the token verified: the claims joins of this connection are judged by
+  uint64_t id = 0;
+  Params claims;         // the token's claims, flat, sorted by name
+  uint64_t expires = 0;  // the token's `exp` (seconds since 1970); 0: none
+  bool operator==(const Authed&) const = default;
 };
 
 enum class UpdateKind { kSnapshot, kDiff, kError };
@@ -112,11 +126,13 @@ struct AdminReply {
   bool operator==(const AdminReply&) const = default;
 };
 
-using Message =
-    std::variant<Join, Leave, Heartbeat, Joined, Left, Update, Error, AdminRequest, AdminReply>;
+// New types are added at the end: a variant's index is no wire value, but it keeps tables and
+// tests that list the messages in order stable.
+using Message = std::variant<Join, Leave, Heartbeat, Joined, Left, Update, Error, AdminRequest,
+                             AdminReply, Auth, Authed>;
 
 // The `type` string of a message: "join", "leave", "heartbeat", "joined", "left", "update",
-// "error", "admin", "admin_reply".
+// "error", "admin", "admin_reply", "auth", "authed".
 const char* MessageTypeName(const Message& m);
 
 }  // namespace livepoll::proto

@@ -49,6 +49,9 @@ expect "item_count items" livepoll watch it
 expect "solo" livepoll subs --node ""
 expect "item_count" livepoll subs --query item_
 expect "--exit-status" livepoll -c "$ADMIN" zombies --ex
+expect "token" livepoll to
+expect "--secret" livepoll token --se
+expect "--token" livepoll watch --to
 kill "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null || true
 expect "" livepoll watch it

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <initializer_list>
 
+#include "auth/token.h"
 #include "config/config.h"
 #include "core/topic.h"
 #include "net/cluster_codec.h"
@@ -134,10 +135,55 @@ std::string CheckConfig(std::string_view bytes) {
     if (s.max_concurrent < 1 || s.max_concurrent > 1024)
       return "source " + Quoted(name) + " has a bad max_concurrent";
   }
+  for (const auto& [name, q] : c->queries) {
+    for (const auto& [param, claim] : q.bind) {
+      if (std::find(q.params.begin(), q.params.end(), param) == q.params.end())
+        return "query " + Quoted(name) + " binds " + Quoted(param) + ", not one of its params";
+      if (claim.empty()) return "query " + Quoted(name) + " binds to an empty claim";
+    }
+    if ((!q.bind.empty() || !q.allow.empty()) && !config::NeedsToken(q, c->node))
+      return "query " + Quoted(name) + " binds or allows without needing a token";
+    if (q.auth == config::QueryAuth::kToken && c->node.token_secret.empty())
+      return "query " + Quoted(name) + " needs a token and there is no token_secret";
+  }
   const config::NodeConfig& n = c->node;
   if (n.gossip_bind.empty() != n.rpc_bind.empty()) return "a node with half a cluster binding";
   if (!(n.gossip_interval < n.suspect_after && n.suspect_after < n.dead_after))
     return "membership timers out of order";
+  return "";
+}
+
+namespace {
+
+std::string CheckVerified(std::string_view token) {
+  Result<auth::Token> t = auth::VerifyToken(token, kTokenSecret, kTokenNow);
+  if (!t.ok()) return CheckRefusal(t.status(), {Code::kPermissionDenied});
+  if (token.size() > auth::kMaxTokenBytes) return "a token over the size limit verified";
+  if (t->expires && kTokenNow >= *t->expires) return "an expired token verified";
+  if (t->not_before && kTokenNow < *t->not_before) return "a token before its nbf verified";
+  auth::NewToken again{t->claims, kTokenNow, std::nullopt, std::nullopt};
+  for (const char* time : {"iat", "exp", "nbf"}) again.claims.erase(time);
+  Result<auth::Token> re =
+      auth::VerifyToken(MintToken(kTokenSecret, again), kTokenSecret, kTokenNow);
+  if (!re.ok()) {
+    // Only a token grown over the limit by JSON escaping may fail to verify again.
+    if (re.status().message().find("longer than") != std::string::npos) return "";
+    return "its claims minted again do not verify: " + re.status().ToString();
+  }
+  re->claims.erase("iat");
+  if (re->claims != again.claims) return "its claims minted again verify to other claims";
+  return "";
+}
+
+}  // namespace
+
+std::string CheckToken(std::string_view bytes) {
+  if (std::string e = CheckVerified(bytes); !e.empty()) return "as a token: " + e;
+  const size_t nl = bytes.find('\n');
+  const std::string_view header = bytes.substr(0, nl);
+  const std::string_view payload = nl == std::string_view::npos ? "" : bytes.substr(nl + 1);
+  if (std::string e = CheckVerified(auth::SignToken(kTokenSecret, header, payload)); !e.empty())
+    return "as a signed header and payload: " + e;
   return "";
 }
 

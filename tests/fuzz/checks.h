@@ -11,6 +11,7 @@
 //    as bytes: encoding is deterministic, and a NaN in a row compares equal to itself as bits).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -28,8 +29,16 @@ std::string CheckCluster(std::string_view bytes);
 std::string CheckTopic(std::string_view bytes);
 // config::ParseConfigText: the bytes as a livepolld configuration file.
 std::string CheckConfig(std::string_view bytes);
+// auth::VerifyToken under kTokenSecret at kTokenNow: the bytes as a token, and the bytes split at
+// their first '\n' into a header and a payload signed under the secret, so the JSON readers
+// behind the signature are reached too. What verifies has flat claims within its times, and its
+// claims minted again verify to the same claims.
+std::string CheckToken(std::string_view bytes);
+inline constexpr const char* kTokenSecret = "fuzz-secret-fuzz-secret-fuzz-sec";  // 32 bytes
+inline constexpr int64_t kTokenNow = 1700000000;
 
-// The targets by name ("envelope", "cluster", "topic", "config"), as the corpus folders are named.
+// The targets by name ("envelope", "cluster", "topic", "config", "token"), as the corpus folders
+// are named.
 using Check = std::string (*)(std::string_view);
 struct Target {
   const char* name;
@@ -38,6 +47,7 @@ struct Target {
 inline constexpr Target kTargets[] = {{"envelope", CheckEnvelope},
                                       {"cluster", CheckCluster},
                                       {"topic", CheckTopic},
-                                      {"config", CheckConfig}};
+                                      {"config", CheckConfig},
+                                      {"token", CheckToken}};
 
 }  // namespace livepoll::fuzz

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "auth/token.h"
 #include "checks.h"
 #include "core/topic.h"
 #include "net/cluster_codec.h"
@@ -94,6 +95,12 @@ std::vector<Seed> Envelopes() {
       {"admin-reply", Reply()},
       {"admin-reply-partial", partial},
       {"admin-reply-error", proto::AdminReply{6, "not-found", "no such topic", {}, {}, {}}},
+      {"auth",
+       proto::Auth{
+           7, auth::MintToken(kTokenSecret,
+                              {{{"sub", "alice"}}, kTokenNow, kTokenNow + 3600, std::nullopt})}},
+      {"authed", proto::Authed{7, {{"role", "admin"}, {"sub", "alice"}}, 1700003600}},
+      {"authed-no-expiry", proto::Authed{8, {}, 0}},
   };
   std::vector<Seed> out;
   for (const auto& [name, m] : messages) out.push_back({name, proto::Encode(m)});
@@ -231,9 +238,41 @@ fault_injection = true
        "source = pg\r\nsql = SELECT * FROM t WHERE a = :a AND b = :b\r\n"
        "params = a, b\r\n"},
       {"empty.conf", ""},
+      {"tokens.conf",
+       "[node]\ntoken_secret = /etc/livepoll/token.key\n[source.s]\nplugin = soci\n"
+       "dsn = sqlite3://db=x.db\n[query.mine]\nsource = s\n"
+       "sql = SELECT * FROM o WHERE c = :customer AND r = :region\nparams = customer, region\n"
+       "bind.customer = sub\nbind.region = https://example.com/region\n"
+       "allow = role=customer, role=admin\n[query.open]\nsource = s\nsql = SELECT 1\n"
+       "auth = none\n[query.closed]\nsource = s\nsql = SELECT 2\nauth = token\n"},
       {"bad-duration.conf",
        "[source.s]\nplugin = p\ndsn = d\n[query.q]\nsource = s\nsql = x\n"
        "interval = fast\n"},
+  };
+}
+
+// Tokens as clients send them, and header-newline-payload texts (CheckToken signs those).
+std::vector<Seed> Tokens() {
+  auto mint = [](auth::Claims claims, std::optional<int64_t> exp, std::optional<int64_t> nbf) {
+    return auth::MintToken(kTokenSecret, {std::move(claims), kTokenNow - 60, exp, nbf});
+  };
+  return {
+      {"valid", mint({{"sub", "alice"}, {"role", "admin"}}, kTokenNow + 3600, std::nullopt)},
+      {"expired", mint({{"sub", "alice"}}, kTokenNow - 1, std::nullopt)},
+      {"not-yet-valid", mint({{"sub", "alice"}}, std::nullopt, kTokenNow + 60)},
+      {"wrong-secret", auth::MintToken(std::string(32, 'x'), {{{"sub", "a"}}, kTokenNow, {}, {}})},
+      {"alg-none", auth::Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." +
+                       auth::Base64UrlEncode(R"({"sub":"root"})") + "."},
+      {"jwt-io",
+       "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwi"
+       "aWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"},
+      {"json-flat",
+       "{\"alg\":\"HS256\",\"typ\":\"JWT\"}\n{\"sub\":\"a\",\"n\":42,\"f\":1.5e3,"
+       "\"b\":false,\"z\":null,\"o\":{\"x\":[1,{\"y\":2}]},\"u\":\"caf\\u00e9\","
+       "\"exp\":1700003600.5,\"nbf\":1699999999}"},
+      {"json-crit", "{\"alg\":\"HS256\",\"crit\":[\"exp\"]}\n{}"},
+      {"json-repeated", "{\"alg\":\"HS256\"}\n{\"sub\":\"a\",\"sub\":\"b\"}"},
+      {"json-bad-exp", "{\"alg\":\"HS256\"}\n{\"exp\":\"soon\"}"},
   };
 }
 
@@ -262,5 +301,6 @@ int main(int argc, char** argv) {
   }
   const fs::path out = argv[1];
   return Write(out / "envelope", Envelopes()) | Write(out / "cluster", ClusterFrames()) |
-         Write(out / "topic", Topics()) | Write(out / "config", Configs());
+         Write(out / "topic", Topics()) | Write(out / "config", Configs()) |
+         Write(out / "token", Tokens());
 }

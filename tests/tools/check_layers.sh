@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The layers' include rules (DESIGN.md, "Layout"): dependencies point one way,
 #   programs -> net, source, config -> core -> proto -> base      (env beside: source, config, net)
+#   net, cmd -> auth -> base   (client tokens: pure functions, so the server and the CLI share the
+#                               verifier and the minter; libsodium and nlohmann's JSON, no I/O)
 # and the sans-I/O core reaches for nothing that does I/O. Each layer's own include root already
 # hides the headers of the layers above it (lib/CMakeLists.txt), so `#include "net/..."` in the
 # core fails to compile; this check covers what include roots cannot: system and third-party
@@ -25,8 +27,9 @@ declare -A allow=(
   [lib/core]='^(core/|livepoll/|proto/messages\.h$)'
   [lib/source]='^(source|env|livepoll)/'
   [lib/config]='^(config/|env/|livepoll/|core/policy\.h$)'
-  [lib/net]='^(net|core|proto|source|env|livepoll)/'
-  [cmd]='^(livepoll/|proto/|[a-z_]+\.h$)'
+  [lib/auth]='^(auth|livepoll)/'
+  [lib/net]='^(net|core|proto|source|env|auth|livepoll)/'
+  [cmd]='^(livepoll/|proto/|auth/|[a-z_]+\.h$)'
   [daemon]='^((daemon|config|core|net|source|env|livepoll|proto)/|[a-z_]+\.h$)'
   [plugins/soci]='^(livepoll/source\.h|[a-z_]+\.h)$'
   [plugins/postgres]='^(livepoll/source\.h|[a-z_]+\.h)$'
@@ -38,6 +41,7 @@ third='zmq\.h|zmq\.hpp|msgpack.*|spdlog/.*|boost/.*|soci/.*|pqxx/.*|libpq-fe\.h|
 declare -A deny=(
   [lib/base]="$third|$io"
   [lib/include/livepoll]="$third|$io"
+  [lib/auth]="$third|$io"
   [lib/proto]='zmq\.h|zmq\.hpp|spdlog/.*|boost/program_options.*|soci/.*|pqxx/.*'
   [lib/core]="$third|$io|random_device"
   [lib/source]='zmq\.h|zmq\.hpp|msgpack.*|spdlog/.*|boost/.*'

@@ -21,6 +21,7 @@ class Status {
     kIncompatible,        // a plugin or peer speaks another version
     kTimeout,             // no answer within the deadline
     kFailedPrecondition,  // not allowed in this state or configuration (e.g. a disabled feature)
+    kPermissionDenied,    // the peer did not prove it may (a refused token, a claim it lacks)
     kInternal,            // a bug or an unexpected failure
   };
 
@@ -35,6 +36,7 @@ class Status {
   static Status FailedPrecondition(std::string m) {
     return {Code::kFailedPrecondition, std::move(m)};
   }
+  static Status PermissionDenied(std::string m) { return {Code::kPermissionDenied, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }

@@ -5,9 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 
+#include "auth/token.h"
 #include "cli.h"
 #include "duration.h"
 
@@ -177,6 +181,45 @@ TEST(CliDuration, ParsesAndFormats) {
   EXPECT_EQ(FormatDuration(std::chrono::milliseconds(250)), "250ms");
   EXPECT_EQ(HumanizeAgo(412), "0.4s ago");
   EXPECT_EQ(HumanizeAgo(192'000), "3m12s ago");
+}
+
+// `livepoll token` mints what the daemon's verifier accepts, with the claims and times asked for.
+TEST(CliToken, MintsATokenTheVerifierAccepts) {
+  char tmpl[] = "/tmp/lp-cli-token-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, key = dir + "/key", short_key = dir + "/short";
+  const std::string secret(40, 'k');
+  std::ofstream(key) << secret;
+  std::ofstream(short_key) << std::string(31, 'k');
+
+  Outcome o = RunCli(
+      {"token", "--secret", key, "--claim", "sub=alice", "--claim", "role=a=b", "--ttl", "2h"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  ASSERT_FALSE(o.out.empty());
+  EXPECT_EQ(o.out.back(), '\n');
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  Result<auth::Token> t = auth::VerifyToken(o.out.substr(0, o.out.size() - 1), secret, now);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->claims.at("sub"), "alice");
+  EXPECT_EQ(t->claims.at("role"), "a=b");
+  ASSERT_TRUE(t->expires.has_value());
+  EXPECT_NEAR(static_cast<double>(*t->expires - now), 7200, 5);
+  EXPECT_FALSE(auth::VerifyToken(o.out.substr(0, o.out.size() - 1), secret, now + 7300).ok());
+
+  EXPECT_EQ(RunCli({"token", "--secret", key}).code, 0);  // no claims: fine, ttl 1h
+  Outcome short_secret = RunCli({"token", "--secret", short_key});
+  EXPECT_EQ(short_secret.code, 1);
+  EXPECT_NE(short_secret.err.find("holds 31 bytes"), std::string::npos) << short_secret.err;
+  EXPECT_EQ(RunCli({"token", "--secret", dir + "/none"}).code, 1);
+  EXPECT_EQ(RunCli({"token"}).code, 2);
+  EXPECT_EQ(RunCli({"token", "--secret", key, "--claim", "exp=1"}).code, 2);
+  EXPECT_EQ(RunCli({"token", "--secret", key, "--claim", "=x"}).code, 2);
+  EXPECT_EQ(RunCli({"token", "--secret", key, "--claim", "a=1", "--claim", "a=2"}).code, 2);
+  EXPECT_EQ(RunCli({"token", "--secret", key, "--ttl", "soon"}).code, 2);
+  EXPECT_EQ(RunCli({"token", "--secret", key, "--ttl", "500ms"}).code, 2);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

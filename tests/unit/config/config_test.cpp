@@ -488,5 +488,89 @@ TEST(ConfigFile, ANulByteIsRefusedWithItsLine) {
   EXPECT_EQ(r.status().message(), "z.conf: line 2: control character in the file");
 }
 
+// ---- client tokens: [node] token_secret, and each query's auth, bind.PARAM and allow ----
+
+constexpr const char* kMine =
+    "[query.mine]\nsource = main\nsql = SELECT * FROM orders WHERE user_id = :user_id AND "
+    "status = :status\nparams = user_id, status\n";
+
+TEST_F(ConfigTest, TokenSecretIsReadWholeAndMustBeLongEnough) {
+  const std::string key = Write("key", std::string(31, 'k') + "\n");  // 32 bytes, newline kept
+  auto r = Parse({"--config",
+                  Write("t.conf", std::string(kSource) + kMine +
+                                      "bind.user_id = sub\nallow = role=admin, "
+                                      "group = ops\n"),
+                  "--token-secret", key});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.node.token_secret, key);
+  EXPECT_EQ(r->config.node.token_key, std::string(31, 'k') + "\n");
+  const QueryConfig& q = r->config.queries.at("mine");
+  EXPECT_EQ(q.auth, QueryAuth::kDefault);
+  EXPECT_TRUE(NeedsToken(q, r->config.node));
+  EXPECT_EQ(q.bind, (std::vector<std::pair<std::string, std::string>>{{"user_id", "sub"}}));
+  EXPECT_EQ(q.allow, (std::vector<std::pair<std::string, std::string>>{{"role", "admin"},
+                                                                       {"group", "ops"}}));
+
+  auto short_key = Parse({"--token-secret", Write("short", "0123456789")});
+  ASSERT_FALSE(short_key.ok());
+  EXPECT_THAT(short_key.status().message(),
+              HasSubstr("holds 10 bytes; a token secret needs at least 32"));
+  auto empty = Parse({"--token-secret", Write("empty", "")});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_THAT(empty.status().message(), HasSubstr("holds 0 bytes"));
+  auto missing = Parse({"--token-secret", (dir_ / "nope").string()});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(),
+              HasSubstr("token_secret: " + (dir_ / "nope").string() + ": cannot read"));
+  auto in_file = Parse({"--config", Write("f.conf", "[node]\ntoken_secret = " + key + "\n")});
+  ASSERT_TRUE(in_file.ok()) << in_file.status().ToString();
+  EXPECT_EQ(in_file->config.node.token_key.size(), 32u);
+}
+
+TEST(ConfigFile, QueryAuthDefaultsToTokenOnlyWithASecret) {
+  Result<Config> none = ParseConfigText("a.conf", std::string(kSource) + kMine);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(NeedsToken(none->queries.at("mine"), none->node));
+  Result<Config> secret =
+      ParseConfigText("a.conf", "[node]\ntoken_secret = /k\n" + std::string(kSource) + kMine);
+  ASSERT_TRUE(secret.ok()) << secret.status().ToString();
+  EXPECT_TRUE(NeedsToken(secret->queries.at("mine"), secret->node));
+  Result<Config> open = ParseConfigText(
+      "a.conf", "[node]\ntoken_secret = /k\n" + std::string(kSource) + kMine + "auth = none\n");
+  ASSERT_TRUE(open.ok()) << open.status().ToString();
+  EXPECT_FALSE(NeedsToken(open->queries.at("mine"), open->node));
+}
+
+TEST(ConfigFile, AccessKeysAreChecked) {
+  auto error = [](const std::string& node, const std::string& keys) {
+    Result<Config> r = ParseConfigText("a.conf", node + kSource + kMine + keys);
+    return r.ok() ? std::string() : r.status().message();
+  };
+  const std::string secret = "[node]\ntoken_secret = /k\n";
+  EXPECT_EQ(error("", "auth = token\n"),
+            "[query.mine] auth: token needs [node] token_secret (--token-secret), the key tokens "
+            "are signed with");
+  EXPECT_THAT(error("", "bind.user_id = sub\n"),
+              HasSubstr("[query.mine] bind.user_id: needs [node] token_secret"));
+  EXPECT_THAT(error("", "allow = role=admin\n"), HasSubstr("[query.mine] allow: needs [node]"));
+  EXPECT_EQ(error(secret, "auth = none\nbind.user_id = sub\n"),
+            "[query.mine] bind.user_id: a parameter bound to a claim needs auth = token");
+  EXPECT_EQ(error(secret, "auth = none\nallow = role=admin\n"),
+            "[query.mine] allow: needs auth = token");
+  EXPECT_EQ(error(secret, "auth = maybe\n"),
+            "a.conf: [query.mine] auth: 'maybe' is not none or token");
+  EXPECT_EQ(error(secret, "bind.region = sub\n"),
+            "a.conf: [query.mine] bind.region: 'region' is not one of the query's params");
+  EXPECT_EQ(error(secret, "bind.user_id =\n"),
+            "a.conf: [query.mine] bind.user_id: names no claim (bind.PARAM = CLAIM)");
+  EXPECT_EQ(error(secret, "allow = role\n"),
+            "a.conf: [query.mine] allow: 'role' is not CLAIM=VALUE");
+  EXPECT_EQ(error(secret, "allow = role=a,,b=c\n"),
+            "a.conf: [query.mine] allow: '' is not CLAIM=VALUE");
+  EXPECT_EQ(error(secret, "bind.user_id = sub\nbind.user_id = uid\n"),
+            "a.conf: [query.mine] bind.user_id: key appears twice");
+  EXPECT_EQ(error(secret, "bind.user_id = sub\nbind.status = st\nallow = role=x\n"), "");
+}
+
 }  // namespace
 }  // namespace livepoll::config

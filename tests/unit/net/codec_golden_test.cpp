@@ -153,6 +153,11 @@ TEST(CodecGoldenBytes, EveryClientAndAdminMessage) {
        "\x88\xa1v\x01\xa4type\xab""admin_reply\xa2id\x09\xa4""code\xa0\xa7message\xa0\xa7""c"
        "olumns\x92\xa4node\xa6topics\xa4rows\x91\x92\xa2n1\x03\xa7missing\x91\xbbn3: no answ"
        "er within 1000ms"},
+      {"auth", e(proto::Auth{10, "h.p.s"}),
+       "\x84\xa1v\x01\xa4type\xa4""auth\xa2id\x0a\xa5token\xa5h.p.s"},
+      {"authed", e(proto::Authed{10, {{"role", "admin"}, {"sub", "alice"}}, 1700003600}),
+       "\x85\xa1v\x01\xa4type\xa6""authed\xa2id\x0a\xa6""claims\x82\xa4role\xa5""admin\xa3su"
+       "b\xa5""alice\xa7""expires\xce""eS\xff\x10"},
   });
   // clang-format on
 }

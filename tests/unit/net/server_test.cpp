@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "auth/token.h"
 #include "proto/codec.h"
 
 namespace livepoll::net {
@@ -48,6 +49,7 @@ class ServerTest : public ::testing::Test {
       std::vector<std::string> params;
       if (sql == "echo") params = {"p"};
       catalog.queries[name] = {name, "mem", params, {}, interval, 0.0};
+      if (access_.count(name)) catalog.queries[name].access = access_[name];
       specs.push_back({name, "mem", sql, params});
     }
     catalog.source_caps["mem"] = 2;
@@ -60,9 +62,9 @@ class ServerTest : public ::testing::Test {
     o.subscriptions.linger = 200ms;
     o.subscriptions.client_timeout = client_timeout;
     node_ = std::make_unique<core::Node>(catalog, o);
-    server_ = std::make_unique<Server>(
-        Env::Real(), ServerOptions{"ipc://" + dir_ + "/client", "ipc://" + dir_ + "/admin"}, *node_,
-        *runner_);
+    ServerOptions so{"ipc://" + dir_ + "/client", "ipc://" + dir_ + "/admin"};
+    so.token_secret = token_secret_;
+    server_ = std::make_unique<Server>(Env::Real(), so, *node_, *runner_);
     ASSERT_TRUE(server_->Bind().ok());
     stop_fd_ = eventfd(0, EFD_NONBLOCK);
     loop_ = std::thread([this] { ASSERT_TRUE(server_->Run(stop_fd_).ok()); });
@@ -122,6 +124,8 @@ class ServerTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::string token_secret_;                         // set before Start
+  std::map<std::string, core::QueryAccess> access_;  // by query, set before Start
   zmq::context_t ctx_;
   std::unique_ptr<source::PollRunner> runner_;
   std::unique_ptr<core::Node> node_;
@@ -308,6 +312,103 @@ TEST_F(ServerTest, AnUnknownAdminCommandIsRefused) {
   proto::AdminReply r = Admin("launch-missiles");
   EXPECT_EQ(r.code, "invalid-argument");
   EXPECT_NE(r.message.find("launch-missiles"), std::string::npos);
+}
+
+// ---- client tokens (PROTOCOL.md, "Tokens") ----
+
+int64_t UnixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST_F(ServerTest, TokensAreVerifiedPerConnectionAndJoinsJudgedByThem) {
+  token_secret_ = std::string(32, 's');
+  access_["echo"] = {true, {{"p", "sub"}}, {{"role", "user"}, {"role", "admin"}}};
+  Start({{"echo", "echo"}, {"three", "rows 3"}});
+  auto mint = [&](auth::Claims claims, int64_t ttl = 60, const std::string& secret = "") {
+    return auth::MintToken(secret.empty() ? token_secret_ : secret,
+                           {std::move(claims), UnixNow(), UnixNow() + ttl, std::nullopt});
+  };
+
+  // No token: an open query is fine, a token query is refused.
+  zmq::socket_t anon = Client();
+  Send(anon, proto::Join{1, "three", {}});
+  EXPECT_EQ(ReceiveAs<proto::Joined>(anon).topic, "three");
+  ReceiveAs<proto::Update>(anon);
+  Send(anon, proto::Join{2, "echo", {}});
+  proto::Error e = ReceiveAs<proto::Error>(anon);
+  EXPECT_EQ(e.id, 2u);
+  EXPECT_EQ(e.code, "permission-denied");
+  EXPECT_EQ(e.message, "token required: query 'echo' needs a token (send auth before join)");
+
+  // A good token: authed with its claims; the bound parameter comes from `sub`.
+  zmq::socket_t alice = Client();
+  Send(alice, proto::Auth{1, mint({{"sub", "alice"}, {"role", "user"}})});
+  proto::Authed authed = ReceiveAs<proto::Authed>(alice);
+  EXPECT_EQ(authed.id, 1u);
+  EXPECT_GT(authed.expires, 0u);
+  EXPECT_NE(std::find(authed.claims.begin(), authed.claims.end(),
+                      std::pair<std::string, std::string>{"sub", "alice"}),
+            authed.claims.end());
+  Send(alice, proto::Join{2, "echo", {}});
+  EXPECT_EQ(ReceiveAs<proto::Joined>(alice).topic, "echo?p=alice");
+  EXPECT_EQ(ReceiveAs<proto::Update>(alice).rows,
+            (std::vector<Row>{{Value(std::string("alice"))}}));
+  // Someone else's rows: refused, and the subscription made stays.
+  Send(alice, proto::Join{3, "echo", {{"p", "bob"}}});
+  e = ReceiveAs<proto::Error>(alice);
+  EXPECT_EQ(e.id, 3u);
+  EXPECT_EQ(e.message, "parameter p is bound to the token's claim sub: the join's value differs");
+
+  // The token belongs to its connection: another socket has none.
+  zmq::socket_t other = Client();
+  Send(other, proto::Join{1, "echo", {{"p", "alice"}}});
+  EXPECT_EQ(ReceiveAs<proto::Error>(other).message.substr(0, 14), "token required");
+
+  // Refused tokens, each with why; a later join says why too.
+  zmq::socket_t mallory = Client();
+  const std::pair<std::string, std::string> refused[] = {
+      {mint({{"sub", "m"}}, 60, std::string(32, 'x')), "bad token signature"},
+      {mint({{"sub", "m"}}, -1), "token expired"},
+      {"not a token", "malformed token: not three parts header.payload.signature"},
+      {auth::Base64UrlEncode(R"({"alg":"none"})") + "." + auth::Base64UrlEncode(R"({"sub":"m"})") +
+           ".",
+       "token algorithm 'none' refused: only HS256 is accepted"},
+  };
+  uint64_t id = 0;
+  for (const auto& [token, why] : refused) {
+    Send(mallory, proto::Auth{++id, token});
+    e = ReceiveAs<proto::Error>(mallory);
+    EXPECT_EQ(e.id, id);
+    EXPECT_EQ(e.code, "permission-denied");
+    EXPECT_EQ(e.message, why);
+    Send(mallory, proto::Join{++id, "echo", {}});
+    EXPECT_EQ(ReceiveAs<proto::Error>(mallory).message, why);
+  }
+  // A valid token without an allowed role.
+  Send(mallory, proto::Auth{++id, mint({{"sub", "m"}, {"role", "guest"}})});
+  ReceiveAs<proto::Authed>(mallory);
+  Send(mallory, proto::Join{++id, "echo", {}});
+  EXPECT_EQ(ReceiveAs<proto::Error>(mallory).message,
+            "one of the claims role=user, role=admin required");
+
+  EXPECT_EQ(Stat("tokens_accepted"), 2);
+  EXPECT_EQ(Stat("tokens_refused"), 4);
+  EXPECT_EQ(Stat("joins_unauthorized"), 8);  // anon, alice's bob, other, 4 x mallory, role
+}
+
+TEST_F(ServerTest, WithoutASecretTokensAreRefused) {
+  Start({{"three", "rows 3"}});
+  zmq::socket_t c = Client();
+  Send(c,
+       proto::Auth{1, auth::MintToken(std::string(32, 's'), {{{"sub", "a"}}, UnixNow(), {}, {}})});
+  proto::Error e = ReceiveAs<proto::Error>(c);
+  EXPECT_EQ(e.code, "failed-precondition");
+  EXPECT_EQ(e.message, "this livepolld takes no tokens: it has no token_secret");
+  Send(c, proto::Join{2, "three", {}});  // an open query still joins
+  EXPECT_EQ(ReceiveAs<proto::Joined>(c).topic, "three");
+  EXPECT_EQ(Stat("tokens_refused"), 1);
 }
 
 }  // namespace

@@ -37,10 +37,26 @@ TEST(Codec, EveryMessageRoundTrips) {
       Error{5, "invalid-argument", "unknown query 'x'"},
       AdminRequest{6, "subs", {{"json", "1"}}},
       reply,
+      Auth{7, "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"},
+      Authed{7, {{"role", "admin"}, {"sub", "alice"}}, 1700003600},
+      Authed{8, {}, 0},
   };
   for (const Message& m : all) {
     EXPECT_EQ(RoundTrip(m), m) << MessageTypeName(m);
   }
+}
+
+TEST(Codec, AuthNeedsItsToken) {
+  // An auth without `token`: malformed, naming the field.
+  std::string frame = Encode(Auth{3, ""});
+  const std::string key = "\xa5token\xa0";
+  ASSERT_NE(frame.find(key), std::string::npos);
+  frame.erase(frame.find(key), key.size());
+  frame[0] = static_cast<char>(frame[0] - 1);  // one field fewer in the map
+  Result<Message> r = Decode(frame);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kMalformed);
+  EXPECT_NE(r.status().message().find("'token'"), std::string::npos) << r.status().message();
 }
 
 TEST(Codec, GarbageIsMalformed) {
