@@ -69,7 +69,7 @@ using std::chrono::milliseconds;
       << "lp_bench: " << why << "\n"
       << "usage: lp_bench watchers --connect EP --clients C --topics-per-client K --query Q\n"
       << "                         [--param name=fmt]... [--distinct-topics T] [--seconds S]\n"
-      << "                         [--heartbeat-ms MS] [--json]\n"
+      << "                         [--heartbeat-ms MS] [--server-key Z85] [--json]\n"
       << "       lp_bench latency --connect EP (--db FILE | --pg-dsn DSN) --trials N [--query Q]\n"
       << "                         [--gap-ms G] [--timeout-ms MS] [--json]\n"
       << "       lp_bench initdb --db FILE [--rows N]\n"
@@ -195,6 +195,11 @@ int Watchers(const Args& a) {
   const long distinct = a.num("distinct-topics", clients * per_client);
   const long seconds = a.num("seconds", 10);
   const milliseconds hb_every(a.num("heartbeat-ms", 1000));
+  // --server-key Z85: CurveZMQ to a daemon with keys (a fresh keypair for this process).
+  const std::string server_key = a.opts.count("server-key") ? a.str("server-key") : "";
+  char curve_public[41] = {}, curve_secret[41] = {};
+  if (!server_key.empty() && zmq_curve_keypair(curve_public, curve_secret) != 0)
+    Usage("--server-key: no CURVE in this libzmq");
   if (clients < 1 || per_client < 0 || distinct < 1) Usage("watchers: bad counts");
   std::vector<std::pair<std::string, std::string>> param_fmts;
   for (auto [it, end] = a.opts.equal_range("param"); it != end; ++it) {
@@ -214,6 +219,11 @@ int Watchers(const Args& a) {
     conn.sock.set(zmq::sockopt::linger, 0);
     conn.sock.set(zmq::sockopt::rcvhwm, 100000);
     conn.sock.set(zmq::sockopt::sndhwm, 100000);
+    if (!server_key.empty()) {
+      conn.sock.set(zmq::sockopt::curve_serverkey, server_key);
+      conn.sock.set(zmq::sockopt::curve_publickey, std::string(curve_public));
+      conn.sock.set(zmq::sockopt::curve_secretkey, std::string(curve_secret));
+    }
     conn.sock.connect(endpoint);
     // Spread the heartbeats over the period rather than sending C of them at once.
     conn.next_heartbeat = start + hb_every * c / clients;
