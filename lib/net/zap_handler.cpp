@@ -119,8 +119,11 @@ std::vector<std::string> ZapHandler::Answer(const std::vector<std::string>& requ
     return reply("200", "OK", "client");
   }
   refused_++;
-  spdlog::info("refused CurveZMQ key {} from {} (ZAP domain '{}': not a key of that domain)", key,
-               request[3], domain);
+  // Once per key and domain: a refused peer dials again every few milliseconds.
+  if (logged_.size() >= 1024) logged_.clear();
+  if (logged_.insert(domain + " " + key).second)
+    spdlog::info("refused CurveZMQ key {} from {} (ZAP domain '{}': not a key of that domain)", key,
+                 request[3], domain);
   return reply("400", "key not allowed in domain '" + domain + "'", "");
 }
 

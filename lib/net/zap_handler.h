@@ -17,6 +17,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,7 +51,8 @@ class ZapHandler {
   std::shared_ptr<const KeySets> keys() const;
 
   // The answer to one ZAP request (its frames), as the handler thread sends it: the reply's
-  // frames. Exposed for tests and the fuzzer; counts like a real request.
+  // frames. Exposed for tests and the fuzzer; counts like a real request. Called by one thread at
+  // a time (the handler's own, once started).
   std::vector<std::string> Answer(const std::vector<std::string>& request);
 
   uint64_t refused() const { return refused_; }      // 400s
@@ -70,6 +72,7 @@ class ZapHandler {
   std::thread thread_;
   zmq::socket_t socket_;  // bound by Start, then used by thread_ alone
   std::atomic<uint64_t> refused_{0}, accepted_{0}, malformed_{0};
+  std::set<std::string> logged_;  // refusals logged ("domain key"); Answer's caller's alone
 };
 
 }  // namespace livepoll::net

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -219,6 +220,43 @@ TEST(CliToken, MintsATokenTheVerifierAccepts) {
   EXPECT_EQ(RunCli({"token", "--secret", key, "--claim", "a=1", "--claim", "a=2"}).code, 2);
   EXPECT_EQ(RunCli({"token", "--secret", key, "--ttl", "soon"}).code, 2);
   EXPECT_EQ(RunCli({"token", "--secret", key, "--ttl", "500ms"}).code, 2);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace livepoll::cli
+
+namespace livepoll::cli {
+namespace {
+
+TEST(CliKeys, KeygenWritesAKeypairOnceAndKeysAreParsedStrictly) {
+  char tmpl[] = "/tmp/lp_cli_keys.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  Outcome made = RunCli({"keygen", "--out", dir, "op"});
+  ASSERT_EQ(made.code, 0) << made.err;
+  struct stat st {};
+  ASSERT_EQ(stat((dir + "/op.secret").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::ifstream pub(dir + "/op.pub");
+  std::string key;
+  std::getline(pub, key);
+  EXPECT_EQ(made.out, key + "\n");
+  EXPECT_EQ(key.size(), 40u);
+  Outcome again = RunCli({"keygen", "--out", dir, "op"});
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("refusing to replace"), std::string::npos) << again.err;
+  EXPECT_EQ(RunCli({"keygen"}).code, 2);
+
+  // --key without a server key; a server key that is neither Z85 nor a key file.
+  EXPECT_EQ(RunCli({"--key", dir + "/op.secret", "status"}).code, 2);
+  std::ofstream(dir + "/bad.pub") << "not a key\n";
+  Outcome bad = RunCli({"--server-key", dir + "/bad.pub", "status"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("bad.pub: not a CurveZMQ key file"), std::string::npos) << bad.err;
+  Outcome env_bad =
+      RunCli({"status"}, {{"LIVEPOLL_SERVER_KEY", key}, {"LIVEPOLL_KEY", dir + "/op.pub.missing"}});
+  EXPECT_EQ(env_bad.code, 2) << env_bad.err;
   std::filesystem::remove_all(dir);
 }
 

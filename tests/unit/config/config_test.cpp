@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "config/node_keys.h"
 #include "env/fake_env.h"
 
 namespace livepoll::config {
@@ -570,6 +571,83 @@ TEST(ConfigFile, AccessKeysAreChecked) {
   EXPECT_EQ(error(secret, "bind.user_id = sub\nbind.user_id = uid\n"),
             "a.conf: [query.mine] bind.user_id: key appears twice");
   EXPECT_EQ(error(secret, "bind.user_id = sub\nbind.status = st\nallow = role=x\n"), "");
+}
+
+}  // namespace
+}  // namespace livepoll::config
+
+namespace livepoll::config {
+namespace {
+
+// ---- security (PROTOCOL.md, "Security") ----
+
+TEST_F(ConfigTest, KeysComeInPairsAndNeedNamedSeeds) {
+  const std::vector<std::string> cluster = {"--gossip-bind", "tcp://127.0.0.1:1", "--rpc-bind",
+                                            "tcp://127.0.0.1:2"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = cluster;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Parse(args);
+  };
+  Result<DaemonArgs> half = with({"--secret-key", "n1.secret"});
+  ASSERT_FALSE(half.ok());
+  EXPECT_THAT(half.status().message(), ::testing::HasSubstr("give both"));
+  Result<DaemonArgs> plain_seed =
+      with({"--secret-key", "n1.secret", "--trusted-keys", "t", "--join", "127.0.0.1:3"});
+  ASSERT_FALSE(plain_seed.ok());
+  EXPECT_THAT(plain_seed.status().message(),
+              ::testing::HasSubstr("each seed must be NAME@tcp://127.0.0.1:3"));
+  Result<DaemonArgs> named = with(
+      {"--secret-key", "n1.secret", "--trusted-keys", "t", "--join", "n2@127.0.0.1:3, n3@h:4"});
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  EXPECT_EQ(named->config.node.join, (std::vector<std::string>{"tcp://127.0.0.1:3", "tcp://h:4"}));
+  EXPECT_EQ(named->config.node.join_names.at("tcp://h:4"), "n3");
+  // Without keys the plain form stays valid, and a named one too.
+  EXPECT_TRUE(with({"--join", "127.0.0.1:3,n2@127.0.0.1:4"}).ok());
+  EXPECT_FALSE(with({"--admin-keys", "a"}).ok());  // needs secret_key
+  EXPECT_FALSE(with({"--join", "@127.0.0.1:3"}).ok());
+}
+
+TEST_F(ConfigTest, InsecureIsAFlagOrABoolean) {
+  EXPECT_TRUE(Parse({"--insecure"})->config.node.insecure);
+  EXPECT_FALSE(Parse({"--insecure=false"})->config.node.insecure);
+  EXPECT_TRUE(
+      Parse({"--config", Write("i.conf", "[node]\ninsecure = true\n")})->config.node.insecure);
+}
+
+TEST(Exposure, NonLoopbackBindsNeedKeysOrInsecure) {
+  EXPECT_TRUE(IsLoopbackEndpoint("tcp://127.0.0.1:1"));
+  EXPECT_TRUE(IsLoopbackEndpoint("tcp://127.3.2.1:1"));
+  EXPECT_TRUE(IsLoopbackEndpoint("tcp://localhost:1"));
+  EXPECT_TRUE(IsLoopbackEndpoint("tcp://[::1]:1"));
+  EXPECT_TRUE(IsLoopbackEndpoint("ipc:///tmp/x"));
+  EXPECT_FALSE(IsLoopbackEndpoint("tcp://*:1"));
+  EXPECT_FALSE(IsLoopbackEndpoint("tcp://0.0.0.0:1"));
+  EXPECT_FALSE(IsLoopbackEndpoint("tcp://[::]:1"));
+  EXPECT_FALSE(IsLoopbackEndpoint("tcp://10.0.0.1:1"));
+  EXPECT_FALSE(IsLoopbackEndpoint("tcp://127.example.com:1"));
+  EXPECT_FALSE(IsLoopbackEndpoint("tcp://eth0:1"));
+
+  NodeConfig n;  // defaults: loopback client and admin
+  EXPECT_TRUE(CheckExposure(n).ok());
+  n.gossip_bind = "tcp://0.0.0.0:7472";
+  n.rpc_bind = "tcp://127.0.0.1:7473";
+  Status s = CheckExposure(n);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("gossip_bind = tcp://0.0.0.0:7472"));
+  n.insecure = true;
+  EXPECT_TRUE(CheckExposure(n).ok());
+  n.insecure = false;
+  n.secret_key = "k";
+  n.trusted_keys = "t";
+  EXPECT_TRUE(CheckExposure(n).ok());
+  n.admin_bind = "tcp://10.0.0.1:7471";  // the admin endpoint needs admin_keys as well
+  EXPECT_THAT(CheckExposure(n).message(), ::testing::HasSubstr("admin_bind"));
+  n.admin_keys = "a";
+  EXPECT_TRUE(CheckExposure(n).ok());
+  n.admin_bind = "ipc:///run/livepoll/admin";
+  n.admin_keys.clear();
+  EXPECT_TRUE(CheckExposure(n).ok());
 }
 
 }  // namespace
