@@ -81,6 +81,14 @@ struct NodeConfig {
   bool fault_injection = false;         // the `fault` admin command, for tests only
   std::string log_level = "info";       // trace, debug, info, warn, error
   std::string log_format = "text";      // text or json
+  // Limits on what clients and peers can make this node hold (livepoll.conf(5), LIMITS).
+  uint64_t max_message_size = 16 << 20;  // ZMQ_MAXMSGSIZE of every socket
+  uint64_t max_param_bytes = 4096;       // one parameter value of a join
+  uint32_t max_subscriptions_per_client = 1000;
+  uint32_t max_clients = 10000;           // client connections of this node
+  uint64_t max_result_rows = 1000000;     // rows of one poll's result
+  uint64_t max_result_bytes = 8 << 20;    // bytes of one poll's result, under max_message_size
+  uint64_t client_queue_bytes = 8 << 20;  // updates waiting for one client
 };
 
 struct Config {

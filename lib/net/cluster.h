@@ -27,6 +27,7 @@ struct ClusterOptions {
   std::string advertise_host = "127.0.0.1";  // for wildcard binds: see advertise.h
   std::vector<std::string> seeds;            // rpc endpoints
   bool fault_injection = false;              // Cut() allowed
+  int64_t max_message_size = -1;             // ZMQ_MAXMSGSIZE of every cluster socket
 };
 
 class Cluster {

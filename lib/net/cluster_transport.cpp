@@ -36,14 +36,16 @@ std::string MonitorEndpoint() {
 
 }  // namespace
 
-ClusterTransport::ClusterTransport(zmq::context_t& ctx)
+ClusterTransport::ClusterTransport(zmq::context_t& ctx, int64_t max_message_size)
     : ctx_(ctx),
+      max_message_size_(max_message_size),
       pub_(ctx, zmq::socket_type::pub),
       sub_(ctx, zmq::socket_type::sub),
       router_(ctx, zmq::socket_type::router),
       monitor_(ctx, zmq::socket_type::pair) {
   for (zmq::socket_t* s : {&pub_, &sub_, &router_}) {
     s->set(zmq::sockopt::linger, 0);
+    s->set(zmq::sockopt::maxmsgsize, max_message_size_);
     KeepLinkFresh(*s);
   }
   // A burst of presence deltas (thousands of joins at once) must not overflow ZeroMQ's default
@@ -106,6 +108,7 @@ bool ClusterTransport::Send(const std::string& endpoint, const std::string& payl
     try {
       zmq::socket_t d(ctx_, zmq::socket_type::dealer);
       d.set(zmq::sockopt::linger, 0);
+      d.set(zmq::sockopt::maxmsgsize, max_message_size_);
       d.set(zmq::sockopt::reconnect_ivl, 50);
       KeepLinkFresh(d);
       // A peer that is gone must not make us queue without bound: drop past a modest backlog.

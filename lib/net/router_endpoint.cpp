@@ -14,6 +14,11 @@ RouterEndpoint::RouterEndpoint(zmq::context_t& ctx, std::string name)
   socket_.set(zmq::sockopt::rcvhwm, 100000);
 }
 
+void RouterEndpoint::SetLimits(int64_t max_message_size, int sndhwm) {
+  socket_.set(zmq::sockopt::maxmsgsize, max_message_size);
+  if (sndhwm > 0) socket_.set(zmq::sockopt::sndhwm, sndhwm);
+}
+
 Status RouterEndpoint::Bind(const std::string& endpoint) {
   try {
     socket_.bind(endpoint);
