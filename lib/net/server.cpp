@@ -63,7 +63,7 @@ Status Server::Run(int stop_fd) {
       wait = std::clamp(duration_cast<milliseconds>(deadline - now + milliseconds(1)),
                         milliseconds(0), milliseconds(1000));
     // Slow clients' queues are retried often: ZeroMQ tells no one when a peer's pipe has room.
-    if (!queues_.empty()) wait = std::min(wait, milliseconds(10));
+    if (clients_waiting_) wait = std::min(wait, milliseconds(10));
     zmq::poll(items.data(), items.size(), wait);
     if (items[3].revents & ZMQ_POLLIN) {
       core::Actions out;
@@ -355,6 +355,7 @@ void Server::SendToClient(const std::string& peer, Outgoing m) {
 }
 
 void Server::FlushClients() {
+  clients_waiting_ = false;
   std::vector<std::string> peers;
   peers.reserve(queues_.size());
   for (const auto& [peer, q] : queues_) peers.push_back(peer);
@@ -378,7 +379,10 @@ void Server::FlushClients() {
       PeerGone(peer);
       continue;
     }
-    if (!queue.items.empty()) continue;
+    if (!queue.items.empty()) {
+      clients_waiting_ = true;
+      continue;
+    }
     if (queue.resend) {
       queue.resend = false;
       auto id = client_ids_.find(peer);

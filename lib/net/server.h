@@ -114,6 +114,7 @@ class Server {
   std::unordered_map<std::string, core::ClientId> client_ids_;  // ROUTER identity -> client
   std::unordered_map<core::ClientId, std::string> client_peers_;
   std::unordered_map<std::string, ClientQueue> queues_;  // by peer: clients with messages waiting
+  bool clients_waiting_ = false;  // a queue held messages ZeroMQ did not take at the last flush
   core::ClientId next_client_ = 1;
   std::unique_ptr<Cluster> cluster_;  // null: a standalone node
   AdminFanout fanout_;

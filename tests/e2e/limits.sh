@@ -57,15 +57,10 @@ try:
     while sent < size:
         s.sendall(chunk)
         sent += len(chunk)
-    s.settimeout(5)
-    if s.recv(1 << 16) == b"":
-        pass
-    while s.recv(1 << 16):
-        pass
-except (BrokenPipeError, ConnectionResetError, socket.timeout) as e:
-    print("dropped after %d bytes: %s" % (sent, type(e).__name__))
+except (BrokenPipeError, ConnectionResetError) as e:
+    print("dropped after %d of %d bytes: %s" % (sent, size, type(e).__name__))
     sys.exit(0)
-sys.exit("the whole 64 MiB frame was read (%d bytes sent)" % sent)
+sys.exit("the whole 64 MiB frame was taken (%d bytes sent)" % sent)
 PY
 grep -q "dropped after" "$E2E_TMP/big.out" || fail "not dropped: $(cat "$E2E_TMP/big.out")"
 kill -0 "$DAEMON_PID" || fail "the daemon died of a 64 MiB frame"
