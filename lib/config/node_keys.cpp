@@ -211,7 +211,8 @@ const NodeKey kNodeKeys[] = {
        return s;
      }},
     {"max_result_bytes", "max-result-bytes", "SIZE",
-     "bytes of one poll's result (its values), the same way (default 64MiB)",
+     "bytes of one poll's result (as encoded), the same way; at least 64KiB below "
+     "max_message_size (default 8MiB)",
      [](NodeConfig& n, const std::string& v) { return SetSize(n.max_result_bytes, v, 1); }},
     {"client_queue_bytes", "client-queue-bytes", "SIZE",
      "updates waiting for one slow client; past it the client loses its pending updates and gets "
