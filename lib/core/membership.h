@@ -42,12 +42,11 @@
 // node's next start has a new incarnation).
 // A forgotten member is remembered as a tombstone, so stale gossip does not bring it back: only
 // its refutation (a higher version), a new incarnation, or the member itself talking to this
-// node does. A tombstone is dropped (and no longer rides the heartbeats) `permdown` after the
-// member was forgotten, at most kMaxTombstones kept: by then every node that saw the member down
-// has forgotten it too and gossips no claim of it; one that did not (it was cut off all along)
-// can bring it back only as a member that is then silent, so it goes down and is forgotten
-// again, which is what a tombstone would have spared. Healing a partition that outlasted permdown
-// (both sides forgot each other):
+// node does. At most kMaxTombstones are kept (the oldest go first): their names come from peers'
+// claims. Dropping them by age (permdown after the member was forgotten) was tried and let stale
+// gossip bring dead members back in the simulator (membership_sim_test, seeds 1, 4, 5): a node
+// that forgot later still gossiped the member; see issue 12's note. Healing a partition that
+// outlasted permdown (both sides forgot each other):
 //  - tombstones are gossiped with their verdict, so a forgotten member that still hears us learns
 //    it and refutes; and any accusation of this node in a heartbeat (even one older than our
 //    version) is answered with a JoinRequest to its sender over rpc, since the sender may no
@@ -240,8 +239,7 @@ class Membership {
     MemberClaim gossip;    // the last claim, still gossiped (see Claims())
     Time since{};          // when it was forgotten
   };
-  // Tombstones go after one more permdown (see the header comment); beyond this many, the
-  // oldest go first: their names come from peers' claims.
+  // Beyond this many tombstones the oldest go first (see the header comment).
   static constexpr size_t kMaxTombstones = 1024;
 
   void NoteActivity(Time now);

@@ -594,29 +594,5 @@ TEST_F(MembershipTest, NextDeadlineLetsADriverSeeEveryTransitionOnTime) {
   EXPECT_EQ(now_ - disconnected, Duration(200ms));  // the probe timeout, to the nanosecond
 }
 
-// Tombstones rode every heartbeat for the life of the process (issue 12); now they go permdown
-// after the member was forgotten.
-TEST_F(MembershipTest, ATombstoneIsDroppedPermdownAfterTheMemberWasForgotten) {
-  JoinWith({"c"});
-  m_.OnDisconnect(now_, {"c", 1}, out_);
-  AdvanceHearing(5200ms, {"b"});
-  ASSERT_TRUE(Event(K::kForgotten, "c"));
-  auto names = [](const Heartbeat& hb) {
-    std::set<std::string> v;
-    for (const MemberClaim& c : hb.members) v.insert(c.id.name);
-    return v;
-  };
-  out_ = {};
-  AdvanceHearing(200ms, {"b"});
-  ASSERT_FALSE(Broadcast<Heartbeat>().empty());
-  EXPECT_TRUE(names(Broadcast<Heartbeat>().back()).count("c"));  // the verdict still gossiped
-  AdvanceHearing(5s, {"b"});
-  out_ = {};
-  AdvanceHearing(200ms, {"b"});
-  ASSERT_FALSE(Broadcast<Heartbeat>().empty());
-  EXPECT_FALSE(names(Broadcast<Heartbeat>().back()).count("c"));
-  EXPECT_EQ(names(Broadcast<Heartbeat>().back()), (std::set<std::string>{"a", "b"}));
-}
-
 }  // namespace
 }  // namespace livepoll::core

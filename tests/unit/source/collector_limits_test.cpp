@@ -16,7 +16,8 @@ lp_value Int(int64_t v) {
 lp_value Text(const std::string& s) {
   lp_value x{};
   x.type = LP_TEXT;
-  x.u.s = lp_str{s.data(), s.size()};
+  x.u.s.data = s.data();
+  x.u.s.len = s.size();
   return x;
 }
 
