@@ -70,6 +70,7 @@ Result<net::ClusterOptions> ClusterTransportFrom(Env& env, const config::NodeCon
   c.seeds = node.join;
   c.seed_names = node.join_names;
   c.fault_injection = node.fault_injection;
+  c.max_message_size = static_cast<int64_t>(node.max_message_size);
   return c;
 }
 
@@ -178,7 +179,8 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
   }
   std::vector<source::QuerySpec> queries;
   for (const auto& [name, q] : cfg.queries) queries.push_back({name, q.source, q.sql, q.params});
-  source::PollRunner runner(env, std::move(*sources), std::move(queries));
+  source::PollRunner runner(env, std::move(*sources), std::move(queries),
+                            {cfg.node.max_result_rows, cfg.node.max_result_bytes});
   source::CatalogCheck check = runner.Check();
   for (const std::string& w : check.warnings) spdlog::warn("{}", w);
   for (const std::string& e : check.errors) spdlog::error("{}", e);
@@ -192,6 +194,9 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
   so.backoff_max = cfg.node.backoff_max;
   so.seed = env.RandomSeed();
   so.history = cfg.node.history;
+  so.max_param_bytes = cfg.node.max_param_bytes;
+  so.max_subscriptions_per_client = cfg.node.max_subscriptions_per_client;
+  so.max_clients = cfg.node.max_clients;
   // A new incarnation at every start, larger than the last one's (wall-clock microseconds): peers
   // take a higher incarnation of a name as a restart, and clients a new session (PROTOCOL.md).
   // Clock skew only delays that until the old incarnation is declared dead; ordering of anything
@@ -208,6 +213,8 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
     server_options.security = std::move(*security);
   }
   server_options.token_secret = cfg.node.token_key;
+  server_options.max_message_size = static_cast<int64_t>(cfg.node.max_message_size);
+  server_options.client_queue_bytes = cfg.node.client_queue_bytes;
   if (!cfg.node.gossip_bind.empty()) {  // in a cluster the registry starts pollers
     Result<net::ClusterOptions> transport = ClusterTransportFrom(env, cfg.node);
     if (!transport.ok()) {

@@ -108,12 +108,20 @@ struct NodeConfig {
   std::string admin_keys;           // a folder of NAME.pub: operators with every admin command
   std::string admin_readonly_keys;  // ... operators who may only look
   bool insecure = false;            // allow non-loopback binds without keys (logged at start)
-  std::string log_level = "info";       // trace, debug, info, warn, error
-  std::string log_format = "text";      // text or json
+  std::string log_level = "info";   // trace, debug, info, warn, error
+  std::string log_format = "text";  // text or json
   // The file of the HMAC-SHA256 key client tokens are signed with; empty: no tokens.
   std::string token_secret;
   // Its bytes, as read by ParseDaemonArgs (at least 32). ParseConfigText reads no file: empty.
   std::string token_key;
+  // Limits on what clients and peers can make this node hold (livepoll.conf(5), LIMITS).
+  uint64_t max_message_size = 16 << 20;  // ZMQ_MAXMSGSIZE of every socket
+  uint64_t max_param_bytes = 4096;       // one parameter value of a join
+  uint32_t max_subscriptions_per_client = 1000;
+  uint32_t max_clients = 10000;           // client connections of this node
+  uint64_t max_result_rows = 1000000;     // rows of one poll's result
+  uint64_t max_result_bytes = 8 << 20;    // bytes of one poll's result, under max_message_size
+  uint64_t client_queue_bytes = 8 << 20;  // updates waiting for one client
 };
 
 struct Config {

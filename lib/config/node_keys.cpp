@@ -34,6 +34,22 @@ Status SetBool(bool& out, const std::string& v) {
   return Status::Ok();
 }
 
+// A size limit, at least `lo` bytes and at most 1 GiB (nothing this node holds should be larger).
+Status SetSize(uint64_t& out, const std::string& v, uint64_t lo) {
+  Result<uint64_t> n = ParseSize(v, lo, uint64_t{1} << 30);
+  if (!n.ok()) return n.status();
+  out = *n;
+  return Status::Ok();
+}
+
+// A count limit, from 1 to 100,000,000.
+Status SetCount(uint32_t& out, const std::string& v) {
+  Result<int> k = ParseInt(v, 1, 100000000);
+  if (!k.ok()) return k.status();
+  out = static_cast<uint32_t>(*k);
+  return Status::Ok();
+}
+
 const NodeKey kNodeKeys[] = {
     {"name", "name", "NAME", "node name, unique in the cluster (default: the host name)",
      [](NodeConfig& n, const std::string& v) {
@@ -65,10 +81,10 @@ const NodeKey kNodeKeys[] = {
      [](NodeConfig& n, const std::string& v) { return SetDuration(n.linger, v); }},
     {"client_timeout", "client-timeout", "DURATION",
      "drop a client silent this long, with its subscriptions (default 10s)",
-     [](NodeConfig& n, const std::string& v) { return SetDuration(n.client_timeout, v); }},
+     [](NodeConfig& n, const std::string& v) { return SetPositiveDuration(n.client_timeout, v); }},
     {"backoff_max", "backoff-max", "DURATION",
      "longest wait between polls while a source fails (default 10s)",
-     [](NodeConfig& n, const std::string& v) { return SetDuration(n.backoff_max, v); }},
+     [](NodeConfig& n, const std::string& v) { return SetPositiveDuration(n.backoff_max, v); }},
     {"cluster", "cluster", "NAME",
      "the cluster's name; frames of another cluster are refused (default livepoll)",
      [](NodeConfig& n, const std::string& v) {
@@ -122,16 +138,16 @@ const NodeKey kNodeKeys[] = {
        return Status::Ok();
      }},
     {"gossip_interval", "gossip-interval", "DURATION", "heartbeat period (default 100ms)",
-     [](NodeConfig& n, const std::string& v) { return SetDuration(n.gossip_interval, v); }},
+     [](NodeConfig& n, const std::string& v) { return SetPositiveDuration(n.gossip_interval, v); }},
     {"suspect_after", "suspect-after", "DURATION",
      "a peer silent this long is suspect and probed through others (default 500ms)",
-     [](NodeConfig& n, const std::string& v) { return SetDuration(n.suspect_after, v); }},
+     [](NodeConfig& n, const std::string& v) { return SetPositiveDuration(n.suspect_after, v); }},
     {"dead_after", "dead-after", "DURATION",
      "a peer silent this long is dead, whatever the probes say (default 1s)",
-     [](NodeConfig& n, const std::string& v) { return SetDuration(n.dead_after, v); }},
+     [](NodeConfig& n, const std::string& v) { return SetPositiveDuration(n.dead_after, v); }},
     {"permdown", "permdown", "DURATION",
      "a dead or left node's members and presence entries are forgotten after this (default 5m)",
-     [](NodeConfig& n, const std::string& v) { return SetDuration(n.permdown, v); }},
+     [](NodeConfig& n, const std::string& v) { return SetPositiveDuration(n.permdown, v); }},
     {"placement", "placement", "POLICY",
      "where a new topic's poller runs: hashed (rendezvous hashing over live members) or local "
      "(the node of its first subscriber) (default hashed)",
@@ -155,7 +171,9 @@ const NodeKey kNodeKeys[] = {
      }},
     {"takeover_timeout", "takeover-timeout", "DURATION",
      "when a topic's successor has not registered within this, the next one does (default 1s)",
-     [](NodeConfig& n, const std::string& v) { return SetDuration(n.takeover_timeout, v); }},
+     [](NodeConfig& n, const std::string& v) {
+       return SetPositiveDuration(n.takeover_timeout, v);
+     }},
     {"stall_after", "stall-after", "N",
      "a poller whose last good poll is older than N of its query's intervals is a stalled "
      "zombie for `livepoll zombies` (default 3)",
@@ -224,6 +242,39 @@ const NodeKey kNodeKeys[] = {
        n.token_secret = v;
        return Status::Ok();
      }},
+    // ---- limits (livepoll.conf(5), LIMITS) ----
+    {"max_message_size", "max-message-size", "SIZE",
+     "the largest frame any socket of this node accepts; a peer sending a larger one is "
+     "disconnected (default 16MiB)",
+     [](NodeConfig& n, const std::string& v) { return SetSize(n.max_message_size, v, 1024); }},
+    {"max_param_bytes", "max-param-bytes", "SIZE",
+     "the longest parameter value a join may carry (default 4KiB)",
+     [](NodeConfig& n, const std::string& v) { return SetSize(n.max_param_bytes, v, 1); }},
+    {"max_subscriptions_per_client", "max-subscriptions-per-client", "N",
+     "topics one client may be subscribed to at once (default 1000)",
+     [](NodeConfig& n, const std::string& v) {
+       return SetCount(n.max_subscriptions_per_client, v);
+     }},
+    {"max_clients", "max-clients", "N",
+     "client connections this node serves at once (default 10000)",
+     [](NodeConfig& n, const std::string& v) { return SetCount(n.max_clients, v); }},
+    {"max_result_rows", "max-result-rows", "N",
+     "rows of one poll's result; a larger result is an error update \"result too large\" and "
+     "the poller goes on (default 1000000)",
+     [](NodeConfig& n, const std::string& v) {
+       uint32_t k = 0;
+       Status s = SetCount(k, v);
+       if (s.ok()) n.max_result_rows = k;
+       return s;
+     }},
+    {"max_result_bytes", "max-result-bytes", "SIZE",
+     "bytes of one poll's result (as encoded), the same way; at least 64KiB below "
+     "max_message_size (default 8MiB)",
+     [](NodeConfig& n, const std::string& v) { return SetSize(n.max_result_bytes, v, 1); }},
+    {"client_queue_bytes", "client-queue-bytes", "SIZE",
+     "updates waiting for one slow client; past it the client loses its pending updates and gets "
+     "a fresh snapshot of each topic once it reads again (default 8MiB)",
+     [](NodeConfig& n, const std::string& v) { return SetSize(n.client_queue_bytes, v, 1024); }},
     {"log_level", "log-level", "LEVEL", "trace, debug, info, warn or error (default info)",
      [](NodeConfig& n, const std::string& v) {
        static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
@@ -261,6 +312,9 @@ std::string UnknownNodeKey() {
          ")";
 }
 
+// Room in a frame for an update's envelope and columns besides its rows.
+constexpr uint64_t kFrameOverhead = 64 << 10;
+
 Status CheckCluster(const NodeConfig& n) {
   if (n.gossip_bind.empty() != n.rpc_bind.empty())
     return Status::InvalidArgument(
@@ -271,6 +325,11 @@ Status CheckCluster(const NodeConfig& n) {
     return Status::InvalidArgument("suspect_after must be shorter than dead_after");
   if (n.gossip_interval >= n.suspect_after)
     return Status::InvalidArgument("gossip_interval must be shorter than suspect_after");
+  // A result travels in one frame (a snapshot to a client, a d.update to a peer).
+  if (n.max_result_bytes + kFrameOverhead > n.max_message_size)
+    return Status::InvalidArgument(
+        "max_result_bytes must be at least 64KiB below max_message_size: a result must fit in "
+        "one frame");
   if (n.secret_key.empty() != n.trusted_keys.empty())
     return Status::InvalidArgument(
         "secret_key and trusted_keys: give both to use keys (CurveZMQ), or neither");

@@ -33,8 +33,8 @@ const NodeKey* FindNodeKey(std::string_view ini);
 std::string UnknownNodeKey();
 
 // The node keys that only make sense together (both binds or neither, join only in a cluster,
-// gossip_interval < suspect_after < dead_after). Checked once every key is set, since the file
-// and the command line may each give one half.
+// gossip_interval < suspect_after < dead_after, max_result_bytes under max_message_size).
+// Checked once every key is set, since the file and the command line may each give one half.
 Status CheckCluster(const NodeConfig& node);
 
 // Secure by default: an error naming the first tcp:// bind that is not on loopback (127.0.0.0/8,

@@ -78,4 +78,39 @@ Status SetDuration(std::chrono::milliseconds& out, const std::string& v) {
   return Status::Ok();
 }
 
+Status SetPositiveDuration(std::chrono::milliseconds& out, const std::string& v) {
+  auto d = ParseDuration(v);
+  if (!d.ok()) return d.status();
+  if (d->count() <= 0) return Status::InvalidArgument("'" + v + "' must be longer than 0");
+  out = *d;
+  return Status::Ok();
+}
+
+Result<uint64_t> ParseSize(const std::string& text, uint64_t lo, uint64_t hi) {
+  auto bad = [&] {
+    return Status::InvalidArgument("'" + text + "' is not a size from " + std::to_string(lo) +
+                                   " to " + std::to_string(hi) + " bytes (e.g. 4096, 4KiB, 16MiB)");
+  };
+  uint64_t n = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, n);
+  if (text.empty() || ec != std::errc()) return bad();
+  const std::string unit(p, end);
+  int shift = 0;
+  if (unit.empty() || unit == "B")
+    shift = 0;
+  else if (unit == "K" || unit == "KiB")
+    shift = 10;
+  else if (unit == "M" || unit == "MiB")
+    shift = 20;
+  else if (unit == "G" || unit == "GiB")
+    shift = 30;
+  else
+    return bad();
+  if (n > (hi >> shift)) return bad();
+  n <<= shift;
+  if (n < lo || n > hi) return bad();
+  return n;
+}
+
 }  // namespace livepoll::config

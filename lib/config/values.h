@@ -30,5 +30,11 @@ Status CheckEndpoint(const std::string& v);
 
 // ParseDuration (livepoll/duration.h) into `out`; `out` is unchanged on error.
 Status SetDuration(std::chrono::milliseconds& out, const std::string& v);
+// The same, refusing 0: a timer of 0 would fire in a busy loop.
+Status SetPositiveDuration(std::chrono::milliseconds& out, const std::string& v);
+
+// A size in bytes in [lo, hi]: a whole number, optionally followed by B, KiB, MiB or GiB (K, M,
+// G: the same powers of 1024), e.g. 4096, 4KiB, 16MiB.
+Result<uint64_t> ParseSize(const std::string& text, uint64_t lo, uint64_t hi);
 
 }  // namespace livepoll::config

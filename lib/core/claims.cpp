@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "core/peer_limits.h"
 #include "core/placement.h"
 #include "core/replicated_set_impl.h"
 
@@ -35,6 +36,8 @@ std::string Describe(const Claim& c) {
 // ---- Epochs ----
 
 void Epochs::Note(uint64_t epoch, const NodeId& owner) {
+  // No honest claim comes near 2^64 (peer_limits.h); taking one would wrap the next epoch to 0.
+  if (epoch > kMaxCounter) return;
   if (epoch > claimed) {
     claimed = epoch;
     claimants.clear();
@@ -72,7 +75,9 @@ ReplicaOptions ClaimsOptions(ReplicaOptions o) {
 }  // namespace
 
 ClaimsReplica::ClaimsReplica(NodeId self, ReplicaOptions options)
-    : self_(self), set_(std::move(self), ClaimsOptions(std::move(options))) {}
+    : self_(self),
+      permdown_(options.permdown),
+      set_(std::move(self), ClaimsOptions(std::move(options))) {}
 
 std::set<std::string> ClaimsReplica::Carry(ReplicaOutputs<ClaimEntry>& co, RegistryOutputs& out) {
   for (ClaimMessage& m : co.broadcasts) out.broadcasts.emplace_back(ClaimsMessage{m});
@@ -112,7 +117,30 @@ void ClaimsReplica::OnMemberUp(Time now, const NodeId& node, RegistryOutputs& ou
 std::set<std::string> ClaimsReplica::Tick(Time now, RegistryOutputs& out) {
   ReplicaOutputs<ClaimEntry> co;
   set_.Tick(now, co);
+  PruneEpochs(now);
   return Carry(co, out);
+}
+
+void ClaimsReplica::PruneEpochs(Time now) {
+  if (now < next_epoch_sweep_) return;
+  next_epoch_sweep_ = now + kEpochSweep;
+  for (auto it = epochs_.begin(); it != epochs_.end();) {
+    Epochs& e = it->second;
+    if (Holds(it->first)) {
+      e.unheld_since.reset();
+    } else if (!e.unheld_since) {
+      e.unheld_since = now;
+    } else if (now - *e.unheld_since >= permdown_) {
+      epoch_floor_ = std::max(epoch_floor_, e.claimed);
+      it = epochs_.erase(it);
+      continue;
+    }
+    ++it;
+  }
+}
+
+uint64_t ClaimsReplica::NextEpoch(const std::string& topic) {
+  return std::max(EpochsOf(topic).claimed, epoch_floor_) + 1;
 }
 
 Time ClaimsReplica::NextDeadline() const { return set_.NextDeadline(); }

@@ -48,6 +48,8 @@ struct Epochs {
   // notice). Two owners can hold one epoch (both sides of a partition registered it): then the
   // epoch does not name one stream, and the survivor takes a new one (Superseded).
   std::set<NodeId> claimants;
+  // Since when no claim of the topic is held (ClaimsReplica forgets it after permdown of that).
+  std::optional<Time> unheld_since;
 
   // A claim of `owner` (empty: not named) at `epoch` was heard of.
   void Note(uint64_t epoch, const NodeId& owner);
@@ -104,6 +106,15 @@ class ClaimsReplica {
 
   // ---- epochs ----
   Epochs& EpochsOf(const std::string& topic);
+  // The epoch a new registration of `topic` takes: above every epoch seen of it, and above every
+  // epoch forgotten. A topic's epochs are forgotten once no claim of it has been held (visible or
+  // hidden) for `permdown`: by then every claim of it that this node saw is gone everywhere (a
+  // down owner's are dropped after permdown), so no live claim holds a later epoch than the ones
+  // forgotten, and a claim that comes back anyway (a partition longer than that healed) is older
+  // than the next registration, which clash resolution re-epochs above both. The highest epoch
+  // forgotten (of any topic) is kept as a floor so that a topic's epochs still only grow.
+  uint64_t NextEpoch(const std::string& topic);
+  size_t epochs_known() const { return epochs_.size(); }
 
   const NodeId& self() const { return self_; }
 
@@ -112,8 +123,15 @@ class ClaimsReplica {
   static std::set<std::string> Carry(ReplicaOutputs<ClaimEntry>& co, RegistryOutputs& out);
 
   NodeId self_;
+  Duration permdown_;
   ReplicatedSet<ClaimEntry> set_;
-  std::map<std::string, Epochs> epochs_;  // by topic, never forgotten
+  // Forgets the epochs of topics unheld for permdown (NextEpoch); at most every kEpochSweep.
+  void PruneEpochs(Time now);
+  static constexpr Duration kEpochSweep = std::chrono::seconds(10);
+
+  std::map<std::string, Epochs> epochs_;  // by topic
+  uint64_t epoch_floor_ = 0;              // the highest epoch forgotten
+  Time next_epoch_sweep_{};
 };
 
 }  // namespace livepoll::core

@@ -24,14 +24,20 @@ struct Counters {
   uint64_t cluster_frames_forged = 0;        // from/sender/origin is not the authenticated node
   uint64_t cluster_frames_wrong_socket = 0;  // a gossip type on rpc, or an rpc type on gossip
   uint64_t cluster_frames_not_member = 0;    // admin or data messages from a node not up
+  // Well-formed, but a value no honest peer sends (an epoch or seq near 2^64), or a data-plane
+  // request from a node that is not an up member.
+  uint64_t cluster_frames_refused = 0;
   // ---- traffic (the transport) ----
   uint64_t gossip_bytes_sent = 0;
   uint64_t gossip_frames_sent = 0;
   uint64_t rpc_bytes_sent = 0;
   uint64_t updates_sent = 0;                 // to clients
   uint64_t updates_dropped_slow_client = 0;  // a client's send queue was full
+  uint64_t slow_consumer_resets = 0;  // ... so it lost its pending updates (a snapshot follows)
   // ---- clients and pollers ----
   uint64_t joins = 0;
+  // Over a limit: max_param_bytes, max_subscriptions_per_client or max_clients.
+  uint64_t joins_refused = 0;
   uint64_t resumes = 0;             // joins with a resume position that continued the stream
   uint64_t resumes_refused = 0;     // ... that could not: the client got the current state
   uint64_t sessions_lost = 0;       // heartbeats of a client whose subscriptions are not here
@@ -42,6 +48,7 @@ struct Counters {
   uint64_t clients_dropped = 0;  // silent for client_timeout
   uint64_t polls = 0;
   uint64_t poll_errors = 0;
+  uint64_t results_too_large = 0;  // polls over max_result_rows or max_result_bytes
   uint64_t updates_fenced = 0;
   uint64_t stream_gaps = 0;
   // ---- the cluster ----
@@ -78,6 +85,7 @@ inline constexpr std::array kCounters = {
     CounterName{"cluster_frames_forged", &Counters::cluster_frames_forged, true},
     CounterName{"cluster_frames_malformed", &Counters::cluster_frames_malformed, true},
     CounterName{"cluster_frames_not_member", &Counters::cluster_frames_not_member, true},
+    CounterName{"cluster_frames_refused", &Counters::cluster_frames_refused, true},
     CounterName{"cluster_frames_unknown", &Counters::cluster_frames_unknown, true},
     CounterName{"cluster_frames_wrong_socket", &Counters::cluster_frames_wrong_socket, true},
     CounterName{"data_updates_received", &Counters::data_updates_received, true},
@@ -88,6 +96,7 @@ inline constexpr std::array kCounters = {
     CounterName{"gossip_bytes_sent", &Counters::gossip_bytes_sent, true},
     CounterName{"gossip_frames_sent", &Counters::gossip_frames_sent, true},
     CounterName{"joins", &Counters::joins, false},
+    CounterName{"joins_refused", &Counters::joins_refused, false},
     CounterName{"joins_unauthorized", &Counters::joins_unauthorized, false},
     CounterName{"leaves", &Counters::leaves, false},
     CounterName{"members_down", &Counters::members_down, true},
@@ -99,10 +108,12 @@ inline constexpr std::array kCounters = {
     CounterName{"reaped_orphan", &Counters::reaped_orphan, true},
     CounterName{"registrations", &Counters::registrations, true},
     CounterName{"releases", &Counters::releases, true},
+    CounterName{"results_too_large", &Counters::results_too_large, false},
     CounterName{"resumes", &Counters::resumes, false},
     CounterName{"resumes_refused", &Counters::resumes_refused, false},
     CounterName{"rpc_bytes_sent", &Counters::rpc_bytes_sent, true},
     CounterName{"sessions_lost", &Counters::sessions_lost, false},
+    CounterName{"slow_consumer_resets", &Counters::slow_consumer_resets, false},
     CounterName{"snapshot_fetches", &Counters::snapshot_fetches, true},
     CounterName{"stream_gaps", &Counters::stream_gaps, false},
     CounterName{"takeovers", &Counters::takeovers, true},

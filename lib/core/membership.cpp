@@ -456,12 +456,13 @@ void Membership::Tick(Time now, MembershipOutputs& out) {
       if (!p.m.claim.gossip_endpoint.empty()) out.disconnect.push_back(p.m.claim.gossip_endpoint);
       if (!p.m.claim.rpc_endpoint.empty()) out.forget.push_back(p.m.claim.rpc_endpoint);
       tombstones_[it->first] = Tombstone{p.m.claim.id.incarnation, p.m.claim.version,
-                                         s == MemberState::kLeft, p.m.claim};
+                                         s == MemberState::kLeft, p.m.claim, now};
       it = peers_.erase(it);
       continue;
     }
     ++it;
   }
+  PruneTombstones(now);
   if (now >= next_heartbeat_) {
     out.broadcasts.push_back(MakeHeartbeat());
     next_heartbeat_ = now + options_.gossip_interval;
@@ -469,6 +470,16 @@ void Membership::Tick(Time now, MembershipOutputs& out) {
   if (now >= next_join_) {
     AskSeeds(out);
     next_join_ = now + options_.join_retry;
+  }
+}
+
+void Membership::PruneTombstones(Time now) {
+  (void)now;
+  while (tombstones_.size() > kMaxTombstones) {
+    auto oldest = std::min_element(
+        tombstones_.begin(), tombstones_.end(),
+        [](const auto& a, const auto& b) { return a.second.since < b.second.since; });
+    tombstones_.erase(oldest);
   }
 }
 

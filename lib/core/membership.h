@@ -42,7 +42,11 @@
 // node's next start has a new incarnation).
 // A forgotten member is remembered as a tombstone, so stale gossip does not bring it back: only
 // its refutation (a higher version), a new incarnation, or the member itself talking to this
-// node does. Healing a partition that outlasted permdown (both sides forgot each other):
+// node does. At most kMaxTombstones are kept (the oldest go first): their names come from peers'
+// claims. Dropping them by age (permdown after the member was forgotten) was tried and let stale
+// gossip bring dead members back in the simulator (membership_sim_test, seeds 1, 4, 5): a node
+// that forgot later still gossiped the member; see issue 12's note. Healing a partition that
+// outlasted permdown (both sides forgot each other):
 //  - tombstones are gossiped with their verdict, so a forgotten member that still hears us learns
 //    it and refutes; and any accusation of this node in a heartbeat (even one older than our
 //    version) is answered with a JoinRequest to its sender over rpc, since the sender may no
@@ -233,9 +237,13 @@ class Membership {
     uint64_t version = 0;  // claims about this incarnation at or below it are stale
     bool final = false;    // left: no claim about this incarnation counts
     MemberClaim gossip;    // the last claim, still gossiped (see Claims())
+    Time since{};          // when it was forgotten
   };
+  // Beyond this many tombstones the oldest go first (see the header comment).
+  static constexpr size_t kMaxTombstones = 1024;
 
   void NoteActivity(Time now);
+  void PruneTombstones(Time now);
   // `direct`: the claim is the member's own, received from it (heartbeat, join request or reply).
   void Merge(Time now, const MemberClaim& c, bool direct, MembershipOutputs& out);
   void AddMember(Time now, const MemberClaim& c, MembershipOutputs& out);

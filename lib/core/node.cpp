@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "core/peer_limits.h"
+
 namespace livepoll::core {
 namespace {
 
@@ -35,6 +37,10 @@ void Node::Start(Time now, const std::string& gossip_endpoint, const std::string
 
 void Node::OnPeerMessage(Time now, const PeerMessage& m, Actions& out) {
   if (!cluster_) return;
+  if (!PlausibleCounters(m)) {
+    counters_.cluster_frames_refused++;
+    return;
+  }
   if (const auto* data = std::get_if<DataMessage>(&m)) {
     OnData(now, *data, out);
     return;
@@ -70,6 +76,11 @@ void Node::OnData(Time now, const DataMessage& m, Actions& out) {
     subs_.OnRemoteUpdate(now, u->update, so);
     Carry(now, so, out);
   } else if (const auto* req = std::get_if<SnapshotRequest>(&m)) {
+    // Answered to up members only (SendData): the name is the requester's word.
+    if (!IsUpMember(req->from)) {
+      counters_.cluster_frames_refused++;
+      return;
+    }
     std::optional<proto::Update> state = subs_.CurrentState(req->topic);
     // No result yet: the requester may not hear the first one on the data plane, so it gets it
     // from here too (see Carry). Only for a poller that runs here, or the map would grow with
@@ -82,6 +93,13 @@ void Node::OnData(Time now, const DataMessage& m, Actions& out) {
     subs_.OnRemoteUpdate(now, *rep->update, so);
     Carry(now, so, out);
   }
+}
+
+bool Node::IsUpMember(const NodeId& id) const {
+  std::optional<Membership::Member> member = cluster_->membership().Find(id.name);
+  // By name: a restart not yet seen (a new incarnation at the same endpoints) is answered there.
+  return member && (member->claim.state == MemberState::kAlive ||
+                    member->claim.state == MemberState::kSuspect);
 }
 
 void Node::SendData(const std::string& name, DataMessage m, Actions& out) {
@@ -107,6 +125,7 @@ Result<Subscriptions::Joined> Node::Join(Time now, ClientId client, const std::s
                                          const std::optional<StreamPosition>& resume) {
   Outputs so;
   Result<Subscriptions::Joined> joined = subs_.Join(now, client, query, params, so, resume);
+  if (so.join_over_limit) counters_.joins_refused++;
   if (joined.ok()) {
     counters_.joins++;
     if (resume) (joined->resumed ? counters_.resumes : counters_.resumes_refused)++;
@@ -133,6 +152,12 @@ Status Node::Leave(Time now, ClientId client, const std::string& topic, Actions&
 }
 
 void Node::ClientSeen(Time now, ClientId client) { subs_.ClientSeen(now, client); }
+
+void Node::Resend(Time now, ClientId client, const std::string& topic, Actions& out) {
+  Outputs so;
+  subs_.Resend(topic, client, so);
+  Carry(now, so, out);
+}
 
 void Node::ClientGone(Time now, ClientId client, Actions& out) {
   Outputs so;

@@ -131,7 +131,8 @@ class Node {
   void Start(Time now, const std::string& gossip_endpoint, const std::string& rpc_endpoint,
              const std::vector<std::string>& seeds, Actions& out);
   // A message from a peer, decoded. Presence and registry messages of a node that is not an up
-  // member are dropped (ClusterState).
+  // member are dropped (ClusterState); a message with an epoch, seq or version above kMaxCounter
+  // is dropped whole and counted in cluster_frames_refused (peer_limits.h).
   void OnPeerMessage(Time now, const PeerMessage& m, Actions& out);
   // The transport lost its connection to the gossip socket at `gossip_endpoint`.
   void OnPeerDisconnect(Time now, const std::string& gossip_endpoint, Actions& out);
@@ -157,6 +158,9 @@ class Node {
   void ClientSeen(Time now, ClientId client);
   // The client is gone (its connection closed): all its subscriptions end now.
   void ClientGone(Time now, ClientId client, Actions& out);
+  // The driver dropped updates of `topic` queued for `client` (its send queue was full): the
+  // client gets the topic's current state again, a snapshot first (Subscriptions::Resend).
+  void Resend(Time now, ClientId client, const std::string& topic, Actions& out);
 
   // ---- pollers ----
   // The result of a PollRequest (counted in `polls`, `poll_errors`).
@@ -195,6 +199,8 @@ class Node {
   void OnData(Time now, const DataMessage& m, Actions& out);
   // A data-plane message to node `name` over rpc, at its endpoint as Membership knows it.
   void SendData(const std::string& name, DataMessage m, Actions& out);
+  // A node of `id`'s name is an alive or suspect member.
+  bool IsUpMember(const NodeId& id) const;
   // Keeps the Registry's view of the running pollers current (see the header comment).
   void SyncRunning(Time now);
   // Under `partition = majority`: tells local subscribers of ownerless topics why nobody serves

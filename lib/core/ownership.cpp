@@ -70,7 +70,7 @@ void Ownership::Release(Time now, const std::string& topic, uint64_t epoch, cons
 
 void Ownership::ReEpoch(Time now, const std::string& topic, uint64_t old_epoch,
                         RegistryOutputs& out) {
-  const uint64_t epoch = claims_.EpochsOf(topic).claimed + 1;
+  const uint64_t epoch = claims_.NextEpoch(topic);
   claims_.Replace(now, topic, old_epoch, epoch, out);
   out.start.push_back({topic, epoch});
   running_[topic] = epoch;

@@ -43,6 +43,16 @@ Pollers::~Pollers() = default;
 
 bool Pollers::Start(Time now, const std::string& topic, const CatalogQuery& query,
                     std::vector<Value> params, uint64_t epoch, PollerOutputs& out) {
+  if (epochs_.size() >= kMaxEpochs && !epochs_.count(topic)) {
+    for (auto e = epochs_.begin(); e != epochs_.end();) {
+      if (pollers_.count(e->first)) {
+        ++e;
+        continue;
+      }
+      epoch_floor_ = std::max(epoch_floor_, e->second);
+      e = epochs_.erase(e);
+    }
+  }
   uint64_t& highest = epochs_[topic];
   highest = std::max(highest, epoch);
   auto it = pollers_.find(topic);
@@ -96,7 +106,7 @@ bool Pollers::Stop(const std::string& topic, PollerOutputs& out) {
 
 uint64_t Pollers::NextEpoch(const std::string& topic) const {
   auto it = epochs_.find(topic);
-  return (it == epochs_.end() ? 0 : it->second) + 1;
+  return std::max(it == epochs_.end() ? 0 : it->second, epoch_floor_) + 1;
 }
 
 const PollerInfo* Pollers::Find(const std::string& topic) const {
@@ -198,13 +208,16 @@ PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> resu
     Duration wait = p.query->interval;
     if (!result.ok()) {
       p.info.errors++;
-      p.failures++;
+      p.failures = std::min(p.failures + 1, 1000);  // enough for 2^20, and never overflows
       std::string error = result.status().message();
       // Exponential back-off from the interval, capped.
-      double factor = std::pow(2.0, std::min(p.failures - 1, 20));
-      wait = std::min<Duration>(backoff_max_,
-                                Duration(static_cast<Duration::rep>(
-                                    static_cast<double>(p.query->interval.count()) * factor)));
+      // Compared in double before converting: interval × 2^20 overflows int64 nanoseconds for
+      // an interval over about 2.4 hours, and converting an out-of-range double is undefined.
+      const double factor = std::pow(2.0, std::min(p.failures - 1, 20));
+      const double grown = static_cast<double>(p.query->interval.count()) * factor;
+      wait = grown >= static_cast<double>(backoff_max_.count())
+                 ? backoff_max_
+                 : Duration(static_cast<Duration::rep>(grown));
       // Subscribers hear of the outage once, when it starts: a failing source's message often
       // varies from attempt to attempt (prepare, then execute, then connect), and a stream of
       // near-identical errors helps nobody. `subs` and late subscribers see the latest text.

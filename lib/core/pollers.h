@@ -157,7 +157,11 @@ class Pollers {
   size_t history_;
   std::mt19937_64 rng_;
   std::map<std::string, std::unique_ptr<Poller>> pollers_;
-  std::map<std::string, uint64_t> epochs_;  // the highest epoch each topic had, so epochs only grow
+  // The highest epoch each topic had, so epochs only grow. Past kMaxEpochs topics, those not
+  // running are folded into epoch_floor_, above which every new epoch is taken (NextEpoch).
+  std::map<std::string, uint64_t> epochs_;
+  uint64_t epoch_floor_ = 0;
+  static constexpr size_t kMaxEpochs = 4096;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   uint64_t next_generation_ = 1;
   uint64_t next_poll_id_ = 1;

@@ -25,7 +25,7 @@ std::optional<Time> Registration::Propose(Time now, const std::string& topic,
   Topic& t = topics_[topic];
   Proposal p;
   p.id = next_proposal_id_++;
-  p.epoch = claims_.EpochsOf(topic).claimed + 1;
+  p.epoch = claims_.NextEpoch(topic);
   for (const NodeId& id : membership_.Alive())
     if (id != self()) p.waiting[id.name] = id;
   p.resend_at = now;  // Send sends now

@@ -321,6 +321,13 @@ void Relay::Deliver(const Stream& s, proto::Update u, RelayOutputs& out) const {
       {std::vector<ClientId>(s.subscribers.begin(), s.subscribers.end()), std::move(u)});
 }
 
+bool Relay::Resend(const std::string& topic, ClientId client, RelayOutputs& out) const {
+  auto it = streams_.find(topic);
+  if (it == streams_.end() || !it->second->subscribers.count(client)) return false;
+  SendCurrent(*it->second, client, out);
+  return true;
+}
+
 void Relay::SendCurrent(const Stream& s, ClientId client, RelayOutputs& out) const {
   proto::Update u;
   u.topic = s.topic;

@@ -149,6 +149,10 @@ class Relay {
                       const std::vector<std::string>& key_columns, ClientId client,
                       RelayOutputs& out,
                       const std::optional<StreamPosition>& resume = std::nullopt);
+  // `client`, a subscriber of `topic` that lost updates on the way (a slow consumer), gets the
+  // current state again as a new subscriber would; with no valid mirror it gets the next
+  // snapshot taken, like every subscriber. False when it is not a subscriber of `topic`.
+  bool Resend(const std::string& topic, ClientId client, RelayOutputs& out) const;
   // Returns true when `client` was the last: the stream is dropped (owner kept).
   bool RemoveSubscriber(const std::string& topic, ClientId client);
 

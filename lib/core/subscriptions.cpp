@@ -55,6 +55,15 @@ Result<Subscriptions::Joined> Subscriptions::Join(Time now, ClientId client,
                                                   const std::string& query,
                                                   const proto::Params& params, Outputs& out,
                                                   const std::optional<StreamPosition>& resume) {
+  // The limits first, before anything is built from the client's input.
+  for (const auto& [name, value] : params) {
+    if (value.size() > options_.max_param_bytes) {
+      out.join_over_limit = true;
+      return Status::InvalidArgument(
+          "parameter '" + name.substr(0, 64) + "' is " + std::to_string(value.size()) +
+          " bytes, over max_param_bytes (" + std::to_string(options_.max_param_bytes) + ")");
+    }
+  }
   auto resolved = Resolve(query, params);
   if (!resolved.ok()) return resolved.status();
   Result<std::string> topic = MakeTopic(query, params);
@@ -62,7 +71,22 @@ Result<Subscriptions::Joined> Subscriptions::Join(Time now, ClientId client,
   const CatalogQuery& cq = *resolved->first;
 
   ClientSeen(now, client);
-  if (clients_[client].topics.insert(*topic).second) out.subscribed.emplace_back(*topic, client);
+  Client& c = clients_[client];
+  if (!c.topics.count(*topic)) {
+    if (c.topics.size() >= options_.max_subscriptions_per_client) {
+      out.join_over_limit = true;
+      return Status::Unavailable("this client has " + std::to_string(c.topics.size()) +
+                                 " subscriptions, the most max_subscriptions_per_client allows");
+    }
+    if (c.topics.empty() && subscribed_clients_ >= options_.max_clients) {
+      out.join_over_limit = true;
+      return Status::Unavailable("this node serves " + std::to_string(subscribed_clients_) +
+                                 " clients, the most max_clients allows");
+    }
+    if (c.topics.empty()) subscribed_clients_++;
+    c.topics.insert(*topic);
+    out.subscribed.emplace_back(*topic, client);
+  }
   if (options_.standalone) {
     // This node owns its pollers: the first subscriber starts one, at an epoch above any before.
     linger_until_.erase(*topic);
@@ -81,23 +105,34 @@ Status Subscriptions::Leave(Time now, ClientId client, const std::string& topic,
   auto c = clients_.find(client);
   if (c == clients_.end() || c->second.topics.erase(topic) == 0)
     return Status::NotFound("not subscribed to '" + topic + "'");
+  if (c->second.topics.empty()) subscribed_clients_--;
   c->second.last_seen = now;
   RemoveSubscriber(now, topic, client, out);
   return Status::Ok();
+}
+
+Duration Subscriptions::ClientCheckPeriod() const {
+  // At least a millisecond: a client_timeout under 4 ns must not make a timer loop.
+  return std::max<Duration>(options_.client_timeout / 4, std::chrono::milliseconds(1));
 }
 
 void Subscriptions::ClientSeen(Time now, ClientId client) {
   clients_[client].last_seen = now;
   if (!client_check_scheduled_) {
     client_check_scheduled_ = true;
-    timers_.push({now + options_.client_timeout / 4, Timer::Kind::kClientCheck, ""});
+    timers_.push({now + ClientCheckPeriod(), Timer::Kind::kClientCheck, ""});
   }
+}
+
+bool Subscriptions::Resend(const std::string& topic, ClientId client, Outputs& out) const {
+  return relay_.Resend(topic, client, out.relay);
 }
 
 void Subscriptions::ClientGone(Time now, ClientId client, Outputs& out) {
   auto c = clients_.find(client);
   if (c == clients_.end()) return;
   for (const std::string& topic : c->second.topics) RemoveSubscriber(now, topic, client, out);
+  if (!c->second.topics.empty()) subscribed_clients_--;
   clients_.erase(c);
   out.dropped_clients.push_back(client);
 }
@@ -148,7 +183,7 @@ void Subscriptions::CheckClients(Time now, Outputs& out) {
   }
   client_check_scheduled_ = !clients_.empty();
   if (client_check_scheduled_)
-    timers_.push({now + options_.client_timeout / 4, Timer::Kind::kClientCheck, ""});
+    timers_.push({now + ClientCheckPeriod(), Timer::Kind::kClientCheck, ""});
 }
 
 Time Subscriptions::NextDeadline() const {

@@ -60,6 +60,10 @@ struct SubscriptionsOptions {
   size_t history = 64;
   // true: pollers follow local subscribers. false: a cluster node; see the header comment.
   bool standalone = true;
+  // Limits on what clients can make this node hold; a join over one is refused (Join).
+  size_t max_param_bytes = 4096;  // one parameter value
+  size_t max_subscriptions_per_client = 1000;
+  size_t max_clients = 10000;  // clients holding at least one subscription
 };
 
 // What Subscriptions decided, for its caller to carry out; each part's own outputs inside.
@@ -75,6 +79,7 @@ struct Outputs {
   std::vector<proto::Update> published;  // every update of this node's pollers, for the data plane
   std::vector<std::string> watch;        // topics that got a first local subscriber: receive them
   std::vector<std::string> unwatch;      // topics whose last local subscriber left
+  bool join_over_limit = false;          // Join refused the join for one of the limits
 };
 
 // One row of `livepoll subs`.
@@ -121,7 +126,10 @@ class Subscriptions {
     bool resumed = false;  // the client's stream continues from its resume position
   };
   // Subscribes `client` to query(params). InvalidArgument/NotFound for an unknown query or
-  // missing, extra or repeated parameters (nothing changes then). The client gets the topic's
+  // missing, extra or repeated parameters; InvalidArgument for a parameter value longer than
+  // max_param_bytes, Unavailable past max_subscriptions_per_client or (for a client with no
+  // subscription yet) max_clients, the message naming the limit, Outputs::join_over_limit set
+  // (nothing changes then either: no topic, no presence entry). The client gets the topic's
   // current state at once if this node holds it, or, with `resume` (the position it last
   // applied), what it missed since when this node still holds it (relay.h, "Resume"). A topic's
   // first local subscriber starts its poller (standalone) or puts it in Outputs::watch (cluster).
@@ -133,6 +141,9 @@ class Subscriptions {
   Status Leave(Time now, ClientId client, const std::string& topic, Outputs& out);
   // Any frame from the client keeps it alive.
   void ClientSeen(Time now, ClientId client);
+  // The transport dropped updates of `topic` on their way to `client` (a slow consumer): it gets
+  // the topic's current state again (Relay::Resend). False when it is not subscribed.
+  bool Resend(const std::string& topic, ClientId client, Outputs& out) const;
   // The client is gone (timed out or disconnected): all its subscriptions end.
   void ClientGone(Time now, ClientId client, Outputs& out);
   // The result of a PollRequest. Stale results (the poller stopped meanwhile) are ignored.
@@ -211,6 +222,7 @@ class Subscriptions {
   void RemoveSubscriber(Time now, const std::string& topic, ClientId client, Outputs& out);
   void StopOwnPoller(Time now, const std::string& topic, Outputs& out);
   void CheckClients(Time now, Outputs& out);
+  Duration ClientCheckPeriod() const;
   static std::string PollerState(const PollerInfo* p);  // starting, polling, error (or waiting)
 
   Catalog catalog_;
@@ -218,6 +230,7 @@ class Subscriptions {
   Pollers pollers_;  // after catalog_, which it reads
   Relay relay_;      // after pollers_, whose state it reads
   std::map<ClientId, Client> clients_;
+  size_t subscribed_clients_ = 0;             // clients_ with at least one topic (max_clients)
   std::map<std::string, Time> linger_until_;  // standalone: topics whose last subscriber left
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   bool client_check_scheduled_ = false;

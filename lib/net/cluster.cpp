@@ -10,7 +10,7 @@ Cluster::Cluster(zmq::context_t& ctx, ClusterOptions options, core::Node& node)
     : options_(std::move(options)),
       node_(node),
       counters_(node.counters()),
-      transport_(ctx, options_.curve) {}
+      transport_(ctx, options_.curve, options_.max_message_size) {}
 
 Status Cluster::Start(Time now, core::Actions& out) {
   if (Status s = transport_.Bind(options_.gossip_bind, options_.rpc_bind, options_.advertise_host);

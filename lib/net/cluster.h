@@ -38,6 +38,7 @@ struct ClusterOptions {
   std::function<std::shared_ptr<const KeySets>()> keys;
   // The seeds' names, by rpc endpoint (`join = NAME@tcp://...`), so their keys are known.
   std::map<std::string, std::string> seed_names;
+  int64_t max_message_size = -1;  // ZMQ_MAXMSGSIZE of every cluster socket
 };
 
 class Cluster {

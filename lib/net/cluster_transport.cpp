@@ -37,13 +37,16 @@ std::string MonitorEndpoint() {
 
 }  // namespace
 
-ClusterTransport::ClusterTransport(zmq::context_t& ctx, std::optional<Curve> curve)
+ClusterTransport::ClusterTransport(zmq::context_t& ctx, std::optional<Curve> curve,
+                                   int64_t max_message_size)
     : ctx_(ctx),
       curve_(std::move(curve)),
+      max_message_size_(max_message_size),
       pub_(ctx, zmq::socket_type::pub),
       router_(ctx, zmq::socket_type::router) {
   for (zmq::socket_t* s : {&pub_, &router_}) {
     s->set(zmq::sockopt::linger, 0);
+    s->set(zmq::sockopt::maxmsgsize, max_message_size_);
     KeepLinkFresh(*s);
     if (curve_) {
       // Servers of the "cluster" ZAP domain: the ZapHandler admits trusted nodes alone.
@@ -119,6 +122,7 @@ bool ClusterTransport::Send(const std::string& endpoint, const std::string& payl
     try {
       zmq::socket_t d(ctx_, zmq::socket_type::dealer);
       d.set(zmq::sockopt::linger, 0);
+      d.set(zmq::sockopt::maxmsgsize, max_message_size_);
       d.set(zmq::sockopt::reconnect_ivl, 50);
       KeepLinkFresh(d);
       // A peer that is gone must not make us queue without bound: drop past a modest backlog.
@@ -146,6 +150,7 @@ bool ClusterTransport::Connect(const std::string& endpoint, const std::string& n
                                             zmq::socket_t(ctx_, zmq::socket_type::pair)});
     zmq::socket_t& sub = peer->sub;
     sub.set(zmq::sockopt::linger, 0);
+    sub.set(zmq::sockopt::maxmsgsize, max_message_size_);
     KeepLinkFresh(sub);
     sub.set(zmq::sockopt::rcvhwm, 100000);
     // Reconnect quickly: a restarted peer is back within its start-up time, not ZeroMQ's default.

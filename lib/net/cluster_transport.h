@@ -18,9 +18,20 @@
 // that after a real partition the nodes talk over fresh connections at once instead of waiting for
 // TCP's retransmission back-off (cluster_transport.cpp says why).
 //
+// What a peer can make this node hold (issue 12): every frame is at most max_message_size (ZeroMQ
+// closes a link that sends a larger one before reading it); per link, at most 100,000 frames wait
+// in the SUB (rcvhwm) and 1,000 in the ROUTER (ZeroMQ's default rcvhwm), and the event loop drains
+// up to 1,000 frames an iteration, so they fill only while the node is behind. Outgoing, a slow
+// peer holds at most 100,000 of this node's own gossip frames (PUB sndhwm, per subscriber) and
+// 10,000 rpc frames (DEALER sndhwm); then frames to it are dropped (presence and claims recover by
+// transfer, the data plane by a snapshot fetch). The bounds are in frames, as ZeroMQ counts; in
+// bytes they are those counts times max_message_size, which only a member (with CurveZMQ: a key
+// holder) can approach.
+//
 // Thread safety: one thread owns it (all its sockets).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,7 +58,10 @@ class ClusterTransport {
     std::string secret_key;
   };
 
-  explicit ClusterTransport(zmq::context_t& ctx, std::optional<Curve> curve = std::nullopt);
+  // `max_message_size`: ZMQ_MAXMSGSIZE of every socket (-1: none); a peer sending a larger frame
+  // is disconnected before it is read.
+  explicit ClusterTransport(zmq::context_t& ctx, std::optional<Curve> curve = std::nullopt,
+                            int64_t max_message_size = -1);
   ~ClusterTransport();
 
   // Binds both sockets; endpoints may use port 0, gossip_endpoint()/rpc_endpoint() tell the real
@@ -103,6 +117,7 @@ class ClusterTransport {
 
   zmq::context_t& ctx_;
   std::optional<Curve> curve_;
+  int64_t max_message_size_;
   zmq::socket_t pub_;
   zmq::socket_t router_;
   std::string gossip_endpoint_;

@@ -14,6 +14,11 @@ RouterEndpoint::RouterEndpoint(zmq::context_t& ctx, std::string name)
   socket_.set(zmq::sockopt::rcvhwm, 100000);
 }
 
+void RouterEndpoint::SetLimits(int64_t max_message_size, int sndhwm) {
+  socket_.set(zmq::sockopt::maxmsgsize, max_message_size);
+  if (sndhwm > 0) socket_.set(zmq::sockopt::sndhwm, sndhwm);
+}
+
 Status RouterEndpoint::Bind(const std::string& endpoint, const std::string& curve_secret_key,
                             const char* zap_domain) {
   const bool ipc = endpoint.rfind("ipc://", 0) == 0;

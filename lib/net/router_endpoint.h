@@ -4,6 +4,7 @@
 // Thread safety: one thread owns it (a ZeroMQ socket belongs to one thread).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ class RouterEndpoint {
   enum class SendResult { kSent, kPeerGone, kPeerSlow };
 
   RouterEndpoint(zmq::context_t& ctx, std::string name);
+  // Before Bind: frames over `max_message_size` bytes make ZeroMQ drop the connection that sent
+  // them (ZMQ_MAXMSGSIZE; -1: no limit), and at most `sndhwm` messages wait in ZeroMQ for one
+  // peer (0: the default, 100,000).
+  void SetLimits(int64_t max_message_size, int sndhwm = 0);
   // Binds `endpoint`. An ipc:// socket file is created owner-only (0600) from the start: nobody
   // else can connect even for an instant. `endpoint` may use port 0; endpoint() then tells the
   // real one. With `curve` (this node's secret key, Z85) a tcp:// endpoint is a CurveZMQ server

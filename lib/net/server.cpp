@@ -11,6 +11,7 @@
 #include "net/admin_zombies.h"
 #include "net/event_log.h"
 #include "proto/codec.h"
+#include "source/collector.h"
 
 namespace livepoll::net {
 
@@ -36,6 +37,8 @@ Server::Server(Env& env, ServerOptions options, core::Node& node, source::PollRu
     }
   }
   if (options_.cluster) cluster_ = std::make_unique<Cluster>(ctx_, *options_.cluster, node_);
+  client_.SetLimits(options_.max_message_size, kClientSndhwm);
+  admin_.SetLimits(options_.max_message_size);
 }
 
 Status Server::Bind() {
@@ -95,6 +98,8 @@ Status Server::Run(int stop_fd, int reload_fd) {
     if (deadline != Time::max())
       wait = std::clamp(duration_cast<milliseconds>(deadline - now + milliseconds(1)),
                         milliseconds(0), milliseconds(1000));
+    // Slow clients' queues are retried often: ZeroMQ tells no one when a peer's pipe has room.
+    if (clients_waiting_) wait = std::min(wait, milliseconds(10));
     zmq::poll(items.data(), items.size(), wait);
     if (items[3].revents & ZMQ_POLLIN) {
       core::Actions out;
@@ -131,6 +136,8 @@ Status Server::Run(int stop_fd, int reload_fd) {
     }
     if (items[2].revents & ZMQ_POLLIN) {
       for (source::PollCompletion& c : runner_.TakeCompletions()) {
+        if (!c.result.ok() && source::IsResultTooLarge(c.result.status()))
+          node_.counters().results_too_large++;
         core::Actions out;
         node_.PollDone(env_.Now(), c.poll_id, std::move(c.result), out);
         Carry(out);
@@ -140,6 +147,7 @@ Status Server::Run(int stop_fd, int reload_fd) {
     core::Actions out;
     node_.Tick(env_.Now(), out);
     Carry(out);
+    FlushClients();
     if (!node_.refusal().empty())
       return Status::InvalidArgument("the cluster refused this node: " + node_.refusal());
   }
@@ -373,26 +381,116 @@ int64_t Server::UnixNow() const {
       .count();
 }
 
-RouterEndpoint::SendResult Server::SendToClient(const std::string& peer,
-                                                const std::string& payload) {
-  const RouterEndpoint::SendResult result = client_.Send(peer, payload);
-  switch (result) {
-    case RouterEndpoint::SendResult::kSent:
-      break;
-    case RouterEndpoint::SendResult::kPeerSlow:
-      node_.counters().updates_dropped_slow_client++;
-      break;
-    case RouterEndpoint::SendResult::kPeerGone: {
-      // Its subscriptions end now rather than at client_timeout.
-      auto it = client_ids_.find(peer);
-      if (it == client_ids_.end()) break;
-      core::Actions out;
-      node_.ClientGone(env_.Now(), it->second, out);
-      Carry(out);
-      break;
+void Server::SendToClient(const std::string& peer, const std::string& payload) {
+  SendToClient(peer, Outgoing{std::make_shared<const std::string>(payload), "", false});
+}
+
+void Server::SendToClient(const std::string& peer, Outgoing m) {
+  core::Counters& c = node_.counters();
+  auto q = queues_.find(peer);
+  if (q != queues_.end() && !m.topic.empty() && q->second.needs_snapshot.count(m.topic)) {
+    if (!m.snapshot) {
+      c.updates_dropped_slow_client++;
+      return;
+    }
+    q->second.needs_snapshot.erase(m.topic);
+  }
+  if (q == queues_.end() || q->second.items.empty()) {
+    switch (client_.Send(peer, *m.payload)) {
+      case RouterEndpoint::SendResult::kSent:
+        if (!m.topic.empty()) c.updates_sent++;
+        return;
+      case RouterEndpoint::SendResult::kPeerGone:
+        PeerGone(peer);
+        return;
+      case RouterEndpoint::SendResult::kPeerSlow:
+        break;
+    }
+    q = queues_.try_emplace(peer).first;
+  }
+  ClientQueue& queue = q->second;
+  queue.bytes += m.payload->size();
+  queue.items.push_back(std::move(m));
+  if (queue.bytes <= options_.client_queue_bytes || queue.items.size() == 1) return;
+  // Over: the client loses its queued updates, and gets each topic's current state once it reads.
+  c.slow_consumer_resets++;
+  std::deque<Outgoing> kept;
+  queue.bytes = 0;
+  for (Outgoing& o : queue.items) {
+    if (o.topic.empty()) {
+      queue.bytes += o.payload->size();
+      kept.push_back(std::move(o));
+    } else {
+      c.updates_dropped_slow_client++;
+      queue.needs_snapshot.insert(o.topic);
     }
   }
-  return result;
+  queue.items = std::move(kept);
+  queue.resend = true;
+  // Replies alone past the limit (a client that sends and never reads): they go too.
+  if (queue.bytes > options_.client_queue_bytes) {
+    queue.items.clear();
+    queue.bytes = 0;
+  }
+}
+
+void Server::FlushClients() {
+  clients_waiting_ = false;
+  std::vector<std::string> peers;
+  peers.reserve(queues_.size());
+  for (const auto& [peer, q] : queues_) peers.push_back(peer);
+  for (const std::string& peer : peers) {
+    auto q = queues_.find(peer);
+    if (q == queues_.end()) continue;
+    ClientQueue& queue = q->second;
+    bool gone = false;
+    while (!queue.items.empty()) {
+      const RouterEndpoint::SendResult r = client_.Send(peer, *queue.items.front().payload);
+      if (r == RouterEndpoint::SendResult::kPeerSlow) break;
+      if (r == RouterEndpoint::SendResult::kPeerGone) {
+        gone = true;
+        break;
+      }
+      if (!queue.items.front().topic.empty()) node_.counters().updates_sent++;
+      queue.bytes -= queue.items.front().payload->size();
+      queue.items.pop_front();
+    }
+    if (gone) {
+      PeerGone(peer);
+      continue;
+    }
+    if (!queue.items.empty()) {
+      clients_waiting_ = true;
+      continue;
+    }
+    if (queue.resend) {
+      queue.resend = false;
+      auto id = client_ids_.find(peer);
+      if (id != client_ids_.end()) {
+        const std::vector<std::string> topics(queue.needs_snapshot.begin(),
+                                              queue.needs_snapshot.end());
+        for (const std::string& topic : topics) {
+          core::Actions out;
+          node_.Resend(env_.Now(), id->second, topic, out);
+          Carry(out);  // the snapshot clears the topic's mark (SendToClient)
+        }
+      }
+    }
+    q = queues_.find(peer);
+    // Kept while a topic still waits for its snapshot (a stream without a valid state yet: the
+    // next snapshot taken clears it), so that its diffs stay dropped.
+    if (q != queues_.end() && q->second.items.empty() && q->second.needs_snapshot.empty())
+      queues_.erase(q);
+  }
+}
+
+void Server::PeerGone(const std::string& peer) {
+  queues_.erase(peer);
+  auto it = client_ids_.find(peer);
+  if (it == client_ids_.end()) return;
+  core::Actions out;
+  node_.ClientGone(env_.Now(), it->second, out);
+  Carry(out);
 }
 
 void Server::Carry(core::Actions& out) {
@@ -401,17 +499,22 @@ void Server::Carry(core::Actions& out) {
   for (core::PollRequest& p : out.polls)
     runner_.Submit({p.poll_id, std::move(p.query), std::move(p.source), std::move(p.params)});
   for (const core::Delivery& d : out.deliveries) {
-    const std::string payload = proto::Encode(d.message);  // once, however many subscribers
+    Outgoing m;
+    m.payload = std::make_shared<const std::string>(proto::Encode(d.message));  // once for all
+    if (const auto* u = std::get_if<proto::Update>(&d.message)) {
+      m.topic = u->topic;
+      m.snapshot = u->kind == proto::UpdateKind::kSnapshot;
+    }
     for (core::ClientId c : d.clients) {
       auto peer = client_peers_.find(c);
       if (peer == client_peers_.end()) continue;
-      if (SendToClient(peer->second, payload) == RouterEndpoint::SendResult::kSent)
-        node_.counters().updates_sent++;
+      SendToClient(peer->second, m);
     }
   }
   for (core::ClientId c : out.dropped_clients) {
     auto peer = client_peers_.find(c);
     if (peer == client_peers_.end()) continue;
+    queues_.erase(peer->second);
     client_ids_.erase(peer->second);
     client_peers_.erase(peer);
     identities_.erase(c);

@@ -6,8 +6,10 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <zmq.hpp>
@@ -45,7 +47,21 @@ struct ServerOptions {
   std::optional<SecurityOptions> security;
   // The key client tokens are signed with (auth/token.h); empty: `auth` is refused.
   std::string token_secret;
+  // ZMQ_MAXMSGSIZE of the client and admin endpoints (the cluster's: ClusterOptions).
+  int64_t max_message_size = -1;
+  // Bytes of messages waiting for one client (see "Slow clients" below).
+  size_t client_queue_bytes = 8 << 20;
 };
+
+// Slow clients. ZeroMQ holds at most kClientSndhwm messages for a client; past that, what the
+// client is sent waits in this server's queue for it, counted in bytes. When that queue passes
+// client_queue_bytes (and holds more than one message: a single large snapshot may wait alone),
+// the client loses its queued updates (slow_consumer_resets, updates_dropped_slow_client) and
+// every topic they were of "needs a snapshot": its later diffs and errors are dropped too, until
+// the queue has drained and the node has sent the topic's current state again (Node::Resend).
+// So a slow client sees its stream jump to a fresh snapshot, never a diff stream with a hole in
+// it. What a client can make the server hold: client_queue_bytes plus one message, plus
+// kClientSndhwm messages in ZeroMQ.
 
 class Server {
  public:
@@ -83,7 +99,27 @@ class Server {
   void ServeFanout(Time now);
   // Carries out what the node decided (and empties `out`).
   void Carry(core::Actions& out);
-  RouterEndpoint::SendResult SendToClient(const std::string& peer, const std::string& payload);
+  // A message for a client, as queued: its encoding (shared by every client it goes to) and, for
+  // an update, its topic and whether it is a snapshot.
+  struct Outgoing {
+    std::shared_ptr<const std::string> payload;
+    std::string topic;  // empty: not an update (joined, left, heartbeat, error)
+    bool snapshot = false;
+  };
+  struct ClientQueue {
+    std::deque<Outgoing> items;
+    size_t bytes = 0;
+    std::set<std::string> needs_snapshot;  // topics whose updates were dropped (see above)
+    bool resend = false;                   // ask the node for those snapshots once drained
+  };
+  static constexpr int kClientSndhwm = 64;
+  // Sends (or queues) `m` for `peer`, in order after what waits for it.
+  void SendToClient(const std::string& peer, Outgoing m);
+  void SendToClient(const std::string& peer, const std::string& payload);
+  // Hands queued messages to ZeroMQ while it takes them; asks for the snapshots of drained queues.
+  void FlushClients();
+  // The client at `peer` disconnected: its subscriptions end now rather than at client_timeout.
+  void PeerGone(const std::string& peer);
   void ReplyError(RouterEndpoint& ep, const std::string& peer, uint64_t id, const Status& s);
   // Counts a refused frame under frames_malformed, frames_incompatible or frames_unknown.
   void CountRefused(const Status& s);
@@ -103,6 +139,8 @@ class Server {
   std::unordered_map<core::ClientId, std::string> client_peers_;
   // What each client proved with `auth` on its connection; none: no `auth` yet.
   std::unordered_map<core::ClientId, core::ClientIdentity> identities_;
+  std::unordered_map<std::string, ClientQueue> queues_;  // by peer: clients with messages waiting
+  bool clients_waiting_ = false;  // a queue held messages ZeroMQ did not take at the last flush
   core::ClientId next_client_ = 1;
   std::unique_ptr<Cluster> cluster_;  // null: a standalone node
   AdminFanout fanout_;

@@ -1,10 +1,21 @@
 #include "source/collector.h"
 
+#include <cstdint>
 #include <new>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 
 namespace livepoll::source {
+namespace {
+
+constexpr std::string_view kTooLarge = "result too large";
+
+}  // namespace
+
+bool IsResultTooLarge(const Status& s) {
+  return s.code() == Status::Code::kUnavailable && s.message().rfind(kTooLarge, 0) == 0;
+}
 
 int Collector::OnColumns(void* ctx, const lp_str* names, size_t count) noexcept {
   auto* self = static_cast<Collector*>(ctx);
@@ -49,6 +60,25 @@ int Collector::AddRow(const lp_value* values, size_t count) {
                 std::to_string(result_.columns.size()) + " columns");
   }
   if (count > 0 && values == nullptr) return Fail("plugin sent a row without values");
+  if (result_.rows.size() >= limits_.max_rows) {
+    return TooLarge(std::to_string(result_.rows.size() + 1) + " rows > max_result_rows " +
+                    std::to_string(limits_.max_rows));
+  }
+  // The row's size before copying anything of it.
+  // At least its msgpack encoding's size, so that a result within max_bytes fits in a frame.
+  size_t row_bytes = 5;
+  for (size_t i = 0; i < count; ++i) {
+    const lp_value& v = values[i];
+    const bool bytes = v.type == LP_TEXT || v.type == LP_BLOB;
+    const size_t b = !bytes ? 9 : v.u.s.len > SIZE_MAX - 5 ? SIZE_MAX : v.u.s.len + 5;
+    row_bytes = b > SIZE_MAX - row_bytes ? SIZE_MAX : row_bytes + b;
+  }
+  if (row_bytes > limits_.max_bytes || bytes_ > limits_.max_bytes - row_bytes) {
+    return TooLarge("over " + std::to_string(limits_.max_bytes) +
+                    " bytes > max_result_bytes, after " + std::to_string(result_.rows.size()) +
+                    " rows");
+  }
+  bytes_ += row_bytes;
   Row row;
   row.reserve(count);
   for (size_t i = 0; i < count; ++i) {
@@ -93,6 +123,12 @@ std::string Collector::Copy(const char* what, const char* data, size_t len) {
   return bytes;
 }
 
+int Collector::TooLarge(std::string why) {
+  failed_ = Failed::kTooLarge;
+  too_large_ = std::move(why);
+  return 1;
+}
+
 int Collector::Fail(std::string why) {
   failed_ = Failed::kContract;
   contract_ = std::move(why);
@@ -120,6 +156,8 @@ Status Collector::Failure(const std::string& plugin) const {
                                    std::to_string(result_.rows.size()) + " rows");
       }
       return Status::Unavailable(plugin + ": out of memory collecting the result (a " + copy + ")");
+    case Failed::kTooLarge:
+      return Status::Unavailable(std::string(kTooLarge) + " (" + too_large_ + ")");
     case Failed::kUnexpected:
       break;
   }

@@ -91,7 +91,7 @@ class StatementImpl : public Statement {
       : conn_(std::move(conn)), stmt_(stmt), param_count_(param_count) {}
   ~StatementImpl() override { conn_->api->finalize(stmt_); }
 
-  Result<ResultSet> Query(const std::vector<Value>& params) override;
+  Result<ResultSet> Query(const std::vector<Value>& params, const ResultLimits& limits) override;
 
  private:
   std::shared_ptr<ConnHandle> conn_;
@@ -194,7 +194,8 @@ Result<std::unique_ptr<Statement>> ConnectionImpl::Prepare(
   return std::unique_ptr<Statement>(new StatementImpl(conn_, stmt, param_names.size()));
 }
 
-Result<ResultSet> StatementImpl::Query(const std::vector<Value>& params) {
+Result<ResultSet> StatementImpl::Query(const std::vector<Value>& params,
+                                       const ResultLimits& limits) {
   const std::string& plugin = conn_->plugin->name();
   if (params.size() != param_count_) {
     return Status::InvalidArgument(plugin + ": query takes " + std::to_string(param_count_) +
@@ -204,7 +205,7 @@ Result<ResultSet> StatementImpl::Query(const std::vector<Value>& params) {
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(ToLp(p));
 
-  Collector collector;
+  Collector collector(limits);
   lp_sink sink = collector.sink();
   char err[kErrCap] = {};
   int rc = conn_->api->query(stmt_, values.data(), values.size(), &sink, err, sizeof(err));

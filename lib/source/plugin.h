@@ -21,6 +21,7 @@
 #include "livepoll/source.h"
 #include "livepoll/status.h"
 #include "livepoll/value.h"
+#include "source/collector.h"    // ResultLimits
 #include "source/plugin_path.h"  // finding the file to Load: callers of the loader use both
 
 namespace livepoll::source {
@@ -31,8 +32,10 @@ class Statement {
   // Runs the statement with `params` bound in the order given at Prepare. Fails with
   // InvalidArgument for the wrong number of parameters; Unavailable when the plugin reports an
   // error or the host runs out of memory collecting the result; Malformed when the plugin breaks
-  // the sink contract (collector.h).
-  virtual Result<ResultSet> Query(const std::vector<Value>& params) = 0;
+  // the sink contract (collector.h); Unavailable "result too large ..." past `limits`, the plugin
+  // stopped at the first row over them.
+  virtual Result<ResultSet> Query(const std::vector<Value>& params,
+                                  const ResultLimits& limits = {}) = 0;
 };
 
 class Connection {

@@ -16,8 +16,9 @@ struct PollRunner::SourceQueue {
   bool stopping = false;
 };
 
-PollRunner::PollRunner(Env& env, std::vector<SourceSpec> sources, std::vector<QuerySpec> queries)
-    : env_(env) {
+PollRunner::PollRunner(Env& env, std::vector<SourceSpec> sources, std::vector<QuerySpec> queries,
+                       ResultLimits limits)
+    : env_(env), limits_(limits) {
   for (auto& q : queries) queries_[q.name] = std::move(q);
   for (auto& s : sources) {
     auto q = std::make_unique<SourceQueue>();
@@ -140,9 +141,9 @@ void PollRunner::Work(SourceQueue& q) {
         if (!s.ok()) return s.status();
         st = std::move(s.value());
       }
-      return st->Query(job.params);
+      return st->Query(job.params, limits_);
     }();
-    if (!result.ok()) {
+    if (!result.ok() && !IsResultTooLarge(result.status())) {
       // Start afresh next time: the connection may be what broke (server restart, dropped link).
       statements.clear();
       conn.reset();

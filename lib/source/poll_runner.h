@@ -60,7 +60,9 @@ struct CatalogCheck {
 
 class PollRunner {
  public:
-  PollRunner(Env& env, std::vector<SourceSpec> sources, std::vector<QuerySpec> queries);
+  // Every query's result is held to `limits` (collector.h).
+  PollRunner(Env& env, std::vector<SourceSpec> sources, std::vector<QuerySpec> queries,
+             ResultLimits limits = {});
   ~PollRunner();  // stops and joins the workers; queued jobs are dropped
   PollRunner(const PollRunner&) = delete;
   PollRunner& operator=(const PollRunner&) = delete;
@@ -86,6 +88,7 @@ class PollRunner {
   void Complete(PollCompletion c);
 
   Env& env_;
+  ResultLimits limits_;
   std::map<std::string, QuerySpec> queries_;
   std::map<std::string, std::unique_ptr<SourceQueue>> sources_;
   std::vector<std::thread> workers_;

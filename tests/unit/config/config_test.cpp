@@ -346,6 +346,54 @@ TEST(ParseDuration, RefusesNumbersWithoutUnitsAndNonsense) {
             "'fast' is not a duration (use 500ms, 2s or 1m)");
 }
 
+// Issue 12: gossip_interval, backoff_max and client_timeout accepted 0 (busy loops). Every [node]
+// duration but linger (0: a poller stops at once, a one-shot timer) refuses it, naming the key.
+TEST_F(ConfigTest, ZeroDurationsAreRefusedNamingTheKey) {
+  for (const char* key : {"client_timeout", "backoff_max", "gossip_interval", "suspect_after",
+                          "dead_after", "permdown", "takeover_timeout"}) {
+    EXPECT_THAT(ErrorFor(std::string("[node]\n") + key + " = 0ms\n"),
+                HasSubstr(std::string("[node] ") + key + ": '0ms' must be longer than 0"))
+        << key;
+  }
+  EXPECT_THAT(ErrorFor("[node]\nbackoff_max = -1s\n"), HasSubstr("backoff_max"));
+  EXPECT_EQ(ErrorFor("[node]\nlinger = 0ms\n"), "");
+  auto r = Parse({"--client-timeout", "0s"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("--client-timeout: '0s' must be longer than 0"));
+}
+
+TEST_F(ConfigTest, LimitsHaveSafeDefaultsAndParseSizes) {
+  Result<Config> d = ParseConfigText("l.conf", "");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->node.max_message_size, 16u << 20);
+  EXPECT_EQ(d->node.max_param_bytes, 4096u);
+  EXPECT_EQ(d->node.max_subscriptions_per_client, 1000u);
+  EXPECT_EQ(d->node.max_clients, 10000u);
+  EXPECT_EQ(d->node.max_result_rows, 1000000u);
+  EXPECT_EQ(d->node.max_result_bytes, 8u << 20);
+  EXPECT_EQ(d->node.client_queue_bytes, 8u << 20);
+  Result<Config> c = ParseConfigText(
+      "l.conf",
+      "[node]\nmax_message_size = 1MiB\nmax_param_bytes = 100\nmax_subscriptions_per_client = 5\n"
+      "max_clients = 7\nmax_result_rows = 10\nmax_result_bytes = 2K\n"
+      "client_queue_bytes = 64KiB\n");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->node.max_message_size, 1u << 20);
+  EXPECT_EQ(c->node.max_param_bytes, 100u);
+  EXPECT_EQ(c->node.max_subscriptions_per_client, 5u);
+  EXPECT_EQ(c->node.max_clients, 7u);
+  EXPECT_EQ(c->node.max_result_rows, 10u);
+  EXPECT_EQ(c->node.max_result_bytes, 2048u);
+  EXPECT_EQ(c->node.client_queue_bytes, 64u << 10);
+  EXPECT_THAT(ErrorFor("[node]\nmax_clients = 0\n"), HasSubstr("[node] max_clients: '0'"));
+  EXPECT_THAT(ErrorFor("[node]\nmax_message_size = 2GiB\n"), HasSubstr("is not a size"));
+  EXPECT_THAT(ErrorFor("[node]\nmax_param_bytes = 4 KiB\n"), HasSubstr("is not a size"));
+  EXPECT_THAT(ErrorFor("[node]\nmax_param_bytes = 99999999999999999999\n"),
+              HasSubstr("is not a size"));
+  EXPECT_THAT(ErrorFor("[node]\nmax_message_size = 8MiB\n"),
+              HasSubstr("max_result_bytes must be at least 64KiB below max_message_size"));
+}
+
 }  // namespace
 }  // namespace livepoll::config
 

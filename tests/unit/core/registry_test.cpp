@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 
 #include "core/cluster_state.h"
@@ -450,6 +451,25 @@ TEST_F(RegistryTest, AProposalBelowAnEpochSeenIsDeniedAndRetriedAbove) {
   Subscribe(0, topic);
   Flush();
   ExpectOwner(topic, 1, 2);
+}
+
+// Issue 12: an epoch notice (an r.vote) with owner_epoch 2^64-1 under a live member's name made
+// the topic's next epoch wrap to 0, and the topic could never be registered again.
+TEST_F(RegistryTest, AVoteWithAnEpochNearTwoToTheSixtyFourDoesNotWrapTheNextEpoch) {
+  Form(3);
+  const std::string topic = TopicFirstOn(Names(), "n1");
+  for (size_t i = 0; i < 3; ++i) {
+    ClusterOutputs out;
+    N(i).OnMessage(now_,
+                   RegistryMessage(RegistryVote{Id(2), 0, topic, false, Id(2),
+                                                std::numeric_limits<uint64_t>::max()}),
+                   out);
+    Apply(i, out);
+  }
+  Subscribe(0, topic);
+  Flush();
+  Run(1s);
+  ExpectOwner(topic, 1, 1);
 }
 
 TEST_F(RegistryTest, ALostVoteIsAskedForAgainAfterProposeRetryAndOnlyFromTheSilentVoter) {

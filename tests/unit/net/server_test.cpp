@@ -48,21 +48,25 @@ class ServerTest : public ::testing::Test {
     for (const auto& [name, sql] : queries) {
       std::vector<std::string> params;
       if (sql == "echo") params = {"p"};
-      catalog.queries[name] = {name, "mem", params, {}, interval, 0.0};
+      catalog.queries[name] = {name, "mem", params, keys_[name], interval, 0.0};
       if (access_.count(name)) catalog.queries[name].access = access_[name];
       specs.push_back({name, "mem", sql, params});
     }
     catalog.source_caps["mem"] = 2;
     runner_ = std::make_unique<source::PollRunner>(
-        Env::Real(), std::vector<source::SourceSpec>{{"mem", *plugin, "test", 2}}, specs);
+        Env::Real(), std::vector<source::SourceSpec>{{"mem", *plugin, "test", 2}}, specs,
+        result_limits_);
     ASSERT_TRUE(runner_->Check().errors.empty());
     ASSERT_TRUE(runner_->Start().ok());
     core::NodeOptions o;
     o.subscriptions.node = "t1";
     o.subscriptions.linger = 200ms;
     o.subscriptions.client_timeout = client_timeout;
+    o.subscriptions.max_param_bytes = max_param_bytes_;
     node_ = std::make_unique<core::Node>(catalog, o);
-    ServerOptions so{"ipc://" + dir_ + "/client", "ipc://" + dir_ + "/admin"};
+    ServerOptions so = server_options_;
+    so.client_bind = "ipc://" + dir_ + "/client";
+    so.admin_bind = "ipc://" + dir_ + "/admin";
     so.token_secret = token_secret_;
     server_ = std::make_unique<Server>(Env::Real(), so, *node_, *runner_);
     ASSERT_TRUE(server_->Bind().ok());
@@ -122,6 +126,12 @@ class ServerTest : public ::testing::Test {
     ADD_FAILURE() << "no counter " << name;
     return -1;
   }
+
+  // Set before Start: the limits under test, and key columns per query.
+  ServerOptions server_options_;
+  source::ResultLimits result_limits_;
+  size_t max_param_bytes_ = 4096;
+  std::map<std::string, std::vector<std::string>> keys_;
 
   std::string dir_;
   std::string token_secret_;                         // set before Start
@@ -409,6 +419,98 @@ TEST_F(ServerTest, WithoutASecretTokensAreRefused) {
   Send(c, proto::Join{2, "three", {}});  // an open query still joins
   EXPECT_EQ(ReceiveAs<proto::Joined>(c).topic, "three");
   EXPECT_EQ(Stat("tokens_refused"), 1);
+}
+
+}  // namespace
+}  // namespace livepoll::net
+
+namespace livepoll::net {
+namespace {
+
+// Issue 12: no ZMQ_MAXMSGSIZE, so a 64 MiB frame was read whole before any check. Now ZeroMQ drops
+// the connection that sends one; the server and its other clients carry on.
+TEST_F(ServerTest, AFrameOverMaxMessageSizeDropsItsConnectionAndTheNodeServesOn) {
+  server_options_.max_message_size = 1 << 20;
+  Start({{"three", "rows 3"}});
+  zmq::socket_t big = Client();
+  big.set(zmq::sockopt::reconnect_ivl, -1);  // dropped stays dropped
+  const std::string frame(64 << 20, 'x');
+  big.send(zmq::buffer(frame));
+  std::this_thread::sleep_for(300ms);
+  zmq::socket_t c = Client();
+  Send(c, proto::Join{1, "three", {}});
+  EXPECT_EQ(ReceiveAs<proto::Joined>(c).topic, "three");
+  EXPECT_EQ(ReceiveAs<proto::Update>(c).rows.size(), 3u);
+  EXPECT_EQ(Stat("frames_malformed"), 0);  // never read: ZeroMQ dropped it
+  // The admin endpoint has the same limit.
+  zmq::socket_t a = Dealer(server_->admin_endpoint());
+  a.send(zmq::buffer(frame));
+  EXPECT_EQ(Admin("stats").code, "");
+}
+
+TEST_F(ServerTest, ALongParameterIsRefusedAndCounted) {
+  max_param_bytes_ = 100;
+  Start({{"echo", "echo"}});
+  zmq::socket_t c = Client();
+  Send(c, proto::Join{7, "echo", {{"p", std::string(101, 'x')}}});
+  proto::Error e = ReceiveAs<proto::Error>(c);
+  EXPECT_EQ(e.id, 7u);
+  EXPECT_NE(e.message.find("max_param_bytes"), std::string::npos) << e.message;
+  EXPECT_EQ(Stat("joins_refused"), 1);
+  EXPECT_EQ(Stat("joins"), 0);
+}
+
+// A result over max_result_rows is an error update; the poller goes on polling.
+TEST_F(ServerTest, AResultOverMaxResultRowsIsAnErrorUpdateAndPollingGoesOn) {
+  result_limits_.max_rows = 5;
+  Start({{"six", "rows 6"}, {"five", "rows 5"}}, 50ms);
+  zmq::socket_t c = Client();
+  Send(c, proto::Join{1, "six", {}});
+  EXPECT_EQ(ReceiveAs<proto::Joined>(c).topic, "six");
+  proto::Update u = ReceiveAs<proto::Update>(c);
+  EXPECT_EQ(u.kind, proto::UpdateKind::kError);
+  EXPECT_EQ(u.error, "result too large (6 rows > max_result_rows 5)");
+  std::this_thread::sleep_for(500ms);
+  EXPECT_GE(Stat("results_too_large"), 2);  // it polled again (backing off), and again too large
+  Send(c, proto::Join{2, "five", {}});
+  EXPECT_EQ(ReceiveAs<proto::Joined>(c).topic, "five");
+  EXPECT_EQ(ReceiveAs<proto::Update>(c).rows.size(), 5u);
+}
+
+// Issue 12: the client ROUTER held 100,000 messages per client, so a client that never read
+// pinned 100,000 updates. Now its queue is bounded in bytes; over it, the client loses its
+// pending updates and gets a fresh snapshot once it reads again: never a diff after a hole.
+TEST_F(ServerTest, ASlowClientLosesItsPendingUpdatesAndGetsASnapshotNeverAHole) {
+  server_options_.client_queue_bytes = 64 << 10;
+  keys_["ticking"] = {"id"};
+  Start({{"ticking", "ticking 500"}}, 10ms, 60s);  // the client sends no heartbeat
+  zmq::socket_t c = Client();
+  c.set(zmq::sockopt::rcvhwm, 1);
+  c.set(zmq::sockopt::rcvbuf, 4096);
+  Send(c, proto::Join{1, "ticking", {}});
+  std::this_thread::sleep_for(3s);  // not reading: ~300 diffs of ~5 KB each
+  EXPECT_GE(Stat("slow_consumer_resets"), 1);
+  EXPECT_GE(Stat("updates_dropped_slow_client"), 1);
+  // Reading again: every diff continues the update before it, and a jump is a snapshot.
+  std::optional<uint64_t> last;
+  int snapshots = 0, diffs = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::optional<proto::Message> m = Receive(c, 2s);
+    ASSERT_TRUE(m.has_value()) << "after " << i;
+    auto* u = std::get_if<proto::Update>(&*m);
+    if (u == nullptr) continue;
+    if (u->kind == proto::UpdateKind::kSnapshot) {
+      snapshots++;
+    } else {
+      ASSERT_EQ(u->kind, proto::UpdateKind::kDiff);
+      ASSERT_TRUE(last.has_value()) << "a diff before any snapshot";
+      ASSERT_EQ(u->seq, *last + 1) << "a diff after a hole, at message " << i;
+      diffs++;
+    }
+    last = u->seq;
+  }
+  EXPECT_GE(snapshots, 2);  // the first, and the one after the reset
+  EXPECT_GT(diffs, 0);
 }
 
 }  // namespace
