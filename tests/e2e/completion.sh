@@ -50,7 +50,7 @@ expect "solo" livepoll subs --node ""
 expect "item_count" livepoll subs --query item_
 expect "--exit-status" livepoll -c "$ADMIN" zombies --ex
 expect "token" livepoll to
-expect "--secret" livepoll token --se
+expect "--secret" livepoll token --sec
 expect "--token" livepoll watch --to
 kill "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null || true

@@ -23,7 +23,8 @@ start_daemon "$E2E_TMP/livepolld.conf"
 
 "$LIVEPOLL" watch huge --count 1 >"$E2E_TMP/huge.out" || fail "watch huge failed"
 [[ $(jq -r .kind "$E2E_TMP/huge.out") == error ]] || fail "no error line: $(cat "$E2E_TMP/huge.out")"
-jq -r .error "$E2E_TMP/huge.out" | grep -q "text value of 18446744073709551615 bytes" ||
+# The value's claimed length is over max_result_bytes: refused before anything is copied.
+jq -r .error "$E2E_TMP/huge.out" | grep -q "result too large (over 8388608 bytes > max_result_bytes" ||
   fail "error text: $(cat "$E2E_TMP/huge.out")"
 sleep 0.5  # several failed polls
 kill -0 "$DAEMON_PID" || fail "the daemon died"
