@@ -1,5 +1,7 @@
 #include "checks.h"
 
+#include <zmq.h>
+
 #include <algorithm>
 #include <initializer_list>
 
@@ -7,6 +9,7 @@
 #include "config/config.h"
 #include "core/topic.h"
 #include "net/cluster_codec.h"
+#include "net/zap_handler.h"
 #include "proto/codec.h"
 
 namespace livepoll::fuzz {
@@ -185,6 +188,59 @@ std::string CheckToken(std::string_view bytes) {
   if (std::string e = CheckVerified(auth::SignToken(kTokenSecret, header, payload)); !e.empty())
     return "as a signed header and payload: " + e;
   return "";
+}
+
+std::string ZapKey(char c) { return std::string(32, c); }
+
+std::string ZapFrames(const std::vector<std::string>& frames) {
+  std::string out;
+  for (const std::string& f : frames) {
+    out.push_back(static_cast<char>(std::min<size_t>(f.size(), 255)));
+    out.append(f, 0, 255);
+  }
+  return out;
+}
+
+std::string CheckZap(std::string_view bytes) {
+  auto z85 = [](const std::string& key) {
+    char text[41] = {};
+    zmq_z85_encode(text, reinterpret_cast<const uint8_t*>(key.data()), key.size());
+    return std::string(text);
+  };
+  static zmq::context_t ctx;  // Answer() needs no socket: the handler is never started
+  static net::ZapHandler handler(ctx, net::KeySets{{{"n1", z85(ZapKey('1'))}},
+                                                   {{"alice", z85(ZapKey('a'))}},
+                                                   {{"bob", z85(ZapKey('b'))}}});
+  std::vector<std::string> request;
+  for (size_t i = 0; i < bytes.size();) {
+    const size_t n = static_cast<unsigned char>(bytes[i++]);
+    request.emplace_back(bytes.substr(i, std::min(n, bytes.size() - i)));
+    i += n;
+  }
+  const std::vector<std::string> reply = handler.Answer(request);
+  if (reply.size() != 6) return "a reply of " + std::to_string(reply.size()) + " frames";
+  if (reply[0] != "1.0") return "reply version " + Quoted(reply[0]);
+  if (request.size() > 1 && reply[1] != request[1]) return "the request id is not echoed";
+  const std::string& code = reply[2];
+  const bool is_request = request.size() >= 6 && request[0] == "1.0";
+  if (!is_request && code != "500") return "a non-request answered " + code;
+  if (code != "200" && code != "400" && code != "500") return "status code " + Quoted(code);
+  if (code != "200") return reply[4].empty() ? "" : "a refusal with a User-Id";
+  // Admitted: a CURVE request whose key is of its domain.
+  if (request.size() != 7 || request[5] != "CURVE" || request[6].size() != 32)
+    return "admitted without CURVE credentials";
+  const std::string& domain = request[2];
+  const std::string& key = request[6];
+  const std::string& user = reply[4];
+  if (domain == net::kZapDomainClient) return user == "client" ? "" : "client User-Id " + user;
+  if (domain == net::kZapDomainCluster)
+    return key == ZapKey('1') && user == "n1" ? "" : "cluster admitted " + Quoted(user);
+  if (domain == net::kZapDomainAdmin) {
+    if (key == ZapKey('a') && user == "admin:alice") return "";
+    if (key == ZapKey('b') && user == "readonly:bob") return "";
+    return "admin admitted " + Quoted(user);
+  }
+  return "admitted in unknown domain " + Quoted(domain);
 }
 
 }  // namespace livepoll::fuzz

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace livepoll::fuzz {
 
@@ -37,17 +38,26 @@ std::string CheckToken(std::string_view bytes);
 inline constexpr const char* kTokenSecret = "fuzz-secret-fuzz-secret-fuzz-sec";  // 32 bytes
 inline constexpr int64_t kTokenNow = 1700000000;
 
-// The targets by name ("envelope", "cluster", "topic", "config", "token"), as the corpus folders
-// are named.
+// net::ZapHandler::Answer: the bytes as a ZAP request (ZeroMQ RFC 27), frames written as a length
+// byte and that many bytes each, to a handler trusting node n1 (key ZapKey('1')), operator alice
+// (admin, ZapKey('a')) and bob (read-only, ZapKey('b')). The reply has RFC 27's six frames with
+// the request's id; 200 only for a CURVE request whose key belongs to its domain (the User-Id
+// then names its owner) or any key in domain "client"; 500 exactly for what is not a request.
+std::string CheckZap(std::string_view bytes);
+// A 32-byte CURVE public key of repeated `c` (the handler's keys, for the corpus).
+std::string ZapKey(char c);
+// Frames in CheckZap's form.
+std::string ZapFrames(const std::vector<std::string>& frames);
+
+// The targets by name ("envelope", "cluster", "topic", "config", "token", "zap"), as the corpus
+// folders are named.
 using Check = std::string (*)(std::string_view);
 struct Target {
   const char* name;
   Check check;
 };
-inline constexpr Target kTargets[] = {{"envelope", CheckEnvelope},
-                                      {"cluster", CheckCluster},
-                                      {"topic", CheckTopic},
-                                      {"config", CheckConfig},
-                                      {"token", CheckToken}};
+inline constexpr Target kTargets[] = {{"envelope", CheckEnvelope}, {"cluster", CheckCluster},
+                                      {"topic", CheckTopic},       {"config", CheckConfig},
+                                      {"token", CheckToken},       {"zap", CheckZap}};
 
 }  // namespace livepoll::fuzz

@@ -276,6 +276,28 @@ std::vector<Seed> Tokens() {
   };
 }
 
+std::vector<Seed> ZapRequests() {
+  auto request = [](const std::string& domain, const std::string& mechanism,
+                    std::vector<std::string> credentials) {
+    std::vector<std::string> f = {"1.0", "7", domain, "127.0.0.1", "", mechanism};
+    for (std::string& c : credentials) f.push_back(std::move(c));
+    return ZapFrames(f);
+  };
+  return {
+      {"cluster-trusted", request("cluster", "CURVE", {ZapKey('1')})},
+      {"cluster-stranger", request("cluster", "CURVE", {ZapKey('x')})},
+      {"admin-alice", request("admin", "CURVE", {ZapKey('a')})},
+      {"admin-bob", request("admin", "CURVE", {ZapKey('b')})},
+      {"admin-node-key", request("admin", "CURVE", {ZapKey('1')})},
+      {"client-any", request("client", "CURVE", {ZapKey('z')})},
+      {"null-mechanism", request("cluster", "NULL", {})},
+      {"short-key", request("cluster", "CURVE", {"short"})},
+      {"unknown-domain", request("other", "CURVE", {ZapKey('1')})},
+      {"bad-version", ZapFrames({"2.0", "7", "cluster", "", "", "CURVE", ZapKey('1')})},
+      {"too-few", ZapFrames({"1.0", "7"})},
+  };
+}
+
 int Write(const fs::path& dir, const std::vector<Seed>& seeds) {
   fs::create_directories(dir);
   for (const Seed& s : seeds) {
@@ -302,5 +324,5 @@ int main(int argc, char** argv) {
   const fs::path out = argv[1];
   return Write(out / "envelope", Envelopes()) | Write(out / "cluster", ClusterFrames()) |
          Write(out / "topic", Topics()) | Write(out / "config", Configs()) |
-         Write(out / "token", Tokens());
+         Write(out / "token", Tokens()) | Write(out / "zap", ZapRequests());
 }
