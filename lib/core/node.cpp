@@ -76,8 +76,11 @@ void Node::OnData(Time now, const DataMessage& m, Actions& out) {
     subs_.OnRemoteUpdate(now, u->update, so);
     Carry(now, so, out);
   } else if (const auto* req = std::get_if<SnapshotRequest>(&m)) {
-    // Answered to up members only (SendData): the name is the requester's word.
-    if (!IsUpMember(req->from)) {
+    // Answered to members only (SendData; without keys the name is the requester's word), so
+    // waiting_fetchers_ holds no more names than membership does. A member this node thinks dead
+    // is answered too: the verdict may be stale (it is back from a stop or a partition and asks
+    // before its refutation arrives), and an unanswered ask is not repeated until the next gap.
+    if (!IsMember(req->from)) {
       counters_.cluster_frames_refused++;
       return;
     }
@@ -95,11 +98,10 @@ void Node::OnData(Time now, const DataMessage& m, Actions& out) {
   }
 }
 
-bool Node::IsUpMember(const NodeId& id) const {
+bool Node::IsMember(const NodeId& id) const {
   std::optional<Membership::Member> member = cluster_->membership().Find(id.name);
   // By name: a restart not yet seen (a new incarnation at the same endpoints) is answered there.
-  return member && (member->claim.state == MemberState::kAlive ||
-                    member->claim.state == MemberState::kSuspect);
+  return member && member->claim.state != MemberState::kLeft;
 }
 
 void Node::SendData(const std::string& name, DataMessage m, Actions& out) {

@@ -199,8 +199,8 @@ class Node {
   void OnData(Time now, const DataMessage& m, Actions& out);
   // A data-plane message to node `name` over rpc, at its endpoint as Membership knows it.
   void SendData(const std::string& name, DataMessage m, Actions& out);
-  // A node of `id`'s name is an alive or suspect member.
-  bool IsUpMember(const NodeId& id) const;
+  // A node of `id`'s name is a member that has not left (alive, suspect, or dead in this view).
+  bool IsMember(const NodeId& id) const;
   // Keeps the Registry's view of the running pollers current (see the header comment).
   void SyncRunning(Time now);
   // Under `partition = majority`: tells local subscribers of ownerless topics why nobody serves

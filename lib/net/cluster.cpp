@@ -191,11 +191,11 @@ namespace {
 
 // What the identity rule needs of a message: the node it says it comes from (its `sender`,
 // `origin`, a heartbeat's or join's `self`, an update's `owner`), the socket its type travels on,
-// and whether only up members may send it.
+// and whether only members may send it.
 struct Claimed {
   std::string name;
   bool gossip = false;
-  bool up_only = false;
+  bool members_only = false;
 };
 
 template <typename T>
@@ -232,7 +232,7 @@ Claimed Describe(const ClusterMessage& message) {
               }
             },
             group);
-        c.up_only = std::is_same_v<G, DataMessage> || std::is_same_v<G, AdminMessage>;
+        c.members_only = std::is_same_v<G, DataMessage> || std::is_same_v<G, AdminMessage>;
       },
       message);
   return c;
@@ -255,10 +255,13 @@ bool Cluster::Admit(const ClusterTransport::Frame& f, const ClusterFrame& frame)
                   f.peer, frame.from, c.name);
     return false;
   }
-  if (c.up_only) {
+  // Members this node knows and that have not left: a dead verdict may be stale (a node just back
+  // from SIGSTOP or a partition asks its owners for snapshots before they have heard it refute;
+  // dropping those asks left its watchers stale until the data changed again: the chaos soak,
+  // seed 103), and the key already proves who sent it.
+  if (c.members_only) {
     std::optional<core::Membership::Member> m = node_.cluster()->membership().Find(f.peer);
-    if (!m || (m->claim.state != core::MemberState::kAlive &&
-               m->claim.state != core::MemberState::kSuspect)) {
+    if (!m || m->claim.state == core::MemberState::kLeft) {
       counters_.cluster_frames_not_member++;
       return false;
     }

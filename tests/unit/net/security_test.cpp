@@ -334,7 +334,7 @@ TEST_F(KeyedCluster, FramesNamingAnotherNodeThanTheKeyAreDropped) {
   EXPECT_FALSE(a.membership().Find("z"));
 }
 
-TEST_F(KeyedCluster, DataAndAdminOnlyFromUpMembers) {
+TEST_F(KeyedCluster, DataAndAdminOnlyFromMembers) {
   Member a(ctx, "a", ka, zap);
   ASSERT_TRUE(a.Start().ok());
   // c's key, honest names, but c is no member of a's cluster.
