@@ -23,7 +23,7 @@ free_port() {
 # says so, when it cannot read them: a benchmark that cannot read a figure must not print one.
 stats_json() {
   local out
-  out=$("$LIVEPOLL" -c "$ADMIN" --json stats 2>&1) && [ -n "$out" ] ||
+  out=$("$LIVEPOLL" -c "$ADMIN" --timeout 10s --json stats 2>&1) && [ -n "$out" ] ||
     { echo "bench: cannot read stats from $ADMIN: $out" >&2; return 1; }
   echo "$out" | jq -sc --arg self "$(info_value node)" \
     '[.[] | select(.node == $self)] | map({(.name): .value}) | add // error("no counters")'
@@ -32,7 +32,7 @@ stats_json() {
 # it has none.
 info_value() {
   local v
-  v=$("$LIVEPOLL" -c "$ADMIN" --json status 2>/dev/null | head -1 | jq -er --arg k "$1" '.[$k]') ||
+  v=$("$LIVEPOLL" -c "$ADMIN" --timeout 10s --json status 2>/dev/null | head -1 | jq -er --arg k "$1" '.[$k]') ||
     { echo "bench: status has no '$1'" >&2; return 1; }
   echo "$v"
 }
