@@ -245,6 +245,14 @@ fault_injection = true
        "bind.customer = sub\nbind.region = https://example.com/region\n"
        "allow = role=customer, role=admin\n[query.open]\nsource = s\nsql = SELECT 1\n"
        "auth = none\n[query.closed]\nsource = s\nsql = SELECT 2\nauth = token\n"},
+      {"security.conf",
+       "[node]\nname = n1\ngossip_bind = tcp://10.0.0.1:7472\nrpc_bind = tcp://10.0.0.1:7473\n"
+       "join = n2@10.0.0.2:7473, n3@10.0.0.3:7473\nsecret_key = /etc/livepoll/keys/n1.secret\n"
+       "trusted_keys = /etc/livepoll/trusted\nadmin_keys = /etc/livepoll/admin\n"
+       "admin_readonly_keys = /etc/livepoll/readonly\ninsecure = false\n"
+       "max_message_size = 16MiB\nmax_param_bytes = 4KiB\nmax_subscriptions_per_client = 1000\n"
+       "max_clients = 10000\nmax_result_rows = 1000000\nmax_result_bytes = 8MiB\n"
+       "client_queue_bytes = 8MiB\ngossip_interval = 0ms\n"},
       {"bad-duration.conf",
        "[source.s]\nplugin = p\ndsn = d\n[query.q]\nsource = s\nsql = x\n"
        "interval = fast\n"},
