@@ -10,6 +10,8 @@
 #            (both cores busy), seq gaps, and the daemon's CPU;
 #   latency  a committed SQLite write -> the watcher's receipt, BENCH_TRIALS (200) trials, 100 ms
 #            interval: p50 / p99;
+#   ping     the client endpoint's round trip alone (a heartbeat and its answer, 1,000 in turn):
+#            what CURVE adds to each message's latency, without the poll phase's noise;
 #   connect  connections per second the node accepts (connect, one heartbeat answered, close),
 #            16 in flight.
 # The client endpoint is tcp://127.0.0.1 (CURVE runs on TCP binds only; an ipc:// endpoint is
@@ -129,6 +131,10 @@ run_mode() {
     --gap-ms 200 --json)
   R[$mode.p50]=$(figure "$mode latency p50" "$(j "$json" .p50_ms)")
   R[$mode.p99]=$(figure "$mode latency p99" "$(j "$json" .p99_ms)")
+  # the transport's own round trip, under the same fan-out-free daemon
+  json=$("$LP_BENCH" ping --connect "$CLIENT" "${curve[@]}" --count "$((TRIALS * 10))" --json)
+  R[$mode.ping50]=$(figure "$mode ping p50" "$(j "$json" .p50_ms)")
+  R[$mode.ping99]=$(figure "$mode ping p99" "$(j "$json" .p99_ms)")
   # connections per second
   json=$("$LP_BENCH" connect-rate --connect "$CLIENT" "${curve[@]}" --seconds "$CONNECT_SECS" --json)
   R[$mode.conn]=$(figure "$mode connections/s" "$(j "$json" .per_second)")
@@ -147,5 +153,7 @@ cat <<EOF
 | daemon CPU (% of one core) | ${R[plain.cpu]} | ${R[curve.cpu]} | |
 | write -> watcher p50 (ms) | ${R[plain.p50]} | ${R[curve.p50]} | $(awk -v a="${R[plain.p50]}" -v b="${R[curve.p50]}" 'BEGIN {printf "%+.2f ms", b - a}') |
 | write -> watcher p99 (ms) | ${R[plain.p99]} | ${R[curve.p99]} | $(awk -v a="${R[plain.p99]}" -v b="${R[curve.p99]}" 'BEGIN {printf "%+.2f ms", b - a}') |
+| heartbeat round trip p50 (ms) | ${R[plain.ping50]} | ${R[curve.ping50]} | $(awk -v a="${R[plain.ping50]}" -v b="${R[curve.ping50]}" 'BEGIN {printf "%+.3f ms", b - a}') |
+| heartbeat round trip p99 (ms) | ${R[plain.ping99]} | ${R[curve.ping99]} | $(awk -v a="${R[plain.ping99]}" -v b="${R[curve.ping99]}" 'BEGIN {printf "%+.3f ms", b - a}') |
 | connections accepted per second | ${R[plain.conn]} | ${R[curve.conn]} | $(pct "${R[plain.conn]}" "${R[curve.conn]}") |
 EOF

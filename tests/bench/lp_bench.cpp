@@ -27,6 +27,9 @@
 //   lp_bench connect-rate --connect EP [--seconds S] [--window W] [--json]
 //       Opens connections as fast as the daemon accepts them, W at a time (default 16): each
 //       connects, sends a heartbeat, waits for the answer and closes. Prints connections/s.
+//   lp_bench ping --connect EP [--count N] [--json]
+//       N heartbeats (default 1000) one at a time on one connection, each answered before the
+//       next: the round trip through the client endpoint alone (no poll, no database), p50/p99.
 //   lp_bench admin --connect ADMIN_EP COMMAND [--json]
 //       Sends an admin command (info, queries, subs, stats) and prints the reply as TSV with a
 //       header (or one JSON object), e.g. for `stats`, which the livepoll CLI does not expose.
@@ -83,6 +86,7 @@ using std::chrono::milliseconds;
       << "       lp_bench initdb --db FILE [--rows N]\n"
       << "       lp_bench writer --db FILE [--sql SQL] [--period-ms MS] [--seconds S]\n"
       << "       lp_bench connect-rate --connect EP [--seconds S] [--window W] [--json]\n"
+      << "       lp_bench ping --connect EP [--count N] [--json]\n"
       << "       lp_bench admin --connect EP COMMAND [--json]\n"
       << "every mode: [--server-key KEY|FILE] for CURVE\n";
   std::exit(2);
@@ -788,6 +792,37 @@ int ConnectRate(const Args& a) {
   return 0;
 }
 
+int Ping(const Args& a) {
+  const long count = std::max(1L, a.num("count", 1000));
+  zmq::context_t ctx(1);
+  zmq::socket_t sock(ctx, zmq::socket_type::dealer);
+  sock.set(zmq::sockopt::linger, 0);
+  Secure(sock, a);
+  sock.connect(a.str("connect"));
+  const std::string heartbeat = proto::Encode(proto::Heartbeat{});
+  std::vector<double> rtt;
+  for (long i = -10; i < count; ++i) {  // the first ten warm the connection (and the handshake)
+    const Clock::time_point sent = Clock::now();
+    (void)sock.send(zmq::buffer(heartbeat), zmq::send_flags::none);
+    zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, milliseconds(5000)) == 0) {
+      std::cerr << "lp_bench: ping: no answer from " << a.str("connect") << "\n";
+      return 1;
+    }
+    zmq::message_t m;
+    (void)sock.recv(m);
+    if (i >= 0) rtt.push_back(Ms(Clock::now() - sent));
+  }
+  const double p50 = Percentile(rtt, 50), p99 = Percentile(rtt, 99);
+  if (a.json) {
+    std::printf("{\"mode\":\"ping\",\"count\":%ld,\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n", count, p50,
+                p99);
+  } else {
+    std::printf("%ld round trips: p50 %.3f ms, p99 %.3f ms\n", count, p50, p99);
+  }
+  return 0;
+}
+
 int Admin(const Args& a) {
   if (a.positional.size() != 1) Usage("admin: want exactly one COMMAND");
   zmq::context_t ctx(1);
@@ -850,6 +885,7 @@ int main(int argc, char** argv) {
     if (mode == "initdb") return InitDb(a);
     if (mode == "admin") return Admin(a);
     if (mode == "connect-rate") return ConnectRate(a);
+    if (mode == "ping") return Ping(a);
     if (mode == "writer") return Writer(a);
   } catch (const zmq::error_t& e) {
     std::cerr << "lp_bench: zmq: " << e.what() << "\n";
