@@ -22,7 +22,9 @@
 #       node's `subs` sums cluster_subscribers to 10,000 (one poller per node, every ~20 ms);
 #   5l. gossip/rpc bytes per second per node while the 10,000 entries are held (CLB_BYTES_SECS, 10).
 # Benchmarks measure: no timing bound fails the run. Processes and the temp folder are cleaned up
-# on any exit. CLB_KEEP=DIR copies the logs there first.
+# on any exit. CLB_KEEP=DIR copies the logs there first. BENCH_SMOKE=1: one trial of each and
+# seconds-long windows, to check the script (the test command runs it so); a figure that cannot
+# be read fails the run (lib.sh: report).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # now_ms, cpu_ticks, CLK_TCK, free_port
 
@@ -31,11 +33,16 @@ LIVEPOLLD=$BUILD/daemon/livepolld
 LIVEPOLL=$BUILD/cmd/livepoll
 LP_BENCH=$BUILD/tests/bench/lp_bench
 PLUGINS=$BUILD/plugins/lib
-IDLE_SECS=${CLB_IDLE_SECS:-60}
-KILL_TRIALS=${CLB_KILL_TRIALS:-20}
-STOP_TRIALS=${CLB_STOP_TRIALS:-5}
-JOIN_TRIALS=${CLB_JOIN_TRIALS:-5}
-BYTES_SECS=${CLB_BYTES_SECS:-10}
+if smoke; then
+  IDLE_SECS=2 KILL_TRIALS=1 STOP_TRIALS=1 JOIN_TRIALS=1 BYTES_SECS=2 JOIN_CLIENTS=10 JOIN_TOPICS=10
+else
+  IDLE_SECS=${CLB_IDLE_SECS:-60}
+  KILL_TRIALS=${CLB_KILL_TRIALS:-20}
+  STOP_TRIALS=${CLB_STOP_TRIALS:-5}
+  JOIN_TRIALS=${CLB_JOIN_TRIALS:-5}
+  BYTES_SECS=${CLB_BYTES_SECS:-10}
+  JOIN_CLIENTS=100 JOIN_TOPICS=100
+fi
 NODES=(n1 n2 n3 n4 n5)
 VICTIMS=(n2 n3 n4 n5)
 
@@ -155,7 +162,11 @@ pct() {
   printf '%s\n' "$@" | sort -n | awk -v p="$p" '{v[NR] = $1} END {if (NR == 0) {print "n/a"; exit}
     k = int(p / 100 * NR); if (k < p / 100 * NR) k++; if (k < 1) k = 1; print v[k]}'
 }
-stat_of() { lp "$1" stats 2>/dev/null | awk -F'\t' -v k="$2" '$1 == k {print $2}'; }
+# stat_of NODE COUNTER: NODE's own value of a `stats` counter (a line per node and counter).
+stat_of() {
+  lp "$1" --json stats 2>/dev/null |
+    jq -r --arg n "$1" --arg k "$2" 'select(.node == $n and .name == $k) | .value'
+}
 # bytes_snapshot FILE: "node gossip_bytes_sent rpc_bytes_sent gossip_frames_sent cpu_ticks ms" per node.
 bytes_snapshot() {
   local n
@@ -360,8 +371,8 @@ for i in $(seq 1 "$JOIN_TRIALS"); do
 done
 
 # ---- 4b. 10,000 joins ------------------------------------------------------------------------------
-say "4b: 100 clients x 100 topics on n1"
-TARGET=10000
+say "4b: $JOIN_CLIENTS clients x $JOIN_TOPICS topics on n1"
+TARGET=$((JOIN_CLIENTS * JOIN_TOPICS))
 bytes_snapshot "$TMP/b4"
 # One poller per node: writes the ms time when the node's cluster_subscribers sum reaches TARGET.
 poll_node() {
@@ -376,8 +387,8 @@ poll_node() {
 POLLERS=()
 for n in "${NODES[@]}"; do poll_node "$n" & POLLERS+=($!); AUX+=($!); done
 T4=$(now_ms)
-"$LP_BENCH" watchers --connect "ipc://$TMP/n1.client" --clients 100 --topics-per-client 100 \
-  --distinct-topics 100 --query mem --param 'id={t}' --seconds 900 --json >"$TMP/w.json" 2>"$TMP/w.err" &
+"$LP_BENCH" watchers --connect "ipc://$TMP/n1.client" --clients "$JOIN_CLIENTS" --topics-per-client "$JOIN_TOPICS" \
+  --distinct-topics "$JOIN_TOPICS" --query mem --param 'id={t}' --seconds 900 --json >"$TMP/w.json" 2>"$TMP/w.err" &
 LPB=$!; AUX+=("$LPB")
 deadline=$((T4 + 120000))
 while [ "$(now_ms)" -lt $deadline ]; do
@@ -431,7 +442,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---- report --------------------------------------------------------------------------------------
 p() { pct "$@"; }
 kn=${#K_LAST[@]}; sn=${#S_LAST[@]}
-cat <<EOF
+report <<EOF
 
 ## livepoll cluster benchmark ($(date -u +%Y-%m-%dT%H:%MZ))
 
@@ -444,29 +455,29 @@ Percentiles are nearest-rank; with 20 trials p99 is the maximum. Times come from
 | --- | --- | --- | --- |
 | 1 | kill -9, first survivor logs dead ($kn/$KILL_TRIALS trials all 4 detected) | p50 $(p 50 "${K_FIRST[@]}") ms, p99 $(p 99 "${K_FIRST[@]}") ms (min $(p 0 "${K_FIRST[@]}")) | Phoenix.Tracker down_period 30 s; Erlang net_ticktime 45-75 s; memberlist ~5 s suspicion |
 | 1 | kill -9, all 4 survivors log dead | p50 $(p 50 "${K_LAST[@]}") ms, p99 $(p 99 "${K_LAST[@]}") ms | (same) |
-| 1 | kill -9, first "member suspect" | p50 $(p 50 "${K_SUS[@]}") ms, p99 $(p 99 "${K_SUS[@]}") ms | |
-| 1 | restart -> new incarnation alive on all | p50 $(p 50 "${K_RESTART[@]}") ms, max $(p 100 "${K_RESTART[@]}") ms | |
+| 1 | kill -9, first "member suspect" | p50 $(p 50 "${K_SUS[@]}") ms, p99 $(p 99 "${K_SUS[@]}") ms | — |
+| 1 | restart -> new incarnation alive on all | p50 $(p 50 "${K_RESTART[@]}") ms, max $(p 100 "${K_RESTART[@]}") ms | — |
 | 2 | SIGSTOP, first survivor logs dead ($sn/$STOP_TRIALS all 4) | p50 $(p 50 "${S_FIRST[@]}") ms, max $(p 100 "${S_FIRST[@]}") ms; values: ${S_FIRST[*]:-} | same as 1 |
-| 2 | SIGSTOP, all survivors log dead | p50 $(p 50 "${S_LAST[@]}") ms, max $(p 100 "${S_LAST[@]}") ms; values: ${S_LAST[*]:-} | |
-| 2 | SIGSTOP, first "member suspect" | values: ${S_SUS[*]:-} ms | |
-| 2 | SIGCONT -> alive on all again | ${#S_BACK[@]}/$STOP_TRIALS came back by themselves; values: ${S_BACK[*]:-none} ms | |
+| 2 | SIGSTOP, all survivors log dead | p50 $(p 50 "${S_LAST[@]}") ms, max $(p 100 "${S_LAST[@]}") ms; values: ${S_LAST[*]:-} | — |
+| 2 | SIGSTOP, first "member suspect" | values: ${S_SUS[*]:-} ms | — |
+| 2 | SIGCONT -> alive on all again | ${#S_BACK[@]}/$STOP_TRIALS came back by themselves; values: ${S_BACK[*]:-none} ms | — |
 | 3 | false suspicions, 5 nodes idle ${IDLE_SECS} s, no load | $S3A suspect, $D3A down lines (all logs) | ideally 0 |
 | 3 | false suspicions, 5 nodes idle ${IDLE_SECS} s, 2 busy loops on $NPROC cores | $S3B suspect, $D3B down lines (all logs) | ideally 0 |
 | 4 | one join on n1 -> counted on n5 (\`livepoll watch\` start to n5's subs) | p50 $(p 50 "${J_N5[@]}") ms, max $(p 100 "${J_N5[@]}") ms; values: ${J_N5[*]:-} | Phoenix.Tracker 740 ms p50 / 1.3 s p99 |
-| 4 | ... of which until n1 itself counts it | values: ${J_N1[*]:-} ms | |
-| 4 | ... n1 counts it -> n5 counts it | values: ${J_N15[*]:-} ms | |
-| 4 | one leave (SIGTERM of the watch) -> n5 counts 0 | values: ${J_LEAVE[*]:-} ms | |
-| 4 | 10,000 joins (100 clients x 100 topics, 100 distinct topics) -> all 5 nodes count 10,000 | ${CONV_MAX:-n/a} ms from lp_bench start; $CONV_FROM_FIRST ms from n1's first local subscriber; per node: $CONV_DETAIL | Phoenix.Tracker ~1 s |
-| 4 | bytes sent while converging | $CONV_BYTES | |
+| 4 | ... of which until n1 itself counts it | values: ${J_N1[*]:-} ms | — |
+| 4 | ... n1 counts it -> n5 counts it | values: ${J_N15[*]:-} ms | — |
+| 4 | one leave (SIGTERM of the watch) -> n5 counts 0 | values: ${J_LEAVE[*]:-} ms | — |
+| 4 | $TARGET joins ($JOIN_CLIENTS clients x $JOIN_TOPICS topics, $JOIN_TOPICS distinct topics) -> all 5 nodes count $TARGET | ${CONV_MAX:-n/a} ms from lp_bench start; $CONV_FROM_FIRST ms from n1's first local subscriber; per node: $CONV_DETAIL | Phoenix.Tracker ~1 s |
+| 4 | bytes sent while converging | $CONV_BYTES | — |
 | 5 | gossip bytes/s per node, 5 nodes idle (${IDLE_SECS} s) | ${IDLE_RATES#*|} | Phoenix.Tracker 57 B/s per node idle |
-| 5 | gossip bytes/s per node, idle under 2 busy loops | ${BUSY_RATES#*|} | |
-| 5 | gossip bytes/s per node, 10,000 entries held (${BYTES_SECS} s) | ${HELD_RATES#*|} | |
+| 5 | gossip bytes/s per node, idle under 2 busy loops | ${BUSY_RATES#*|} | — |
+| 5 | gossip bytes/s per node, $TARGET entries held (${BYTES_SECS} s) | ${HELD_RATES#*|} | — |
 
 Per node, idle: ${IDLE_RATES%|*}
 
 Per node, under load: ${BUSY_RATES%|*}
 
-Per node, 10,000 entries held: ${HELD_RATES%|*}
+Per node, $TARGET entries held: ${HELD_RATES%|*}
 
 Cluster sums with the entries held: $HELD_SUMS; n1 local subscribers: $N1_LOCAL.
 lp_bench: $LPB_JSON

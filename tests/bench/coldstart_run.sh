@@ -19,6 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # free_port
 
 BUILD=${1:-/work/main/build}
 TRIALS=${2:-10}
+smoke && TRIALS=1  # BENCH_SMOKE=1: one trial, to check the script
 LIVEPOLLD=$BUILD/daemon/livepolld
 LIVEPOLL=$BUILD/cmd/livepoll
 PLUGINS=$BUILD/plugins/lib

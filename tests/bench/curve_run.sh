@@ -145,12 +145,12 @@ run_mode() {
 run_mode plain
 run_mode curve
 pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%+.1f %%", 100 * (b - a) / a}'; }
-cat <<EOF
+report <<EOF
 | ($CLIENTS connections x 10 topics, 100 ms) | plain | CURVE | change |
 |---|---|---|---|
 | fan-out updates/s delivered | ${R[plain.rate]} | ${R[curve.rate]} | $(pct "${R[plain.rate]}" "${R[curve.rate]}") |
-| seq gaps | ${R[plain.gaps]} | ${R[curve.gaps]} | |
-| daemon CPU (% of one core) | ${R[plain.cpu]} | ${R[curve.cpu]} | |
+| seq gaps | ${R[plain.gaps]} | ${R[curve.gaps]} | — |
+| daemon CPU (% of one core) | ${R[plain.cpu]} | ${R[curve.cpu]} | — |
 | write -> watcher p50 (ms) | ${R[plain.p50]} | ${R[curve.p50]} | $(awk -v a="${R[plain.p50]}" -v b="${R[curve.p50]}" 'BEGIN {printf "%+.2f ms", b - a}') |
 | write -> watcher p99 (ms) | ${R[plain.p99]} | ${R[curve.p99]} | $(awk -v a="${R[plain.p99]}" -v b="${R[curve.p99]}" 'BEGIN {printf "%+.2f ms", b - a}') |
 | heartbeat round trip p50 (ms) | ${R[plain.ping50]} | ${R[curve.ping50]} | $(awk -v a="${R[plain.ping50]}" -v b="${R[curve.ping50]}" 'BEGIN {printf "%+.3f ms", b - a}') |

@@ -22,6 +22,7 @@ export LIVEPOLLD=$BUILD/daemon/livepolld LIVEPOLL=$BUILD/cmd/livepoll
 export LIVEPOLL_PLUGIN_DIR=$BUILD/plugins/lib
 RUNS=${HEAL_RUNS:-10}
 SPLIT_S=${HEAL_SPLIT_S:-3}
+[ -n "${BENCH_SMOKE:-}" ] && RUNS=1 SPLIT_S=1  # one short heal, to check the script
 NETNS_PREFIX=lpbhr NETNS_NET=10.213.42
 source "$SRC/tests/e2e/lib.sh"
 source "$SRC/tests/e2e/netns_cluster_lib.sh"

@@ -50,5 +50,32 @@ wait_until() {
   done
 }
 subscribers_are() { [ "$(info_value subscribers)" = "$1" ]; }
+# report: prints the markdown report read from stdin, then fails (status 1, the offending lines on
+# stderr) when a figure in it could not be read: a table cell that is empty (a cell left empty on
+# purpose says `—`; a continuation row leaves its first cell empty), `?`, `null`, `nan`,
+# `inf` or `-inf`, or INT_MIN/INT_MAX (what awk and printf print from nothing). A benchmark's
+# script ends with `report <<EOF ... EOF`, so a change of the CLI's output breaks its smoke run
+# (BENCH_SMOKE=1, in the test command) instead of the README's figures.
+report() {
+  local text bad
+  text=$(cat)
+  printf '%s\n' "$text"
+  bad=$(printf '%s\n' "$text" | awk -F'|' '
+    /^\|/ && !/^\| *---/ {
+      for (i = 2; i < NF; i++) {
+        c = $i; gsub(/^ +| +$/, "", c)
+        if (c == "") { if (i == 2) continue; print; next }  # a continuation row: no first cell
+        if (c ~ /(^|[^a-z])(\?|null|-?nan|-?inf)([^a-z]|$)/ || c ~ /-?214748364[78]/) { print; next }
+      }
+    }')
+  if [ -n "$bad" ]; then
+    echo "bench: figures that could not be read:" >&2
+    printf '%s\n' "$bad" >&2
+    return 1
+  fi
+}
+# smoke: true when BENCH_SMOKE is set: the scripts then run tiny loads for seconds, to check
+# themselves (the test command runs each so), and their figures mean nothing.
+smoke() { [ -n "${BENCH_SMOKE:-}" ]; }
 # j JSON FILTER...: jq -r on JSON text.
 j() { local json=$1; shift; echo "$json" | jq -r "$@"; }

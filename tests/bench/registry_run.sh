@@ -57,6 +57,10 @@ LIVEPOLLD=$BUILD/daemon/livepolld
 LIVEPOLL=$BUILD/cmd/livepoll
 LP_BENCH=$BUILD/tests/bench/lp_bench
 PLUGINS=$BUILD/plugins/lib
+if smoke; then  # one trial of each, 100 topics: the script checks itself (the test command)
+  REG_KILL_TRIALS=1 REG_TERM_TRIALS=1 REG_HEAL_TRIALS=1 REG_JOIN_TRIALS=1 REG_TOPICS=100
+  REG_SETTLE_SECS=1
+fi
 KILL_TRIALS=${REG_KILL_TRIALS:-20}
 TERM_TRIALS=${REG_TERM_TRIALS:-20}
 HEAL_TRIALS=${REG_HEAL_TRIALS:-6}
@@ -765,7 +769,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 T_TOTAL=$((($(now_ms) - T_START) / 1000))
 
 # ---- report --------------------------------------------------------------------------------------
-cat <<EOF
+report <<EOF
 
 ## livepoll registry benchmark ($(date -u +%Y-%m-%dT%H:%MZ))
 
@@ -777,45 +781,45 @@ Watcher lines are stamped with bash's \$EPOCHREALTIME on arrival (µs); the daem
 | # | measure | livepoll | DESIGN.md target / reference |
 | --- | --- | --- | --- |
 | 1 | kill -9 of the owner -> first line from the successor, first surviving watcher ($K_N/$KILL_TRIALS trials) | $(summary "${K_FIRST[@]}") | successor registered and polling: p99 < 15 ms; Erlang :global re-registers in 5.7 ms p50, 13 ms max |
-| 1 | ... at the last surviving watcher | $(summary "${K_LAST[@]}") | |
-| 1 | ... of which: first survivor logs "member down" | $(summary "${K_DET[@]}") | |
-| 1 | ... of which: both survivors have logged "member down" | $(summary "${K_DETLAST[@]}") | |
-| 1 | ... of which: successor logs "registered clock" | $(summary "${K_REG[@]}") | |
+| 1 | ... at the last surviving watcher | $(summary "${K_LAST[@]}") | — |
+| 1 | ... of which: first survivor logs "member down" | $(summary "${K_DET[@]}") | — |
+| 1 | ... of which: both survivors have logged "member down" | $(summary "${K_DETLAST[@]}") | — |
+| 1 | ... of which: successor logs "registered clock" | $(summary "${K_REG[@]}") | — |
 | 1 | last line from the victim -> first from the successor, per surviving watcher | $(summary "${K_GAP[@]}"); trials with a gap over 1.5 intervals: $K_OVER | one interval (1 s) or less |
 | 2 | SIGTERM of the owner -> first line from the successor, first surviving watcher ($T_N/$TERM_TRIALS trials) | $(summary "${T_FIRST[@]}") | "its topics move at once" |
-| 2 | ... at the last surviving watcher | $(summary "${T_LAST[@]}") | |
-| 2 | ... of which: first survivor logs "member down" (left) | $(summary "${T_DET[@]}") | |
-| 2 | ... of which: both survivors have logged "member down" | $(summary "${T_DETLAST[@]}") | |
-| 2 | ... of which: successor logs "registered clock" | $(summary "${T_REG[@]}") | |
-| 2 | SIGTERM -> the old owner's process has exited | $(summary "${T_EXIT[@]}") | |
+| 2 | ... at the last surviving watcher | $(summary "${T_LAST[@]}") | — |
+| 2 | ... of which: first survivor logs "member down" (left) | $(summary "${T_DET[@]}") | — |
+| 2 | ... of which: both survivors have logged "member down" | $(summary "${T_DETLAST[@]}") | — |
+| 2 | ... of which: successor logs "registered clock" | $(summary "${T_REG[@]}") | — |
+| 2 | SIGTERM -> the old owner's process has exited | $(summary "${T_EXIT[@]}") | — |
 | 2 | last line from the old owner -> first from the new one, per surviving watcher (${#T_GAP[@]} gaps) | $(summary "${T_GAP[@]}") | one interval or less: no update missed |
 | 2 | missed updates: trials where a surviving watcher's gap exceeded 1.5 intervals | $T_OVER of $T_N (worst gap per trial: p50 $(pms 50 "${T_GAPMAX[@]}") ms, max $(pms 100 "${T_GAPMAX[@]}") ms; missed intervals at the worst: $(awk -v g="$(pct 100 "${T_GAPMAX[@]}")" -v i=$INTERVAL_US 'BEGIN {m = (g - i) / i; if (m < 0) m = 0; printf "%.2f", m}')) | 0 |
 | 1-2 | database polls per second of clock after the trials (5 s) | $CR_MEAN | 1 (0.9-1.1 with jitter) |
 | 1-2 | registrations of clock per trial other than exactly one; broken streams; clash/reap lines | $K_DOUBLE (kill) + $T_DOUBLE (term); ${#BROKEN12[@]} of $CLOCK_FILES watcher files; $CLASH12 | 0; 0; 0 |
 | 3 | partition healed -> every node shows one live claim and the same owner per topic, only the owner polling (${#H_CONV[@]}/$HEAL_TRIALS trials, $HEAL_TOPICS topics, 30 watchers) | $(summary "${H_CONV[@]}") | within 50 ms, whatever the cluster size; Erlang :global 1-vs-1: 212 ms |
-| 3 | ... the same, but the nodes may still differ on the epoch | $(summary "${H_CONV0[@]}") | |
-| 3 | ... the first node to get there | $(summary "${H_FIRST[@]}") | |
-| 3 | ... of which: the last of the others logs the cut-off node up again | $(summary "${H_ALIVE[@]}") | |
-| 3 | ... of which: the last "clash ... resolved" log line | $(summary "${H_RESOLVED[@]}") | |
-| 3 | resolution: one \`subs --node N --json\` per node back to back, snapshot period | p50 $(pms 50 "${H_PERIOD[@]}") ms, max $(pms 100 "${H_PERIODMAX[@]}") ms | |
+| 3 | ... the same, but the nodes may still differ on the epoch | $(summary "${H_CONV0[@]}") | — |
+| 3 | ... the first node to get there | $(summary "${H_FIRST[@]}") | — |
+| 3 | ... of which: the last of the others logs the cut-off node up again | $(summary "${H_ALIVE[@]}") | — |
+| 3 | ... of which: the last "clash ... resolved" log line | $(summary "${H_RESOLVED[@]}") | — |
+| 3 | resolution: one \`subs --node N --json\` per node back to back, snapshot period | p50 $(pms 50 "${H_PERIOD[@]}") ms, max $(pms 100 "${H_PERIODMAX[@]}") ms | — |
 | 3 | cut -> both sides own every topic (poll every ~50 ms) | $(summary "${H_PART[@]}") | detection (~1 s) + takeover |
 | 3 | database polls per second per topic (1 s interval; all nodes' \`polls\` summed): before the first cut (5 s) / 3 s after each heal | min $PR0_MIN, max $PR0_MAX, mean $PR0_MEAN / max per trial: ${H_RATEMAX[*]:-} | 1 (0.9-1.1 with jitter) |
 | 3 | broken streams; reaped zombies | ${#BROKEN3[@]} of $((3 * HEAL_TOPICS)) watcher files; $REAP3 | 0; 0 |
 | 4 | join of a new topic (\`livepoll watch --count 1\` started) -> its first line | $(summary "${R_TOTAL[@]}") | registration p99 < 5 ms |
-| 4 | ... join -> owner logs "registered" | $(summary "${R_JOINREG[@]}") | |
-| 4 | ... "registered" -> first line at the watcher | $(summary "${R_REGLINE[@]}") | |
-| 4 | ... owner on the watcher's node / on another node | local: $(summary "${R_LOCAL[@]}"); remote: $(summary "${R_REMOTE[@]}") | |
-| 4 | reference: \`livepoll status --node N\` (CLI start + one admin round trip) | $(summary "${CLI_RT[@]}") | |
+| 4 | ... join -> owner logs "registered" | $(summary "${R_JOINREG[@]}") | — |
+| 4 | ... "registered" -> first line at the watcher | $(summary "${R_REGLINE[@]}") | — |
+| 4 | ... owner on the watcher's node / on another node | local: $(summary "${R_LOCAL[@]}"); remote: $(summary "${R_REMOTE[@]}") | — |
+| 4 | reference: \`livepoll status --node N\` (CLI start + one admin round trip) | $(summary "${CLI_RT[@]}") | — |
 | 5 | $TOPICS topics (lp_bench: 100 clients x $((TOPICS / 100)) topics on n1, 60 s query) -> all registered (last "registered" log line) | $( [ -n "$REG5_LAST" ] && ms $((REG5_LAST - t5)) || echo n/a) ms from lp_bench start (first at $( [ -n "$REG5_FIRST" ] && ms $((REG5_FIRST - t5)) || echo n/a) ms); $REG5_N registrations of $REG5_DISTINCT distinct topics | over 20,000 registrations/s across 3 nodes |
-| 5 | ... every node shows every topic owned with one live claim (subs --json about every 1 s; one round of 3 took $( [ -n "${P_QUERY:-}" ] && ms "$P_QUERY" || echo ?) ms) | $( [ -n "$P_ALL" ] && ms "$P_ALL" || echo "not reached") ms | |
+| 5 | ... every node shows every topic owned with one live claim (subs --json about every 1 s; one round of 3 took $( [ -n "${P_QUERY:-}" ] && ms "$P_QUERY" || echo ?) ms) | $( [ -n "$P_ALL" ] && ms "$P_ALL" || echo "not reached") ms | — |
 | 5 | topics polled per node (polls != null) | $POLLED_PER max $PMAX, min $PMIN | rendezvous hashing: ~$((TOPICS / 3)) each |
 | 5 | total pollers / distinct topics / topics polled twice / owned but not polled / polled but not owned | $POLLED_TOTAL / $POLLED_DISTINCT / $POLLED_TWICE / $OWNED_NOT_POLLED / $POLLED_NOT_OWNED | $TOPICS / $TOPICS / 0 / 0 / 0 |
-| 5 | registrations by node (log) | $REG5_PER | |
+| 5 | registrations by node (log) | $REG5_PER | — |
 | 5 | subscriptions that got their topic's first result ($SETTLE s after all were owned; lp_bench's count) / topics n1 never got an update for | $(jq -r '.snapshots // "?"' <<<"$LPB_JSON" 2>/dev/null) of $TOPICS / $NOSEQ_N ${NOSEQ:+($NOSEQ)} | $TOPICS / 0 |
-| 5 | n1's topics by owner/state at that point | $STATES5 | |
-| 5 | daemon counters at that point | $STATS5 | |
-| 5 | daemon RSS: idle at start / before the load / with $TOPICS topics | $RSS_IDLE / $RSS_BEFORE / $RSS_AFTER | |
-| 5 | daemon CPU from lp_bench start until checked | $CPU5 | |
+| 5 | n1's topics by owner/state at that point | $STATES5 | — |
+| 5 | daemon counters at that point | $STATS5 | — |
+| 5 | daemon RSS: idle at start / before the load / with $TOPICS topics | $RSS_IDLE / $RSS_BEFORE / $RSS_AFTER | — |
+| 5 | daemon CPU from lp_bench start until checked | $CPU5 | — |
 
 Kill -9 trials (victim -> successor; log times and first line per surviving watcher, from t0):
 $(printf -- '- %s\n' "${K_TRIALS[@]}")

@@ -15,6 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # now_ms, free_port
 
 BUILD=${1:-build}
 TRIALS=${2:-5}
+smoke && TRIALS=1  # BENCH_SMOKE=1: one trial, to check the script
 LIVEPOLLD=$BUILD/daemon/livepolld
 LIVEPOLL=$BUILD/cmd/livepoll
 RESUME_BENCH=$BUILD/tests/bench/resume_bench

@@ -12,8 +12,10 @@
 #   d. daemon CPU over the window of (c), 1 s interval.
 # Knobs (environment): BENCH_WINDOW (s, 10), BENCH_TRIALS (100), BENCH_WATCHERS (1000),
 # BENCH_MEM_CLIENTS (100), BENCH_MEM_TOPICS (100), BENCH_KEEP (a folder to copy logs/JSON into).
-# Benchmarks measure: timings never fail the run. The exit status is non-zero only when a scenario
-# could not run at all (daemon did not start, subscriptions never established).
+# BENCH_SMOKE=1: every scenario with a tiny load for seconds, to check the script (the test command
+# runs it so). Benchmarks measure: timings never fail the run. The exit status is non-zero when a
+# scenario could not run at all (daemon did not start, subscriptions never established) or a
+# figure could not be read (lib.sh: report).
 set -euo pipefail
 
 BUILD=${1:-/work/main/build-bench}
@@ -21,11 +23,16 @@ LIVEPOLLD=$BUILD/daemon/livepolld
 LIVEPOLL=$BUILD/cmd/livepoll
 LP_BENCH=$BUILD/tests/bench/lp_bench
 PLUGINS=$BUILD/plugins/lib
-WINDOW=${BENCH_WINDOW:-10}
-TRIALS=${BENCH_TRIALS:-100}
-WATCHERS=${BENCH_WATCHERS:-1000}
-MEM_CLIENTS=${BENCH_MEM_CLIENTS:-100}
-MEM_TOPICS=${BENCH_MEM_TOPICS:-100}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+if smoke; then
+  WINDOW=2 TRIALS=5 WATCHERS=10 MEM_CLIENTS=5 MEM_TOPICS=5
+else
+  WINDOW=${BENCH_WINDOW:-10}
+  TRIALS=${BENCH_TRIALS:-100}
+  WATCHERS=${BENCH_WATCHERS:-1000}
+  MEM_CLIENTS=${BENCH_MEM_CLIENTS:-100}
+  MEM_TOPICS=${BENCH_MEM_TOPICS:-100}
+fi
 
 for f in "$LIVEPOLLD" "$LIVEPOLL" "$LP_BENCH" "$PLUGINS/soci.so"; do
   [ -e "$f" ] || { echo "run.sh: missing $f (build livepolld livepoll lp_bench in $BUILD)" >&2; exit 2; }
@@ -48,7 +55,6 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 DB=$TMP/bench.db
 "$LP_BENCH" initdb --db "$DB" --rows 1000 >/dev/null
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 CLK_TCK=$(getconf CLK_TCK)
 NOTES=()
 note() { NOTES+=("$*"); echo "run.sh: $*" >&2; }
@@ -244,7 +250,7 @@ C_JSON=$(cat "$TMP/c.json")
 stop_daemon c
 C_PER_SUB=$(awk -v a="$C_IDLE" -v b="$C_LOADED" -v n="$NSUBS" 'BEGIN {printf "%.0f", (b - a) * 1024 / n}')
 
-cat <<EOF
+report <<EOF
 
 ## livepolld benchmark ($(date -u +%Y-%m-%dT%H:%MZ))
 
