@@ -34,12 +34,18 @@ Result<proto::AdminReply> CallAdmin(zmq::context_t& context, const std::string& 
     }
     // Anything else (another id, another type) is not the answer: keep waiting.
   }
-  return Status::Timeout(UnreachableMessage(endpoint, timeout));
+  return Status::Timeout(UnreachableMessage(endpoint, timeout, curve.has_value()));
 }
 
-std::string UnreachableMessage(const std::string& endpoint, std::chrono::milliseconds timeout) {
+std::string UnreachableMessage(const std::string& endpoint, std::chrono::milliseconds timeout,
+                               bool curve) {
+  std::string hint;
+  if (curve)
+    hint = "; with keys, a wrong --server-key or a --key the node refuses gets no answer either";
+  else if (endpoint.find("tcp://") != std::string::npos)
+    hint = "; a node that uses keys answers only a client given its --server-key";
   return "cannot reach livepolld at " + endpoint + " (no answer within " + FormatDuration(timeout) +
-         ")";
+         hint + ")";
 }
 
 std::optional<proto::AdminReply> CallAdminOrReport(const CommandContext& ctx,
@@ -57,7 +63,9 @@ std::optional<proto::AdminReply> CallAdminOrReport(const CommandContext& ctx,
     switch (reply.status().code()) {
       case Status::Code::kTimeout:
         ctx.err << "livepoll: "
-                << UnreachableMessage(Join(ctx.global.endpoints, ", "), ctx.global.timeout) << '\n';
+                << UnreachableMessage(Join(ctx.global.endpoints, ", "), ctx.global.timeout,
+                                      ctx.global.curve.has_value())
+                << '\n';
         *exit_code = kExitUnreachable;
         break;
       case Status::Code::kInvalidArgument:

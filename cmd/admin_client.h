@@ -39,7 +39,10 @@ std::optional<proto::AdminReply> CallClusterOrReport(const CommandContext& ctx,
                                                      const std::string& command, proto::Params args,
                                                      int* exit_code, bool* partial);
 
-// "livepoll: cannot reach livepolld at ENDPOINT (no answer within 2s)"
-std::string UnreachableMessage(const std::string& endpoint, std::chrono::milliseconds timeout);
+// "cannot reach livepolld at ENDPOINT (no answer within 2s)", with a hint when the silence may be
+// CurveZMQ's: a node with keys answers a plain client on tcp:// with nothing, and a keyed client
+// whose --server-key is wrong (or whose --key the node refuses) with nothing either.
+std::string UnreachableMessage(const std::string& endpoint, std::chrono::milliseconds timeout,
+                               bool curve);
 
 }  // namespace livepoll::cli

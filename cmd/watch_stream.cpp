@@ -91,7 +91,10 @@ int WatchStream::Run() {
       // A node that never took the first join is not one this stream was lost by: say so and
       // stop, as for an admin endpoint that does not answer.
       if (!joined_once_) {
-        ctx_.err << "livepoll: " << UnreachableMessage(conn_->endpoint(), SilenceLimit()) << '\n';
+        ctx_.err << "livepoll: "
+                 << UnreachableMessage(conn_->endpoint(), SilenceLimit(),
+                                       ctx_.global.curve.has_value())
+                 << '\n';
         return kExitUnreachable;
       }
       done = Rejoin("no answer within " + FormatDuration(SilenceLimit()), false);
@@ -130,7 +133,9 @@ std::optional<int> WatchStream::Attach(size_t first, const std::string& why) {
     }
     switch (last.code()) {
       case Status::Code::kTimeout:
-        ctx_.err << "livepoll: " << UnreachableMessage(Join(endpoints_, ", "), ctx_.global.timeout)
+        ctx_.err << "livepoll: "
+                 << UnreachableMessage(Join(endpoints_, ", "), ctx_.global.timeout,
+                                       ctx_.global.curve.has_value())
                  << '\n';
         return kExitUnreachable;
       case Status::Code::kInvalidArgument:

@@ -65,7 +65,12 @@ report() {
       for (i = 2; i < NF; i++) {
         c = $i; gsub(/^ +| +$/, "", c)
         if (c == "") { if (i == 2) continue; print; next }  # a continuation row: no first cell
-        if (c ~ /(^|[^a-z])(\?|null|-?nan|-?inf)([^a-z]|$)/ || c ~ /-?214748364[78]/) { print; next }
+        if (c ~ /-?214748364[78]/) { print; next }
+        n = split(c, w, /[ \t]+/)  # a word (without a trailing , ; or :) that is no figure
+        for (k = 1; k <= n; k++) {
+          t = w[k]; sub(/[,;:]+$/, "", t)
+          if (t ~ /^(\?|null|-?nan|-?inf)$/) { print; next }
+        }
       }
     }')
   if [ -n "$bad" ]; then

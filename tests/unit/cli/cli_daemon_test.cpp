@@ -336,7 +336,10 @@ TEST(CliDaemon, WatchExitsThreeWhenTheClientEndpointIsSilent) {
   const auto start = std::chrono::steady_clock::now();
   Outcome o = RunCli({"-c", d.admin_endpoint(), "--timeout", "300ms", "watch", "top_products"});
   EXPECT_EQ(o.code, kExitUnreachable);
-  EXPECT_EQ(o.err, "livepoll: cannot reach livepolld at " + silent + " (no answer within 900ms)\n");
+  EXPECT_EQ(o.err,
+            "livepoll: cannot reach livepolld at " + silent +
+                " (no answer within 900ms; a node that uses keys answers only a client given "
+                "its --server-key)\n");
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
@@ -414,7 +417,8 @@ TEST(CliDaemon, ACommandAsksTheNextEndpointWhenOneIsSilent) {
   Outcome none = RunCli({"-c", silent + "," + silent, "--timeout", "200ms", "queries"});
   EXPECT_EQ(none.code, kExitUnreachable);
   EXPECT_EQ(none.err, "livepoll: cannot reach livepolld at " + silent + ", " + silent +
-                          " (no answer within 200ms)\n");
+                          " (no answer within 200ms; a node that uses keys answers only a client "
+                          "given its --server-key)\n");
   Outcome empty = RunCli({"-c", d.admin_endpoint() + ",,", "queries"});
   EXPECT_EQ(empty.code, kExitUsage);
   EXPECT_NE(empty.err.find("--connect: an empty endpoint"), std::string::npos) << empty.err;
