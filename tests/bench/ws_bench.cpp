@@ -13,6 +13,9 @@
 //       updates (diff and snapshot pushes), errors, seq gaps (a diff that does not continue its
 //       topic's (epoch, seq) on that connection), and join -> reply latency. Runs S seconds or
 //       until SIGTERM; prints the counts then.
+//   ws_bench joins   --url URL --query Q [--param NAME=VALUE]... --count J
+//       one connection joins J topics one after another (each waits for the previous reply):
+//       phx_join sent -> phx_reply (the snapshot) received, p50/p99, without a burst's queueing.
 //   ws_bench latency --url URL --db FILE --trials N [--query lat] [--gap-ms G]
 //       one connection joins `live:Q?id=1` (Q's SQL must be "SELECT id, v FROM lat WHERE id =
 //       :id"), and per trial commits UPDATE lat SET v=<stamp> to the SQLite file and waits for the
@@ -67,6 +70,7 @@ struct Args {
       << "usage: ws_bench idle --url URL --connections N [--seconds S] [--json]\n"
       << "       ws_bench fanout --url URL --connections N --topics T --query Q\n"
       << "                [--param NAME=VALUE]... [--distinct-topics D] [--seconds S] [--json]\n"
+      << "       ws_bench joins --url URL --query Q [--param NAME=VALUE]... --count J [--json]\n"
       << "       ws_bench latency --url URL --db FILE --trials N [--query Q] [--gap-ms G]"
          " [--json]\n";
   std::exit(2);
@@ -381,6 +385,24 @@ int Idle(const Args& a) {
   return st.open == static_cast<uint64_t>(n) ? 0 : 1;
 }
 
+// The channel topic of --query with the --param values, `{t}` in a value replaced by `t`.
+std::string TopicOf(const Args& a, long t) {
+  const std::string query = a.get("query");
+  if (query.empty()) Usage(a.mode + " needs --query");
+  std::string s = "live:" + query;
+  const std::vector<std::string> none;
+  const std::vector<std::string>& params = a.has("param") ? a.opts.at("param") : none;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const size_t eq = params[i].find('=');
+    if (eq == std::string::npos) Usage("--param takes NAME=VALUE");
+    std::string name = params[i].substr(0, eq), value = params[i].substr(eq + 1);
+    const size_t at = value.find("{t}");
+    if (at != std::string::npos) value.replace(at, 3, std::to_string(t));
+    s += (i == 0 ? "?" : "&") + Encode(name) + "=" + Encode(value);
+  }
+  return s;
+}
+
 int Fanout(const Args& a) {
   asio::io_context io;
   Stats st;
@@ -388,21 +410,7 @@ int Fanout(const Args& a) {
   const long n = a.num("connections", 100);
   const long topics = a.num("topics", 1);
   const long distinct = a.num("distinct-topics", topics);
-  const std::string query = a.get("query");
-  if (query.empty()) Usage("fanout needs --query");
-  std::vector<std::string> params;
-  if (a.has("param")) params = a.opts.at("param");
-  auto topic_of = [&](long t) {
-    std::string s = "live:" + query;
-    for (size_t i = 0; i < params.size(); ++i) {
-      const size_t eq = params[i].find('=');
-      std::string name = params[i].substr(0, eq), value = params[i].substr(eq + 1);
-      const size_t at = value.find("{t}");
-      if (at != std::string::npos) value.replace(at, 3, std::to_string(t));
-      s += (i == 0 ? "?" : "&") + Encode(name) + "=" + Encode(value);
-    }
-    return s;
-  };
+  auto topic_of = [&](long t) { return TopicOf(a, t); };
   long next = 0;
   const auto t0 = Clock::now();
   auto conns = Open(io, st, u, n, [&](Conn& c, long) {
@@ -440,6 +448,35 @@ int Fanout(const Args& a) {
         Pct(st.join_ms, 0.5), Pct(st.join_ms, 0.99));
   }
   return st.joins_ok == want ? 0 : 1;
+}
+
+int Joins(const Args& a) {
+  asio::io_context io;
+  Stats st;
+  const Url u = ParseUrl(a.get("url"));
+  const long count = a.num("count", 100);
+  auto conns = Open(io, st, u, 1, [](Conn&, long) {});
+  if (st.open != 1) {
+    std::cerr << "ws_bench: joins: cannot connect\n";
+    return 1;
+  }
+  Conn& c = *conns.front();
+  for (long t = 0; t < count && !g_stop; ++t) {
+    const uint64_t before = st.joins_ok + st.joins_error;
+    c.Join(TopicOf(a, t));
+    RunFor(io, conns, 10, [&] { return st.joins_ok + st.joins_error > before; });
+  }
+  if (a.has("json"))
+    std::printf(
+        "{\"mode\":\"joins\",\"count\":%ld,\"ok\":%lu,\"refused\":%lu,"
+        "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
+        count, static_cast<unsigned long>(st.joins_ok), static_cast<unsigned long>(st.joins_error),
+        Pct(st.join_ms, 0.5), Pct(st.join_ms, 0.99), Pct(st.join_ms, 1.0));
+  else
+    std::printf("joins: %lu ok, %lu refused: p50 %.3f ms, p99 %.3f ms\n",
+                static_cast<unsigned long>(st.joins_ok), static_cast<unsigned long>(st.joins_error),
+                Pct(st.join_ms, 0.5), Pct(st.join_ms, 0.99));
+  return st.joins_ok == static_cast<uint64_t>(count) ? 0 : 1;
 }
 
 int Latency(const Args& a) {
@@ -515,6 +552,7 @@ int main(int argc, char** argv) {
   try {
     if (a.mode == "idle") return Idle(a);
     if (a.mode == "fanout") return Fanout(a);
+    if (a.mode == "joins") return Joins(a);
     if (a.mode == "latency") return Latency(a);
   } catch (const std::exception& e) {
     std::cerr << "ws_bench: " << e.what() << "\n";

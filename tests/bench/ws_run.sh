@@ -12,7 +12,8 @@
 #            (both cores busy, load client included): updates/s received by ws_bench, against the
 #            native protocol's updates/s (the daemon's updates_sent) with the same load from
 #            lp_bench, each on a fresh daemon; seq gaps and daemon CPU;
-#   join     join -> reply (the snapshot) p50/p99 over the fan-out's joins (a burst of 20,000);
+#   join     join -> reply (the snapshot) p50/p99: WS_JOINS (2,000) joins of distinct one-row topics
+#            one after another on one socket, and over the fan-out's burst of 20,000 joins;
 #   latency  a committed SQLite write -> the push on the WebSocket, 100 ms interval, WS_TRIALS
 #            (200) trials with random pauses of 0..200 ms.
 # BENCH_SMOKE=1: tiny loads for seconds, to check the script (the test command runs it so).
@@ -27,10 +28,10 @@ WS_BENCH=$BUILD/tests/bench/ws_bench
 PLUGINS=$BUILD/plugins/lib
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 if smoke; then
-  CONNS=50 CLIENTS=20 WINDOW=2 TRIALS=5
+  CONNS=50 CLIENTS=20 WINDOW=2 TRIALS=5 JOINS=20
 else
   CONNS=${WS_CONNS:-10000} CLIENTS=${WS_CLIENTS:-2000} WINDOW=${WS_WINDOW:-15}
-  TRIALS=${WS_TRIALS:-200}
+  TRIALS=${WS_TRIALS:-200} JOINS=${WS_JOINS:-2000}
 fi
 for f in "$LIVEPOLLD" "$LIVEPOLL" "$LP_BENCH" "$WS_BENCH" "$PLUGINS/soci.so"; do
   [ -e "$f" ] || { echo "ws_run.sh: missing $f (build livepolld livepoll lp_bench ws_bench)" >&2; exit 2; }
@@ -161,6 +162,13 @@ JOIN_P50=$(figure "join p50" "$(j "$WS_JSON" .join_p50_ms)")
 JOIN_P99=$(figure "join p99" "$(j "$WS_JSON" .join_p99_ms)")
 stop_daemon
 
+# ---- join -> reply, one at a time -----------------------------------------------------------------
+start_daemon wjoin
+SEQ_JSON=$("$WS_BENCH" joins --url "$WS" --query lat --param 'id={t}' --count "$JOINS" --json)
+SEQ_P50=$(figure "sequential join p50" "$(j "$SEQ_JSON" .p50_ms)")
+SEQ_P99=$(figure "sequential join p99" "$(j "$SEQ_JSON" .p99_ms)")
+stop_daemon
+
 # ---- commit -> push --------------------------------------------------------------------------------
 start_daemon wlat
 LAT_JSON=$("$WS_BENCH" latency --url "$WS" --db "$DB" --trials "$TRIALS" --gap-ms 200 --json)
@@ -178,6 +186,7 @@ report <<EOF
 | daemon RSS per idle connection, $CONNS connections | $WS_PER_CONN B | $ZMQ_PER_CONN B (one subscription each) |
 | fan-out, $CLIENTS connections x 10 topics at 100 ms, updates/s | $WS_RATE (received) | $NAT_RATE (updates_sent; daemon CPU $NAT_CPU %) |
 | seq gaps during the fan-out | $WS_GAPS | $NAT_GAPS |
+| join -> snapshot reply, $JOINS joins one after another | p50 $SEQ_P50 ms, p99 $SEQ_P99 ms | — |
 | join -> snapshot reply, over $((CLIENTS * 10)) joins at once | p50 $JOIN_P50 ms, p99 $JOIN_P99 ms | — |
 | commit -> push, 100 ms interval, $TRIALS trials | p50 $LAT_P50 ms, p99 $LAT_P99 ms, lost $LAT_LOST | — |
 EOF
