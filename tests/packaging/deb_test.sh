@@ -124,7 +124,9 @@ in_root sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get inst
   >"$tmp/apt.log" 2>&1 || fail "apt-get install: $(tail -20 "$tmp/apt.log")"
 echo "installed in a fresh Debian 12 root: $(grep -c '^Setting up' "$tmp/apt.log") packages set up"
 in_root id livepoll >/dev/null || fail "postinst made no livepoll user"
-[[ $(stat -c %U "$root/var/lib/livepoll") == livepoll ]] || fail "/var/lib/livepoll is not livepoll's"
+# (by number: the root's user names are not this machine's)
+[[ $(stat -c %u "$root/var/lib/livepoll") == "$(in_root id -u livepoll)" ]] ||
+  fail "/var/lib/livepoll is not livepoll's"
 # What the unit's RuntimeDirectory= does (no systemd in a chroot), then the unit's ExecStart as
 # its User=.
 install -d -m 0750 -o "$(in_root id -u livepoll)" -g "$(in_root id -g livepoll)" "$root/run/livepoll"

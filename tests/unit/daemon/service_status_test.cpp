@@ -24,6 +24,7 @@ ResultSet Rows(int64_t v) { return ResultSet{{"v"}, {{Value(v)}}}; }
 TEST(ServiceStatusLine, CountsTopicsAndSubscribersAndNamesFailingSources) {
   core::NodeOptions o;
   o.subscriptions.node = "solo";
+  o.subscriptions.client_timeout = std::chrono::hours(1);  // the clients send no heartbeats here
   core::Node node(TwoSources(), o);
   const Time t0{1s};
   EXPECT_EQ(ServiceStatusLine(node, t0), "standalone: 0 topics, 0 subscribers, no source failing");
