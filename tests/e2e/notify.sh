@@ -4,8 +4,9 @@
 # pointing at it, as a Type=notify unit with WatchdogSec=2 would. Checked: READY=1 comes once the
 # endpoints answer, with a STATUS= line; STATUS= follows a change (a watcher); WATCHDOG=1 every
 # second (half the period), from the event loop: none while the process is stopped (SIGSTOP),
-# again after SIGCONT; STOPPING=1 on SIGTERM. A watchdog meant for another process
-# (WATCHDOG_PID) is not fed; without NOTIFY_SOCKET nothing is sent (the other tests).
+# again after SIGCONT; STOPPING=1 on SIGTERM. A cluster node whose seed never answers is ready
+# as a cluster of one. A watchdog meant for another process (WATCHDOG_PID) is not fed; without
+# NOTIFY_SOCKET nothing is sent (the other tests).
 source "$(dirname "$0")/lib.sh"
 : "${LIVEPOLL_SOURCE_DIR:?}"
 
@@ -14,7 +15,9 @@ now() { date +%s.%N; }
 # times_of FILE PATTERN: the arrival times of the datagrams matching PATTERN.
 times_of() { awk -v p="$2" '$0 ~ p { print $1 }' "$1"; }
 
-# start_notified NAME [ENV...]: livepolld --demo under a listener of its own; sets PID, OUT, LOG.
+# start_notified NAME [ENV...]: livepolld --demo (and DAEMON_ARGS) under a listener of its own;
+# sets PID, OUT, LOG.
+DAEMON_ARGS=()
 start_notified() {
   local name=$1; shift
   OUT=$E2E_TMP/$name.notify LOG=$E2E_TMP/$name.log
@@ -28,7 +31,7 @@ start_notified() {
   wait_for 5 "the listener's socket" test -S "$sock"
   env NOTIFY_SOCKET="$sock" "$@" "$LIVEPOLLD" --demo --demo-db "$E2E_TMP/$name.db" \
     --plugin-dir "$LIVEPOLL_PLUGIN_DIR" --admin-bind "$ADMIN" --client-bind "$CLIENT" \
-    >"$LOG" 2>&1 &
+    "${DAEMON_ARGS[@]}" >"$LOG" 2>&1 &
   PID=$!
   E2E_PIDS+=("$PID")
 }
@@ -88,4 +91,19 @@ sleep 2
 grep -q 'WATCHDOG=1' "$OUT" && fail "fed a watchdog meant for pid 1: $(cat "$OUT")"
 kill -TERM "$PID"
 wait "$PID" || fail "livepolld exited $? after SIGTERM"
+
+# ---- a cluster node whose seed never answers: READY=1 at once, as a cluster of one ----
+# (it serves its own clients from Start; waiting for seeds that may be waiting for it would
+# deadlock nodes started together: livepolld(8), SYSTEMD)
+DAEMON_ARGS=(--name n1 --gossip-bind 'tcp://127.0.0.1:*' --rpc-bind 'tcp://127.0.0.1:*'
+  --join tcp://127.0.0.1:9)
+start_notified cluster
+wait_for 15 "READY=1" grep -q 'READY=1' "$OUT"
+wait_for 5 "the check at READY" grep -q ' ON_READY ' "$OUT"
+grep -q ' ON_READY rc=0$' "$OUT" || fail "cluster node: at READY=1 it did not answer: $(cat "$OUT")"
+grep -m1 'READY=1' "$OUT" | grep -qE 'STATUS=cluster: 1/1 members up, [0-9]+ topics' ||
+  fail "cluster node: READY=1 without its members in STATUS=: $(cat "$OUT")"
+kill -TERM "$PID"
+wait "$PID" || fail "livepolld exited $? after SIGTERM"
+wait_for 5 "STOPPING=1" grep -q 'STOPPING=1' "$OUT"
 echo "PASS"
