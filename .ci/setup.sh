@@ -13,12 +13,14 @@ packages=(
   libboost-program-options-dev libspdlog-dev              # options and logging
   libsodium-dev nlohmann-json3-dev                        # client tokens (lib/auth)
   libsoci-dev libsqlite3-dev                              # the soci plugin, the demo
+  libsystemd-dev                                          # sd_notify: Type=notify, the watchdog
   libpqxx-dev libpq-dev                                   # the postgres plugin
   libgtest-dev libgmock-dev                               # unit tests
   sqlite3 jq groff-base make procps                       # end-to-end tests and man page lint
   python3 python3-jwt                                     # tests/e2e/tokens.sh: another minter
   iproute2                                                # real partitions: network namespaces
   clang-format                                            # the format check (tests/tools)
+  systemd dpkg-dev lintian                                # the unit's check; the .debs (cpack)
   postgresql                                              # a throwaway server for the tests
 )
 missing=()

@@ -11,6 +11,8 @@
 #include "config/node_keys.h"
 #include "core/node.h"
 #include "daemon/demo.h"
+#include "daemon/service_notify.h"
+#include "daemon/service_status.h"
 #include "livepoll/version.h"
 #include "net/advertise.h"
 #include "net/curve_keys.h"
@@ -232,6 +234,19 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
                  cfg.node.token_secret, need, catalog.queries.size());
   }
   core::Node node(std::move(catalog), std::move(node_options));
+  // Under systemd (Type=notify): READY=1 from the loop's first iteration, the endpoints bound; in
+  // a cluster that is as a cluster of one, as the node serves then (membership.h, cold start).
+  ServiceNotifier notifier;
+  if (notifier.enabled()) {
+    server_options.on_loop = [&notifier, &node, &env] {
+      const Time now = env.Now();
+      notifier.Tick(now, [&] { return ServiceStatusLine(node, now); });
+    };
+    if (std::optional<Duration> gap = notifier.max_tick_gap())
+      server_options.max_wait =
+          std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(*gap),
+                     std::chrono::milliseconds(1), server_options.max_wait);
+  }
   net::Server server(env, std::move(server_options), node, runner);
   if (Status s = server.Bind(); !s.ok()) {
     spdlog::error("{}", s.message());
@@ -245,6 +260,7 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
                cfg.node.name, server.client_endpoint(), server.admin_endpoint(),
                cfg.queries.size());
   Status s = server.Run(stop_fd, reload_fd);
+  notifier.Stopping();
   spdlog::info("stopping");
   writer.reset();
   if (!s.ok()) {

@@ -23,6 +23,9 @@ inline constexpr int kExitUsage = 2;    // options, configuration, plugins, the 
 //   5. binds the client and admin endpoints and, with gossip_bind, the cluster's (then joins);
 //   6. starts the pollers and serves on the calling thread until `stop_fd` becomes readable,
 //      then leaves the cluster gracefully, stops the pollers and the demo writer, and returns.
+// Under systemd (NOTIFY_SOCKET set) it tells the manager READY=1 when step 6's event loop first
+// runs, STATUS= lines and WATCHDOG=1 from that loop, and STOPPING=1 when the stop begins
+// (service_notify.h).
 // Returns kExitOk after that stop; kExitUsage when step 1, 2 or 4 refuses the configuration;
 // kExitFailure when the demo's folder or database (1, 3) or a bind (5) fails, when the cluster
 // refuses the node, or on any other failure (an exception is logged, not thrown). Every error is

@@ -91,13 +91,14 @@ Status Server::Run(int stop_fd, int reload_fd) {
     if (cluster_) {
       for (const zmq::pollitem_t& i : cluster_->PollItems()) items.push_back(i);
     }
+    if (options_.on_loop) options_.on_loop();
     Time now = env_.Now();
     const Time deadline = std::min(node_.NextDeadline(), fanout_.NextDeadline());
-    // Wake for the node's next deadline, and at least once a second regardless.
-    milliseconds wait(1000);
+    // Wake for the node's next deadline, and at least every max_wait (a second) regardless.
+    milliseconds wait = options_.max_wait;
     if (deadline != Time::max())
       wait = std::clamp(duration_cast<milliseconds>(deadline - now + milliseconds(1)),
-                        milliseconds(0), milliseconds(1000));
+                        milliseconds(0), options_.max_wait);
     // Slow clients' queues are retried often: ZeroMQ tells no one when a peer's pipe has room.
     if (clients_waiting_) wait = std::min(wait, milliseconds(10));
     zmq::poll(items.data(), items.size(), wait);

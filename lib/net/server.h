@@ -5,8 +5,10 @@
 // the thread that calls Run(); only the PollRunner's workers run elsewhere.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -51,6 +53,13 @@ struct ServerOptions {
   int64_t max_message_size = -1;
   // Bytes of messages waiting for one client (see "Slow clients" below).
   size_t client_queue_bytes = 8 << 20;
+  // Called by Run on its own thread at the start of every iteration of the event loop, before it
+  // waits: the endpoints are bound and served from the first call on. livepolld's systemd
+  // notifier (daemon/service_notify.h) hangs on it, so that its watchdog pings come from the
+  // event loop itself and stop when the loop is wedged. It must be quick; it may read the Node.
+  std::function<void()> on_loop;
+  // The longest the loop waits with nothing to do: on_loop runs at least this often.
+  std::chrono::milliseconds max_wait{1000};
 };
 
 // Slow clients. ZeroMQ holds at most kClientSndhwm messages for a client; past that, what the

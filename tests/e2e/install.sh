@@ -13,6 +13,13 @@ for f in bin/livepolld bin/livepoll lib/livepoll/plugins/soci.so include/livepol
   [[ -e $prefix/$f ]] || fail "not installed: $f"
 done
 
+# The unit and the example config under the prefix (not /etc): the unit names this prefix's
+# daemon and config (packaging/CMakeLists.txt; a package's names /usr/bin and /etc).
+unit=$prefix/lib/systemd/system/livepolld.service
+[[ -f $prefix/etc/livepoll/livepolld.conf ]] || fail "not installed: etc/livepoll/livepolld.conf"
+grep -qxF "ExecStart=$prefix/bin/livepolld --config $prefix/etc/livepoll/livepolld.conf" "$unit" ||
+  fail "the installed unit does not name the prefix's daemon: $(grep ExecStart "$unit")"
+
 # No --plugin-dir, and LIVEPOLL_PLUGIN_PATH unset: the install's own plugin folder is used.
 env -u LIVEPOLL_PLUGIN_PATH "$prefix/bin/livepolld" --demo --demo-db "$E2E_TMP/demo.db" \
   --admin-bind "$ADMIN" --client-bind "$CLIENT" >"$E2E_TMP/daemon.log" 2>&1 &
