@@ -213,7 +213,7 @@ HealthView HealthOf(const core::Node& node, Time now) {
 Health CheckHealth(const HealthView& v) {
   std::vector<std::string> why;
   if (v.joining) why.push_back("joining: " + v.joining_why);
-  if (!v.not_owning.empty()) why.push_back(v.not_owning);
+  if (!v.not_owning.empty()) why.push_back("stale: " + v.not_owning);
   if (!v.failing_sources.empty()) {
     std::string s = v.failing_sources.size() == 1 ? "source failing: " : "sources failing: ";
     for (size_t i = 0; i < v.failing_sources.size(); ++i)

@@ -104,8 +104,8 @@ struct Health {
   std::string reason = "ok";  // "ok", or why not, one line
 };
 
-// 503 while the node joins, is stale (majority lost) or its sources fail (in that order); the
-// reason names each that holds, "; " between them.
+// 503 while the node joins ("joining: ..."), is stale ("stale: " and WhyNotOwning) or its sources
+// fail ("source failing: NAME"), in that order; the reason names each that holds, "; " between.
 Health CheckHealth(const HealthView& v);
 
 }  // namespace livepoll::net
