@@ -18,6 +18,7 @@ packages=(
   libgtest-dev libgmock-dev                               # unit tests
   sqlite3 jq groff-base make procps                       # end-to-end tests and man page lint
   python3 python3-jwt                                     # tests/e2e/tokens.sh: another minter
+  python3-prometheus-client                               # /metrics read by a real parser (tests)
   iproute2                                                # real partitions: network namespaces
   clang-format                                            # the format check (tests/tools)
   systemd dpkg-dev lintian                                # the unit's check; the .debs (cpack)

@@ -24,6 +24,7 @@
 #include "net/admin_fanout.h"
 #include "net/cluster.h"
 #include "net/curve_keys.h"
+#include "net/metrics.h"
 #include "net/router_endpoint.h"
 #include "net/zap_handler.h"
 #include "proto/messages.h"
@@ -72,6 +73,13 @@ struct ServerOptions {
 // it. What a client can make the server hold: client_queue_bytes plus one message, plus
 // kClientSndhwm messages in ZeroMQ.
 
+// An answer of the node's HTTP side (what the WebSocket gateway's listener sends back).
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
 class Server {
  public:
   // `node` and `runner` must outlive the Server; `runner` must be started before Run.
@@ -86,6 +94,13 @@ class Server {
   // Reads the key folders again (SecurityOptions::dirs) and, when all of them read well, judges
   // new connections by them; else keeps the old sets and says why. Ok without keys.
   Status ReloadKeys();
+
+  // GET `path` (a query string is ignored) on the node's HTTP side: `/metrics`, the Prometheus
+  // text format 0.0.4 (metrics.h); `/healthz`, 200 "ok" when the node serves, else 503 and why
+  // (CheckHealth), one line; 404 for any other path. `ws_clients`: the WebSocket gateway's
+  // connected clients, for livepoll_clients{protocol="ws"}. Call on the event loop's thread.
+  HttpResponse HttpGet(std::string_view path, uint64_t ws_clients = 0);
+  const NodeHistograms& histograms() const { return histograms_; }
 
   const std::string& client_endpoint() const { return client_.endpoint(); }
   const std::string& admin_endpoint() const { return admin_.endpoint(); }
@@ -106,8 +121,10 @@ class Server {
   void StartFanout(const std::string& peer, const proto::AdminRequest& req);
   // Other nodes' calls and answers, and the fan-outs that are done.
   void ServeFanout(Time now);
-  // Carries out what the node decided (and empties `out`).
-  void Carry(core::Actions& out);
+  // Carries out what the node decided (and empties `out`). `data_since`: when the event loop got
+  // the data the decision was made of (a poll's result, peers' frames), for the poll -> delivery
+  // histogram.
+  void Carry(core::Actions& out, std::optional<Time> data_since = std::nullopt);
   // A message for a client, as queued: its encoding (shared by every client it goes to) and, for
   // an update, its topic and whether it is a snapshot.
   struct Outgoing {
@@ -153,6 +170,8 @@ class Server {
   core::ClientId next_client_ = 1;
   std::unique_ptr<Cluster> cluster_;  // null: a standalone node
   AdminFanout fanout_;
+  NodeHistograms histograms_;
+  std::unordered_map<uint64_t, Time> polls_started_;  // poll id -> its submission to the runner
 };
 
 }  // namespace livepoll::net

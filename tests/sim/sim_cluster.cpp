@@ -296,6 +296,8 @@ void SimCluster::Apply(size_t i, core::Actions& out) {
     if (on_poll) on_poll(i, p);
   for (const core::Delivery& d : out.deliveries)
     if (on_delivery) on_delivery(i, d);
+  for (const core::PresenceDelivery& d : out.presence)
+    if (on_presence) on_presence(i, d);
   for (const core::NodeEvent& e : out.events) {
     if (const auto* m = std::get_if<MembershipEvent>(&e)) {
       events_.push_back({now_, i, n.core->cluster()->self(), *m});
@@ -550,12 +552,13 @@ bool SimCluster::Healthy(size_t i, uint64_t inc, Duration from, Duration to) con
 
 Result<core::Subscriptions::Joined> SimCluster::Join(
     size_t i, core::ClientId client, const std::string& query, const proto::Params& params,
-    const std::optional<core::StreamPosition>& resume) {
+    const std::optional<core::StreamPosition>& resume,
+    const std::optional<core::PresenceMeta>& presence) {
   Node& n = nodes_[i];
   if (!n.running || n.paused) return Status::Unavailable("not running");
   core::Actions out;
   Result<core::Subscriptions::Joined> topic =
-      n.core->Join(LocalNow(n), client, query, params, out, resume);
+      n.core->Join(LocalNow(n), client, query, params, out, resume, presence);
   if (topic.ok()) {
     n.entries.insert({topic->topic, client});
     Log(n.core->name() + ": client " + std::to_string(client) + " joins " + topic->topic +

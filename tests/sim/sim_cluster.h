@@ -152,9 +152,11 @@ class SimCluster {
   // A client of node i joins or leaves (core::Node::Join/Leave). Unavailable when the node is not
   // running or paused. Deliveries the call causes (a late subscriber's current state) reach
   // on_delivery before it returns. `resume`: the position the client last applied (relay.h).
+  // `presence`: the client's key and meta (Phoenix Presence; node.h).
   Result<core::Subscriptions::Joined> Join(
       size_t i, core::ClientId client, const std::string& query, const proto::Params& params,
-      const std::optional<core::StreamPosition>& resume = std::nullopt);
+      const std::optional<core::StreamPosition>& resume = std::nullopt,
+      const std::optional<core::PresenceMeta>& presence = std::nullopt);
   Status Leave(size_t i, core::ClientId client, const std::string& topic);
   // A poll of node i's incarnation `incarnation` finished (dropped if that process is gone;
   // queued while it is paused).
@@ -163,6 +165,8 @@ class SimCluster {
   std::function<void(size_t i, const core::PollRequest& poll)> on_poll;
   // Node i sends `d` to its clients.
   std::function<void(size_t i, const core::Delivery& d)> on_delivery;
+  // Node i tells its clients who watches a topic (Actions::presence).
+  std::function<void(size_t i, const core::PresenceDelivery& d)> on_presence;
   // The owner's word, for a test's history: every update node i's pollers publish, with the
   // result it leads to (the poll's; nullptr for an error), and the snapshot at seq 0 that a
   // re-epoched poller serves until its first poll of the new epoch (pollers.h, State).

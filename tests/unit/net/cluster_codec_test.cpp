@@ -591,3 +591,56 @@ TEST(TopicChannel, ARealTopicIsItselfBetweenTAndNul) {
 
 }  // namespace
 }  // namespace livepoll::net
+
+namespace livepoll::net {
+namespace {
+
+// A presence entry with a key is [topic, subscriber, key, meta, ref]; without one it stays the
+// two elements it always was, and both read.
+TEST(ClusterCodec, PresenceEntriesCarryKeyMetaAndRefOnlyWithPresence) {
+  const PresenceEntry plain{"q", 14};
+  const PresenceEntry ann{"q", 12, "ann", R"({"a":"\"x\""})", 3};
+  const std::string bytes = EncodeCluster(
+      kCluster, kFrom,
+      core::PeerMessage(PresenceMessage(PresenceTransfer{Id("a", 1), 8, {plain, ann}})));
+  Result<ClusterFrame> back = DecodeCluster(bytes, kCluster);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  const auto* p = std::get_if<PresenceMessage>(&back->message);
+  ASSERT_NE(p, nullptr);
+  const auto* t = std::get_if<PresenceTransfer>(p);
+  ASSERT_NE(t, nullptr);
+  ASSERT_EQ(t->entries.size(), 2u);
+  EXPECT_EQ(t->entries[0], plain);
+  EXPECT_EQ(t->entries[1], ann);
+
+  // On the wire: a plain entry is a 2-array, one with presence a 5-array.
+  auto entries_of = [](const std::string& frame) {
+    msgpack::object_handle h = msgpack::unpack(frame.data(), frame.size());
+    const msgpack::object& map = h.get();
+    std::vector<uint32_t> sizes;
+    for (uint32_t i = 0; i < map.via.map.size; ++i) {
+      const msgpack::object_kv& kv = map.via.map.ptr[i];
+      if (kv.key.as<std::string>() != "entries") continue;
+      for (uint32_t j = 0; j < kv.val.via.array.size; ++j)
+        sizes.push_back(kv.val.via.array.ptr[j].via.array.size);
+    }
+    return sizes;
+  };
+  EXPECT_EQ(entries_of(bytes), (std::vector<uint32_t>{2, 5}));
+  const ClusterMessage delta =
+      PresenceMessage(PresenceDelta{Id("a", 1), 6, 8, {ann, plain}, {ann}});
+  EXPECT_EQ(RoundTrip(delta), Encode(delta));
+
+  // An entry with a key but ref 0 is still written whole: the optional elements travel together.
+  PresenceEntry cut = ann;
+  cut.ref = 0;
+  Result<ClusterFrame> whole = DecodeCluster(
+      EncodeCluster(kCluster, kFrom,
+                    core::PeerMessage(PresenceMessage(PresenceTransfer{Id("a", 1), 8, {cut}}))),
+      kCluster);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(std::get<PresenceTransfer>(std::get<PresenceMessage>(whole->message)).entries[0], cut);
+}
+
+}  // namespace
+}  // namespace livepoll::net

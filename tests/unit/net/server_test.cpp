@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "auth/token.h"
@@ -72,6 +73,13 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(server_->Bind().ok());
     stop_fd_ = eventfd(0, EFD_NONBLOCK);
     loop_ = std::thread([this] { ASSERT_TRUE(server_->Run(stop_fd_).ok()); });
+  }
+
+  // Stops the event loop (HttpGet runs on its thread: the test calls it once the loop is done).
+  void StopLoop() {
+    uint64_t one = 1;
+    ASSERT_EQ(write(stop_fd_, &one, sizeof one), 8);
+    loop_.join();
   }
 
   zmq::socket_t Dealer(const std::string& endpoint) {
@@ -315,6 +323,62 @@ TEST_F(ServerTest, AFailingSourceSendsAnErrorUpdate) {
   EXPECT_NE(u.error.find("query failed as asked"), std::string::npos);
   proto::AdminReply subs = Admin("subs");
   EXPECT_EQ(std::get<std::string>(Cell(subs, 0, "state")), "error");
+  StopLoop();
+  HttpResponse h = server_->HttpGet("/healthz");
+  EXPECT_EQ(h.status, 503);
+  EXPECT_EQ(h.body, "source failing: mem\n");
+}
+
+// /metrics read by Prometheus's own parser (python3-prometheus-client), and /healthz, of a node
+// that served a client.
+TEST_F(ServerTest, MetricsParseWithPrometheusParserAndHealthSaysOk) {
+  Start({{"counter", "counter"}}, 50ms);
+  zmq::socket_t c = Client();
+  Send(c, proto::Join{1, "counter", {}});
+  ReceiveAs<proto::Joined>(c);
+  for (int i = 0; i < 3; ++i) ReceiveAs<proto::Update>(c);
+  StopLoop();
+  HttpResponse health = server_->HttpGet("/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body, "ok\n");
+  EXPECT_EQ(server_->HttpGet("/nothing").status, 404);
+  HttpResponse m = server_->HttpGet("/metrics?x=1", 3);
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.content_type, "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_GE(server_->histograms().poll_duration.count(), 3u);
+  EXPECT_GE(server_->histograms().poll_to_delivery.count(), 3u);
+
+  const std::string file = dir_ + "/metrics.txt";
+  { std::ofstream(file) << m.body; }
+  const std::string command =
+      std::string("/usr/bin/python3 ") + LIVEPOLL_PARSE_METRICS + " " + file + " 2>&1";
+  FILE* p = popen(command.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string parsed;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) parsed.append(buf, n);
+  ASSERT_EQ(pclose(p), 0) << parsed;
+  auto has = [&](const std::string& line) { return parsed.find(line + "\n") != std::string::npos; };
+  EXPECT_TRUE(has("livepoll_joins counter livepoll_joins_total {node=t1} 1.0")) << parsed;
+  EXPECT_TRUE(has("livepoll_clients gauge livepoll_clients {node=t1,protocol=ws} 3.0")) << parsed;
+  EXPECT_TRUE(has("livepoll_clients gauge livepoll_clients {node=t1,protocol=zmq} 1.0")) << parsed;
+  EXPECT_TRUE(has("livepoll_subscriptions gauge livepoll_subscriptions {node=t1} 1.0")) << parsed;
+  EXPECT_TRUE(has("livepoll_pollers gauge livepoll_pollers {node=t1} 1.0")) << parsed;
+  EXPECT_NE(parsed.find("livepoll_poll_duration_seconds histogram "
+                        "livepoll_poll_duration_seconds_bucket {le=+Inf,node=t1} "),
+            std::string::npos)
+      << parsed;
+  EXPECT_NE(parsed.find("livepoll_poll_to_delivery_seconds histogram "
+                        "livepoll_poll_to_delivery_seconds_count {node=t1} "),
+            std::string::npos)
+      << parsed;
+  // Every counter of `livepoll stats` is there (a standalone node: not the cluster's).
+  for (const core::CounterName& counter : core::kCounters) {
+    if (counter.cluster_only) continue;
+    EXPECT_NE(parsed.find(std::string(" livepoll_") + counter.name + "_total {node=t1} "),
+              std::string::npos)
+        << counter.name;
+  }
 }
 
 TEST_F(ServerTest, AnUnknownAdminCommandIsRefused) {
