@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "core/peer_limits.h"
+#include "core/topic.h"
 
 namespace livepoll::core {
 namespace {
@@ -221,6 +222,31 @@ std::vector<std::string> Node::Reap(Time now, const std::string& topic, bool rel
   Carry(now, so, out);
   if (!epoch) return {};
   return {"restarted its poller at epoch " + std::to_string(*epoch)};
+}
+
+// ---- the catalog ----
+
+Node::CatalogReplaced Node::ReplaceCatalog(Time now, Catalog next, Actions& out) {
+  CatalogReplaced r;
+  r.changes = DiffCatalogs(subs_.catalog(), next);
+  if (cluster_ && (!r.changes.changed.empty() || !r.changes.removed.empty())) {
+    // Released before the catalog changes: the pollers stop (PollerStop) while their queries are
+    // still in it; a changed topic's next PollerStart (a new registration) finds the new one.
+    ClusterOutputs co;
+    for (const auto& [topic, epoch] : subs_.RunningPollers()) {
+      Result<ParsedTopic> parsed = ParseTopic(topic);
+      if (!parsed.ok()) continue;
+      if (!r.changes.changed.count(parsed->query) && !r.changes.removed.count(parsed->query))
+        continue;
+      if (!cluster_->Reap(now, topic, true, co).empty()) r.restarted++;
+    }
+    Carry(now, co, out);
+  }
+  Outputs so;
+  r.restarted += subs_.ReplaceCatalog(now, std::move(next), r.changes, so);
+  running_dirty_ = true;
+  Carry(now, so, out);
+  return r;
 }
 
 // ---- carrying the parts' decisions ----

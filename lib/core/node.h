@@ -180,6 +180,18 @@ class Node {
   // epoch and its subscribers follow the new stream from its first snapshot.
   std::vector<std::string> Reap(Time now, const std::string& topic, bool release_own, Actions& out);
 
+  // ---- the catalog (SIGHUP) ----
+  // Replaces the catalog by `next` (Subscriptions::ReplaceCatalog says what happens to the
+  // topics of added, removed and changed queries). In a cluster this node releases its claims of
+  // the topics it polls whose query changed or was removed (Registry::Reap with release_own):
+  // a changed one is registered again by the placement, at an epoch above every one seen, so the
+  // fencing of every node's relay follows the new stream from its snapshot.
+  struct CatalogReplaced {
+    CatalogChanges changes;
+    size_t restarted = 0;  // pollers restarted here (standalone) or released (cluster)
+  };
+  CatalogReplaced ReplaceCatalog(Time now, Catalog next, Actions& out);
+
   // ---- views ----
   const Subscriptions& subscriptions() const { return subs_; }
   // Null standalone, and before Start.
