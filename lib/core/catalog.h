@@ -38,6 +38,12 @@ struct Catalog {
 // columns, interval, jitter or digest differ. Access rules do not change a stream.
 bool PollsDiffer(const CatalogQuery& a, const CatalogQuery& b);
 
+// A digest of the whole catalog (each query's name and digest, by name), for nodes to compare:
+// two nodes with the same catalog file have the same digest. Shown by `livepoll status`.
+uint64_t CatalogDigest(const Catalog& catalog);
+// A digest as 16 hex digits, as the admin views show them.
+std::string DigestText(uint64_t digest);
+
 // What replacing catalog `from` by `to` changes, by query name.
 struct CatalogChanges {
   std::set<std::string> added;

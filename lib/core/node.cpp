@@ -30,6 +30,10 @@ void Node::Start(Time now, const std::string& gossip_endpoint, const std::string
                  const std::vector<std::string>& seeds, Actions& out) {
   const MemberClaim self{options_.cluster->self, gossip_endpoint, rpc_endpoint, MemberState::kAlive,
                          0};
+  // Placement never chooses this node for a topic whose query its catalog lacks (registry.h).
+  options_.cluster->state.registry.can_poll = [this](const std::string& topic) {
+    return subs_.CanPoll(topic);
+  };
   cluster_ = std::make_unique<ClusterState>(self, options_.cluster->state);
   ClusterOutputs co;
   cluster_->Start(now, seeds, co);

@@ -25,6 +25,8 @@
 //  - under `partition = majority`, while this node may not own topics (Registry::WhyNotOwning),
 //    local subscribers of a topic without an owner are told why (Subscriptions::MarkStale): those
 //    subscribed when it stopped owning (or when the reason changed), and each new one at once;
+//  - placement never makes this node the owner of a topic whose query its catalog lacks
+//    (RegistryOptions::can_poll, from Subscriptions::CanPoll): the next candidate registers it;
 //  - after LeaveCluster, the node does nothing more for the cluster (the process is exiting).
 //
 // Thread safety: none; one thread owns it.

@@ -230,7 +230,12 @@ size_t Subscriptions::ReplaceCatalog(Time now, Catalog next, const CatalogChange
       RemoveSubscriber(now, topic, client, out);
     }
     linger_until_.erase(topic);
-    if (pollers_.Find(topic) != nullptr) StopOwnPoller(now, topic, out);
+    if (pollers_.Find(topic) == nullptr) continue;
+    if (options_.standalone) {
+      StopOwnPoller(now, topic, out);
+    } else {
+      pollers_.Stop(topic, out.pollers);  // the Registry's claim: Node::ReplaceCatalog released it
+    }
   }
   for (const std::string& name : changes.removed) catalog_.queries.erase(name);
   // Changed and unchanged queries are assigned in place: pollers hold pointers to them.
@@ -265,6 +270,11 @@ Status Subscriptions::StartPoller(Time now, const std::string& topic, uint64_t e
   if (!resolved.ok()) return resolved.status();
   pollers_.Start(now, topic, *resolved->first, std::move(resolved->second), epoch, out.pollers);
   return Status::Ok();
+}
+
+bool Subscriptions::CanPoll(const std::string& topic) const {
+  Result<ParsedTopic> parsed = ParseTopic(topic);
+  return parsed.ok() && Resolve(parsed->query, parsed->params).ok();
 }
 
 void Subscriptions::StopPoller(Time /*now*/, const std::string& topic, Outputs& out) {

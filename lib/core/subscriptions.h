@@ -176,6 +176,9 @@ class Subscriptions {
   // parse, names an unknown query or lacks its parameters (nothing changes then). Works
   // standalone too, but there the linger may stop the poller again.
   Status StartPoller(Time now, const std::string& topic, uint64_t epoch, Outputs& out);
+  // Whether this node's catalog can poll `topic`: it parses and names a query of the catalog
+  // with exactly its parameters.
+  bool CanPoll(const std::string& topic) const;
   // Stops this node's poller for `topic` (nothing when none runs). Local subscribers stay.
   void StopPoller(Time now, const std::string& topic, Outputs& out);
   // Stops `topic`'s poller and starts it again at a new epoch, as this node's own stream: local
