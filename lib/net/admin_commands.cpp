@@ -41,8 +41,8 @@ std::string Serving(const core::Node& node) {
 
 proto::AdminReply Info(AdminContext& ctx, const proto::AdminRequest&) {
   proto::AdminReply r;
-  r.columns = {"node",      "version", "client_endpoint", "admin_endpoint", "pid",
-               "uptime_ms", "topics",  "subscribers",     "serving",        "config"};
+  r.columns = {"node",   "version",     "client_endpoint", "admin_endpoint", "pid",    "uptime_ms",
+               "topics", "subscribers", "serving",         "config",         "catalog"};
   const core::Subscriptions& subs = ctx.node.subscriptions();
   r.rows.push_back({ctx.node.name(), std::string(Version()), ctx.client_endpoint,
                     ctx.admin_endpoint, Int(static_cast<uint64_t>(getpid())),

@@ -55,7 +55,7 @@ E2E_PIDS+=($!)
 E2E_PIDS+=($!)
 wait_for 10 "the items snapshot" has_lines "$E2E_TMP/items.out" 1
 wait_for 10 "the gone snapshot" has_lines "$E2E_TMP/gone.out" 1
-"$LIVEPOLL" watch fresh id=1 --count 1 >/dev/null 2>&1 && fail "fresh is joinable before the reload"
+timeout 5 "$LIVEPOLL" watch fresh id=1 --count 1 >/dev/null 2>&1 && fail "fresh is joinable before the reload"
 
 # One reload: fresh added, gone removed, items' SQL changed.
 ITEMS_SQL="SELECT id, name, 'v2' AS version FROM items ORDER BY id" write_conf "$fresh_query"
@@ -72,7 +72,7 @@ has_error() { jq -e 'select(.kind == "error") | .error' "$E2E_TMP/gone.out" 2>/d
 wait_for 10 "gone's watcher gets the error" has_error
 no_gone() { ! "$LIVEPOLL" subs --json | jq -e 'select(.topic == "gone")' >/dev/null; }
 wait_for 10 "livepoll subs has no 'gone'" no_gone
-"$LIVEPOLL" watch gone --count 1 >/dev/null 2>&1 && fail "gone is still joinable"
+timeout 5 "$LIVEPOLL" watch gone --count 1 >/dev/null 2>&1 && fail "gone is still joinable"
 # Changed: a new epoch, from a snapshot of the new SQL's result; the watcher stayed.
 new_epoch() { jq -s -e 'map(select(.kind == "snapshot" and .epoch >= 2 and .rows[0].version == "v2")) | length > 0' "$E2E_TMP/items.out" >/dev/null; }
 wait_for 10 "items' watcher sees the new SQL at a new epoch" new_epoch

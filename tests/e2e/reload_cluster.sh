@@ -44,7 +44,8 @@ for n in n2 n3; do watch_on "$n" items; watch_on "$n" gone; done
 for n in n2 n3; do
   for q in items gone; do wait_for 15 "$n's $q snapshot" has_lines "$E2E_TMP/$n.$q.out" 1; done
 done
-epoch_before=$(sub_json n1 items epoch)
+epoch_before=$(sub_json n2 items epoch)
+[[ $epoch_before =~ ^[0-9]+$ ]] || cluster_fail "items' epoch on n2: '$epoch_before'"
 
 write_conf "SELECT id, name, 'v2' AS version FROM items ORDER BY id" "$fresh_query"
 for n in n1 n2 n3; do kill -HUP "${PID[$n]}"; done
@@ -83,7 +84,8 @@ write_conf "SELECT id, name, 'v3' AS version FROM items ORDER BY id" "$fresh_que
 kill -HUP "${PID[n3]}"
 wait_for 10 "n3 reloads again" eval '[[ $(grep -c "SIGHUP: configuration reloaded" "$E2E_TMP/n3.log") == 2 ]]'
 lp n1 status >/dev/null 2>"$E2E_TMP/status.err" || true
-grep -q "warning: the nodes' catalogs differ" "$E2E_TMP/status.err" || cluster_fail "no warning: $(cat "$E2E_TMP/status.err")"
+grep -q "warning: the nodes' catalogs differ" "$E2E_TMP/status.err" ||
+  cluster_fail "no warning: $(cat "$E2E_TMP/status.err"); status: $(lp n1 status --json)"
 holders=$(lp n1 queries --json | jq -r 'select(.name == "items") | .nodes' | sort | paste -sd' ')
 [[ $holders == "n1,n2 n3" ]] || cluster_fail "items' definitions by node: $holders ($(lp n1 queries --json))"
 cp "$E2E_TMP/good.conf" "$E2E_TMP/node.conf"
