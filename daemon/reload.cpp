@@ -7,7 +7,6 @@
 #include <set>
 
 #include "daemon/demo.h"
-#include "livepoll/duration.h"
 #include "livepoll/strings.h"
 
 namespace livepoll::daemon {
@@ -22,7 +21,8 @@ struct NodeValue {
 };
 
 std::string Text(const std::string& s) { return s.empty() ? "(none)" : s; }
-std::string Ms(std::chrono::milliseconds d) { return HumanDuration(d); }
+// Exact, not HumanDuration: 5000ms and 5050ms must differ.
+std::string Ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
 std::string Bool(bool b) { return b ? "true" : "false"; }
 
 // Every [node] key: all of them size, bind or name something at start.
