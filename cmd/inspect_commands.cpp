@@ -3,6 +3,7 @@
 #include "inspect_commands.h"
 
 #include <algorithm>
+#include <map>
 #include <ostream>
 
 #include "admin_client.h"
@@ -119,7 +120,40 @@ void DefineMembers(po::options_description& o, po::positional_options_descriptio
                   "only members in this state (repeatable): alive, suspect, dead, left, seed");
 }
 
-int RunStatus(const CommandContext& ctx) { return PrintClusterTable(ctx, "info"); }
+// `livepoll status`: the nodes' rows, and a warning on stderr when their catalogs differ (a
+// SIGHUP sent to some nodes only, or files that drifted apart): `livepoll queries` says which
+// node holds which definition.
+int RunStatus(const CommandContext& ctx) {
+  zmq::context_t context;
+  int code = kExitOk;
+  bool partial = false;
+  std::optional<proto::AdminReply> reply =
+      CallClusterOrReport(ctx, context, "info", {}, &code, &partial);
+  if (!reply) return code;
+  const auto node = std::find(reply->columns.begin(), reply->columns.end(), "node");
+  const auto catalog = std::find(reply->columns.begin(), reply->columns.end(), "catalog");
+  if (node != reply->columns.end() && catalog != reply->columns.end()) {
+    const size_t n = static_cast<size_t>(node - reply->columns.begin());
+    const size_t c = static_cast<size_t>(catalog - reply->columns.begin());
+    std::map<std::string, std::vector<std::string>> by_digest;
+    auto text = [](const Value& v) {
+      const std::string* s = std::get_if<std::string>(&v);
+      return s ? *s : std::string("?");
+    };
+    for (const Row& row : reply->rows)
+      if (row.size() > std::max(n, c)) by_digest[text(row[c])].push_back(text(row[n]));
+    if (by_digest.size() > 1) {
+      ctx.err << "livepoll: warning: the nodes' catalogs differ:";
+      for (const auto& [digest, nodes] : by_digest) {
+        ctx.err << " " << digest << " on";
+        for (const std::string& name : nodes) ctx.err << " " << name;
+        ctx.err << ";";
+      }
+      ctx.err << " see livepoll queries\n";
+    }
+  }
+  return PrintReply(ctx, *reply, partial);
+}
 int RunQueries(const CommandContext& ctx) { return PrintClusterTable(ctx, "queries"); }
 int RunPlugins(const CommandContext& ctx) { return PrintClusterTable(ctx, "plugins"); }
 int RunSubs(const CommandContext& ctx) { return PrintClusterTable(ctx, "subs"); }

@@ -1,6 +1,6 @@
 // livepolld: parses its options, sets up logging and the stop signals, and runs the node
-// (daemon/run.h) until SIGTERM or SIGINT; SIGHUP reads the key folders again. Exit status: 0 after
-// a clean stop, 1 on a runtime failure, 2 on bad options, configuration or plugins.
+// (daemon/run.h) until SIGTERM or SIGINT; SIGHUP reloads the configuration (reload.h). Exit status:
+// 0 after a clean stop, 1 on a runtime failure, 2 on bad options, configuration or plugins.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 

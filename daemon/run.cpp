@@ -10,9 +10,11 @@
 
 #include "config/node_keys.h"
 #include "core/node.h"
+#include "daemon/catalog_load.h"
 #include "daemon/demo.h"
 #include "daemon/service_notify.h"
 #include "daemon/service_status.h"
+#include "daemon/reload.h"
 #include "livepoll/version.h"
 #include "net/advertise.h"
 #include "net/curve_keys.h"
@@ -23,41 +25,6 @@
 
 namespace livepoll::daemon {
 namespace {
-
-core::Catalog MakeCatalog(const config::Config& cfg) {
-  core::Catalog catalog;
-  for (const auto& [name, q] : cfg.queries) {
-    catalog.queries[name] = {name, q.source, q.params, q.key, q.interval, q.jitter};
-    core::QueryAccess& access = catalog.queries[name].access;
-    access.token_required = config::NeedsToken(q, cfg.node);
-    access.bind = q.bind;
-    access.allow = q.allow;
-  }
-  for (const auto& [name, s] : cfg.sources) catalog.source_caps[name] = s.max_concurrent;
-  return catalog;
-}
-
-// Loads each source's plugin; the error names the source, the file and the reason.
-Result<std::vector<source::SourceSpec>> LoadSources(Env& env, const config::Config& cfg) {
-  const std::vector<std::string> path = source::PluginSearchPath(env, cfg.node.plugin_dir);
-  std::map<std::string, std::shared_ptr<source::Plugin>> loaded;  // one load per plugin file
-  std::vector<source::SourceSpec> specs;
-  for (const auto& [name, s] : cfg.sources) {
-    Result<std::string> file = source::FindPlugin(s.plugin, path);
-    if (!file.ok())
-      return Status::InvalidArgument("source '" + name + "': " + file.status().message());
-    auto& plugin = loaded[*file];
-    if (!plugin) {
-      Result<std::shared_ptr<source::Plugin>> p = source::Plugin::Load(env, *file);
-      if (!p.ok()) return Status::InvalidArgument("source '" + name + "': " + p.status().message());
-      plugin = *p;
-      spdlog::info("loaded plugin {} {} (ABI {}.{}) from {}", plugin->name(), plugin->version(),
-                   plugin->abi_major(), plugin->abi_minor(), plugin->path());
-    }
-    specs.push_back({name, plugin, s.dsn, s.max_concurrent});
-  }
-  return specs;
-}
 
 // The cluster's sockets; InvalidArgument when there is no address to advertise (advertise.h).
 Result<net::ClusterOptions> ClusterTransportFrom(Env& env, const config::NodeConfig& node) {
@@ -140,6 +107,7 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
   }
 
   TempDir demo_dir;
+  std::string demo_dsn;  // the demo's database, as a reload must add it again
   if (args.demo) {
     std::string dsn = args.demo_dsn;
     if (dsn.empty()) {
@@ -155,13 +123,15 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
       }
       dsn = "sqlite3://db=" + db;
     }
+    demo_dsn = dsn;
     if (Status s = AddDemoCatalog(args.demo_plugin, dsn, cfg); !s.ok()) {
       spdlog::error("{}", s.message());
       return kExitUsage;
     }
   }
 
-  Result<std::vector<source::SourceSpec>> sources = LoadSources(env, cfg);
+  PluginCache plugins;
+  Result<std::vector<source::SourceSpec>> sources = LoadSources(env, cfg, plugins);
   if (!sources.ok()) {
     spdlog::error("{}", sources.status().message());
     return kExitUsage;
@@ -179,9 +149,7 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
     writer = std::move(*w);
     spdlog::info("demo database: {} ({})", source::MaskDsnSecrets(demo->dsn), demo->plugin->name());
   }
-  std::vector<source::QuerySpec> queries;
-  for (const auto& [name, q] : cfg.queries) queries.push_back({name, q.source, q.sql, q.params});
-  source::PollRunner runner(env, std::move(*sources), std::move(queries),
+  source::PollRunner runner(env, std::move(*sources), MakeQuerySpecs(cfg),
                             {cfg.node.max_result_rows, cfg.node.max_result_bytes});
   source::CatalogCheck check = runner.Check();
   for (const std::string& w : check.warnings) spdlog::warn("{}", w);
@@ -226,7 +194,7 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
     node_options.cluster = NodeClusterFrom(env, cfg.node, so.session);
     server_options.cluster = std::move(*transport);
   }
-  core::Catalog catalog = MakeCatalog(cfg);
+  core::Catalog catalog = MakeCatalog(cfg, cfg.node);
   if (!cfg.node.token_secret.empty()) {
     size_t need = 0;
     for (const auto& [name, q] : catalog.queries) need += q.access.token_required ? 1 : 0;
@@ -256,6 +224,8 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
     spdlog::error("{}", s.message());
     return kExitFailure;
   }
+  // SIGHUP: the configuration file again, and the key folders (reload.h).
+  Reloader reloader(env, args, demo_dsn, cfg, std::move(plugins), server, runner);
   spdlog::info("livepolld {} node {}: clients at {}, admin at {}, {} queries", Version(),
                cfg.node.name, server.client_endpoint(), server.admin_endpoint(),
                cfg.queries.size());

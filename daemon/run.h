@@ -33,8 +33,8 @@ inline constexpr int kExitUsage = 2;    // options, configuration, plugins, the 
 // temporary demo folder is gone.
 // `stop_fd` is only polled for readability (a signalfd, an eventfd...): Run neither reads nor
 // closes it. Signals are the caller's: main() blocks SIGTERM and SIGINT and ignores SIGPIPE.
-// `reload_fd` (a signalfd for SIGHUP, or -1) is drained by Run when readable, and the key folders
-// are read again (net::Server::ReloadKeys).
+// `reload_fd` (a signalfd for SIGHUP, or -1) is drained by Run when readable, and the
+// configuration is reloaded (reload.h: the file again, the key folders again).
 int Run(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd = -1);
 
 }  // namespace livepoll::daemon

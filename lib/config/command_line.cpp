@@ -145,6 +145,7 @@ Result<DaemonArgs> ParseDaemonArgs(Env& env, int argc, const char* const argv[])
   }
 
   DaemonArgs args;
+  args.argv.assign(argv, argv + argc);
   if (vm.count("help")) {
     args.action = DaemonArgs::Action::kHelp;
     args.help = Help();

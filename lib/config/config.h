@@ -141,6 +141,8 @@ struct DaemonArgs {
   std::string demo_plugin = "soci";  // --demo-plugin NAME
   std::string demo_dsn;  // --demo-dsn DSN: another database for the demo (default: SQLite)
   std::string help;      // the --help text, when action == kHelp
+  // The command line as given, so that a reload (SIGHUP) parses it again with the file.
+  std::vector<std::string> argv;
 };
 
 // Whether joins of `q` need a token: auth = token, or auth not said and a token_secret is set.
@@ -160,6 +162,11 @@ Result<DaemonArgs> ParseDaemonArgs(Env& env, int argc, const char* const argv[])
 // text gives none (ParseDaemonArgs then uses the host name). For tests and the fuzzer
 // (tests/fuzz): no file is read.
 Result<Config> ParseConfigText(const std::string& file, const std::string& text);
+
+// A digest of what a query's stream depends on beyond the core's catalog: its SQL, source,
+// parameters, key columns, interval and jitter (FNV-1a, stable across processes and builds, so
+// nodes compare theirs). Never 0.
+uint64_t QueryDigest(const QueryConfig& q);
 
 using livepoll::ParseDuration;  // livepoll/duration.h
 

@@ -51,6 +51,9 @@ struct Counters {
   uint64_t results_too_large = 0;  // polls over max_result_rows or max_result_bytes
   uint64_t updates_fenced = 0;
   uint64_t stream_gaps = 0;
+  // ---- the configuration (SIGHUP; the daemon counts these) ----
+  uint64_t config_reloads = 0;          // reloads applied
+  uint64_t config_reload_failures = 0;  // ... refused: the running configuration was kept
   // ---- the cluster ----
   uint64_t members_down = 0;
   uint64_t data_updates_sent = 0;
@@ -88,6 +91,8 @@ inline constexpr std::array kCounters = {
     CounterName{"cluster_frames_refused", &Counters::cluster_frames_refused, true},
     CounterName{"cluster_frames_unknown", &Counters::cluster_frames_unknown, true},
     CounterName{"cluster_frames_wrong_socket", &Counters::cluster_frames_wrong_socket, true},
+    CounterName{"config_reload_failures", &Counters::config_reload_failures, false},
+    CounterName{"config_reloads", &Counters::config_reloads, false},
     CounterName{"data_updates_received", &Counters::data_updates_received, true},
     CounterName{"data_updates_sent", &Counters::data_updates_sent, true},
     CounterName{"frames_incompatible", &Counters::frames_incompatible, false},

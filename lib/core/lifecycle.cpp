@@ -176,6 +176,9 @@ std::optional<NodeId> Lifecycle::UnsettledRival(const std::string& topic, const 
 }
 
 std::optional<size_t> Lifecycle::Rank(const std::string& topic) const {
+  // A node whose catalog lacks the topic's query is no candidate of its own: it would register
+  // and then not poll (its subscribers' nodes wait for the next candidate instead).
+  if (options_.can_poll && !options_.can_poll(topic)) return std::nullopt;
   std::vector<std::string> names;
   std::map<std::string, size_t> local;
   if (options_.placement == Placement::kLocal) local = presence_.SubscribersByNode(topic);

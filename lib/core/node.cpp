@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "core/peer_limits.h"
+#include "core/topic.h"
 
 namespace livepoll::core {
 namespace {
@@ -30,6 +31,10 @@ void Node::Start(Time now, const std::string& gossip_endpoint, const std::string
                  const std::vector<std::string>& seeds, Actions& out) {
   const MemberClaim self{options_.cluster->self, gossip_endpoint, rpc_endpoint, MemberState::kAlive,
                          0};
+  // Placement never chooses this node for a topic whose query its catalog lacks (registry.h).
+  options_.cluster->state.registry.can_poll = [this](const std::string& topic) {
+    return subs_.CanPoll(topic);
+  };
   cluster_ = std::make_unique<ClusterState>(self, options_.cluster->state);
   ClusterOutputs co;
   cluster_->Start(now, seeds, co);
@@ -251,6 +256,31 @@ std::vector<std::string> Node::Reap(Time now, const std::string& topic, bool rel
   Carry(now, so, out);
   if (!epoch) return {};
   return {"restarted its poller at epoch " + std::to_string(*epoch)};
+}
+
+// ---- the catalog ----
+
+Node::CatalogReplaced Node::ReplaceCatalog(Time now, Catalog next, Actions& out) {
+  CatalogReplaced r;
+  r.changes = DiffCatalogs(subs_.catalog(), next);
+  if (cluster_ && (!r.changes.changed.empty() || !r.changes.removed.empty())) {
+    // Released before the catalog changes: the pollers stop (PollerStop) while their queries are
+    // still in it; a changed topic's next PollerStart (a new registration) finds the new one.
+    ClusterOutputs co;
+    for (const auto& [topic, epoch] : subs_.RunningPollers()) {
+      Result<ParsedTopic> parsed = ParseTopic(topic);
+      if (!parsed.ok()) continue;
+      if (!r.changes.changed.count(parsed->query) && !r.changes.removed.count(parsed->query))
+        continue;
+      if (!cluster_->Reap(now, topic, true, co).empty()) r.restarted++;
+    }
+    Carry(now, co, out);
+  }
+  Outputs so;
+  r.restarted += subs_.ReplaceCatalog(now, std::move(next), r.changes, so);
+  running_dirty_ = true;
+  Carry(now, so, out);
+  return r;
 }
 
 // ---- carrying the parts' decisions ----

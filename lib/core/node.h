@@ -30,6 +30,8 @@
 //    (presence_state) after its join, then a diff whenever entries with presence of the topic
 //    become visible or invisible anywhere (joins and leaves on any node, a node down or back).
 //    Standalone (and before Start) the node's own entries are the whole presence;
+//  - placement never makes this node the owner of a topic whose query its catalog lacks
+//    (RegistryOptions::can_poll, from Subscriptions::CanPoll): the next candidate registers it;
 //  - after LeaveCluster, the node does nothing more for the cluster (the process is exiting).
 //
 // Thread safety: none; one thread owns it.
@@ -195,6 +197,18 @@ class Node {
   // In a cluster, Registry::Reap. Standalone, with `release_own`, the poller restarts at a new
   // epoch and its subscribers follow the new stream from its first snapshot.
   std::vector<std::string> Reap(Time now, const std::string& topic, bool release_own, Actions& out);
+
+  // ---- the catalog (SIGHUP) ----
+  // Replaces the catalog by `next` (Subscriptions::ReplaceCatalog says what happens to the
+  // topics of added, removed and changed queries). In a cluster this node releases its claims of
+  // the topics it polls whose query changed or was removed (Registry::Reap with release_own):
+  // a changed one is registered again by the placement, at an epoch above every one seen, so the
+  // fencing of every node's relay follows the new stream from its snapshot.
+  struct CatalogReplaced {
+    CatalogChanges changes;
+    size_t restarted = 0;  // pollers restarted here (standalone) or released (cluster)
+  };
+  CatalogReplaced ReplaceCatalog(Time now, Catalog next, Actions& out);
 
   // ---- views ----
   const Subscriptions& subscriptions() const { return subs_; }

@@ -88,6 +88,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -116,6 +117,10 @@ struct RegistryOptions {
   Duration reap_margin = std::chrono::seconds(5);
   ReplicaOptions claims;  // the replication of claims (gossip_interval, permdown, transfer_retry)
   uint64_t seed = 1;      // jitter of retries
+  // Whether this node can poll `topic` (its catalog holds the topic's query); null: every topic.
+  // A node that cannot never proposes itself as the topic's owner: the next candidate in
+  // placement order registers it, one takeover_timeout later (Lifecycle::Rank).
+  std::function<bool(const std::string& topic)> can_poll;
 };
 
 // ---- messages ----

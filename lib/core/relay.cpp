@@ -368,6 +368,26 @@ void Relay::MarkStale(const std::string& topic, const std::string& why, RelayOut
   Deliver(*s, std::move(u), out);
 }
 
+std::vector<ClientId> Relay::EndStream(const std::string& topic, const std::string& why,
+                                       RelayOutputs& out) {
+  Stream* s = Find(topic);
+  if (s == nullptr) return {};
+  proto::Update u;
+  u.topic = topic;
+  u.kind = proto::UpdateKind::kError;
+  u.owner = s->delivered_by;
+  u.epoch = s->epoch;
+  u.seq = s->seq;
+  if (s->result) u.columns = s->result->columns;
+  u.error = why;
+  Deliver(*s, std::move(u), out);
+  return {s->subscribers.begin(), s->subscribers.end()};
+}
+
+void Relay::SetKeyColumns(const std::string& topic, const std::vector<std::string>& key_columns) {
+  if (Stream* s = Find(topic)) s->key_columns = key_columns;
+}
+
 void Relay::RefreshError(const std::string& topic, const std::string& text) {
   Stream* s = Find(topic);
   if (s == nullptr || s->error.empty() || s->stale || s->delivered_by != self_) return;

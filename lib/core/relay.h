@@ -169,6 +169,13 @@ class Relay {
   // Local subscribers get one error update "stale: <why>"; the mirror stays invalid until a
   // snapshot is taken.
   void MarkStale(const std::string& topic, const std::string& why, RelayOutputs& out);
+  // The stream ends (its query left the catalog): its subscribers get one error update `why` at
+  // the last delivered (epoch, seq), this node's word like a stale notice. Returns them; the
+  // caller removes each (RemoveSubscriber). Empty when `topic` has no local subscriber.
+  std::vector<ClientId> EndStream(const std::string& topic, const std::string& why,
+                                  RelayOutputs& out);
+  // The query's key columns changed (a catalog reload): the next snapshot is mirrored by them.
+  void SetKeyColumns(const std::string& topic, const std::vector<std::string>& key_columns);
   // This node's poller still fails but says `text` now: late subscribers read it. Only when the
   // stream follows this node and holds an error.
   void RefreshError(const std::string& topic, const std::string& text);

@@ -199,6 +199,67 @@ void Subscriptions::PollDone(Time now, uint64_t poll_id, Result<ResultSet> resul
   relay_.OnUpdate(now, std::move(*o.published), out.relay, std::move(o.result));
 }
 
+// ---- the catalog ----
+
+size_t Subscriptions::ReplaceCatalog(Time now, Catalog next, const CatalogChanges& changes,
+                                     Outputs& out) {
+  // The topics of removed or changed queries: those polled here and those with local subscribers.
+  std::vector<std::string> touched;
+  if (!changes.removed.empty() || !changes.changed.empty()) {
+    std::vector<std::string> names = pollers_.Topics();
+    for (std::string& t : relay_.Topics()) names.push_back(std::move(t));
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    for (std::string& topic : names) {
+      Result<ParsedTopic> parsed = ParseTopic(topic);
+      if (!parsed.ok()) continue;
+      if (changes.removed.count(parsed->query) || changes.changed.count(parsed->query))
+        touched.push_back(std::move(topic));
+    }
+  }
+  // Removed queries first, while the catalog still holds them (pollers point into it).
+  for (const std::string& topic : touched) {
+    const std::string query = ParseTopic(topic)->query;
+    if (!changes.removed.count(query)) continue;
+    const std::vector<ClientId> ended =
+        relay_.EndStream(topic, "query '" + query + "' was removed from the catalog", out.relay);
+    for (ClientId client : ended) {
+      auto c = clients_.find(client);
+      if (c == clients_.end() || c->second.topics.erase(topic) == 0) continue;
+      if (c->second.topics.empty()) subscribed_clients_--;
+      RemoveSubscriber(now, topic, client, out);
+    }
+    linger_until_.erase(topic);
+    if (pollers_.Find(topic) == nullptr) continue;
+    if (options_.standalone) {
+      StopOwnPoller(now, topic, out);
+    } else {
+      pollers_.Stop(topic, out.pollers);  // the Registry's claim: Node::ReplaceCatalog released it
+    }
+  }
+  for (const std::string& name : changes.removed) catalog_.queries.erase(name);
+  // Changed and unchanged queries are assigned in place: pollers hold pointers to them.
+  for (auto& [name, q] : next.queries) {
+    auto it = catalog_.queries.find(name);
+    if (it == catalog_.queries.end()) {
+      catalog_.queries.emplace(name, std::move(q));
+    } else if (changes.changed.count(name)) {
+      it->second = std::move(q);
+    } else {
+      it->second.access = std::move(q.access);
+    }
+  }
+  catalog_.source_caps = std::move(next.source_caps);
+  size_t restarted = 0;
+  for (const std::string& topic : touched) {
+    const std::string query = ParseTopic(topic)->query;
+    if (!changes.changed.count(query)) continue;
+    relay_.SetKeyColumns(topic, catalog_.queries.at(query).key);
+    if (options_.standalone && RestartPoller(now, topic, out)) restarted++;
+  }
+  return restarted;
+}
+
 // ---- cluster mode ----
 
 Status Subscriptions::StartPoller(Time now, const std::string& topic, uint64_t epoch,
@@ -209,6 +270,11 @@ Status Subscriptions::StartPoller(Time now, const std::string& topic, uint64_t e
   if (!resolved.ok()) return resolved.status();
   pollers_.Start(now, topic, *resolved->first, std::move(resolved->second), epoch, out.pollers);
   return Status::Ok();
+}
+
+bool Subscriptions::CanPoll(const std::string& topic) const {
+  Result<ParsedTopic> parsed = ParseTopic(topic);
+  return parsed.ok() && Resolve(parsed->query, parsed->params).ok();
 }
 
 void Subscriptions::StopPoller(Time /*now*/, const std::string& topic, Outputs& out) {

@@ -153,6 +153,21 @@ class Subscriptions {
   // When Tick next has something to do; Time::max() if nothing is scheduled.
   Time NextDeadline() const;
 
+  // ---- the catalog (a reload) ----
+  // Replaces the catalog by `next`; `changes` is DiffCatalogs(catalog(), next). Queries not in
+  // `changes` keep their pollers and streams (their access rules and the sources' caps are
+  // taken from `next`). Then:
+  //  - removed: each local subscriber of its topics gets an error update "query 'Q' was removed
+  //    from the catalog" and its subscription ends (Outputs::unsubscribed, unwatch); this node's
+  //    pollers of them stop;
+  //  - changed: standalone, each running poller of its topics restarts at a new epoch
+  //    (RestartPoller: subscribers stay and follow the new epoch from its snapshot); in a cluster
+  //    the Registry must re-register the topics this node polls (Node::ReplaceCatalog), so they
+  //    are left to it; new key columns apply to the next snapshot of every stream;
+  //  - added: joins of them succeed from now on.
+  // Returns how many pollers restarted.
+  size_t ReplaceCatalog(Time now, Catalog next, const CatalogChanges& changes, Outputs& out);
+
   // ---- cluster mode (standalone = false) ----
   // Starts this node's poller for `topic` at `epoch`; its first poll is due now. Already running:
   // a higher `epoch` is adopted (seq restarts at 0, the next good poll publishes a snapshot, and a
@@ -161,6 +176,9 @@ class Subscriptions {
   // parse, names an unknown query or lacks its parameters (nothing changes then). Works
   // standalone too, but there the linger may stop the poller again.
   Status StartPoller(Time now, const std::string& topic, uint64_t epoch, Outputs& out);
+  // Whether this node's catalog can poll `topic`: it parses and names a query of the catalog
+  // with exactly its parameters.
+  bool CanPoll(const std::string& topic) const;
   // Stops this node's poller for `topic` (nothing when none runs). Local subscribers stay.
   void StopPoller(Time now, const std::string& topic, Outputs& out);
   // Stops `topic`'s poller and starts it again at a new epoch, as this node's own stream: local

@@ -41,21 +41,23 @@ std::string Serving(const core::Node& node) {
 
 proto::AdminReply Info(AdminContext& ctx, const proto::AdminRequest&) {
   proto::AdminReply r;
-  r.columns = {"node",      "version", "client_endpoint", "admin_endpoint", "pid",
-               "uptime_ms", "topics",  "subscribers",     "serving"};
+  r.columns = {"node",   "version",     "client_endpoint", "admin_endpoint", "pid",    "uptime_ms",
+               "topics", "subscribers", "serving",         "config",         "catalog"};
   const core::Subscriptions& subs = ctx.node.subscriptions();
   r.rows.push_back({ctx.node.name(), std::string(Version()), ctx.client_endpoint,
                     ctx.admin_endpoint, Int(static_cast<uint64_t>(getpid())),
                     Ms(ctx.now - ctx.started), Int(subs.topic_count()),
-                    Int(subs.subscription_count()), Serving(ctx.node)});
+                    Int(subs.subscription_count()), Serving(ctx.node), ctx.config,
+                    core::DigestText(core::CatalogDigest(subs.catalog()))});
   return r;
 }
 
 proto::AdminReply Queries(AdminContext& ctx, const proto::AdminRequest&) {
   proto::AdminReply r;
-  r.columns = {"name", "params", "source", "interval_ms", "key"};
+  r.columns = {"name", "params", "source", "interval_ms", "key", "digest"};
   for (const auto& [name, q] : ctx.node.subscriptions().catalog().queries)
-    r.rows.push_back({name, Join(q.params), q.source, Ms(q.interval), Join(q.key)});
+    r.rows.push_back(
+        {name, Join(q.params), q.source, Ms(q.interval), Join(q.key), core::DigestText(q.digest)});
   return r;
 }
 

@@ -5,8 +5,12 @@
 //
 // Tables (a row per node in a cluster-wide answer; PROTOCOL.md, "admin"):
 //   info      node, version, client_endpoint, admin_endpoint, pid, uptime_ms, topics, subscribers,
-//             serving ("yes", "yes, as a cluster of one: ...", "no: <why>")
-//   queries   name, params, source, interval_ms, key
+//             serving ("yes", "yes, as a cluster of one: ...", "no: <why>"), config (the
+//             configuration file's last load or reload: "loaded at HH:MM:SS", "reload failed
+//             at HH:MM:SS: <why>"), catalog (core::CatalogDigest, 16 hex digits: nodes with
+//             different ones hold different catalogs)
+//   queries   name, params, source, interval_ms, key, digest (config::QueryDigest: the SQL too);
+//             cluster-wide, one row per definition with the nodes holding it (admin_fanout.cpp)
 //   subs      topic, owner, epoch, seq, subscribers, polls, errors, last_poll_ms, state,
 //             cluster_subscribers, nodes, claims (admin_views.cpp)
 //   members   name, incarnation, gossip_endpoint, rpc_endpoint, state, version, last_heard_ms,
@@ -41,7 +45,9 @@ struct AdminContext {
   const std::string& admin_endpoint;
   Time started;          // when the node started, for uptime
   uint32_t stall_after;  // [node] stall_after
-  core::Actions& out;    // what a command makes the node decide, for the Server to carry out
+  // The configuration's state: "loaded HH:MM:SS" or "reload failed at HH:MM:SS: <why>".
+  const std::string& config;
+  core::Actions& out;  // what a command makes the node decide, for the Server to carry out
 };
 
 struct AdminCommand {

@@ -76,6 +76,13 @@ Status Server::ReloadKeys() {
   return Status::Ok();
 }
 
+core::Node::CatalogReplaced Server::ReplaceCatalog(core::Catalog catalog) {
+  core::Actions out;
+  core::Node::CatalogReplaced r = node_.ReplaceCatalog(env_.Now(), std::move(catalog), out);
+  Carry(out);
+  return r;
+}
+
 Status Server::Run(int stop_fd, int reload_fd) {
   std::vector<zmq::pollitem_t> items = {
       {static_cast<void*>(client_.socket()), 0, ZMQ_POLLIN, 0},
@@ -112,7 +119,11 @@ Status Server::Run(int stop_fd, int reload_fd) {
       char drain[128 * 16];  // signalfd_siginfo is 128 bytes
       while (read(reload_fd, drain, sizeof drain) > 0) {
       }
-      ReloadKeys();
+      if (reload_) {
+        reload_();
+      } else {
+        ReloadKeys();
+      }
     }
     if (cluster_) {
       bool readable = false;
@@ -169,6 +180,7 @@ AdminContext Server::Context(Time now, core::Actions& out) {
                       admin_.endpoint(),
                       started_,
                       options_.stall_after,
+                      config_state_,
                       out};
 }
 

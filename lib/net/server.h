@@ -89,8 +89,19 @@ class Server {
   Status Bind();
   // Serves until `stop_fd` (a signalfd or eventfd) becomes readable; then a cluster member leaves
   // gracefully. An error when the cluster refused this node. When `reload_fd` (a signalfd for
-  // SIGHUP; -1: none) becomes readable, it is drained and ReloadKeys() runs.
+  // SIGHUP; -1: none) becomes readable, it is drained and the reload handler runs (OnReload;
+  // without one, ReloadKeys()).
   Status Run(int stop_fd, int reload_fd = -1);
+  // What SIGHUP does, on the event loop: the daemon's reload of its configuration file, which
+  // applies what changed through ReplaceCatalog, the PollRunner and ReloadKeys.
+  void OnReload(std::function<void()> reload) { reload_ = std::move(reload); }
+  // Replaces the node's catalog now (core::Node::ReplaceCatalog) and carries out what it decided:
+  // errors to the subscribers of removed queries, restarted pollers, released claims.
+  core::Node::CatalogReplaced ReplaceCatalog(core::Catalog catalog);
+  // The configuration's state for `livepoll status` (AdminContext::config).
+  void SetConfigState(std::string state) { config_state_ = std::move(state); }
+  // The node's counters (the reload counts config_reloads and config_reload_failures).
+  core::Counters& counters() { return node_.counters(); }
   // Reads the key folders again (SecurityOptions::dirs) and, when all of them read well, judges
   // new connections by them; else keeps the old sets and says why. Ok without keys.
   Status ReloadKeys();
@@ -172,6 +183,8 @@ class Server {
   AdminFanout fanout_;
   NodeHistograms histograms_;
   std::unordered_map<uint64_t, Time> polls_started_;  // poll id -> its submission to the runner
+  std::function<void()> reload_;
+  std::string config_state_;
 };
 
 }  // namespace livepoll::net

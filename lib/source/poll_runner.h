@@ -6,8 +6,12 @@
 // A worker opens its connection lazily and drops it after any failed query, so a database restart
 // or a dropped connection heals on a later poll; how soon is the caller's back-off.
 //
-// Thread safety: Submit, TakeCompletions and wake_fd are for the owning thread; the workers are
-// internal.
+// The sources and queries can be replaced while it runs (Replace, a SIGHUP): a changed source's
+// workers are replaced by new ones that open new connections, and a changed query's SQL is
+// prepared again before its next poll.
+//
+// Thread safety: Submit, Replace, TakeCompletions and wake_fd are for the owning thread; the
+// workers are internal.
 #pragma once
 
 #include <condition_variable>
@@ -70,12 +74,21 @@ class PollRunner {
   // Opens one connection per source and prepares each of its queries, so a query whose SQL or
   // parameters the source refuses is found at start-up. Call before Start.
   CatalogCheck Check();
+  // The same check for a candidate set of sources and queries (a reload), before it is applied.
+  static CatalogCheck CheckCatalog(const std::vector<SourceSpec>& sources,
+                                   const std::vector<QuerySpec>& queries);
   // Starts the workers. Unavailable, and no worker started, when the runner could not create its
   // eventfd at construction (the system's reason named): its completions could not be signalled.
   [[nodiscard]] Status Start();
 
   // Queues a poll for the source's workers. An unknown source or query completes with an error.
   void Submit(PollJob job);
+  // Replaces the sources and queries (REQUIRES: Start succeeded). A source whose plugin, DSN or
+  // connections changed, or that is new, gets new workers and connections; the jobs queued for
+  // the old ones move to them (a poll in flight there completes as usual, then its workers exit).
+  // A removed source's queued jobs complete with NotFound. A query whose SQL or parameters
+  // changed is prepared again before its next run. Returns the names of the sources reopened.
+  std::vector<std::string> Replace(std::vector<SourceSpec> sources, std::vector<QuerySpec> queries);
   // The sources as given (plugin, DSN, connections), by name.
   std::vector<SourceSpec> Sources() const;
   // Readable (level-triggered) while completions wait. REQUIRES: Start succeeded.
@@ -89,9 +102,18 @@ class PollRunner {
 
   Env& env_;
   ResultLimits limits_;
-  std::map<std::string, QuerySpec> queries_;
+  using Queries = std::map<std::string, QuerySpec>;
+  // Shared with the workers, replaced whole by Replace; a worker reads it under queries_mu_.
+  std::shared_ptr<const Queries> Snapshot() const;
+  void StartWorkers(SourceQueue& q);
+
+  mutable std::mutex queries_mu_;
+  std::shared_ptr<const Queries> queries_;
   std::map<std::string, std::unique_ptr<SourceQueue>> sources_;
+  // Queues of replaced sources: their workers may still finish a poll; joined at destruction.
+  std::vector<std::unique_ptr<SourceQueue>> retired_;
   std::vector<std::thread> workers_;
+  bool started_ = false;
   int wake_fd_ = -1;
   int wake_errno_ = 0;  // why eventfd failed, for Start
   std::mutex done_mu_;

@@ -5,7 +5,8 @@
 //       C DEALER connections (one ZeroMQ context, one thread, zmq_poll over all of them), each
 //       joining K topics. Subscription j of client c uses topic index t = (c*K + j) % T (T defaults
 //       to C*K); in a --param format "{t}" becomes t and "{c}" becomes c. Every connection
-//       heartbeats every --heartbeat-ms (1000). Counts joins, updates, errors, seq gaps. Runs
+//       heartbeats every --heartbeat-ms (1000). Counts joins, updates, errors, seq gaps, streams
+//       moved to a new epoch (and those that did not start it with a snapshot). Runs
 //       --seconds S (default 10) or until SIGTERM/SIGINT, then prints its summary.
 //   lp_bench latency --connect EP --db FILE --trials N [--query lat] [--gap-ms G] [--json]
 //       Creates table lat(id, v) in the SQLite FILE, watches query Q with id=1 (the daemon's
@@ -197,6 +198,9 @@ struct WatchStats {
   uint64_t joins_sent = 0, joined = 0, join_errors = 0, errors = 0, updates = 0, snapshots = 0,
            diffs = 0, update_errors = 0, seq_gaps = 0, heartbeats_sent = 0, heartbeats_received = 0,
            decode_failures = 0, send_failures = 0, other = 0;
+  // A topic's stream moved to a higher epoch (a failover, a reload), and of those, how many did
+  // not begin with a snapshot (a broken stream).
+  uint64_t new_epochs = 0, epochs_without_snapshot = 0;
   std::map<std::string, uint64_t> error_codes;
   std::optional<double> all_joined_ms;
 };
@@ -326,6 +330,10 @@ int Watchers(const Args& a) {
           auto [it, fresh] = c.last.try_emplace(u->topic, u->epoch, u->seq);
           if (!fresh) {
             if (it->second.first == u->epoch && u->seq > it->second.second + 1) st.seq_gaps++;
+            if (u->epoch > it->second.first) {
+              st.new_epochs++;
+              if (u->kind != proto::UpdateKind::kSnapshot) st.epochs_without_snapshot++;
+            }
             it->second = {u->epoch, u->seq};
           }
         } else if (std::holds_alternative<proto::Joined>(*m)) {
@@ -355,12 +363,13 @@ int Watchers(const Args& a) {
         ",\"update_errors\":%" PRIu64 ",\"seq_gaps\":%" PRIu64 ",\"errors\":%" PRIu64
         ",\"join_errors\":%" PRIu64 ",\"error_codes\":{%s},\"heartbeats_sent\":%" PRIu64
         ",\"heartbeats_received\":%" PRIu64 ",\"decode_failures\":%" PRIu64
-        ",\"send_failures\":%" PRIu64 "}\n",
+        ",\"send_failures\":%" PRIu64 ",\"new_epochs\":%" PRIu64
+        ",\"epochs_without_snapshot\":%" PRIu64 "}\n",
         clients, per_client, distinct, elapsed, st.joins_sent, st.joined,
         st.all_joined_ms ? std::to_string(*st.all_joined_ms).c_str() : "null", st.updates,
         st.snapshots, st.diffs, st.update_errors, st.seq_gaps, st.errors, st.join_errors,
         codes.c_str(), st.heartbeats_sent, st.heartbeats_received, st.decode_failures,
-        st.send_failures);
+        st.send_failures, st.new_epochs, st.epochs_without_snapshot);
   } else {
     std::printf(
         "watchers: %ld clients x %ld topics (%ld distinct) for %.1fs: %" PRIu64 "/%" PRIu64

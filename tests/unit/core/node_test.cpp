@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <set>
 
+#include "core/placement.h"
+
 namespace livepoll::core {
 namespace {
 
@@ -124,14 +126,14 @@ TEST(Node, AloneUnderMajorityTellsItsSubscribersWhyNobodyServesThem) {
 // dropped, as ZeroMQ's slow joiner drops the first frames after a subscription.
 class TwoNodes : public ::testing::Test {
  protected:
-  TwoNodes() {
+  explicit TwoNodes(Placement placement = Placement::kLocal) {
     for (int i = 0; i < 2; ++i) {
       NodeOptions o;
       o.subscriptions.node = Name(i);
       o.subscriptions.client_timeout = 1h;
       NodeClusterOptions& c = o.cluster.emplace();
       c.self = {Name(i), 1};
-      c.state.registry.placement = Placement::kLocal;  // the first subscriber's node owns
+      c.state.registry.placement = placement;  // kLocal: the first subscriber's node owns
       nodes_.push_back(std::make_unique<Node>(OneQuery(), o));
     }
     Actions a;
@@ -196,6 +198,85 @@ class TwoNodes : public ::testing::Test {
   int replies_[2] = {0, 0};
   bool drop_publish_ = false;
 };
+
+class TwoHashedNodes : public TwoNodes {
+ protected:
+  TwoHashedNodes() : TwoNodes(Placement::kHashed) {}
+};
+
+// A node whose catalog lacks a topic's query (it reloaded a file without it, or its file drifted)
+// is never placed as the topic's owner: the next candidate registers it and polls. Before, the
+// first in rendezvous order registered, logged "cannot poll", and its subscribers got nothing.
+TEST_F(TwoHashedNodes, PlacementSkipsANodeWithoutTheQuery) {
+  // A query that rendezvous hashing gives to n1 first.
+  std::string name;
+  for (int i = 0; i < 100 && name.empty(); ++i) {
+    const std::string q = "q" + std::to_string(i);
+    if (RendezvousOrder(q, {"n0", "n1"})[0] == "n1") name = q;
+  }
+  ASSERT_FALSE(name.empty());
+  Catalog with = OneQuery();
+  with.queries[name] = {name, "db", {}, {}, 1s, 0.0};
+  Actions a;
+  N(0).ReplaceCatalog(now_, with, a);  // n1 has only "q"
+  Carry(0, a);
+  ASSERT_TRUE(N(0).Join(now_, 1, name, {}, a).ok());
+  Carry(0, a);
+  RunFor(3s);  // past a takeover_timeout
+  EXPECT_TRUE(polls_[1].empty());
+  ASSERT_FALSE(polls_[0].empty());
+  EXPECT_EQ(polls_[0][0].query, name);
+  for (int i = 0; i < 2; ++i) {
+    std::optional<Claim> owner = N(i).cluster()->registry().Owner(name);
+    ASSERT_TRUE(owner) << Name(i);
+    EXPECT_EQ(owner->owner.name, "n0") << Name(i);
+  }
+}
+
+// The owner of a topic whose query changes releases it, and it is registered again at a higher
+// epoch: the other node's subscribers follow the new epoch from a snapshot.
+TEST_F(TwoNodes, AChangedQueryIsRegisteredAgainAtAHigherEpoch) {
+  Actions a;
+  ASSERT_TRUE(N(0).Join(now_, 1, "q", {}, a).ok());  // n0 owns (placement local)
+  Carry(0, a);
+  Actions b;
+  ASSERT_TRUE(N(1).Join(now_, 9, "q", {}, b).ok());
+  Carry(1, b);
+  RunFor(50ms);
+  ASSERT_EQ(polls_[0].size(), 1u);
+  Actions done;
+  N(0).PollDone(now_, polls_[0][0].poll_id, Rows(5), done);
+  Carry(0, done);
+  RunFor(50ms);
+  ASSERT_FALSE(Updates(1).empty());
+  const uint64_t before = Updates(1).back().epoch;
+
+  Catalog changed = OneQuery();
+  changed.queries["q"].digest = 7;  // its SQL changed
+  polls_[0].clear();
+  for (int i = 0; i < 2; ++i) {
+    Actions r;
+    N(i).ReplaceCatalog(now_, changed, r);
+    Carry(i, r);
+  }
+  RunFor(2s);
+  // Placement may choose either node now; whichever registered polls at a higher epoch.
+  const int owner = polls_[0].empty() ? 1 : 0;
+  ASSERT_FALSE(polls_[owner].empty());
+  Actions again;
+  N(owner).PollDone(now_, polls_[owner].back().poll_id, Rows(6), again);
+  Carry(owner, again);
+  RunFor(100ms);
+  for (int i = 0; i < 2; ++i) {
+    const std::vector<proto::Update> got = Updates(i);
+    ASSERT_FALSE(got.empty()) << Name(i);
+    EXPECT_EQ(got.back().kind, proto::UpdateKind::kSnapshot) << Name(i);
+    EXPECT_GT(got.back().epoch, before) << Name(i);
+    EXPECT_EQ(got.back().rows, Rows(6).rows) << Name(i);
+    for (const proto::Update& u : got) EXPECT_NE(u.kind, proto::UpdateKind::kError) << Name(i);
+    EXPECT_EQ(N(i).subscriptions().subscription_count(), 1u) << Name(i);
+  }
+}
 
 TEST_F(TwoNodes, JoinEachOther) {
   for (int i = 0; i < 2; ++i) {

@@ -54,6 +54,42 @@ TEST(PollRunner, RunsPollsAndSignalsTheirCompletions) {
   EXPECT_EQ(done[0].result->rows.size(), 3u);
 }
 
+// A reload (SIGHUP): a query's new SQL is prepared again on the connection that ran the old one;
+// a source whose DSN changed gets new workers (named in the answer); a removed source's polls
+// fail with NotFound.
+TEST(PollRunner, ReplaceTakesNewSqlAndReopensChangedSources) {
+  std::shared_ptr<Plugin> memory = Fixture("memory");
+  PollRunner runner(Env::Real(), {{"mem", memory, "test", 1}}, {{"q", "mem", "rows 3", {}}});
+  ASSERT_TRUE(runner.Start().ok());
+  runner.Submit({1, "q", "mem", {}});
+  std::vector<PollCompletion> done = Await(runner, 1);
+  ASSERT_EQ(done.size(), 1u);
+  ASSERT_TRUE(done[0].result.ok()) << done[0].result.status().ToString();
+  EXPECT_EQ(done[0].result->rows.size(), 3u);
+
+  EXPECT_TRUE(runner.Replace({{"mem", memory, "test", 1}}, {{"q", "mem", "rows 5", {}}}).empty());
+  runner.Submit({2, "q", "mem", {}});
+  done = Await(runner, 1);
+  ASSERT_EQ(done.size(), 1u);
+  ASSERT_TRUE(done[0].result.ok()) << done[0].result.status().ToString();
+  EXPECT_EQ(done[0].result->rows.size(), 5u);
+
+  EXPECT_EQ(runner.Replace({{"mem", memory, "other", 2}}, {{"q", "mem", "rows 2", {}}}),
+            std::vector<std::string>{"mem"});
+  EXPECT_EQ(runner.Sources()[0].connections, 2);
+  runner.Submit({3, "q", "mem", {}});
+  done = Await(runner, 1);
+  ASSERT_EQ(done.size(), 1u);
+  ASSERT_TRUE(done[0].result.ok()) << done[0].result.status().ToString();
+  EXPECT_EQ(done[0].result->rows.size(), 2u);
+
+  runner.Replace({}, {});
+  runner.Submit({4, "q", "mem", {}});
+  done = Await(runner, 1);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].result.status().code(), Status::Code::kNotFound);
+}
+
 TEST(PollRunner, PollThePluginBrokeFailsAndTheNextOneRuns) {
   PollRunner runner(Env::Real(), {{"bad", Fixture("hostile"), "test", 1}},
                     {{"huge", "bad", "huge text", {}}, {"fine", "bad", "ok", {}}});
