@@ -8,7 +8,6 @@
 // each operation's completion is a member function, its state the members.
 #pragma once
 
-// Before Asio: Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
