@@ -247,4 +247,31 @@ std::string JoinResponse(const proto::Update& u, bool asked_resume) {
   return out;
 }
 
+std::string PresenceMap(const std::vector<PresenceView>& presences) {
+  std::string out = "{";
+  for (size_t i = 0; i < presences.size(); ++i) {
+    const PresenceView& p = presences[i];
+    const bool first_of_key = i == 0 || presences[i - 1].key != p.key;
+    if (first_of_key) {
+      if (i > 0) out += "]},";
+      AppendJsonString(out, p.key);
+      out += ":{\"metas\":[";
+    } else {
+      out += ",";
+    }
+    Json meta = Json::parse(p.meta, nullptr, /*allow_exceptions=*/false);
+    if (!meta.is_object()) meta = Json::object();
+    meta["phx_ref"] = p.ref;
+    out += meta.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  if (!presences.empty()) out += "]}";
+  out += "}";
+  return out;
+}
+
+std::string PresenceDiff(const std::vector<PresenceView>& joins,
+                         const std::vector<PresenceView>& leaves) {
+  return "{\"joins\":" + PresenceMap(joins) + ",\"leaves\":" + PresenceMap(leaves) + "}";
+}
+
 }  // namespace livepoll::gateway

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "livepoll/status.h"
 #include "proto/messages.h"
@@ -96,5 +97,19 @@ std::string UpdatePayload(const proto::Update& u);
 // The ok response of a join that the update `u` answers: UpdatePayload(u) with `"resumed": false`
 // when the join asked to resume (the stream starts again from `u`, a snapshot or an error).
 std::string JoinResponse(const proto::Update& u, bool asked_resume);
+
+// ---- Phoenix Presence ----
+// One presence as a client is shown it: who (key), what it said of itself (meta, a JSON object's
+// text) and phx_ref (unique per join with presence).
+struct PresenceView {
+  std::string key, meta, ref;
+};
+// `{KEY: {"metas": [{...meta, "phx_ref": REF}, ...]}, ...}`, the presences grouped by key (in
+// the order given; presences of one key must be adjacent). A meta that is not a JSON object
+// (a peer's is bounded but was never parsed here) shows as `{}` plus its phx_ref.
+std::string PresenceMap(const std::vector<PresenceView>& presences);
+// The payload of presence_diff: `{"joins": PresenceMap(joins), "leaves": PresenceMap(leaves)}`.
+std::string PresenceDiff(const std::vector<PresenceView>& joins,
+                         const std::vector<PresenceView>& leaves);
 
 }  // namespace livepoll::gateway

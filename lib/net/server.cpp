@@ -126,8 +126,9 @@ Status Server::Run(int stop_fd, int reload_fd) {
       bool readable = false;
       for (size_t i = cluster_items; i < items.size(); ++i) readable |= items[i].revents != 0;
       core::Actions out;
-      if (readable) cluster_->OnReadable(env_.Now(), out);
-      Carry(out);
+      const Time read_at = env_.Now();
+      if (readable) cluster_->OnReadable(read_at, out);
+      Carry(out, read_at);
       if (!node_.refusal().empty())
         return Status::InvalidArgument("the cluster refused this node: " + node_.refusal());
     }
@@ -149,8 +150,13 @@ Status Server::Run(int stop_fd, int reload_fd) {
         if (!c.result.ok() && source::IsResultTooLarge(c.result.status()))
           node_.counters().results_too_large++;
         core::Actions out;
-        node_.PollDone(env_.Now(), c.poll_id, std::move(c.result), out);
-        Carry(out);
+        const Time done_at = env_.Now();
+        if (auto started = polls_started_.find(c.poll_id); started != polls_started_.end()) {
+          histograms_.poll_duration.Observe(done_at - started->second);
+          polls_started_.erase(started);
+        }
+        node_.PollDone(done_at, c.poll_id, std::move(c.result), out);
+        Carry(out, done_at);
       }
     }
     ServeFanout(env_.Now());
@@ -505,26 +511,35 @@ void Server::PeerGone(const std::string& peer) {
   Carry(out);
 }
 
-void Server::Carry(core::Actions& out) {
+void Server::Carry(core::Actions& out, std::optional<Time> data_since) {
   // Peers first: an update published reaches them before anything decided after it.
   if (cluster_) cluster_->Carry(out.transport);
-  for (core::PollRequest& p : out.polls)
+  for (core::PollRequest& p : out.polls) {
+    polls_started_[p.poll_id] = env_.Now();
     runner_.Submit({p.poll_id, std::move(p.query), std::move(p.source), std::move(p.params)});
+  }
   for (const core::Delivery& d : out.deliveries) {
-    if (gateway_) {
-      if (const auto* u = std::get_if<proto::Update>(&d.message)) CarryToWs(*u, d.clients);
-    }
+    const auto* u = std::get_if<proto::Update>(&d.message);
+    bool handed = gateway_ && u != nullptr && CarryToWs(*u, d.clients);
     Outgoing m;
-    m.payload = std::make_shared<const std::string>(proto::Encode(d.message));  // once for all
-    if (const auto* u = std::get_if<proto::Update>(&d.message)) {
-      m.topic = u->topic;
-      m.snapshot = u->kind == proto::UpdateKind::kSnapshot;
-    }
     for (core::ClientId c : d.clients) {
       auto peer = client_peers_.find(c);
       if (peer == client_peers_.end()) continue;
+      if (!m.payload) {  // once for all, and only when a ZeroMQ client gets it
+        m.payload = std::make_shared<const std::string>(proto::Encode(d.message));
+        if (u != nullptr) {
+          m.topic = u->topic;
+          m.snapshot = u->kind == proto::UpdateKind::kSnapshot;
+        }
+      }
       SendToClient(peer->second, m);
+      handed = true;
     }
+    if (handed && data_since && !m.topic.empty())
+      histograms_.poll_to_delivery.Observe(env_.Now() - *data_since);
+  }
+  if (gateway_) {
+    for (const core::PresenceDelivery& p : out.presence) CarryPresenceToWs(p);
   }
   for (core::ClientId c : out.dropped_clients) {
     if (auto ws = ws_clients_.find(c); ws != ws_clients_.end()) {
@@ -542,6 +557,27 @@ void Server::Carry(core::Actions& out) {
   }
   for (const core::NodeEvent& e : out.events) LogEvent(e);
   out = {};
+}
+
+HttpResponse Server::HttpGet(std::string_view path, uint64_t ws_clients) {
+  path = path.substr(0, path.find('?'));
+  const Time now = env_.Now();
+  HttpResponse r;
+  if (path == "/metrics") {
+    MetricsView v = MetricsOf(node_, now);
+    v.clients_by_protocol = {{"ws", ws_clients}, {"zmq", client_peers_.size()}};
+    v.histograms = &histograms_;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = RenderMetrics(v);
+  } else if (path == "/healthz") {
+    Health h = CheckHealth(HealthOf(node_, now));
+    r.status = h.status;
+    r.body = h.reason + "\n";
+  } else {
+    r.status = 404;
+    r.body = "not found\n";
+  }
+  return r;
 }
 
 void Server::OnAdminFrame(const RouterEndpoint::Frame& f) {

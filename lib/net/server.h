@@ -24,6 +24,7 @@
 #include "net/admin_fanout.h"
 #include "net/cluster.h"
 #include "net/curve_keys.h"
+#include "net/metrics.h"
 #include "net/router_endpoint.h"
 #include "net/zap_handler.h"
 #include "proto/messages.h"
@@ -68,6 +69,13 @@ struct ServerOptions {
 // it. What a client can make the server hold: client_queue_bytes plus one message, plus
 // kClientSndhwm messages in ZeroMQ.
 
+// An answer of the node's HTTP side (what the WebSocket gateway's listener sends back).
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
 class Server {
  public:
   // `node` and `runner` must outlive the Server; `runner` must be started before Run.
@@ -82,6 +90,13 @@ class Server {
   // Reads the key folders again (SecurityOptions::dirs) and, when all of them read well, judges
   // new connections by them; else keeps the old sets and says why. Ok without keys.
   Status ReloadKeys();
+
+  // GET `path` (a query string is ignored) on the node's HTTP side: `/metrics`, the Prometheus
+  // text format 0.0.4 (metrics.h); `/healthz`, 200 "ok" when the node serves, else 503 and why
+  // (CheckHealth), one line; 404 for any other path. `ws_clients`: the WebSocket gateway's
+  // connected clients, for livepoll_clients{protocol="ws"}. Call on the event loop's thread.
+  HttpResponse HttpGet(std::string_view path, uint64_t ws_clients = 0);
+  const NodeHistograms& histograms() const { return histograms_; }
 
   const std::string& client_endpoint() const { return client_.endpoint(); }
   const std::string& admin_endpoint() const { return admin_.endpoint(); }
@@ -104,8 +119,10 @@ class Server {
   void StartFanout(const std::string& peer, const proto::AdminRequest& req);
   // Other nodes' calls and answers, and the fan-outs that are done.
   void ServeFanout(Time now);
-  // Carries out what the node decided (and empties `out`).
-  void Carry(core::Actions& out);
+  // Carries out what the node decided (and empties `out`). `data_since`: when the event loop got
+  // the data the decision was made of (a poll's result, peers' frames), for the poll -> delivery
+  // histogram.
+  void Carry(core::Actions& out, std::optional<Time> data_since = std::nullopt);
   // A message for a client, as queued: its encoding (shared by every client it goes to) and, for
   // an update, its topic and whether it is a snapshot.
   struct Outgoing {
@@ -140,6 +157,8 @@ class Server {
     std::string join_ref_of_reply;  // the phx_join's ref, while its reply waits (pending)
     bool pending = false;           // the join's reply waits for the topic's first update
     bool asked_resume = false;
+    // Presence pushes decided while the reply waits: they follow it.
+    std::vector<std::shared_ptr<const gateway::OutMessage>> held;
   };
   struct WsClient {
     gateway::ConnId conn = 0;
@@ -151,14 +170,15 @@ class Server {
   void OnWsLeave(const gateway::LeaveAsked& l);
   // What a token proves; counted in tokens_accepted or tokens_refused.
   core::ClientIdentity VerifyClientToken(const std::string& token);
-  // The deliveries' part for WebSocket clients, `u` encoded once per channel topic.
-  void CarryToWs(const proto::Update& u, const std::vector<core::ClientId>& clients);
+  // The deliveries' part for WebSocket clients, `u` encoded once per channel topic. Whether any
+  // socket got it.
+  bool CarryToWs(const proto::Update& u, const std::vector<core::ClientId>& clients);
+  // presence_state or presence_diff to the WebSocket clients of `p`, once per channel topic.
+  void CarryPresenceToWs(const core::PresenceDelivery& p);
   // Keeps the WebSocket clients alive in the core: their liveness is the gateway's idle timeout.
   void RefreshWsClients(Time now);
   // The gateway thread's counts, into the node's counters.
   void CopyGatewayCounters();
-  // The page of the daemon's HTTP GET `path` (/metrics, /healthz): its body, status and type.
-  std::string HttpGet(const std::string& path, int& status, std::string& content_type);
 
   Env& env_;
   ServerOptions options_;
@@ -183,6 +203,8 @@ class Server {
   std::unordered_map<core::ClientId, WsClient> ws_clients_;
   std::unordered_map<gateway::ConnId, core::ClientId> ws_ids_;
   Time next_ws_refresh_{};
+  NodeHistograms histograms_;
+  std::unordered_map<uint64_t, Time> polls_started_;  // poll id -> its submission to the runner
 };
 
 }  // namespace livepoll::net

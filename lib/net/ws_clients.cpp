@@ -73,10 +73,9 @@ void Server::OnGatewayEvents() {
       node_.Resend(env_.Now(), id->second, r->topic, out);
       Carry(out);
     } else if (auto* get = std::get_if<gateway::HttpGet>(&e)) {
-      int status = 404;
-      std::string content_type = "text/plain";
-      std::string body = HttpGet(get->path, status, content_type);
-      gateway_->AnswerHttp(get->request, status, std::move(content_type), std::move(body));
+      CopyGatewayCounters();
+      HttpResponse r = HttpGet(get->path, ws_clients_.size());
+      gateway_->AnswerHttp(get->request, r.status, std::move(r.content_type), std::move(r.body));
     }
   }
 }
@@ -104,8 +103,10 @@ void Server::OnWsJoin(gateway::JoinAsked& j) {
     resume = core::StreamPosition{j.join.resume->owner, j.join.resume->owner_session,
                                   j.join.resume->epoch, j.join.resume->seq};
   Result<proto::Params> params = node_.AuthorizeJoin(j.query, who, j.params, UnixNow());
+  std::optional<core::PresenceMeta> presence;
+  if (j.join.presence) presence = core::PresenceMeta{j.join.presence->key, j.join.presence->meta};
   Result<core::Subscriptions::Joined> joined =
-      params.ok() ? node_.Join(now, client, j.query, *params, out, resume)
+      params.ok() ? node_.Join(now, client, j.query, *params, out, resume, presence)
                   : Result<core::Subscriptions::Joined>(params.status());
   if (!joined.ok()) {
     gateway_->Send({j.conn}, Reply(j.join_ref, j.ref, j.topic, false,
@@ -113,8 +114,6 @@ void Server::OnWsJoin(gateway::JoinAsked& j) {
     Carry(out);
     return;
   }
-  // PRESENCE: j.join.presence ({key, meta}, validated by the gateway) is where this join's
-  // presence entry comes from once the core carries a key and meta per subscriber.
   WsChannel& ch = ws.channels[joined->topic];
   ch.topic = j.topic;
   ch.join_ref = j.join_ref;
@@ -146,9 +145,10 @@ void Server::OnWsLeave(const gateway::LeaveAsked& l) {
   Carry(out);
 }
 
-void Server::CarryToWs(const proto::Update& u, const std::vector<core::ClientId>& clients) {
+bool Server::CarryToWs(const proto::Update& u, const std::vector<core::ClientId>& clients) {
   // Channel topic -> its sockets; usually one channel topic per core topic.
   std::map<std::string, std::vector<gateway::ConnId>> by_channel;
+  bool handed = false;
   for (core::ClientId c : clients) {
     auto ws = ws_clients_.find(c);
     if (ws == ws_clients_.end()) continue;
@@ -164,17 +164,56 @@ void Server::CarryToWs(const proto::Update& u, const std::vector<core::ClientId>
                                    gateway::JoinResponse(u, channel.asked_resume)),
               u.topic, u.kind == proto::UpdateKind::kSnapshot}));
       channel.join_ref_of_reply.clear();
+      for (auto& m : channel.held) gateway_->Send({ws->second.conn}, std::move(m));
+      channel.held.clear();
+      handed = true;
       continue;
     }
     by_channel[channel.topic].push_back(ws->second.conn);
   }
-  if (by_channel.empty()) return;
+  if (by_channel.empty()) return handed;
   const std::string payload = gateway::UpdatePayload(u);
   for (auto& [topic, conns] : by_channel) {
     gateway_->Send(std::move(conns),
                    std::make_shared<const gateway::OutMessage>(gateway::OutMessage{
                        gateway::EncodePush("null", topic, gateway::PushEvent(u.kind), payload),
                        u.topic, u.kind == proto::UpdateKind::kSnapshot}));
+  }
+  return true;
+}
+
+namespace {
+
+std::vector<gateway::PresenceView> Views(const std::vector<core::PresenceItem>& items) {
+  std::vector<gateway::PresenceView> v;
+  v.reserve(items.size());
+  for (const core::PresenceItem& i : items) v.push_back({i.key, i.meta, i.ref});
+  return v;
+}
+
+}  // namespace
+
+void Server::CarryPresenceToWs(const core::PresenceDelivery& p) {
+  const std::string payload = p.state ? gateway::PresenceMap(Views(p.joins))
+                                      : gateway::PresenceDiff(Views(p.joins), Views(p.leaves));
+  const char* event = p.state ? "presence_state" : "presence_diff";
+  std::map<std::string, std::vector<gateway::ConnId>> by_channel;
+  for (core::ClientId c : p.clients) {
+    auto ws = ws_clients_.find(c);
+    if (ws == ws_clients_.end()) continue;
+    auto ch = ws->second.channels.find(p.topic);
+    if (ch == ws->second.channels.end()) continue;
+    if (ch->second.pending) {  // after the join's reply
+      ch->second.held.push_back(std::make_shared<const gateway::OutMessage>(gateway::OutMessage{
+          gateway::EncodePush("null", ch->second.topic, event, payload), "", false}));
+      continue;
+    }
+    by_channel[ch->second.topic].push_back(ws->second.conn);
+  }
+  for (auto& [topic, conns] : by_channel) {
+    gateway_->Send(std::move(conns),
+                   std::make_shared<const gateway::OutMessage>(gateway::OutMessage{
+                       gateway::EncodePush("null", topic, event, payload), "", false}));
   }
 }
 
@@ -197,13 +236,6 @@ void Server::CopyGatewayCounters() {
   c.ws_http_requests = s.http_requests;
   c.ws_slow_consumer_resets = s.slow_consumer_resets;
   c.ws_updates_dropped_slow_client = s.updates_dropped_slow_client;
-}
-
-std::string Server::HttpGet(const std::string& path, int& status, std::string& content_type) {
-  CopyGatewayCounters();
-  content_type = "text/plain; charset=utf-8";
-  status = 404;
-  return "no page at " + path + " yet\n";
 }
 
 }  // namespace livepoll::net

@@ -125,7 +125,8 @@ std::vector<Seed> ClusterFrames() {
       {"r.vote-denied",
        RegistryMessage(RegistryVote{Id("b", 2), 5, "q?x=1", false, Id("c", 9), 2})},
   };
-  // The same bodies for presence and claims (their entries are both [topic, uint] on the wire).
+  // The same bodies for presence and claims (their entries are both [topic, uint] on the wire,
+  // but for a presence entry with a key, below).
   auto replication = []<typename Entry>(Entry) {
     return std::vector<std::pair<std::string, ReplicaMessage<Entry>>>{
         {"delta", ReplicaDelta<Entry>{Id("a", 1), 4, 6, {{"q?x=1", 10}, {"q", 11}}, {{"r", 3}}}},
@@ -140,6 +141,13 @@ std::vector<Seed> ClusterFrames() {
     node.emplace_back("p." + presence[i].first, presence[i].second);
     node.emplace_back("r." + claims[i].first, RegistryMessage(ClaimsMessage{claims[i].second}));
   }
+  // Presence entries of viewers that joined with presence: [topic, uint, key, meta, ref].
+  const PresenceEntry ann{"q", 12, "ann", R"({"device":"phone","n":[1,2]})", 3};
+  const PresenceEntry bob{"q?x=1", 13, "bob", "{}", 4};
+  node.emplace_back("p.delta-presence",
+                    PresenceMessage(PresenceDelta{Id("a", 1), 6, 8, {ann, {"q", 14}}, {bob}}));
+  node.emplace_back("p.transfer-presence",
+                    PresenceMessage(PresenceTransfer{Id("a", 1), 8, {{"q", 14}, ann, bob}}));
   std::vector<Seed> out;
   for (const auto& [name, m] : node) out.push_back({name, net::EncodeCluster(kCluster, "n1", m)});
 
