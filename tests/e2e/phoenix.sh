@@ -11,17 +11,8 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/cluster_lib.sh"
 
-command -v node >/dev/null || fail "node is not installed (.ci/setup.sh installs Debian's nodejs)"
-command -v npm >/dev/null || fail "npm is not installed (.ci/setup.sh installs Debian's npm)"
-src=$LIVEPOLL_SOURCE_DIR/tests/e2e/phoenix
-# The dependencies, once per lock file's content: a cache folder outside the source tree.
-cache=${LIVEPOLL_NPM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/livepoll-e2e}/phoenix-$(sha256sum "$src/package-lock.json" | cut -c1-16)
-if [[ ! -d $cache/node_modules/phoenix || ! -d $cache/node_modules/ws ]]; then
-  mkdir -p "$cache"
-  cp "$src/package.json" "$src/package-lock.json" "$cache/"
-  (cd "$cache" && npm ci --no-audit --no-fund --loglevel=error) >"$E2E_TMP/npm.log" 2>&1 ||
-    fail "npm ci failed: $(tail -5 "$E2E_TMP/npm.log")"
-fi
+source "$(dirname "$0")/phoenix/npm_lib.sh"
+src=$phoenix_src
 
 db=$E2E_TMP/shop.db
 sql "$db" "CREATE TABLE orders(id INTEGER PRIMARY KEY, region TEXT, customer TEXT, total INTEGER);
@@ -94,7 +85,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nothing")
 
 alice=$("$LIVEPOLL" token --secret "$key" --claim sub=alice --ttl 10m)
 WS="ws://127.0.0.1:$port" DB=$db TOKEN_ALICE=$alice IDLE_MS=$idle_ms \
-  RESTART="bash $E2E_TMP/restart.sh" NODE_PATH=$cache/node_modules \
+  RESTART="bash $E2E_TMP/restart.sh" NODE_PATH=$PHOENIX_NODE_MODULES \
   node "$src/client.js" >"$E2E_TMP/client.out" 2>&1 ||
   fail "phoenix.js client: $(cat "$E2E_TMP/client.out")"
 cat "$E2E_TMP/client.out"
