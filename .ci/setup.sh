@@ -23,7 +23,12 @@ packages=(
   clang-format                                            # the format check (tests/tools)
   systemd dpkg-dev lintian                                # the unit's check; the .debs (cpack)
   postgresql                                              # a throwaway server for the tests
+  curl                                                    # tests/e2e/phoenix.sh: the gateway's HTTP
 )
+# The phoenix.js tests (tests/e2e/phoenix*.sh) run Node; Debian's nodejs and npm (node 18) unless
+# a node with its npm is already there (e.g. from NodeSource, whose nodejs bundles npm and
+# conflicts with Debian's npm package).
+if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -37,6 +37,10 @@ Server::Server(Env& env, ServerOptions options, core::Node& node, source::PollRu
     }
   }
   if (options_.cluster) cluster_ = std::make_unique<Cluster>(ctx_, *options_.cluster, node_);
+  if (options_.gateway) {
+    options_.gateway->queue_bytes = options_.client_queue_bytes;
+    gateway_ = std::make_unique<gateway::Gateway>(*options_.gateway);
+  }
   client_.SetLimits(options_.max_message_size, kClientSndhwm);
   admin_.SetLimits(options_.max_message_size);
 }
@@ -55,6 +59,9 @@ Status Server::Bind() {
   if (Status s = admin_.Bind(options_.admin_bind, admin_keys ? secret : "", kZapDomainAdmin);
       !s.ok())
     return s;
+  if (gateway_) {
+    if (Status s = gateway_->Start(); !s.ok()) return s;
+  }
   if (!cluster_) return Status::Ok();
   core::Actions out;
   Status s = cluster_->Start(env_.Now(), out);
@@ -90,6 +97,8 @@ Status Server::Run(int stop_fd, int reload_fd) {
       {nullptr, runner_.wake_fd(), ZMQ_POLLIN, 0},
       {nullptr, stop_fd, ZMQ_POLLIN, 0},
       {nullptr, reload_fd, static_cast<short>(reload_fd >= 0 ? ZMQ_POLLIN : 0), 0},
+      {nullptr, gateway_ ? gateway_->wake_fd() : -1, static_cast<short>(gateway_ ? ZMQ_POLLIN : 0),
+       0},
   };
   const size_t cluster_items = items.size();
   for (;;) {
@@ -147,6 +156,7 @@ Status Server::Run(int stop_fd, int reload_fd) {
       if (!f) break;
       OnAdminFrame(*f);
     }
+    if (items[5].revents & ZMQ_POLLIN) OnGatewayEvents();
     if (items[2].revents & ZMQ_POLLIN) {
       for (source::PollCompletion& c : runner_.TakeCompletions()) {
         if (!c.result.ok() && source::IsResultTooLarge(c.result.status()))
@@ -162,6 +172,7 @@ Status Server::Run(int stop_fd, int reload_fd) {
       }
     }
     ServeFanout(env_.Now());
+    RefreshWsClients(env_.Now());
     core::Actions out;
     node_.Tick(env_.Now(), out);
     Carry(out);
@@ -189,6 +200,7 @@ proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
     node_.counters().auth_refused = zap_->refused();
     node_.counters().auth_malformed = zap_->malformed();
   }
+  CopyGatewayCounters();
   core::Actions out;
   AdminContext ctx = Context(env_.Now(), out);
   proto::AdminReply reply = RunAdmin(ctx, req);
@@ -520,23 +532,35 @@ void Server::Carry(core::Actions& out, std::optional<Time> data_since) {
     runner_.Submit({p.poll_id, std::move(p.query), std::move(p.source), std::move(p.params)});
   }
   for (const core::Delivery& d : out.deliveries) {
+    const auto* u = std::get_if<proto::Update>(&d.message);
+    bool handed = gateway_ && u != nullptr && CarryToWs(*u, d.clients);
     Outgoing m;
-    m.payload = std::make_shared<const std::string>(proto::Encode(d.message));  // once for all
-    if (const auto* u = std::get_if<proto::Update>(&d.message)) {
-      m.topic = u->topic;
-      m.snapshot = u->kind == proto::UpdateKind::kSnapshot;
-    }
-    bool handed = false;
     for (core::ClientId c : d.clients) {
       auto peer = client_peers_.find(c);
       if (peer == client_peers_.end()) continue;
+      if (!m.payload) {  // once for all, and only when a ZeroMQ client gets it
+        m.payload = std::make_shared<const std::string>(proto::Encode(d.message));
+        if (u != nullptr) {
+          m.topic = u->topic;
+          m.snapshot = u->kind == proto::UpdateKind::kSnapshot;
+        }
+      }
       SendToClient(peer->second, m);
       handed = true;
     }
     if (handed && data_since && !m.topic.empty())
       histograms_.poll_to_delivery.Observe(env_.Now() - *data_since);
   }
+  if (gateway_) {
+    for (const core::PresenceDelivery& p : out.presence) CarryPresenceToWs(p);
+  }
   for (core::ClientId c : out.dropped_clients) {
+    if (auto ws = ws_clients_.find(c); ws != ws_clients_.end()) {
+      gateway_->Close(ws->second.conn);  // its Closed event finds nothing left to do
+      ws_ids_.erase(ws->second.conn);
+      ws_clients_.erase(ws);
+      continue;
+    }
     auto peer = client_peers_.find(c);
     if (peer == client_peers_.end()) continue;
     queues_.erase(peer->second);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -19,6 +20,7 @@
 #include "core/access.h"
 #include "core/node.h"
 #include "env/env.h"
+#include "gateway/gateway.h"
 #include "livepoll/status.h"
 #include "net/admin_commands.h"
 #include "net/admin_fanout.h"
@@ -52,7 +54,7 @@ struct ServerOptions {
   std::string token_secret;
   // ZMQ_MAXMSGSIZE of the client and admin endpoints (the cluster's: ClusterOptions).
   int64_t max_message_size = -1;
-  // Bytes of messages waiting for one client (see "Slow clients" below).
+  // Bytes of messages waiting for one client (see "Slow clients" below), WebSockets too.
   size_t client_queue_bytes = 8 << 20;
   // Called by Run on its own thread at the start of every iteration of the event loop, before it
   // waits: the endpoints are bound and served from the first call on. livepolld's systemd
@@ -61,6 +63,9 @@ struct ServerOptions {
   std::function<void()> on_loop;
   // The longest the loop waits with nothing to do: on_loop runs at least this often.
   std::chrono::milliseconds max_wait{1000};
+  // Given: the WebSocket gateway listens at gateway->bind (ws_clients.cpp; its queue_bytes is
+  // client_queue_bytes).
+  std::optional<gateway::GatewayOptions> gateway;
 };
 
 // Slow clients. ZeroMQ holds at most kClientSndhwm messages for a client; past that, what the
@@ -115,6 +120,8 @@ class Server {
 
   const std::string& client_endpoint() const { return client_.endpoint(); }
   const std::string& admin_endpoint() const { return admin_.endpoint(); }
+  // The gateway's HOST:PORT; "" without one.
+  std::string ws_endpoint() const { return gateway_ ? gateway_->endpoint() : ""; }
   uint64_t session() const { return session_; }
 
  private:
@@ -162,6 +169,37 @@ class Server {
   void CountRefused(const Status& s);
   core::ClientId ClientFor(const std::string& peer);
 
+  // ---- WebSocket clients (ws_clients.cpp): the gateway's events, and what goes to them ----
+  // A Phoenix channel of a WebSocket client, by the core topic it joined.
+  struct WsChannel {
+    std::string topic;              // the channel topic, as the client wrote it ("live:q?a=1")
+    std::string join_ref;           // of the phx_join (JSON text, as the frame had it)
+    std::string join_ref_of_reply;  // the phx_join's ref, while its reply waits (pending)
+    bool pending = false;           // the join's reply waits for the topic's first update
+    bool asked_resume = false;
+    // Presence pushes decided while the reply waits: they follow it.
+    std::vector<std::shared_ptr<const gateway::OutMessage>> held;
+  };
+  struct WsClient {
+    gateway::ConnId conn = 0;
+    core::ClientIdentity identity;              // what the connect URL's token proved
+    std::map<std::string, WsChannel> channels;  // by core topic
+  };
+  void OnGatewayEvents();
+  void OnWsJoin(gateway::JoinAsked& j);
+  void OnWsLeave(const gateway::LeaveAsked& l);
+  // What a token proves; counted in tokens_accepted or tokens_refused.
+  core::ClientIdentity VerifyClientToken(const std::string& token);
+  // The deliveries' part for WebSocket clients, `u` encoded once per channel topic. Whether any
+  // socket got it.
+  bool CarryToWs(const proto::Update& u, const std::vector<core::ClientId>& clients);
+  // presence_state or presence_diff to the WebSocket clients of `p`, once per channel topic.
+  void CarryPresenceToWs(const core::PresenceDelivery& p);
+  // Keeps the WebSocket clients alive in the core: their liveness is the gateway's idle timeout.
+  void RefreshWsClients(Time now);
+  // The gateway thread's counts, into the node's counters.
+  void CopyGatewayCounters();
+
   Env& env_;
   ServerOptions options_;
   core::Node& node_;
@@ -181,6 +219,10 @@ class Server {
   core::ClientId next_client_ = 1;
   std::unique_ptr<Cluster> cluster_;  // null: a standalone node
   AdminFanout fanout_;
+  std::unique_ptr<gateway::Gateway> gateway_;  // null: no ws_bind
+  std::unordered_map<core::ClientId, WsClient> ws_clients_;
+  std::unordered_map<gateway::ConnId, core::ClientId> ws_ids_;
+  Time next_ws_refresh_{};
   NodeHistograms histograms_;
   std::unordered_map<uint64_t, Time> polls_started_;  // poll id -> its submission to the runner
   std::function<void()> reload_;

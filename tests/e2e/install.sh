@@ -21,7 +21,7 @@ grep -qxF "ExecStart=$prefix/bin/livepolld --config $prefix/etc/livepoll/livepol
   fail "the installed unit does not name the prefix's daemon: $(grep ExecStart "$unit")"
 
 # No --plugin-dir, and LIVEPOLL_PLUGIN_PATH unset: the install's own plugin folder is used.
-env -u LIVEPOLL_PLUGIN_PATH "$prefix/bin/livepolld" --demo --demo-db "$E2E_TMP/demo.db" \
+env -u LIVEPOLL_PLUGIN_PATH "$prefix/bin/livepolld" --demo --demo-db "$E2E_TMP/demo.db" --ws-bind off \
   --admin-bind "$ADMIN" --client-bind "$CLIENT" >"$E2E_TMP/daemon.log" 2>&1 &
 DAEMON_PID=$!
 E2E_PIDS+=("$DAEMON_PID")

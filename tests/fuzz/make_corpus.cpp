@@ -314,6 +314,28 @@ std::vector<Seed> ZapRequests() {
   };
 }
 
+// WebSocket frames as phoenix.js and strangers send them.
+std::vector<Seed> PhoenixFrames() {
+  return {
+      {"heartbeat", R"([null,"1","phoenix","heartbeat",{}])"},
+      {"join", R"(["3","3","live:totals","phx_join",{}])"},
+      {"join-topic-params", R"(["4","4","live:recent_orders?region=eu%20west&n=1","phx_join",{}])"},
+      {"join-everything",
+       R"(["5","5","live:mine","phx_join",{"params":{"region":"eu","n":3,"b":false},)"
+       R"("token":"a.b.c","resume":{"owner":"n1","owner_session":"1733000000000000",)"
+       R"("epoch":2,"seq":9},"presence":{"key":"ann","meta":{"color":"red","n":[1,2]}}}])"},
+      {"join-bad-resume", R"(["6","6","live:q","phx_join",{"resume":{"epoch":0,"seq":1}}])"},
+      {"join-bad-presence", R"(["7","7","live:q","phx_join",{"presence":{"key":"","meta":[]}}])"},
+      {"leave", R"(["3","8","live:totals","phx_leave",{}])"},
+      {"numeric-refs", R"([12,13,"live:q","phx_leave",{}])"},
+      {"unknown-event", R"(["1","2","live:q","shout",{"x":1}])"},
+      {"not-an-array", R"({"topic":"phoenix","event":"heartbeat"})"},
+      {"deep", std::string(40, '[') + std::string(40, ']')},
+      {"escapes", R"([null,"\u0031","live:\ud83d\ude00?a=%41","phx_join",{}])"},
+      {"bad-percent", R"([null,"1","live:q?a=%zz","phx_join",{}])"},
+  };
+}
+
 int Write(const fs::path& dir, const std::vector<Seed>& seeds) {
   fs::create_directories(dir);
   for (const Seed& s : seeds) {
@@ -340,5 +362,6 @@ int main(int argc, char** argv) {
   const fs::path out = argv[1];
   return Write(out / "envelope", Envelopes()) | Write(out / "cluster", ClusterFrames()) |
          Write(out / "topic", Topics()) | Write(out / "config", Configs()) |
-         Write(out / "token", Tokens()) | Write(out / "zap", ZapRequests());
+         Write(out / "token", Tokens()) | Write(out / "zap", ZapRequests()) |
+         Write(out / "phoenix", PhoenixFrames());
 }
