@@ -20,6 +20,7 @@ packages=(
   iproute2                                                # real partitions: network namespaces
   clang-format                                            # the format check (tests/tools)
   postgresql                                              # a throwaway server for the tests
+  chromium nodejs npm                                     # tests/e2e/webpage.sh: the live page in a headless browser (test-only)
 )
 missing=()
 for p in "${packages[@]}"; do
