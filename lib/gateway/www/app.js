@@ -137,6 +137,8 @@
     joinRef: null,     // the join_ref of the current join; frames of older joins are ignored
     epoch: null,
     seq: null,
+    owner: null,         // the node that polls the topic, as the last update named it
+    ownerSession: null,  // its session, a decimal string (64 bits)
     columns: [],
     keyCols: [],
     rows: new Map(),   // key string -> {row, tr}
@@ -190,7 +192,12 @@
   function join(resume) {
     if (!socket.isOpen()) return;  // onOpen joins
     const payload = {presence: {key: state.me, meta: {since: state.since, ua: shortAgent()}}};
-    if (resume && state.epoch !== null) payload.resume = {epoch: state.epoch, seq: state.seq};
+    if (resume && state.epoch !== null) {
+      // The last update applied, as its pushes named it (PROTOCOL.md, "Sessions and resume").
+      payload.resume = {epoch: state.epoch, seq: state.seq};
+      if (state.owner !== null) payload.resume.owner = state.owner;
+      if (state.ownerSession !== null) payload.resume.owner_session = state.ownerSession;
+    }
     const joinRef = socket.nextRef();
     state.joinRef = joinRef;
     setLiveState("joining");
@@ -206,10 +213,16 @@
       }
       state.rejoinAttempt = 0;
       showError(null);
+      // The reply is the first update of the stream: a snapshot (a first join, or a resume the
+      // server refused), an error, or nothing new when the stream resumed where we were.
       if (Array.isArray(response.rows)) {
-        onSnapshot(response);  // a new snapshot (the first join, or a resume the server refused)
+        onSnapshot(response);
+      } else if (response.error !== undefined) {
+        onStreamError(response);
+      } else if (Array.isArray(response.changes)) {
+        onDiff(response);
       } else {
-        setStream(response);   // resumed: the stream continues where we were
+        setStream(response);
       }
       setLiveState("live");
     });
@@ -242,7 +255,7 @@
     state.query = (state.catalog || []).find((q) => q.name === query) || null;
     state.topic = makeTopic(query, values);
     state.keyCols = state.query && Array.isArray(state.query.key) ? state.query.key.map(String) : [];
-    state.epoch = state.seq = null;
+    state.epoch = state.seq = state.owner = state.ownerSession = null;
     state.columns = [];
     state.rows = new Map();
     state.series = new Map();
@@ -265,7 +278,9 @@
   function setStream(p) {
     if (p.epoch !== undefined) state.epoch = p.epoch;
     if (p.seq !== undefined) state.seq = p.seq;
-    if (typeof p.owner === "string") $("owner").textContent = p.owner;
+    if (typeof p.owner === "string") state.owner = p.owner;
+    if (typeof p.owner_session === "string") state.ownerSession = p.owner_session;
+    $("owner").textContent = state.owner === null ? "—" : state.owner;
     $("epoch").textContent = state.epoch === null ? "—" : String(state.epoch);
     $("seq").textContent = state.seq === null ? "—" : String(state.seq);
   }
@@ -342,6 +357,7 @@
   function onSnapshot(p) {
     const first = state.epoch === null;
     setStream(p);
+    showError(null);  // the stream works again (after an error push, or a rejoin)
     const columns = Array.isArray(p.columns)
       ? p.columns.map((c) => (c && typeof c === "object" ? String(c.name) : String(c)))
       : Object.keys((p.rows && p.rows[0]) || {});
@@ -385,6 +401,7 @@
       return join(true);
     }
     setStream(p);
+    showError(null);
     const body = $("live").tBodies[0];
     for (const change of Array.isArray(p.changes) ? p.changes : []) {
       const row = change && change.row;
