@@ -565,7 +565,10 @@
   function renderParams(query, values) {
     const box = $("params");
     box.replaceChildren();
+    // A parameter bound to a token's claim is the server's to fill (core/access.h): not asked.
+    const bound = new Set(query && Array.isArray(query.bound) ? query.bound : []);
     for (const name of query && Array.isArray(query.params) ? query.params : []) {
+      if (bound.has(name)) continue;
       const div = el("div", undefined, "field");
       const id = "param-" + String(name).replace(/[^A-Za-z0-9_-]/g, "_");
       const label = el("label", String(name));
@@ -594,6 +597,7 @@
       if (q.params && q.params.length) bits.push("parameters: " + q.params.join(", "));
       if (q.key && q.key.length) bits.push("key: " + q.key.join(", "));
       if (typeof q.interval_ms === "number") bits.push("every " + q.interval_ms + " ms");
+      if (q.token_required) bits.push("needs a token (?token= in the address)");
       li.append(document.createTextNode(bits.length ? " — " + bits.join("; ") : ""));
       list.append(li);
     }
