@@ -20,8 +20,13 @@ packages=(
   iproute2                                                # real partitions: network namespaces
   clang-format                                            # the format check (tests/tools)
   postgresql                                              # a throwaway server for the tests
-  chromium nodejs npm                                     # tests/e2e/webpage.sh: the live page in a headless browser (test-only)
+  curl                                                    # tests/e2e/phoenix.sh: the gateway's HTTP
+  chromium                                                # tests/e2e/webpage.sh: the live page in a headless browser (test-only)
 )
+# The phoenix.js tests (tests/e2e/phoenix*.sh) run Node; Debian's nodejs and npm (node 18) unless
+# a node with its npm is already there (e.g. from NodeSource, whose nodejs bundles npm and
+# conflicts with Debian's npm package).
+if ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 #include "update_json.h"
 
 #include "livepoll/json.h"
+#include "proto/update_json.h"
 
 namespace livepoll::cli {
 
@@ -9,42 +10,8 @@ std::string UpdateToJson(const proto::Update& u) {
   AppendJsonString(out, u.topic);
   out += ", \"kind\": ";
   AppendJsonString(out, proto::UpdateKindName(u.kind));
-  out += ", \"owner\": ";
-  AppendJsonString(out, u.owner);
-  out += ", \"epoch\": " + std::to_string(u.epoch) + ", \"seq\": " + std::to_string(u.seq);
-  switch (u.kind) {
-    case proto::UpdateKind::kSnapshot: {
-      out += ", \"columns\": [";
-      for (size_t i = 0; i < u.columns.size(); ++i) {
-        if (i > 0) out += ", ";
-        AppendJsonString(out, u.columns[i]);
-      }
-      out += "], \"rows\": [";
-      for (size_t i = 0; i < u.rows.size(); ++i) {
-        if (i > 0) out += ", ";
-        AppendJsonObject(out, u.columns, u.rows[i]);
-      }
-      out += "]";
-      break;
-    }
-    case proto::UpdateKind::kDiff: {
-      out += ", \"changes\": [";
-      for (size_t i = 0; i < u.changes.size(); ++i) {
-        if (i > 0) out += ", ";
-        out += "{\"op\": ";
-        AppendJsonString(out, proto::ChangeOpName(u.changes[i].op));
-        out += ", \"row\": ";
-        AppendJsonObject(out, u.columns, u.changes[i].row);
-        out += "}";
-      }
-      out += "]";
-      break;
-    }
-    case proto::UpdateKind::kError:
-      out += ", \"error\": ";
-      AppendJsonString(out, u.error);
-      break;
-  }
+  out += ", ";
+  proto::AppendUpdateFields(out, u);
   out += "}";
   return out;
 }

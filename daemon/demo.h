@@ -20,6 +20,8 @@
 namespace livepoll::daemon {
 
 inline constexpr const char* kDemoSource = "demo";
+// With --demo and no ws_bind: the WebSocket gateway and the web page listen here.
+inline constexpr const char* kDemoWsBind = "127.0.0.1:4480";
 
 // Adds the demo's source (`plugin` on `dsn`) and queries to `config`. Refuses when the config
 // already has a source or query of the same name.

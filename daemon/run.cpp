@@ -224,6 +224,18 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
     node_options.cluster = NodeClusterFrom(env, cfg.node, so.session);
     server_options.cluster = std::move(*transport);
   }
+  if (args.demo && cfg.node.ws_bind.empty()) cfg.node.ws_bind = kDemoWsBind;
+  if (Status s = config::CheckWsExposure(cfg); !s.ok()) {
+    spdlog::error("refusing to start: {}", s.message());
+    return kExitUsage;
+  }
+  if (!cfg.node.ws_bind.empty() && cfg.node.ws_bind != "off") {
+    gateway::GatewayOptions ws;
+    ws.bind = cfg.node.ws_bind;
+    ws.idle_timeout = cfg.node.ws_idle_timeout;
+    ws.max_connections = cfg.node.max_clients;
+    server_options.gateway = std::move(ws);
+  }
   core::Catalog catalog = MakeCatalog(cfg);
   if (!cfg.node.token_secret.empty()) {
     size_t need = 0;
@@ -244,6 +256,11 @@ int Serve(const config::DaemonArgs& args, Env& env, int stop_fd, int reload_fd) 
   spdlog::info("livepolld {} node {}: clients at {}, admin at {}, {} queries", Version(),
                cfg.node.name, server.client_endpoint(), server.admin_endpoint(),
                cfg.queries.size());
+  if (!server.ws_endpoint().empty())
+    spdlog::info(
+        "WebSocket gateway and web page at http://{}/ (Phoenix Channels V2 at "
+        "ws://{}/socket/websocket?vsn=2.0.0)",
+        server.ws_endpoint(), server.ws_endpoint());
   Status s = server.Run(stop_fd, reload_fd);
   spdlog::info("stopping");
   writer.reset();

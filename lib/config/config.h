@@ -122,6 +122,10 @@ struct NodeConfig {
   uint64_t max_result_rows = 1000000;     // rows of one poll's result
   uint64_t max_result_bytes = 8 << 20;    // bytes of one poll's result, under max_message_size
   uint64_t client_queue_bytes = 8 << 20;  // updates waiting for one client
+  // The WebSocket gateway (PROTOCOL.md, "WebSocket gateway"): HOST:PORT; empty: off (--demo
+  // sets 127.0.0.1:4480 then); "off": off, also with --demo.
+  std::string ws_bind;
+  milliseconds ws_idle_timeout{60000};  // a WebSocket silent this long is closed
 };
 
 struct Config {

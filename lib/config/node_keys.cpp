@@ -69,6 +69,21 @@ const NodeKey kNodeKeys[] = {
        n.admin_bind = v;
        return CheckEndpoint(v);
      }},
+    {"ws_bind", "ws-bind", "HOST:PORT",
+     "the WebSocket gateway (Phoenix Channels V2, the web page, /metrics, /healthz) listens here "
+     "(default: off; with --demo 127.0.0.1:4480; off: none)",
+     [](NodeConfig& n, const std::string& v) {
+       n.ws_bind = v;
+       if (v == "off") return Status::Ok();
+       const size_t colon = v.rfind(':');
+       if (colon == std::string::npos || colon == 0 || colon + 1 == v.size() ||
+           v.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+         return Status::InvalidArgument("'" + v + "' is not HOST:PORT (e.g. 127.0.0.1:4480)");
+       return Status::Ok();
+     }},
+    {"ws_idle_timeout", "ws-idle-timeout", "DURATION",
+     "close a WebSocket silent this long, heartbeats included (default 60s)",
+     [](NodeConfig& n, const std::string& v) { return SetPositiveDuration(n.ws_idle_timeout, v); }},
     {"plugin_dir", "plugin-dir", "DIR",
      "where plugins named without a path are found (default: LIVEPOLL_PLUGIN_PATH, then the "
      "install's plugin folder)",
@@ -382,6 +397,27 @@ Status CheckExposure(const NodeConfig& n) {
         (admin ? "the admin endpoint needs secret_key, trusted_keys and admin_keys there"
                : "nothing protects it: set secret_key and trusted_keys (livepoll keygen)") +
         "; or bind to loopback, or set insecure = true (--insecure) to allow it anyway");
+  }
+  return Status::Ok();
+}
+
+bool IsLoopbackHostPort(const std::string& host_port) {
+  return IsLoopbackEndpoint("tcp://" + host_port);
+}
+
+Status CheckWsExposure(const Config& c) {
+  const std::string& bind = c.node.ws_bind;
+  if (bind.empty() || bind == "off" || c.node.insecure || IsLoopbackHostPort(bind))
+    return Status::Ok();
+  for (const auto& [name, q] : c.queries) {
+    if (NeedsToken(q, c.node)) continue;
+    return Status::InvalidArgument(
+        "ws_bind = " + bind +
+        " is reachable from other hosts, and the WebSocket gateway has no "
+        "keys: every query must need a token there, and query '" +
+        name +
+        "' does not (set token_secret and leave auth unset or = token); or bind it to "
+        "loopback, or set insecure = true (--insecure) to allow it anyway");
   }
   return Status::Ok();
 }

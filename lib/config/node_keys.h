@@ -43,6 +43,12 @@ Status CheckCluster(const NodeConfig& node);
 // ipc:// endpoints are local.
 Status CheckExposure(const NodeConfig& node);
 
+// The WebSocket gateway has no CurveZMQ (nor TLS: put a TLS proxy in front of it): a ws_bind off
+// loopback is refused unless every query of the catalog needs a token (NeedsToken), or
+// `insecure`. An error names the first query that does not. Call it with the whole catalog (the
+// demo's queries added).
+Status CheckWsExposure(const Config& config);
+
 // Whether a tcp:// endpoint's host is loopback (true for anything that is not tcp://).
 bool IsLoopbackEndpoint(const std::string& endpoint);
 

@@ -3,10 +3,18 @@
 #include <algorithm>
 
 namespace livepoll::core {
+namespace {
+
+PresenceOptions Reporting(PresenceOptions o) {
+  o.report_entries = true;  // for the node's PresenceFeed
+  return o;
+}
+
+}  // namespace
 
 ClusterState::ClusterState(MemberClaim self, ClusterOptions options)
     : membership_(self, options.membership),
-      presence_(self.id, options.presence),
+      presence_(self.id, Reporting(options.presence)),
       registry_(membership_, presence_, options.registry) {}
 
 void ClusterState::Start(Time now, const std::vector<std::string>& seed_rpc_endpoints,
@@ -75,19 +83,17 @@ void ClusterState::Leave(Time now, ClusterOutputs& out) {
   left_ = true;
 }
 
-void ClusterState::Subscribed(Time now, const std::string& topic, uint64_t subscriber,
-                              ClusterOutputs& out) {
+void ClusterState::Subscribed(Time now, const PresenceEntry& e, ClusterOutputs& out) {
   if (left_) return;
   PresenceOutputs po;
-  presence_.Join(now, PresenceEntry{topic, subscriber}, po);
+  presence_.Join(now, e, po);
   Carry(now, po, out);
 }
 
-void ClusterState::Unsubscribed(Time now, const std::string& topic, uint64_t subscriber,
-                                ClusterOutputs& out) {
+void ClusterState::Unsubscribed(Time now, const PresenceEntry& e, ClusterOutputs& out) {
   if (left_) return;
   PresenceOutputs po;
-  presence_.Leave(now, PresenceEntry{topic, subscriber}, po);
+  presence_.Leave(now, e, po);
   Carry(now, po, out);
 }
 
@@ -146,6 +152,8 @@ void ClusterState::Carry(Time now, MembershipOutputs& mo, ClusterOutputs& out) {
 void ClusterState::Carry(Time now, PresenceOutputs& po, ClusterOutputs& out) {
   for (PresenceMessage& m : po.broadcasts) out.broadcasts.emplace_back(std::move(m));
   for (auto& [node, m] : po.sends) SendTo(node, std::move(m), out);
+  for (Held<PresenceEntry>& h : po.visibility)
+    if (h.entry.has_presence()) out.presence_changes.push_back(std::move(h));
   for (const std::string& topic : po.changed) {
     RegistryOutputs ro;
     registry_.OnPresenceChanged(now, topic, ro);

@@ -5,7 +5,9 @@
 //  - a presence or registry message whose sender is not an up member is dropped (SenderOf);
 //  - a message to a node goes to its rpc endpoint as Membership knows it, and only to that
 //    incarnation;
-//  - every presence change of a topic is passed on to the Registry;
+//  - every presence change of a topic is passed on to the Registry, and every presence entry
+//    with presence (a key) shown or hidden to the node (ClusterOutputs::presence_changes, for its
+//    PresenceFeed);
 //  - after Leave, the node does nothing more (the process is about to exit).
 // Thread safety: none; one thread owns it.
 #pragma once
@@ -41,6 +43,9 @@ struct ClusterOutputs {
   std::vector<PollerStop> stop;
   std::set<std::string> owners_changed;
   std::vector<RegistryEvent> registry_events;
+  // Presence entries with a key that became visible or invisible, in order
+  // (ReplicaOutputs::visibility).
+  std::vector<Held<PresenceEntry>> presence_changes;
 };
 
 class ClusterState {
@@ -65,9 +70,17 @@ class ClusterState {
   // A graceful stop: the leave is broadcast; peers take over this node's topics at once.
   void Leave(Time now, ClusterOutputs& out);
 
-  // This node's subscribers (presence).
-  void Subscribed(Time now, const std::string& topic, uint64_t subscriber, ClusterOutputs& out);
-  void Unsubscribed(Time now, const std::string& topic, uint64_t subscriber, ClusterOutputs& out);
+  // This node's subscribers (presence). Unsubscribed must name the entry Subscribed made (its
+  // key, meta and ref too).
+  void Subscribed(Time now, const PresenceEntry& e, ClusterOutputs& out);
+  void Unsubscribed(Time now, const PresenceEntry& e, ClusterOutputs& out);
+  // A subscriber without presence.
+  void Subscribed(Time now, const std::string& topic, uint64_t subscriber, ClusterOutputs& out) {
+    Subscribed(now, PresenceEntry{topic, subscriber}, out);
+  }
+  void Unsubscribed(Time now, const std::string& topic, uint64_t subscriber, ClusterOutputs& out) {
+    Unsubscribed(now, PresenceEntry{topic, subscriber}, out);
+  }
   // The pollers this node runs (topic -> epoch), for the registry's orphan sweep.
   void SetRunning(std::map<std::string, uint64_t> running);
   Status Resolve(Time now, const std::string& topic, const std::optional<std::string>& keep,

@@ -65,6 +65,15 @@ struct Counters {
   uint64_t reaped_idle = 0;
   uint64_t reaped_orphan = 0;
   uint64_t reaped_dead_owner = 0;
+  // ---- the WebSocket gateway (its thread counts; the event loop copies them here) ----
+  uint64_t ws_connections = 0;           // WebSockets accepted
+  uint64_t ws_upgrades_refused = 0;      // a wrong vsn or path, or too many sockets
+  uint64_t ws_frames_malformed = 0;      // not a Phoenix V2 frame, bad JSON, binary, too big
+  uint64_t ws_frames_unknown = 0;        // an event or topic the gateway does not serve
+  uint64_t ws_idle_closed = 0;           // silent past ws_idle_timeout
+  uint64_t ws_http_requests = 0;         // plain HTTP requests (the page, /metrics, /healthz)
+  uint64_t ws_slow_consumer_resets = 0;  // a socket's queue passed client_queue_bytes
+  uint64_t ws_updates_dropped_slow_client = 0;
 };
 
 struct CounterName {
@@ -122,6 +131,14 @@ inline constexpr std::array kCounters = {
     CounterName{"updates_dropped_slow_client", &Counters::updates_dropped_slow_client, false},
     CounterName{"updates_fenced", &Counters::updates_fenced, false},
     CounterName{"updates_sent", &Counters::updates_sent, false},
+    CounterName{"ws_connections", &Counters::ws_connections, false},
+    CounterName{"ws_frames_malformed", &Counters::ws_frames_malformed, false},
+    CounterName{"ws_frames_unknown", &Counters::ws_frames_unknown, false},
+    CounterName{"ws_http_requests", &Counters::ws_http_requests, false},
+    CounterName{"ws_idle_closed", &Counters::ws_idle_closed, false},
+    CounterName{"ws_slow_consumer_resets", &Counters::ws_slow_consumer_resets, false},
+    CounterName{"ws_updates_dropped_slow_client", &Counters::ws_updates_dropped_slow_client, false},
+    CounterName{"ws_upgrades_refused", &Counters::ws_upgrades_refused, false},
 };
 
 }  // namespace livepoll::core

@@ -1,6 +1,7 @@
 #include "core/node.h"
 
 #include <algorithm>
+#include <tuple>
 #include <type_traits>
 
 #include "core/peer_limits.h"
@@ -37,7 +38,7 @@ void Node::Start(Time now, const std::string& gossip_endpoint, const std::string
 
 void Node::OnPeerMessage(Time now, const PeerMessage& m, Actions& out) {
   if (!cluster_) return;
-  if (!PlausibleCounters(m)) {
+  if (!WithinPeerLimits(m)) {
     counters_.cluster_frames_refused++;
     return;
   }
@@ -124,15 +125,44 @@ void Node::SyncRunning(Time now) {
 
 Result<Subscriptions::Joined> Node::Join(Time now, ClientId client, const std::string& query,
                                          const proto::Params& params, Actions& out,
-                                         const std::optional<StreamPosition>& resume) {
+                                         const std::optional<StreamPosition>& resume,
+                                         const std::optional<PresenceMeta>& presence) {
+  if (presence) {
+    if (Status s = CheckPresenceMeta(*presence); !s.ok()) {
+      counters_.joins_refused++;
+      return s;
+    }
+  }
   Outputs so;
   Result<Subscriptions::Joined> joined = subs_.Join(now, client, query, params, so, resume);
   if (so.join_over_limit) counters_.joins_refused++;
-  if (joined.ok()) {
-    counters_.joins++;
-    if (resume) (joined->resumed ? counters_.resumes : counters_.resumes_refused)++;
+  if (!joined.ok()) {
+    Carry(now, so, out);
+    return joined;
+  }
+  counters_.joins++;
+  if (resume) (joined->resumed ? counters_.resumes : counters_.resumes_refused)++;
+  std::optional<PresenceEntry> replaced;
+  if (presence) {
+    // Recorded before Carry, so that the subscription's entry carries the presence.
+    const PresenceEntry e{joined->topic, client, presence->key, presence->meta,
+                          next_presence_ref_++};
+    const bool fresh = std::find(so.subscribed.begin(), so.subscribed.end(),
+                                 std::pair(joined->topic, client)) != so.subscribed.end();
+    if (fresh)
+      own_presence_[{joined->topic, client}] = e;
+    else
+      replaced = e;
   }
   Carry(now, so, out);
+  if (presence) {
+    if (replaced) ReplacePresence(now, *replaced, out);
+    // After the diffs its arrival made: the client follows, and gets the whole list.
+    feed_.Follow(
+        joined->topic, client,
+        feed_.Follows(joined->topic) ? std::vector<PresenceItem>{} : PresenceOf(joined->topic),
+        out.presence);
+  }
   return joined;
 }
 
@@ -252,23 +282,18 @@ void Node::Carry(Time now, Outputs& so, Actions& out) {
       counters_.snapshot_fetches++;
       SendData(f.owner, SnapshotRequest{cluster_->self(), f.topic}, out);
     }
-    // Presence: may start or stop pollers, carried in turn.
-    if (!so.subscribed.empty() || !so.unsubscribed.empty()) {
-      ClusterOutputs co;
+  }
+  // Presence: may start or stop pollers, carried in turn.
+  if (!so.subscribed.empty() || !so.unsubscribed.empty()) {
+    CarryPresence(now, so, out);
+    // A new subscriber of a topic nobody may own here learns why at once (TellNotOwning covers
+    // the topics that were subscribed when the node stopped owning).
+    if (cluster_ && !not_owning_.empty()) {
+      Outputs stale;
       for (const auto& [topic, client] : so.subscribed)
-        cluster_->Subscribed(now, topic, client, co);
-      for (const auto& [topic, client] : so.unsubscribed)
-        cluster_->Unsubscribed(now, topic, client, co);
-      Carry(now, co, out);
-      // A new subscriber of a topic nobody may own here learns why at once (TellNotOwning
-      // covers the topics that were subscribed when the node stopped owning).
-      if (!not_owning_.empty()) {
-        Outputs stale;
-        for (const auto& [topic, client] : so.subscribed)
-          if (!subs_.Stale(topic) && !cluster_->registry().Owner(topic))
-            subs_.MarkStale(now, topic, not_owning_, stale);
-        Carry(now, stale, out);
-      }
+        if (!subs_.Stale(topic) && !cluster_->registry().Owner(topic))
+          subs_.MarkStale(now, topic, not_owning_, stale);
+      Carry(now, stale, out);
     }
   }
   for (ClientId c : so.dropped_clients) out.dropped_clients.push_back(c);
@@ -289,6 +314,7 @@ void Node::Carry(Time now, ClusterOutputs& co, Actions& out) {
     if (e.kind == MembershipEvent::Kind::kDown) counters_.members_down++;
     out.events.emplace_back(std::move(e));
   }
+  FeedPresence(co.presence_changes, out);
   Outputs so;
   // Stops first, so a re-registration in the same batch starts afresh.
   for (const PollerStop& s : co.stop) {
@@ -351,6 +377,89 @@ void Node::Carry(Time now, ClusterOutputs& co, Actions& out) {
   }
   TellNotOwning(now, so);
   Carry(now, so, out);
+}
+
+// ---- presence ----
+
+NodeId Node::SelfId() const { return cluster_ ? cluster_->self() : NodeId{name(), session()}; }
+
+PresenceEntry Node::OwnEntry(const std::string& topic, ClientId client) const {
+  auto it = own_presence_.find({topic, client});
+  return it != own_presence_.end() ? it->second : PresenceEntry{topic, client};
+}
+
+void Node::CarryPresence(Time now, Outputs& so, Actions& out) {
+  // A client that leaves is not told of its own leave.
+  for (const auto& [topic, client] : so.unsubscribed) feed_.Unfollow(topic, client);
+  std::vector<Held<PresenceEntry>> local;  // without a cluster: this node's entries are all
+  ClusterOutputs co;
+  for (const auto& [topic, client] : so.subscribed) {
+    PresenceEntry e = OwnEntry(topic, client);
+    if (cluster_)
+      cluster_->Subscribed(now, e, co);
+    else if (e.has_presence())
+      local.push_back({SelfId(), std::move(e), true});
+  }
+  for (const auto& [topic, client] : so.unsubscribed) {
+    PresenceEntry e = OwnEntry(topic, client);
+    own_presence_.erase({topic, client});
+    if (cluster_)
+      cluster_->Unsubscribed(now, e, co);
+    else if (e.has_presence())
+      local.push_back({SelfId(), std::move(e), false});
+  }
+  if (cluster_)
+    Carry(now, co, out);
+  else
+    FeedPresence(local, out);
+}
+
+void Node::ReplacePresence(Time now, const PresenceEntry& e, Actions& out) {
+  const PresenceEntry old = OwnEntry(e.topic, e.subscriber);
+  own_presence_[{e.topic, e.subscriber}] = e;
+  if (cluster_) {
+    // One batch: the followers get the leave and the join in one diff.
+    ClusterOutputs co;
+    cluster_->Unsubscribed(now, old, co);
+    cluster_->Subscribed(now, e, co);
+    Carry(now, co, out);
+    return;
+  }
+  std::vector<Held<PresenceEntry>> local;
+  if (old.has_presence()) local.push_back({SelfId(), old, false});
+  local.push_back({SelfId(), e, true});
+  FeedPresence(local, out);
+}
+
+void Node::FeedPresence(const std::vector<Held<PresenceEntry>>& changes, Actions& out) {
+  std::vector<PresenceChange> followed;
+  for (const Held<PresenceEntry>& h : changes) {
+    if (!h.entry.has_presence() || !feed_.Follows(h.entry.topic)) continue;
+    followed.push_back({h.entry.topic,
+                        {h.entry.key, h.entry.meta, PresenceRef(h.origin, h.entry), h.origin.name},
+                        h.visible});
+  }
+  if (!followed.empty()) feed_.Apply(followed, out.presence);
+}
+
+std::vector<PresenceItem> Node::PresenceOf(const std::string& topic) const {
+  std::vector<PresenceItem> items;
+  auto add = [&](const NodeId& origin, const PresenceEntry& e) {
+    if (e.has_presence()) items.push_back({e.key, e.meta, PresenceRef(origin, e), origin.name});
+  };
+  if (cluster_) {
+    for (const Held<PresenceEntry>& h : cluster_->presence().EntriesOfTopic(topic))
+      if (h.visible) add(h.origin, h.entry);
+  } else {
+    const NodeId self = SelfId();
+    for (auto it = own_presence_.lower_bound({topic, 0});
+         it != own_presence_.end() && it->first.first == topic; ++it)
+      add(self, it->second);
+  }
+  std::sort(items.begin(), items.end(), [](const PresenceItem& a, const PresenceItem& b) {
+    return std::tie(a.key, a.ref) < std::tie(b.key, b.ref);
+  });
+  return items;
 }
 
 void Node::TellNotOwning(Time now, Outputs& so) {

@@ -25,6 +25,11 @@
 //  - under `partition = majority`, while this node may not own topics (Registry::WhyNotOwning),
 //    local subscribers of a topic without an owner are told why (Subscriptions::MarkStale): those
 //    subscribed when it stopped owning (or when the reason changed), and each new one at once;
+//  - a join with presence (a key and meta) makes the client's presence entry carry them, and the
+//    client a follower of the topic's presence (PresenceFeed): it gets the topic's whole list
+//    (presence_state) after its join, then a diff whenever entries with presence of the topic
+//    become visible or invisible anywhere (joins and leaves on any node, a node down or back).
+//    Standalone (and before Start) the node's own entries are the whole presence;
 //  - after LeaveCluster, the node does nothing more for the cluster (the process is exiting).
 //
 // Thread safety: none; one thread owns it.
@@ -43,6 +48,8 @@
 #include "core/cluster_state.h"
 #include "core/counters.h"
 #include "core/peer_message.h"
+#include "core/presence.h"
+#include "core/presence_feed.h"
 #include "core/subscriptions.h"
 #include "livepoll/status.h"
 #include "livepoll/time.h"
@@ -94,8 +101,11 @@ using NodeEvent =
 struct Actions {
   std::vector<TransportAction> transport;  // cluster only
   std::vector<Delivery> deliveries;        // to this node's clients
-  std::vector<ClientId> dropped_clients;   // the transport may forget these clients
-  std::vector<PollRequest> polls;          // for the poller runtime
+  // To this node's clients that joined with presence: states and diffs (PresenceFeed). A
+  // client's state is decided in its Join call: its driver sends the join's reply first.
+  std::vector<PresenceDelivery> presence;
+  std::vector<ClientId> dropped_clients;  // the transport may forget these clients
+  std::vector<PollRequest> polls;         // for the poller runtime
   std::vector<NodeEvent> events;
   // Topics whose owner (Registry::Owner) may have changed. The node has told its relay already;
   // for observers (the simulator's properties).
@@ -144,9 +154,15 @@ class Node {
   // ---- clients ----
   // Subscribes `client` to query(params), resuming from `resume` when this node can; see
   // Subscriptions::Join. Counted in `joins` (and `resumes` when the stream continued).
+  // With `presence`: InvalidArgument (counted in `joins_refused`, nothing changes) when
+  // CheckPresenceMeta refuses it; else the client's presence entry carries it, and
+  // Actions::presence gets the topic's presence state for the client (see the header comment). A
+  // client already subscribed to the topic that joins again with presence replaces its presence (a
+  // leave and a join in the followers' diff); without, it keeps the one it has.
   Result<Subscriptions::Joined> Join(Time now, ClientId client, const std::string& query,
                                      const proto::Params& params, Actions& out,
-                                     const std::optional<StreamPosition>& resume = std::nullopt);
+                                     const std::optional<StreamPosition>& resume = std::nullopt,
+                                     const std::optional<PresenceMeta>& presence = std::nullopt);
   // The parameters a join of `query` by a client that proved `who` runs with, by the query's
   // access rule (access.h: Authorize); a refusal is counted in `joins_unauthorized`. An unknown
   // query passes unchanged: Join names it.
@@ -185,6 +201,9 @@ class Node {
   // Null standalone, and before Start.
   const ClusterState* cluster() const { return cluster_.get(); }
   const Counters& counters() const { return counters_; }
+  // The visible presences (entries with a key) of `topic`, cluster-wide (standalone: this
+  // node's), sorted by key then ref. O(entries of the topic).
+  std::vector<PresenceItem> PresenceOf(const std::string& topic) const;
   // The drivers count what only they see (frames refused, bytes sent) here too.
   Counters& counters() { return counters_; }
   const std::string& name() const { return options_.subscriptions.node; }
@@ -206,6 +225,16 @@ class Node {
   // Under `partition = majority`: tells local subscribers of ownerless topics why nobody serves
   // them, when the reason appears or changes (see the header comment).
   void TellNotOwning(Time now, Outputs& so);
+  // This node's presence entry of `client` in `topic` (with its presence, if it has one).
+  PresenceEntry OwnEntry(const std::string& topic, ClientId client) const;
+  // The subscriptions that began and ended in `so` as presence entries: the cluster's, or
+  // (standalone, before Start) the feed's directly.
+  void CarryPresence(Time now, Outputs& so, Actions& out);
+  // Presence entries shown or hidden: the feed's diffs.
+  void FeedPresence(const std::vector<Held<PresenceEntry>>& changes, Actions& out);
+  // Replaces the presence of a client already subscribed to `topic`.
+  void ReplacePresence(Time now, const PresenceEntry& e, Actions& out);
+  NodeId SelfId() const;
 
   NodeOptions options_;
   Subscriptions subs_;
@@ -217,6 +246,10 @@ class Node {
   bool running_dirty_ = false;
   std::string not_owning_;  // the last Registry::WhyNotOwning told (majority mode)
   Time next_running_sync_{};
+  PresenceFeed feed_;
+  // This node's subscriptions with presence: (topic, client) -> the entry it has in presence.
+  std::map<std::pair<std::string, ClientId>, PresenceEntry> own_presence_;
+  uint64_t next_presence_ref_ = 1;
 };
 
 }  // namespace livepoll::core

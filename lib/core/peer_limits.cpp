@@ -8,7 +8,7 @@ namespace {
 bool Ok(uint64_t v) { return v <= kMaxCounter; }
 bool Ok(const NodeId& n) { return Ok(n.incarnation); }
 bool Ok(const MemberClaim& c) { return Ok(c.id) && Ok(c.version); }
-bool Ok(const PresenceEntry&) { return true; }
+bool Ok(const PresenceEntry& e) { return Ok(e.ref) && PresenceWithinBounds(e); }
 bool Ok(const ClaimEntry& e) { return Ok(e.epoch); }
 bool Ok(const proto::Update& u) { return Ok(u.epoch) && Ok(u.seq) && Ok(u.owner_session); }
 template <typename T>
@@ -53,6 +53,6 @@ bool Check(const std::variant<Ts...>& v) {
 
 }  // namespace
 
-bool PlausibleCounters(const PeerMessage& m) { return Check(m); }
+bool WithinPeerLimits(const PeerMessage& m) { return Check(m); }
 
 }  // namespace livepoll::core

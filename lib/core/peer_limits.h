@@ -7,6 +7,8 @@
 // wrap to 0 (every later claim is then "older" and the topic is dead until restart), and a
 // version of 2^64-1 can never be passed by the node's real next one. Such a message is refused
 // whole (Node counts it in cluster_frames_refused) rather than clamped: no part of it is trusted.
+// So is a presence entry whose key or meta is over its bound (presence.h: kMaxPresenceKeyBytes,
+// kMaxPresenceMetaBytes): what one client says of itself is held by every node.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,8 @@ namespace livepoll::core {
 
 inline constexpr uint64_t kMaxCounter = uint64_t{1} << 63;
 
-// True when every epoch, seq, version and incarnation in `m` is at most kMaxCounter.
-bool PlausibleCounters(const PeerMessage& m);
+// True when every epoch, seq, version and incarnation in `m` is at most kMaxCounter, and every
+// presence entry in it within the presence bounds.
+bool WithinPeerLimits(const PeerMessage& m);
 
 }  // namespace livepoll::core

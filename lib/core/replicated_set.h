@@ -101,15 +101,10 @@ struct ReplicaOptions {
   // registry's claims, where a claim released while the origin was unreachable would otherwise
   // reappear for a moment and make a clash that is not there.
   bool show_comeback_after_transfer = false;
-};
-
-template <ReplicaEntry Entry>
-struct ReplicaOutputs {
-  std::vector<ReplicaMessage<Entry>> broadcasts;
-  std::vector<std::pair<NodeId, ReplicaMessage<Entry>>> sends;  // to a node's rpc endpoint
-  // Topics whose entries changed, visible or hidden (a join, a leave, a transfer that differs,
-  // an origin hidden, shown, replaced or dropped): what the Registry re-examines.
-  std::set<std::string> changed;
+  // true: every entry that becomes visible or stops being visible is reported in
+  // ReplicaOutputs::visibility (presence's feed of who watches a topic needs them; the claims
+  // do not, and pay nothing).
+  bool report_entries = false;
 };
 
 // One entry as held, with its origin (for the Registry's claims: who claims it).
@@ -119,6 +114,21 @@ struct Held {
   Entry entry;
   bool visible = true;  // false: the origin is down
   bool operator==(const Held&) const = default;
+};
+
+template <ReplicaEntry Entry>
+struct ReplicaOutputs {
+  std::vector<ReplicaMessage<Entry>> broadcasts;
+  std::vector<std::pair<NodeId, ReplicaMessage<Entry>>> sends;  // to a node's rpc endpoint
+  // Topics whose entries changed, visible or hidden (a join, a leave, a transfer that differs,
+  // an origin hidden, shown, replaced or dropped): what the Registry re-examines.
+  std::set<std::string> changed;
+  // With ReplicaOptions::report_entries, in the order it happened: every entry that became
+  // visible (`visible`: joined, or its origin shown again) or stopped being visible (left,
+  // replaced by a transfer, its origin hidden or replaced by a new incarnation). An entry of a
+  // hidden origin changes nothing visible and is not reported; one dropped at permdown was
+  // reported when its origin was hidden.
+  std::vector<Held<Entry>> visibility;
 };
 
 template <ReplicaEntry Entry>
@@ -180,6 +190,7 @@ class ReplicatedSet {
   // counts of its entries, and counts_ sums those of the visible origins, so Count is one map
   // lookup and hiding or showing an origin costs O(its topics), not O(its entries).
   struct Origin {
+    std::string name;  // the node's
     uint64_t incarnation = 0;
     uint64_t version = 0;
     std::set<Entry> entries;
@@ -201,6 +212,9 @@ class ReplicatedSet {
   void Replace(Origin& o, const std::vector<Entry>& entries);
   void Hide(const Origin& o);  // takes o's counts out of counts_ (o must be visible)
   void Show(const Origin& o);  // puts them back
+  // With report_entries, every entry of `o` as now visible or not (its origin shown or hidden).
+  void ReportAll(const Origin& o, bool visible);
+  void Report(const Origin& o, const Entry& e, bool visible);
   void AskTransfer(Time now, const std::string& name, Origin& o, Outputs& out);
   void Heard(Time now, const std::string& name, Origin& o, uint64_t version, Outputs& out);
   void OnDelta(Time now, const ReplicaDelta<Entry>& d, Outputs& out);
@@ -217,6 +231,7 @@ class ReplicatedSet {
   std::map<std::string, size_t> counts_;   // topic -> visible entries (no zeros)
   Time next_clock_{};                      // the first Tick broadcasts a clock
   std::set<std::string> changed_;          // topics changed since the last Flush
+  std::vector<Held<Entry>> visibility_;    // entries shown or hidden since the last Flush
 };
 
 }  // namespace livepoll::core

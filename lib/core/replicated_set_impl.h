@@ -12,6 +12,7 @@ namespace livepoll::core {
 template <ReplicaEntry Entry>
 ReplicatedSet<Entry>::ReplicatedSet(NodeId self, ReplicaOptions options)
     : self_(std::move(self)), options_(std::move(options)) {
+  own_.name = self_.name;
   own_.incarnation = self_.incarnation;
 }
 
@@ -106,6 +107,7 @@ void ReplicatedSet<Entry>::OnTransfer(Time now, const ReplicaTransfer<Entry>& t,
   if (o->show_on_transfer && o->down_since) {
     o->down_since.reset();
     Show(*o);
+    ReportAll(*o, true);
     for (const auto& [topic, n] : o->topic_counts) changed_.insert(topic);
   }
   o->show_on_transfer = false;
@@ -148,6 +150,7 @@ void ReplicatedSet<Entry>::OnMemberDown(Time now, const NodeId& node, Outputs& o
   if (it == origins_.end()) {
     // Nothing held yet; remember the node as down so that late messages from it stay hidden.
     Origin o;
+    o.name = node.name;
     o.incarnation = node.incarnation;
     o.down_since = now;
     origins_.emplace(node.name, std::move(o));
@@ -158,6 +161,7 @@ void ReplicatedSet<Entry>::OnMemberDown(Time now, const NodeId& node, Outputs& o
   if (node.incarnation > o.incarnation) Reset(o, node.incarnation);  // restarted: old gone now
   if (!o.down_since) {
     Hide(o);
+    ReportAll(o, false);
     for (const auto& [topic, n] : o.topic_counts) changed_.insert(topic);
     o.down_since = now;
   }
@@ -172,6 +176,7 @@ void ReplicatedSet<Entry>::OnMemberUp(Time now, const NodeId& node, Outputs& out
   auto it = origins_.find(node.name);
   if (it == origins_.end()) {
     it = origins_.emplace(node.name, Origin{}).first;
+    it->second.name = node.name;
     it->second.incarnation = node.incarnation;
   } else {
     Origin& o = it->second;
@@ -183,6 +188,7 @@ void ReplicatedSet<Entry>::OnMemberUp(Time now, const NodeId& node, Outputs& out
     } else if (o.down_since) {
       o.down_since.reset();
       Show(o);
+      ReportAll(o, true);
       for (const auto& [topic, n] : o.topic_counts) changed_.insert(topic);
     } else {
       return;  // already up and held; its clocks keep this node in step
@@ -339,6 +345,25 @@ template <ReplicaEntry Entry>
 void ReplicatedSet<Entry>::Flush(Outputs& out) {
   out.changed.merge(changed_);
   changed_.clear();
+  if (visibility_.empty()) return;
+  if (out.visibility.empty()) {
+    out.visibility.swap(visibility_);
+  } else {
+    out.visibility.insert(out.visibility.end(), std::make_move_iterator(visibility_.begin()),
+                          std::make_move_iterator(visibility_.end()));
+    visibility_.clear();
+  }
+}
+
+template <ReplicaEntry Entry>
+void ReplicatedSet<Entry>::Report(const Origin& o, const Entry& e, bool visible) {
+  if (options_.report_entries) visibility_.push_back({NodeId{o.name, o.incarnation}, e, visible});
+}
+
+template <ReplicaEntry Entry>
+void ReplicatedSet<Entry>::ReportAll(const Origin& o, bool visible) {
+  if (!options_.report_entries) return;
+  for (const Entry& e : o.entries) Report(o, e, visible);
 }
 
 // ---- state ----
@@ -357,6 +382,7 @@ typename ReplicatedSet<Entry>::Origin* ReplicatedSet<Entry>::Admit(const NodeId&
   auto it = origins_.find(id.name);
   if (it == origins_.end()) {
     it = origins_.emplace(id.name, Origin{}).first;
+    it->second.name = id.name;
     it->second.incarnation = id.incarnation;
     return &it->second;
   }
@@ -369,9 +395,14 @@ typename ReplicatedSet<Entry>::Origin* ReplicatedSet<Entry>::Admit(const NodeId&
 template <ReplicaEntry Entry>
 void ReplicatedSet<Entry>::Reset(Origin& o, uint64_t incarnation) {
   // A new incarnation is a new node: the old one's entries go, and so does its down state.
-  if (!o.down_since) Hide(o);
+  if (!o.down_since) {
+    Hide(o);
+    ReportAll(o, false);
+  }
   for (const auto& [topic, n] : o.topic_counts) changed_.insert(topic);
+  std::string name = std::move(o.name);
   o = Origin{};
+  o.name = std::move(name);
   o.incarnation = incarnation;
 }
 
@@ -380,7 +411,10 @@ bool ReplicatedSet<Entry>::Add(Origin& o, const Entry& e) {
   if (!o.entries.insert(e).second) return false;
   changed_.insert(e.topic);
   ++o.topic_counts[e.topic];
-  if (!o.down_since) ++counts_[e.topic];
+  if (!o.down_since) {
+    ++counts_[e.topic];
+    Report(o, e, true);
+  }
   return true;
 }
 
@@ -394,7 +428,10 @@ bool ReplicatedSet<Entry>::Remove(Origin& o, const Entry& e) {
     if (--c->second == 0) counts.erase(c);
   };
   decrement(o.topic_counts);
-  if (!o.down_since) decrement(counts_);
+  if (!o.down_since) {
+    decrement(counts_);
+    Report(o, *it, false);
+  }
   o.entries.erase(it);  // last: `e` may refer into the set
   return true;
 }
@@ -407,7 +444,10 @@ void ReplicatedSet<Entry>::Replace(Origin& o, const std::vector<Entry>& entries)
   std::vector<Entry> differ;  // only what changed is reported
   std::set_symmetric_difference(o.entries.begin(), o.entries.end(), next.begin(), next.end(),
                                 std::back_inserter(differ));
-  for (const Entry& e : differ) changed_.insert(e.topic);
+  for (const Entry& e : differ) {
+    changed_.insert(e.topic);
+    if (visible) Report(o, e, next.count(e) > 0);
+  }
   o.entries = std::move(next);
   o.topic_counts.clear();
   for (const Entry& e : o.entries) ++o.topic_counts[e.topic];

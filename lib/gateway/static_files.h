@@ -1,5 +1,6 @@
-// The files the gateway serves over plain HTTP GET (the live page at "/"), compiled into the
-// daemon so that it needs nothing installed beside it.
+// The files the gateway serves itself over HTTP GET (the live web page and its assets), compiled
+// into the daemon so that it needs no install folder to show a page. Each is a path of the URL
+// ("/" is the page), its Content-Type and its bytes.
 #pragma once
 
 #include <string_view>
@@ -7,13 +8,10 @@
 namespace livepoll::gateway {
 
 struct StaticFile {
-  std::string_view path;          // the request path, e.g. "/" or "/app.js"
-  std::string_view content_type;  // the Content-Type header's value
-  std::string_view body;
+  std::string_view path, content_type, body;
 };
 
-// The file served at PATH (the request target without its query string), or nullptr.
-// Thread-safe: the files are constants.
+// The file served at `path` (the URL's path, without its query string); null: none.
 const StaticFile* FindStaticFile(std::string_view path);
 
 }  // namespace livepoll::gateway

@@ -44,9 +44,13 @@ constexpr auto kMemberClaim = Tuple<MemberClaim>("member_claim",
     Field("state",           UintEnum(core::MemberState::kLeft), &MemberClaim::state),
     Field("version",         kUint, &MemberClaim::version));
 // The entries of the two replicated sets (core/replicated_set.h): presence, the registry's claims.
+// A presence entry's key, meta and ref are there only for a subscriber that joined with presence.
 constexpr auto kPresenceEntry = Tuple<PresenceEntry>("presence_entry",
     Field("topic",           kStr,  &PresenceEntry::topic),
-    Field("subscriber",      kUint, &PresenceEntry::subscriber));
+    Field("subscriber",      kUint, &PresenceEntry::subscriber),
+    Field("key",             kStr,  &PresenceEntry::key).Optional(),
+    Field("meta",            kStr,  &PresenceEntry::meta).Optional(),
+    Field("ref",             kUint, &PresenceEntry::ref).Optional());
 constexpr auto kClaimEntry = Tuple<ClaimEntry>("claim_entry",
     Field("topic",           kStr,  &ClaimEntry::topic),
     Field("epoch",           kUint, &ClaimEntry::epoch));

@@ -37,6 +37,10 @@ Server::Server(Env& env, ServerOptions options, core::Node& node, source::PollRu
     }
   }
   if (options_.cluster) cluster_ = std::make_unique<Cluster>(ctx_, *options_.cluster, node_);
+  if (options_.gateway) {
+    options_.gateway->queue_bytes = options_.client_queue_bytes;
+    gateway_ = std::make_unique<gateway::Gateway>(*options_.gateway);
+  }
   client_.SetLimits(options_.max_message_size, kClientSndhwm);
   admin_.SetLimits(options_.max_message_size);
 }
@@ -55,6 +59,9 @@ Status Server::Bind() {
   if (Status s = admin_.Bind(options_.admin_bind, admin_keys ? secret : "", kZapDomainAdmin);
       !s.ok())
     return s;
+  if (gateway_) {
+    if (Status s = gateway_->Start(); !s.ok()) return s;
+  }
   if (!cluster_) return Status::Ok();
   core::Actions out;
   Status s = cluster_->Start(env_.Now(), out);
@@ -83,6 +90,8 @@ Status Server::Run(int stop_fd, int reload_fd) {
       {nullptr, runner_.wake_fd(), ZMQ_POLLIN, 0},
       {nullptr, stop_fd, ZMQ_POLLIN, 0},
       {nullptr, reload_fd, static_cast<short>(reload_fd >= 0 ? ZMQ_POLLIN : 0), 0},
+      {nullptr, gateway_ ? gateway_->wake_fd() : -1, static_cast<short>(gateway_ ? ZMQ_POLLIN : 0),
+       0},
   };
   const size_t cluster_items = items.size();
   for (;;) {
@@ -117,8 +126,9 @@ Status Server::Run(int stop_fd, int reload_fd) {
       bool readable = false;
       for (size_t i = cluster_items; i < items.size(); ++i) readable |= items[i].revents != 0;
       core::Actions out;
-      if (readable) cluster_->OnReadable(env_.Now(), out);
-      Carry(out);
+      const Time read_at = env_.Now();
+      if (readable) cluster_->OnReadable(read_at, out);
+      Carry(out, read_at);
       if (!node_.refusal().empty())
         return Status::InvalidArgument("the cluster refused this node: " + node_.refusal());
     }
@@ -134,16 +144,23 @@ Status Server::Run(int stop_fd, int reload_fd) {
       if (!f) break;
       OnAdminFrame(*f);
     }
+    if (items[5].revents & ZMQ_POLLIN) OnGatewayEvents();
     if (items[2].revents & ZMQ_POLLIN) {
       for (source::PollCompletion& c : runner_.TakeCompletions()) {
         if (!c.result.ok() && source::IsResultTooLarge(c.result.status()))
           node_.counters().results_too_large++;
         core::Actions out;
-        node_.PollDone(env_.Now(), c.poll_id, std::move(c.result), out);
-        Carry(out);
+        const Time done_at = env_.Now();
+        if (auto started = polls_started_.find(c.poll_id); started != polls_started_.end()) {
+          histograms_.poll_duration.Observe(done_at - started->second);
+          polls_started_.erase(started);
+        }
+        node_.PollDone(done_at, c.poll_id, std::move(c.result), out);
+        Carry(out, done_at);
       }
     }
     ServeFanout(env_.Now());
+    RefreshWsClients(env_.Now());
     core::Actions out;
     node_.Tick(env_.Now(), out);
     Carry(out);
@@ -170,6 +187,7 @@ proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
     node_.counters().auth_refused = zap_->refused();
     node_.counters().auth_malformed = zap_->malformed();
   }
+  CopyGatewayCounters();
   core::Actions out;
   AdminContext ctx = Context(env_.Now(), out);
   proto::AdminReply reply = RunAdmin(ctx, req);
@@ -493,25 +511,43 @@ void Server::PeerGone(const std::string& peer) {
   Carry(out);
 }
 
-void Server::Carry(core::Actions& out) {
+void Server::Carry(core::Actions& out, std::optional<Time> data_since) {
   // Peers first: an update published reaches them before anything decided after it.
   if (cluster_) cluster_->Carry(out.transport);
-  for (core::PollRequest& p : out.polls)
+  for (core::PollRequest& p : out.polls) {
+    polls_started_[p.poll_id] = env_.Now();
     runner_.Submit({p.poll_id, std::move(p.query), std::move(p.source), std::move(p.params)});
+  }
   for (const core::Delivery& d : out.deliveries) {
+    const auto* u = std::get_if<proto::Update>(&d.message);
+    bool handed = gateway_ && u != nullptr && CarryToWs(*u, d.clients);
     Outgoing m;
-    m.payload = std::make_shared<const std::string>(proto::Encode(d.message));  // once for all
-    if (const auto* u = std::get_if<proto::Update>(&d.message)) {
-      m.topic = u->topic;
-      m.snapshot = u->kind == proto::UpdateKind::kSnapshot;
-    }
     for (core::ClientId c : d.clients) {
       auto peer = client_peers_.find(c);
       if (peer == client_peers_.end()) continue;
+      if (!m.payload) {  // once for all, and only when a ZeroMQ client gets it
+        m.payload = std::make_shared<const std::string>(proto::Encode(d.message));
+        if (u != nullptr) {
+          m.topic = u->topic;
+          m.snapshot = u->kind == proto::UpdateKind::kSnapshot;
+        }
+      }
       SendToClient(peer->second, m);
+      handed = true;
     }
+    if (handed && data_since && !m.topic.empty())
+      histograms_.poll_to_delivery.Observe(env_.Now() - *data_since);
+  }
+  if (gateway_) {
+    for (const core::PresenceDelivery& p : out.presence) CarryPresenceToWs(p);
   }
   for (core::ClientId c : out.dropped_clients) {
+    if (auto ws = ws_clients_.find(c); ws != ws_clients_.end()) {
+      gateway_->Close(ws->second.conn);  // its Closed event finds nothing left to do
+      ws_ids_.erase(ws->second.conn);
+      ws_clients_.erase(ws);
+      continue;
+    }
     auto peer = client_peers_.find(c);
     if (peer == client_peers_.end()) continue;
     queues_.erase(peer->second);
@@ -521,6 +557,27 @@ void Server::Carry(core::Actions& out) {
   }
   for (const core::NodeEvent& e : out.events) LogEvent(e);
   out = {};
+}
+
+HttpResponse Server::HttpGet(std::string_view path, uint64_t ws_clients) {
+  path = path.substr(0, path.find('?'));
+  const Time now = env_.Now();
+  HttpResponse r;
+  if (path == "/metrics") {
+    MetricsView v = MetricsOf(node_, now);
+    v.clients_by_protocol = {{"ws", ws_clients}, {"zmq", client_peers_.size()}};
+    v.histograms = &histograms_;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = RenderMetrics(v);
+  } else if (path == "/healthz") {
+    Health h = CheckHealth(HealthOf(node_, now));
+    r.status = h.status;
+    r.body = h.reason + "\n";
+  } else {
+    r.status = 404;
+    r.body = "not found\n";
+  }
+  return r;
 }
 
 void Server::OnAdminFrame(const RouterEndpoint::Frame& f) {

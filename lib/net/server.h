@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -17,11 +18,13 @@
 #include "core/access.h"
 #include "core/node.h"
 #include "env/env.h"
+#include "gateway/gateway.h"
 #include "livepoll/status.h"
 #include "net/admin_commands.h"
 #include "net/admin_fanout.h"
 #include "net/cluster.h"
 #include "net/curve_keys.h"
+#include "net/metrics.h"
 #include "net/router_endpoint.h"
 #include "net/zap_handler.h"
 #include "proto/messages.h"
@@ -49,8 +52,11 @@ struct ServerOptions {
   std::string token_secret;
   // ZMQ_MAXMSGSIZE of the client and admin endpoints (the cluster's: ClusterOptions).
   int64_t max_message_size = -1;
-  // Bytes of messages waiting for one client (see "Slow clients" below).
+  // Bytes of messages waiting for one client (see "Slow clients" below), WebSockets too.
   size_t client_queue_bytes = 8 << 20;
+  // Given: the WebSocket gateway listens at gateway->bind (ws_clients.cpp; its queue_bytes is
+  // client_queue_bytes).
+  std::optional<gateway::GatewayOptions> gateway;
 };
 
 // Slow clients. ZeroMQ holds at most kClientSndhwm messages for a client; past that, what the
@@ -62,6 +68,13 @@ struct ServerOptions {
 // So a slow client sees its stream jump to a fresh snapshot, never a diff stream with a hole in
 // it. What a client can make the server hold: client_queue_bytes plus one message, plus
 // kClientSndhwm messages in ZeroMQ.
+
+// An answer of the node's HTTP side (what the WebSocket gateway's listener sends back).
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
 
 class Server {
  public:
@@ -78,8 +91,17 @@ class Server {
   // new connections by them; else keeps the old sets and says why. Ok without keys.
   Status ReloadKeys();
 
+  // GET `path` (a query string is ignored) on the node's HTTP side: `/metrics`, the Prometheus
+  // text format 0.0.4 (metrics.h); `/healthz`, 200 "ok" when the node serves, else 503 and why
+  // (CheckHealth), one line; 404 for any other path. `ws_clients`: the WebSocket gateway's
+  // connected clients, for livepoll_clients{protocol="ws"}. Call on the event loop's thread.
+  HttpResponse HttpGet(std::string_view path, uint64_t ws_clients = 0);
+  const NodeHistograms& histograms() const { return histograms_; }
+
   const std::string& client_endpoint() const { return client_.endpoint(); }
   const std::string& admin_endpoint() const { return admin_.endpoint(); }
+  // The gateway's HOST:PORT; "" without one.
+  std::string ws_endpoint() const { return gateway_ ? gateway_->endpoint() : ""; }
   uint64_t session() const { return session_; }
 
  private:
@@ -97,8 +119,10 @@ class Server {
   void StartFanout(const std::string& peer, const proto::AdminRequest& req);
   // Other nodes' calls and answers, and the fan-outs that are done.
   void ServeFanout(Time now);
-  // Carries out what the node decided (and empties `out`).
-  void Carry(core::Actions& out);
+  // Carries out what the node decided (and empties `out`). `data_since`: when the event loop got
+  // the data the decision was made of (a poll's result, peers' frames), for the poll -> delivery
+  // histogram.
+  void Carry(core::Actions& out, std::optional<Time> data_since = std::nullopt);
   // A message for a client, as queued: its encoding (shared by every client it goes to) and, for
   // an update, its topic and whether it is a snapshot.
   struct Outgoing {
@@ -125,6 +149,37 @@ class Server {
   void CountRefused(const Status& s);
   core::ClientId ClientFor(const std::string& peer);
 
+  // ---- WebSocket clients (ws_clients.cpp): the gateway's events, and what goes to them ----
+  // A Phoenix channel of a WebSocket client, by the core topic it joined.
+  struct WsChannel {
+    std::string topic;              // the channel topic, as the client wrote it ("live:q?a=1")
+    std::string join_ref;           // of the phx_join (JSON text, as the frame had it)
+    std::string join_ref_of_reply;  // the phx_join's ref, while its reply waits (pending)
+    bool pending = false;           // the join's reply waits for the topic's first update
+    bool asked_resume = false;
+    // Presence pushes decided while the reply waits: they follow it.
+    std::vector<std::shared_ptr<const gateway::OutMessage>> held;
+  };
+  struct WsClient {
+    gateway::ConnId conn = 0;
+    core::ClientIdentity identity;              // what the connect URL's token proved
+    std::map<std::string, WsChannel> channels;  // by core topic
+  };
+  void OnGatewayEvents();
+  void OnWsJoin(gateway::JoinAsked& j);
+  void OnWsLeave(const gateway::LeaveAsked& l);
+  // What a token proves; counted in tokens_accepted or tokens_refused.
+  core::ClientIdentity VerifyClientToken(const std::string& token);
+  // The deliveries' part for WebSocket clients, `u` encoded once per channel topic. Whether any
+  // socket got it.
+  bool CarryToWs(const proto::Update& u, const std::vector<core::ClientId>& clients);
+  // presence_state or presence_diff to the WebSocket clients of `p`, once per channel topic.
+  void CarryPresenceToWs(const core::PresenceDelivery& p);
+  // Keeps the WebSocket clients alive in the core: their liveness is the gateway's idle timeout.
+  void RefreshWsClients(Time now);
+  // The gateway thread's counts, into the node's counters.
+  void CopyGatewayCounters();
+
   Env& env_;
   ServerOptions options_;
   core::Node& node_;
@@ -144,6 +199,12 @@ class Server {
   core::ClientId next_client_ = 1;
   std::unique_ptr<Cluster> cluster_;  // null: a standalone node
   AdminFanout fanout_;
+  std::unique_ptr<gateway::Gateway> gateway_;  // null: no ws_bind
+  std::unordered_map<core::ClientId, WsClient> ws_clients_;
+  std::unordered_map<gateway::ConnId, core::ClientId> ws_ids_;
+  Time next_ws_refresh_{};
+  NodeHistograms histograms_;
+  std::unordered_map<uint64_t, Time> polls_started_;  // poll id -> its submission to the runner
 };
 
 }  // namespace livepoll::net

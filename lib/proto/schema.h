@@ -367,6 +367,7 @@ consteval auto Field(std::string_view name, C codec, P member, Ps... chain) {
 void AKeyIsUsedTwiceInOneMessage();
 void AWireTypeIsUsedTwice();
 void ATupleElementMustAlwaysBeThere();
+void ATuplesOptionalElementsMustComeLast();
 
 template <typename... Fs>
 consteval void CheckKeysUnique(const Fs&... fields) {
@@ -374,6 +375,18 @@ consteval void CheckKeysUnique(const Fs&... fields) {
   for (size_t i = 0; i < keys.size(); ++i)
     for (size_t j = i + 1; j < keys.size(); ++j)
       if (keys[i] == keys[j]) AKeyIsUsedTwiceInOneMessage();
+}
+
+// A tuple's elements are always there, but optional ones at its end (TupleCodec).
+template <typename... Fs>
+consteval void CheckTupleElements(const Fs&... fields) {
+  const std::array<Occurs, sizeof...(Fs)> occurs = {fields.occurs...};
+  bool optional_seen = false;
+  for (Occurs o : occurs) {
+    if (o == Occurs::kWhen) ATupleElementMustAlwaysBeThere();
+    if (o == Occurs::kAlways && optional_seen) ATuplesOptionalElementsMustComeLast();
+    if (o == Occurs::kOptional) optional_seen = true;
+  }
 }
 
 // Calls f(element) on each element of `t` in order until one returns a failed Status; returns it.
@@ -391,7 +404,10 @@ std::vector<WireField> FieldInfos(const std::tuple<Fs...>& fields) {
 
 // ------------------------------------------------------------------------------------ tuples
 
-// A struct as a compact array of its fields' values, in table order.
+// A struct as a compact array of its fields' values, in table order. Optional elements come last
+// and travel together: all of them when any is not empty, none otherwise (so a tuple grown by
+// optional elements reads the shorter arrays of older senders, and is written as they wrote it
+// when the new elements are empty).
 template <typename S, typename... Fs>
 struct TupleCodec {
   using Value = S;
@@ -399,14 +415,30 @@ struct TupleCodec {
   std::tuple<Fs...> fields;
 
   void Pack(Packer& p, const S& s) const {
-    p.pack_array(static_cast<uint32_t>(sizeof...(Fs)));
-    std::apply([&](const auto&... f) { (f.codec.Pack(p, f.Of(s)), ...); }, fields);
+    bool extra = false;
+    std::apply(
+        [&](const auto&... f) {
+          ((extra = extra || (f.occurs == Occurs::kOptional && f.Written(s))), ...);
+        },
+        fields);
+    const size_t n = extra ? sizeof...(Fs) : Required();
+    p.pack_array(static_cast<uint32_t>(n));
+    size_t i = 0;
+    std::apply([&](const auto&... f) { ((i++ < n ? f.codec.Pack(p, f.Of(s)) : void()), ...); },
+               fields);
   }
   Status Read(const msgpack::object& o, S* out) const {
-    if (o.type != msgpack::type::ARRAY || o.via.array.size != sizeof...(Fs))
+    if (o.type != msgpack::type::ARRAY ||
+        (o.via.array.size != sizeof...(Fs) && o.via.array.size != Required()))
       return NotA("a " + Name() + " " + Elements());
+    const size_t n = o.via.array.size;
     const msgpack::object* element = o.via.array.ptr;
+    size_t i = 0;
     return EachInOrder(fields, [&](const auto& f) {
+      if (i++ >= n) {
+        f.Of(*out) = typename std::decay_t<decltype(f)>::Value{};
+        return Status::Ok();
+      }
       Status s = f.codec.Read(*element++, &f.Of(*out));
       return s.ok() ? s : In(f.name, s);
     });
@@ -415,9 +447,17 @@ struct TupleCodec {
   WireTable Info() const { return {Name(), FieldInfos(fields)}; }
 
  private:
+  size_t Required() const {  // the elements always there
+    return std::apply([](const auto&... f) { return ((f.occurs != Occurs::kOptional) + ...); },
+                      fields);
+  }
   std::string Elements() const {
     std::string out = "[";
-    std::apply([&](const auto&... f) { ((out += std::string(f.name) + ", "), ...); }, fields);
+    std::apply(
+        [&](const auto&... f) {
+          ((out += std::string(f.name) + (f.occurs == Occurs::kOptional ? "?" : "") + ", "), ...);
+        },
+        fields);
     return out.substr(0, out.size() - 2) + "]";
   }
 };
@@ -426,7 +466,7 @@ consteval auto Tuple(std::string_view name, Fs... fields) {
   static_assert(sizeof...(Fs) > 0);
   static_assert((std::is_same_v<typename Fs::Struct, S> && ...), "a field of another struct");
   CheckKeysUnique(fields...);
-  if (((fields.occurs != Occurs::kAlways) || ...)) ATupleElementMustAlwaysBeThere();
+  CheckTupleElements(fields...);
   return TupleCodec<S, Fs...>{name, {fields...}};
 }
 

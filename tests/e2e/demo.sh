@@ -2,13 +2,18 @@
 # `livepolld --demo` serves its built-in catalog over a changing SQLite database: every demo query
 # answers, and the data changes on its own.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/cluster_lib.sh"  # free_port: the gateway's (the demo's default, 4480, may be taken)
 
-"$LIVEPOLLD" --demo --demo-db "$E2E_TMP/demo.db" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
+ws_port=$(free_port)
+
+"$LIVEPOLLD" --demo --demo-db "$E2E_TMP/demo.db" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" --ws-bind "127.0.0.1:$ws_port" \
   --admin-bind "$ADMIN" --client-bind "$CLIENT" >"$E2E_TMP/daemon.log" 2>&1 &
 DAEMON_PID=$!
 E2E_PIDS+=("$DAEMON_PID")
 daemon_up() { "$LIVEPOLL" --timeout 200ms status >/dev/null 2>&1; }
 wait_for 10 "the demo daemon" daemon_up
+grep -q "web page at http://127.0.0.1:$ws_port/" "$E2E_TMP/daemon.log" || fail "no web page URL logged"
+curl -sf "http://127.0.0.1:$ws_port/" | grep -qi "<html" || fail "the demo's gateway serves no page"
 
 queries=$("$LIVEPOLL" queries | cut -f1 | sort | tr '\n' ' ')
 [[ $queries == "recent_orders region_revenue revenue_by_region top_products " ]] ||

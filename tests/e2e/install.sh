@@ -14,7 +14,7 @@ for f in bin/livepolld bin/livepoll lib/livepoll/plugins/soci.so include/livepol
 done
 
 # No --plugin-dir, and LIVEPOLL_PLUGIN_PATH unset: the install's own plugin folder is used.
-env -u LIVEPOLL_PLUGIN_PATH "$prefix/bin/livepolld" --demo --demo-db "$E2E_TMP/demo.db" \
+env -u LIVEPOLL_PLUGIN_PATH "$prefix/bin/livepolld" --demo --demo-db "$E2E_TMP/demo.db" --ws-bind off \
   --admin-bind "$ADMIN" --client-bind "$CLIENT" >"$E2E_TMP/daemon.log" 2>&1 &
 DAEMON_PID=$!
 E2E_PIDS+=("$DAEMON_PID")

@@ -8,7 +8,7 @@ answers() { "$LIVEPOLL" --timeout 200ms status >/dev/null 2>&1; }
 log=$E2E_TMP/journal.log
 : >"$log"
 # The stream is the log file: JOURNAL_STREAM holds its device and inode, as systemd sets them.
-JOURNAL_STREAM=$(stat -c '%d:%i' "$log") "$LIVEPOLLD" --demo --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
+JOURNAL_STREAM=$(stat -c '%d:%i' "$log") "$LIVEPOLLD" --demo --ws-bind off --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
   --admin-bind "$ADMIN" --client-bind "$CLIENT" 2>>"$log" &
 pid=$!
 E2E_PIDS+=("$pid")
@@ -25,7 +25,7 @@ fi
 
 # JOURNAL_STREAM inherited, stderr elsewhere: its usual lines, time first.
 other=$E2E_TMP/other.log
-JOURNAL_STREAM=$(stat -c '%d:%i' "$log") "$LIVEPOLLD" --demo --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
+JOURNAL_STREAM=$(stat -c '%d:%i' "$log") "$LIVEPOLLD" --demo --ws-bind off --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
   --admin-bind "$ADMIN" --client-bind "$CLIENT" 2>"$other" &
 pid=$!
 E2E_PIDS+=("$pid")

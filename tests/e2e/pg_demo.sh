@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../pg/e2e_lib.sh"
 
 pg_create_db
-"$LIVEPOLLD" --demo --demo-plugin postgres --demo-dsn "$PG_DSN" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
+"$LIVEPOLLD" --demo --ws-bind off --demo-plugin postgres --demo-dsn "$PG_DSN" --plugin-dir "$LIVEPOLL_PLUGIN_DIR" \
   --admin-bind "$ADMIN" --client-bind "$CLIENT" >"$E2E_TMP/daemon.log" 2>&1 &
 DAEMON_PID=$!
 E2E_PIDS+=("$DAEMON_PID")

@@ -8,6 +8,8 @@
 #include "auth/token.h"
 #include "config/config.h"
 #include "core/topic.h"
+#include "gateway/channel_topic.h"
+#include "gateway/phoenix_frame.h"
 #include "net/cluster_codec.h"
 #include "net/zap_handler.h"
 #include "proto/codec.h"
@@ -241,6 +243,40 @@ std::string CheckZap(std::string_view bytes) {
     return "admin admitted " + Quoted(user);
   }
   return "admitted in unknown domain " + Quoted(domain);
+}
+
+std::string CheckPhoenix(std::string_view bytes) {
+  using namespace gateway;
+  try {
+    Result<ClientFrame> f = DecodeClientFrame(bytes);
+    if (!f.ok()) {
+      if (f.status().code() != Status::Code::kMalformed)
+        return "refused as " + f.status().ToString();
+      return f.status().message().empty() ? "a refusal without a message" : "";
+    }
+    const std::string reply = EncodeReply(f->join_ref, f->ref, f->topic, true, "{}");
+    Result<ClientFrame> again = DecodeClientFrame(reply);
+    if (!again.ok()) return "its reply does not decode: " + again.status().ToString();
+    if (again->join_ref != f->join_ref || again->ref != f->ref || again->topic != f->topic ||
+        again->event != "phx_reply")
+      return "its reply decodes to other refs or topic: " + Quoted(reply);
+    if (f->event == "phx_join" && f->join_status.ok() && f->join.presence) {
+      const PresenceMeta& p = *f->join.presence;
+      if (p.key.empty() || p.key.size() > kMaxPresenceKeyBytes) return "presence key unbounded";
+      if (p.meta.size() > kMaxPresenceMetaBytes || p.meta.front() != '{')
+        return "presence meta " + Quoted(p.meta);
+    }
+    if (f->event == "phx_join" && !f->join_status.ok() &&
+        f->join_status.code() != Status::Code::kInvalidArgument)
+      return "join payload refused as " + f->join_status.ToString();
+    Result<ChannelTopic> t = ParseChannelTopic(f->topic);
+    if (t.ok() && t->query.empty()) return "a topic without a query read";
+    if (!t.ok() && t.status().code() != Status::Code::kInvalidArgument)
+      return "topic refused as " + t.status().ToString();
+    return "";
+  } catch (const std::exception& e) {
+    return std::string("threw: ") + e.what();
+  }
 }
 
 }  // namespace livepoll::fuzz

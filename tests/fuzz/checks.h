@@ -49,8 +49,14 @@ std::string ZapKey(char c);
 // Frames in CheckZap's form.
 std::string ZapFrames(const std::vector<std::string>& frames);
 
-// The targets by name ("envelope", "cluster", "topic", "config", "token", "zap"), as the corpus
-// folders are named.
+// gateway::DecodeClientFrame: the bytes as a WebSocket client's text frame (Phoenix V2). A
+// refusal is Malformed; a frame read has refs that a reply echoes into a frame that decodes again
+// to the same refs and topic, a phx_join's presence within its bounds, and its topic is read by
+// gateway::ParseChannelTopic without harm (a refusal there is InvalidArgument).
+std::string CheckPhoenix(std::string_view bytes);
+
+// The targets by name ("envelope", "cluster", "topic", "config", "token", "zap", "phoenix"), as
+// the corpus folders are named.
 using Check = std::string (*)(std::string_view);
 struct Target {
   const char* name;
@@ -58,6 +64,7 @@ struct Target {
 };
 inline constexpr Target kTargets[] = {{"envelope", CheckEnvelope}, {"cluster", CheckCluster},
                                       {"topic", CheckTopic},       {"config", CheckConfig},
-                                      {"token", CheckToken},       {"zap", CheckZap}};
+                                      {"token", CheckToken},       {"zap", CheckZap},
+                                      {"phoenix", CheckPhoenix}};
 
 }  // namespace livepoll::fuzz

@@ -125,7 +125,8 @@ std::vector<Seed> ClusterFrames() {
       {"r.vote-denied",
        RegistryMessage(RegistryVote{Id("b", 2), 5, "q?x=1", false, Id("c", 9), 2})},
   };
-  // The same bodies for presence and claims (their entries are both [topic, uint] on the wire).
+  // The same bodies for presence and claims (their entries are both [topic, uint] on the wire,
+  // but for a presence entry with a key, below).
   auto replication = []<typename Entry>(Entry) {
     return std::vector<std::pair<std::string, ReplicaMessage<Entry>>>{
         {"delta", ReplicaDelta<Entry>{Id("a", 1), 4, 6, {{"q?x=1", 10}, {"q", 11}}, {{"r", 3}}}},
@@ -140,6 +141,13 @@ std::vector<Seed> ClusterFrames() {
     node.emplace_back("p." + presence[i].first, presence[i].second);
     node.emplace_back("r." + claims[i].first, RegistryMessage(ClaimsMessage{claims[i].second}));
   }
+  // Presence entries of viewers that joined with presence: [topic, uint, key, meta, ref].
+  const PresenceEntry ann{"q", 12, "ann", R"({"device":"phone","n":[1,2]})", 3};
+  const PresenceEntry bob{"q?x=1", 13, "bob", "{}", 4};
+  node.emplace_back("p.delta-presence",
+                    PresenceMessage(PresenceDelta{Id("a", 1), 6, 8, {ann, {"q", 14}}, {bob}}));
+  node.emplace_back("p.transfer-presence",
+                    PresenceMessage(PresenceTransfer{Id("a", 1), 8, {{"q", 14}, ann, bob}}));
   std::vector<Seed> out;
   for (const auto& [name, m] : node) out.push_back({name, net::EncodeCluster(kCluster, "n1", m)});
 
@@ -306,6 +314,28 @@ std::vector<Seed> ZapRequests() {
   };
 }
 
+// WebSocket frames as phoenix.js and strangers send them.
+std::vector<Seed> PhoenixFrames() {
+  return {
+      {"heartbeat", R"([null,"1","phoenix","heartbeat",{}])"},
+      {"join", R"(["3","3","live:totals","phx_join",{}])"},
+      {"join-topic-params", R"(["4","4","live:recent_orders?region=eu%20west&n=1","phx_join",{}])"},
+      {"join-everything",
+       R"(["5","5","live:mine","phx_join",{"params":{"region":"eu","n":3,"b":false},)"
+       R"("token":"a.b.c","resume":{"owner":"n1","owner_session":"1733000000000000",)"
+       R"("epoch":2,"seq":9},"presence":{"key":"ann","meta":{"color":"red","n":[1,2]}}}])"},
+      {"join-bad-resume", R"(["6","6","live:q","phx_join",{"resume":{"epoch":0,"seq":1}}])"},
+      {"join-bad-presence", R"(["7","7","live:q","phx_join",{"presence":{"key":"","meta":[]}}])"},
+      {"leave", R"(["3","8","live:totals","phx_leave",{}])"},
+      {"numeric-refs", R"([12,13,"live:q","phx_leave",{}])"},
+      {"unknown-event", R"(["1","2","live:q","shout",{"x":1}])"},
+      {"not-an-array", R"({"topic":"phoenix","event":"heartbeat"})"},
+      {"deep", std::string(40, '[') + std::string(40, ']')},
+      {"escapes", R"([null,"\u0031","live:\ud83d\ude00?a=%41","phx_join",{}])"},
+      {"bad-percent", R"([null,"1","live:q?a=%zz","phx_join",{}])"},
+  };
+}
+
 int Write(const fs::path& dir, const std::vector<Seed>& seeds) {
   fs::create_directories(dir);
   for (const Seed& s : seeds) {
@@ -332,5 +362,6 @@ int main(int argc, char** argv) {
   const fs::path out = argv[1];
   return Write(out / "envelope", Envelopes()) | Write(out / "cluster", ClusterFrames()) |
          Write(out / "topic", Topics()) | Write(out / "config", Configs()) |
-         Write(out / "token", Tokens()) | Write(out / "zap", ZapRequests());
+         Write(out / "token", Tokens()) | Write(out / "zap", ZapRequests()) |
+         Write(out / "phoenix", PhoenixFrames());
 }

@@ -3,6 +3,9 @@
 #   programs -> net, source, config -> core -> proto -> base      (env beside: source, config, net)
 #   net, cmd -> auth -> base   (client tokens: pure functions, so the server and the CLI share the
 #                               verifier and the minter; libsodium and nlohmann's JSON, no I/O)
+#   net -> gateway -> proto    (the WebSocket gateway: Beast and Asio on a thread of its own; it
+#                               sees the messages and their JSON, not the msgpack codec, the core
+#                               or ZeroMQ)
 # and the sans-I/O core reaches for nothing that does I/O. Each layer's own include root already
 # hides the headers of the layers above it (lib/CMakeLists.txt), so `#include "net/..."` in the
 # core fails to compile; this check covers what include roots cannot: system and third-party
@@ -28,7 +31,8 @@ declare -A allow=(
   [lib/source]='^(source|env|livepoll)/'
   [lib/config]='^(config/|env/|livepoll/|core/policy\.h$)'
   [lib/auth]='^(auth|livepoll)/'
-  [lib/net]='^(net|core|proto|source|env|auth|livepoll)/'
+  [lib/gateway]='^(gateway/|livepoll/|proto/messages\.h$|proto/update_json\.h$)'
+  [lib/net]='^(net|core|proto|source|env|auth|gateway|livepoll)/'
   [cmd]='^(livepoll/|proto/|auth/|[a-z_]+\.h$)'
   [daemon]='^((daemon|config|core|net|source|env|livepoll|proto)/|[a-z_]+\.h$)'
   [plugins/soci]='^(livepoll/source\.h|[a-z_]+\.h)$'
@@ -46,6 +50,7 @@ declare -A deny=(
   [lib/core]="$third|$io|random_device"
   [lib/source]='zmq\.h|zmq\.hpp|msgpack.*|spdlog/.*|boost/.*'
   [lib/config]='zmq\.h|zmq\.hpp|msgpack.*|spdlog/.*|soci/.*|pqxx/.*'
+  [lib/gateway]='zmq\.h|zmq\.hpp|msgpack.*|spdlog/.*|soci/.*|pqxx/.*|boost/program_options.*'
   [lib/net]='soci/.*|pqxx/.*|boost/program_options.*'
   [cmd]='soci/.*|pqxx/.*|spdlog/.*'
 )

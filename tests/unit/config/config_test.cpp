@@ -698,5 +698,36 @@ TEST(Exposure, NonLoopbackBindsNeedKeysOrInsecure) {
   EXPECT_TRUE(CheckExposure(n).ok());
 }
 
+TEST(Config, WsBindOffLoopbackNeedsTokensOnEveryQuery) {
+  const std::string catalog =
+      "[source.s]\nplugin = soci\ndsn = sqlite3://db=x\n"
+      "[query.open]\nsource = s\nsql = SELECT 1\nauth = none\n"
+      "[query.mine]\nsource = s\nsql = SELECT 1\n";
+  auto parse = [&](const std::string& node) {
+    Result<Config> c = ParseConfigText("t.conf", "[node]\n" + node + catalog);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return c.ok() ? *c : Config{};
+  };
+  Config c = parse("ws_bind = 127.0.0.1:4480\nws_idle_timeout = 5s\n");
+  EXPECT_EQ(c.node.ws_bind, "127.0.0.1:4480");
+  EXPECT_EQ(c.node.ws_idle_timeout, std::chrono::seconds(5));
+  EXPECT_TRUE(CheckWsExposure(c).ok());
+  c = parse("ws_bind = 0.0.0.0:4480\ntoken_secret = /k\n");
+  Status s = CheckWsExposure(c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("query 'open' does not"));
+  c.queries.erase("open");  // every query left needs a token (token_secret set, auth unset)
+  EXPECT_TRUE(CheckWsExposure(c).ok());
+  c = parse("ws_bind = [::]:4480\ninsecure = true\n");
+  EXPECT_TRUE(CheckWsExposure(c).ok());
+  c = parse("ws_bind = off\n");
+  EXPECT_TRUE(CheckWsExposure(c).ok());
+  for (const char* bad :
+       {"ws_bind = 4480\n", "ws_bind = host:\n", "ws_bind = h:80x\n", "ws_idle_timeout = 0s\n"}) {
+    Result<Config> r = ParseConfigText("t.conf", std::string("[node]\n") + bad + catalog);
+    EXPECT_FALSE(r.ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace livepoll::config

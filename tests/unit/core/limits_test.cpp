@@ -112,29 +112,29 @@ TEST(BackOffTest, ALongIntervalBacksOffToBackoffMaxWithoutOverflow) {
 TEST(PeerLimitsTest, EpochsSeqsAndVersionsNearTwoToTheSixtyFourAreImplausible) {
   const uint64_t max = std::numeric_limits<uint64_t>::max();
   NodeId n{"n2", 7};
-  EXPECT_TRUE(PlausibleCounters(RegistryMessage(RegistryVote{n, 1, "t", false, n, 5})));
-  EXPECT_FALSE(PlausibleCounters(RegistryMessage(RegistryVote{n, 0, "t", false, n, max})));
-  EXPECT_FALSE(PlausibleCounters(RegistryMessage(RegistryPropose{n, 1, "t", kMaxCounter + 1})));
-  EXPECT_TRUE(PlausibleCounters(RegistryMessage(RegistryPropose{n, 1, "t", kMaxCounter})));
+  EXPECT_TRUE(WithinPeerLimits(RegistryMessage(RegistryVote{n, 1, "t", false, n, 5})));
+  EXPECT_FALSE(WithinPeerLimits(RegistryMessage(RegistryVote{n, 0, "t", false, n, max})));
+  EXPECT_FALSE(WithinPeerLimits(RegistryMessage(RegistryPropose{n, 1, "t", kMaxCounter + 1})));
+  EXPECT_TRUE(WithinPeerLimits(RegistryMessage(RegistryPropose{n, 1, "t", kMaxCounter})));
   proto::Update u;
   u.topic = "t";
   u.epoch = 1;
   u.seq = max;
-  EXPECT_FALSE(PlausibleCounters(DataMessage(DataUpdate{u})));
+  EXPECT_FALSE(WithinPeerLimits(DataMessage(DataUpdate{u})));
   u.seq = 2;
-  EXPECT_TRUE(PlausibleCounters(DataMessage(DataUpdate{u})));
-  EXPECT_FALSE(PlausibleCounters(DataMessage(SnapshotReply{n, "t", [&] {
-                                                             proto::Update v = u;
-                                                             v.epoch = max;
-                                                             return v;
-                                                           }()})));
+  EXPECT_TRUE(WithinPeerLimits(DataMessage(DataUpdate{u})));
+  EXPECT_FALSE(WithinPeerLimits(DataMessage(SnapshotReply{n, "t", [&] {
+                                                            proto::Update v = u;
+                                                            v.epoch = max;
+                                                            return v;
+                                                          }()})));
   MemberClaim c{{"n3", 1}, "g", "r", MemberState::kAlive, max};
-  EXPECT_FALSE(PlausibleCounters(MembershipMessage(Heartbeat{c, {c}})));
+  EXPECT_FALSE(WithinPeerLimits(MembershipMessage(Heartbeat{c, {c}})));
   c.version = 3;
-  EXPECT_TRUE(PlausibleCounters(MembershipMessage(Heartbeat{c, {c}})));
-  EXPECT_FALSE(PlausibleCounters(
+  EXPECT_TRUE(WithinPeerLimits(MembershipMessage(Heartbeat{c, {c}})));
+  EXPECT_FALSE(WithinPeerLimits(
       RegistryMessage(ClaimsMessage{ClaimMessage(ClaimDelta{n, 1, 2, {{"t", max}}, {}})})));
-  EXPECT_FALSE(PlausibleCounters(PresenceMessage(ReplicaClock{n, max})));
+  EXPECT_FALSE(WithinPeerLimits(PresenceMessage(ReplicaClock{n, max})));
 }
 
 // Epochs of topics long gone were kept for the process's life, one per topic ever voted on: a
