@@ -182,7 +182,7 @@ void Gateway::AnswerHttp(uint64_t request, int status, std::string content_type,
                           body = std::move(body)]() mutable {
     auto it = impl->http_waiting.find(request);
     if (it == impl->http_waiting.end()) return;
-    std::shared_ptr<HttpSession> http = it->second.lock();
+    std::shared_ptr<HttpSession> http = std::move(it->second);
     impl->http_waiting.erase(it);
     if (http) http->Answer(static_cast<http::status>(status), ct, std::move(body));
   });

@@ -66,7 +66,9 @@ class Gateway::Impl {
   } counts;
 
   std::unordered_map<ConnId, std::shared_ptr<WsSession>> sockets;
-  std::unordered_map<uint64_t, std::weak_ptr<HttpSession>> http_waiting;
+  // Owned until answered: nothing else holds a session waiting for its owner's answer (a weak
+  // pointer here let it die at once, and /metrics answered an empty reply).
+  std::unordered_map<uint64_t, std::shared_ptr<HttpSession>> http_waiting;
   uint64_t next_request = 1;
 
  private:
