@@ -5,11 +5,11 @@
 # page; a value holding HTML is shown as text; the daemon restarted on the same port, the page
 # reconnects and rejoins by itself and the next change shows up too.
 # The page is driven over the DevTools protocol (tests/e2e/webpage/cdp.mjs: Node's own fetch and
-# WebSocket, no npm package). A screenshot is kept in $LIVEPOLL_BUILD_DIR/artifacts/webpage.png.
+# WebSocket; on an older Node, the phoenix tests' pinned ws). A screenshot is kept in $LIVEPOLL_BUILD_DIR/artifacts/webpage.png.
 source "$(dirname "$0")/lib.sh"
 
 command -v chromium >/dev/null || fail "chromium is not installed (.ci/setup.sh installs it)"
-command -v node >/dev/null || fail "node is not installed (.ci/setup.sh installs nodejs)"
+command -v node >/dev/null || fail "node is not installed (.ci/setup.sh installs Debian's nodejs)"
 cdp_js=$(dirname "$0")/webpage/cdp.mjs
 artifacts=${LIVEPOLL_BUILD_DIR:-$E2E_TMP}/artifacts
 mkdir -p "$artifacts"
@@ -65,15 +65,14 @@ text() { echo "document.getElementById('$1').textContent"; }
 sqlite="sqlite3 -cmd '.timeout 5000' '$db'"
 hostile='<img src=x onerror=window.pwned=1>'
 
-# Node's own WebSocket where it has one (>= 20.10, behind a flag), else the pinned `ws` package.
+# Node's own WebSocket where it has one (>= 20.10, behind a flag), else the `ws` package the
+# phoenix.js tests pin (tests/e2e/phoenix/npm_lib.sh installs it into a cache folder once).
 node_flags=(--experimental-websocket)
 if ! node "${node_flags[@]}" -e 'process.exit(typeof WebSocket === "function" ? 0 : 1)' 2>/dev/null ||
    [[ ${LIVEPOLL_CDP_WS:-} == ws ]]; then
   node_flags=()
-  if [[ ! -d $(dirname "$cdp_js")/node_modules/ws ]]; then
-    (cd "$(dirname "$cdp_js")" && npm ci --no-audit --no-fund --loglevel=error) ||
-      fail "npm ci in tests/e2e/webpage failed (ws, pinned in its package-lock.json)"
-  fi
+  source "$(dirname "$0")/phoenix/npm_lib.sh"
+  export NODE_PATH=$PHOENIX_NODE_MODULES
 fi
 drive() { node "${node_flags[@]}" "$cdp_js" "$cdp_port" "$@"; }
 

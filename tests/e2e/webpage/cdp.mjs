@@ -1,7 +1,7 @@
 // Drives one tab of a headless Chromium over the DevTools protocol, step by step, for
 // tests/e2e/webpage.sh. Node's own fetch and WebSocket speak to the browser's debugging port
 // (node --experimental-websocket, Node >= 20.10); an older Node (Debian 12's 18) uses the `ws`
-// package pinned beside this file (package-lock.json, installed by the test with npm ci).
+// package the phoenix.js tests pin, found through NODE_PATH (tests/e2e/phoenix/npm_lib.sh).
 //
 //   node [--experimental-websocket] cdp.mjs PORT STEP...
 //   STEP: open=URL             navigate the tab and wait for the document to load
@@ -14,8 +14,10 @@
 // Exit status: 0 when every step passed; 1 with the failed step on stderr.
 import {execSync} from "node:child_process";
 import {writeFileSync} from "node:fs";
+import {createRequire} from "node:module";
 
-const WebSocketClass = globalThis.WebSocket ?? (await import("ws")).default;
+// require, not import: an ES module import does not look in NODE_PATH.
+const WebSocketClass = globalThis.WebSocket ?? createRequire(import.meta.url)("ws");
 const [port, ...steps] = process.argv.slice(2);
 const fail = (why) => {
   console.error("cdp: FAIL: " + why);
