@@ -56,7 +56,7 @@ while [[ $cdp_port == "$ws_port" ]]; do cdp_port=$(free_port); done
 chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions \
   --user-data-dir="$E2E_TMP/chromium" --remote-debugging-address=127.0.0.1 \
   --remote-debugging-port="$cdp_port" --window-size=1200,800 about:blank \
-  >"$E2E_TMP/chromium.log" 2>&1 &
+  >"$E2E_TMP/chromium.out" 2>&1 &  # .out, not .log: fail() would print its D-Bus noise
 E2E_PIDS+=($!)
 
 # JavaScript read in the page: the text of row KEY's cell COLUMN ("" when there is none).
