@@ -43,6 +43,7 @@ Status Gateway::Impl::Start() {
   endpoint =
       (bound.address().is_v6() ? "[" + addr + "]" : addr) + ":" + std::to_string(bound.port());
   Accept();
+  Sweep();
   thread_ = std::thread([this] { ioc.run(); });
   return Status::Ok();
 }
@@ -66,6 +67,20 @@ void Gateway::Impl::Accept() {
     socket.set_option(tcp::no_delay(true), ec);
     std::make_shared<HttpSession>(*this, std::move(socket))->Start();
     Accept();
+  });
+}
+
+void Gateway::Impl::Sweep() {
+  sweep_.expires_after(std::max<std::chrono::milliseconds>(options.idle_timeout / kIdleTicks,
+                                                           std::chrono::milliseconds(10)));
+  sweep_.async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    tick++;
+    std::vector<std::shared_ptr<WsSession>> all;  // closing may end sessions: not while iterating
+    all.reserve(sockets.size());
+    for (auto& [id, s] : sockets) all.push_back(s);
+    for (auto& s : all) s->CloseIfIdle();
+    Sweep();
   });
 }
 

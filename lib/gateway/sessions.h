@@ -66,6 +66,11 @@ class Gateway::Impl {
   } counts;
 
   std::unordered_map<ConnId, std::shared_ptr<WsSession>> sockets;
+  // Idle sockets are found by one sweep of every socket each idle_timeout / 4 (a tick), not by a
+  // timer per socket: a socket whose last frame came kIdleTicks ticks ago or earlier is closed, so
+  // after between idle_timeout and 1.25 times it.
+  static constexpr uint32_t kIdleTicks = 4;
+  uint32_t tick = 0;
   // Owned until answered: nothing else holds a session waiting for its owner's answer (a weak
   // pointer here let it die at once, and /metrics answered an empty reply).
   std::unordered_map<uint64_t, std::shared_ptr<HttpSession>> http_waiting;
@@ -73,8 +78,10 @@ class Gateway::Impl {
 
  private:
   void Accept();
+  void Sweep();
 
   tcp::acceptor acceptor_{ioc};
+  asio::steady_timer sweep_{ioc};
   asio::steady_timer accept_retry_{ioc};
   std::thread thread_;
   int wake_fd_ = -1;
@@ -113,6 +120,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void Accept(std::shared_ptr<http::request<http::empty_body>> request, std::string token);
   void Push(std::shared_ptr<const OutMessage> m);
   void Close();
+  // Closes the socket when no frame came for kIdleTicks ticks (counted in idle_closed).
+  void CloseIfIdle();
 
  private:
   void Read();
@@ -128,6 +137,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   websocket::stream<tcp::socket, /*deflateSupported=*/false> ws_;
   beast::flat_buffer in_{kMaxFrameBytes};  // empty while no frame is being read
   SendQueue queue_;
+  uint32_t last_frame_tick_ = 0;  // the hub's tick when the last frame (or the upgrade) came
   bool open_ = false;
   bool gone_ = false;
 };

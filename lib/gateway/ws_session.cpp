@@ -6,7 +6,8 @@ WsSession::WsSession(Gateway::Impl& hub, ConnId id, tcp::socket socket)
     : hub_(hub), id_(id), ws_(std::move(socket)), queue_(hub.options.queue_bytes) {
   websocket::stream_base::timeout t{};
   t.handshake_timeout = std::chrono::seconds(10);
-  t.idle_timeout = hub.options.idle_timeout;  // no frame at all for this long: closed
+  // Silence is judged by the hub's sweep (CloseIfIdle), not by a timer per socket.
+  t.idle_timeout = websocket::stream_base::none();
   t.keep_alive_pings = false;
   ws_.set_option(t);
   ws_.read_message_max(kMaxFrameBytes);
@@ -21,6 +22,7 @@ void WsSession::Accept(std::shared_ptr<http::request<http::empty_body>> request,
                               token = std::move(token)](beast::error_code ec) mutable {
     if (ec) return self->Gone();
     self->open_ = true;
+    self->last_frame_tick_ = self->hub_.tick;
     self->hub_.counts.connections++;
     self->hub_.counts.open++;
     self->hub_.Emit(Connected{self->id_, std::move(token)});
@@ -36,14 +38,12 @@ void WsSession::Read() {
 
 void WsSession::OnRead(beast::error_code ec) {
   if (ec) {
-    if (ec == beast::error::timeout) {
-      hub_.counts.idle_closed++;
-    } else if (ec == websocket::error::message_too_big ||
-               ec == websocket::error::bad_frame_payload) {
+    if (ec == websocket::error::message_too_big || ec == websocket::error::bad_frame_payload) {
       hub_.counts.frames_malformed++;  // Beast closed with 1009 or 1007
     }
     return Gone();
   }
+  last_frame_tick_ = hub_.tick;
   if (ws_.got_text()) {
     const auto data = in_.cdata();
     OnFrame(std::string_view(static_cast<const char*>(data.data()), data.size()));
@@ -124,6 +124,12 @@ void WsSession::Close() {
   if (gone_ || !open_) return;
   ws_.async_close(websocket::close_code::normal,
                   [self = shared_from_this()](beast::error_code) { self->Gone(); });
+}
+
+void WsSession::CloseIfIdle() {
+  if (!open_ || gone_ || hub_.tick - last_frame_tick_ <= Gateway::Impl::kIdleTicks) return;
+  hub_.counts.idle_closed++;
+  Gone();  // the pending read fails: nothing more to do there
 }
 
 void WsSession::Gone() {

@@ -98,6 +98,12 @@ for want in ws_connections=4 ws_frames_malformed=5 ws_frames_unknown=1 ws_upgrad
   n=$(counted "$name")
   [[ -n $n ]] && ((n >= least)) || fail "livepoll stats: $name = ${n:-none}, expected >= $least"
 done
-# The restarted daemon serves the rejoined client.
+# The restarted daemon serves the rejoined client, and answers /metrics and /healthz through the
+# gateway (the event loop renders them).
 wait_for 10 "the restarted daemon's admin endpoint" quiet "$LIVEPOLL" --timeout 200ms status
+curl -sf "http://127.0.0.1:$port/metrics" >"$E2E_TMP/metrics" || fail "GET /metrics failed"
+grep -q '^livepoll_ws_connections_total{node="ws1"} [1-9]' "$E2E_TMP/metrics" ||
+  fail "/metrics has no ws_connections: $(grep ws_ "$E2E_TMP/metrics" | head -5)"
+health=$(curl -s -w ' %{http_code}' "http://127.0.0.1:$port/healthz")
+[[ $health == "ok"*" 200" ]] || fail "GET /healthz: $health"
 echo "PASS"

@@ -129,7 +129,7 @@ TEST(PhoenixFrame, UpdatesAsPushesAndJoinReplies) {
             R"([null,null,"live:q?a=1","snapshot",{"owner": "n1", "epoch": 3, "seq": 1, )"
             R"("columns": ["region", "revenue"], "rows": [{"region": "eu", "revenue": 12}], )"
             R"("owner_session": "18446744073709551615"}])");
-  EXPECT_EQ(JoinResponse(u, true).substr(0, 49),
+  EXPECT_EQ(JoinResponse(u, true).substr(0, 50),
             R"({"resumed": false, "kind": "snapshot", "owner": "n)");
   u.kind = proto::UpdateKind::kDiff;
   u.seq = 2;
