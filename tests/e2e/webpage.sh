@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The live page at "/" in a real headless Chromium against a real daemon and a real SQLite file:
 # it loads, lists the catalog, opens a topic from its address (/?q=QUERY), shows the rows, its
-# owner, epoch and seq and its own presence; a database UPDATE, INSERT and DELETE show up in the
-# page; a value holding HTML is shown as text; the daemon restarted on the same port, the page
-# reconnects and rejoins by itself and the next change shows up too.
+# owner, epoch and seq, its own presence and a second viewer's (another tab) coming and going; a
+# database UPDATE, INSERT and DELETE show up in the page; a value holding HTML is shown as text;
+# the daemon restarted on the same port, the page reconnects and rejoins by itself and the next
+# change shows up too.
 # The page is driven over the DevTools protocol (tests/e2e/webpage/cdp.mjs: Node's own fetch and
 # WebSocket; on an older Node, the phoenix tests' pinned ws). A screenshot is kept in $LIVEPOLL_BUILD_DIR/artifacts/webpage.png.
 source "$(dirname "$0")/lib.sh"
@@ -83,6 +84,8 @@ out=$(drive "open=http://127.0.0.1:$ws_port/?q=items&viewer=e2e-viewer" \
   "wait=5:$(text owner) === 'e2e' && $(text epoch) !== '—'" \
   "print=$(text seq)" \
   "wait=10:!!document.querySelector('#viewers li[data-key=\"e2e-viewer\"]')" \
+  "newtab=http://127.0.0.1:$ws_port/?q=items&viewer=second-viewer" \
+  "wait=10:!!document.querySelector('#viewers li[data-key=\"second-viewer\"]')" \
   "run=$sqlite \"UPDATE items SET qty = 42 WHERE id = 2\"" \
   "wait=10:$(cell 2 qty) === '42'" \
   "print=$(text seq)" \
@@ -93,6 +96,8 @@ out=$(drive "open=http://127.0.0.1:$ws_port/?q=items&viewer=e2e-viewer" \
   "run=$sqlite \"UPDATE items SET qty = 7 WHERE id = 1\"" \
   "wait=10:$(cell 1 qty) === '7'" \
   "screenshot=$artifacts/webpage.png" \
+  "closetabs" \
+  "wait=10:!document.querySelector('#viewers li[data-key=\"second-viewer\"]')" \
   "print=document.querySelector('#live tbody').innerText") ||
   fail "the page did not show what the database holds (above)"
 echo "$out"

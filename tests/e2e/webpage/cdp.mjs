@@ -9,6 +9,8 @@
 //         run=SHELL            run a shell command (e.g. a database change); fail if it fails
 //         print=JS             print the value of JS on stdout
 //         screenshot=PATH      write a PNG of the page
+//         newtab=URL           open URL in another tab (another viewer), left alone by later steps
+//         closetabs            close the tabs newtab opened
 //
 // Any exception thrown by the page fails the run: the page must not break on the way.
 // Exit status: 0 when every step passed; 1 with the failed step on stderr.
@@ -25,7 +27,8 @@ const fail = (why) => {
 };
 if (!port || !steps.length) fail("usage: cdp.mjs PORT STEP...");
 
-// The browser lists its tabs at /json/list; the first page is the one it opened.
+// The browser lists its tabs at /json/list; the first page is the one it opened (a later run
+// finds it again, as long as the tabs of newtab are closed).
 async function pageSocketUrl() {
   for (let i = 0; i < 100; i++) {
     try {
@@ -48,6 +51,7 @@ await new Promise((resolve, reject) => {
 let nextId = 0;
 const pending = new Map();
 const exceptions = [];
+const otherTabs = [];  // ids of the tabs newtab opened
 ws.onmessage = (ev) => {
   const msg = JSON.parse(ev.data);
   if (msg.id !== undefined && pending.has(msg.id)) {
@@ -117,6 +121,14 @@ for (const step of steps) {
     const r = await evaluate(arg);
     if (r.error) fail(`print ${arg}: ${r.error}`);
     console.log(typeof r.value === "string" ? r.value : JSON.stringify(r.value));
+  } else if (verb === "newtab") {
+    const res = await fetch(`http://127.0.0.1:${port}/json/new?${encodeURIComponent(arg)}`, {
+      method: "PUT",
+    });
+    if (!res.ok) fail(`newtab ${arg}: HTTP ${res.status}`);
+    otherTabs.push((await res.json()).id);
+  } else if (verb === "closetabs") {
+    for (const id of otherTabs.splice(0)) await fetch(`http://127.0.0.1:${port}/json/close/${id}`);
   } else if (verb === "screenshot") {
     const shot = await call("Page.captureScreenshot", {format: "png", captureBeyondViewport: true});
     writeFileSync(arg, Buffer.from(shot.data, "base64"));
