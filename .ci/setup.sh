@@ -24,6 +24,7 @@ packages=(
   systemd dpkg-dev lintian                                # the unit's check; the .debs (cpack)
   postgresql                                              # a throwaway server for the tests
   curl                                                    # tests/e2e/phoenix.sh: the gateway's HTTP
+  chromium                                                # tests/e2e/webpage.sh: the live page in a headless browser (test-only)
 )
 # The phoenix.js tests (tests/e2e/phoenix*.sh) run Node; Debian's nodejs and npm (node 18) unless
 # a node with its npm is already there (e.g. from NodeSource, whose nodejs bundles npm and

@@ -2,8 +2,9 @@
 // listener on its own thread (an Asio io_context) that
 //  - upgrades `GET /socket/websocket?vsn=2.0.0` to a WebSocket speaking Phoenix Channels V2
 //    (another vsn: HTTP 403 before the upgrade; no permessage-deflate);
-//  - answers `/` and the page's assets itself (static_files.h), asks its owner for `/metrics`
-//    and `/healthz` (an HttpGet event, answered by AnswerHttp), and 404 for anything else;
+//  - answers `/` and the page's assets itself (static_files.h), asks its owner for `/metrics`,
+//    `/healthz` and `/api/queries` (an HttpGet event, answered by AnswerHttp), and 404 for
+//    anything else;
 //  - decodes every client frame (phoenix_frame.h) on its thread: heartbeats it answers itself;
 //    joins and leaves it hands over as events; garbage, unknown events and bad JSON it counts and
 //    answers (or ignores), never hurting another socket;
@@ -69,7 +70,7 @@ struct ResendAsked {  // the socket's queue drained after a reset: send `topic`'
   ConnId conn = 0;
   std::string topic;  // a core topic (OutMessage::topic)
 };
-struct HttpGet {  // GET /metrics or /healthz: answer with AnswerHttp(request, ...)
+struct HttpGet {  // GET /metrics, /healthz or /api/queries: answer with AnswerHttp(request, ...)
   uint64_t request = 0;
   std::string path;
 };

@@ -45,7 +45,7 @@ void HttpSession::OnRead(beast::error_code ec) {
   hub_.counts.http_requests++;
   if (req.method() != http::verb::get)
     return Answer(http::status::method_not_allowed, "text/plain", "GET only\n");
-  if (path == "/metrics" || path == "/healthz")
+  if (path == "/metrics" || path == "/healthz" || path == "/api/queries")
     return hub_.AskOwner(shared_from_this(), std::string(path));
   if (path == kSocketPath)
     return Answer(http::status::bad_request, "text/plain", "expected a WebSocket upgrade\n");

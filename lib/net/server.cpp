@@ -9,6 +9,7 @@
 #include "auth/token.h"
 #include "net/admin_commands.h"
 #include "net/admin_zombies.h"
+#include "net/catalog_json.h"
 #include "net/event_log.h"
 #include "proto/codec.h"
 #include "source/collector.h"
@@ -586,6 +587,9 @@ HttpResponse Server::HttpGet(std::string_view path, uint64_t ws_clients) {
     Health h = CheckHealth(HealthOf(node_, now));
     r.status = h.status;
     r.body = h.reason + "\n";
+  } else if (path == "/api/queries") {  // the live page's list of queries (catalog_json.h)
+    r.content_type = "application/json";
+    r.body = CatalogJson(node_.subscriptions().catalog());
   } else {
     r.status = 404;
     r.body = "not found\n";
