@@ -134,6 +134,7 @@ std::optional<uint64_t> NumberAfter(std::string_view s, std::string_view key) {
   const size_t at = s.find(key);
   if (at == std::string_view::npos) return std::nullopt;
   size_t i = at + key.size();
+  while (i < s.size() && s[i] == ' ') ++i;  // the gateway writes `"key": value`
   if (i >= s.size() || !std::isdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
   uint64_t v = 0;
   while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
@@ -322,7 +323,8 @@ void RunFor(
   const auto start = Clock::now();
   auto next_beat = start + std::chrono::seconds(30);
   while (!g_stop && !done()) {
-    io.run_for(std::chrono::milliseconds(50));
+    io.run_one_for(
+        std::chrono::milliseconds(50));  // back at once after a handler: done() is checked
     if (io.stopped()) io.restart();
     const auto now = Clock::now();
     if (now >= next_beat) {
@@ -501,7 +503,8 @@ int Latency(const Args& a) {
   auto conns = Open(io, st, u, 1, [&](Conn& c, long) {
     c.joins.push_back("live:" + query + "?id=1");
     c.on_push = [&](std::string_view f) {
-      if (!want.empty() && f.find("\"v\":" + want) != std::string_view::npos) got = true;
+      if (!want.empty() && NumberAfter(f, "\"v\":") == std::strtoull(want.c_str(), nullptr, 10))
+        got = true;
     };
   });
   RunFor(io, conns, 10, [&] { return st.joins_ok + st.joins_error >= 1; });
