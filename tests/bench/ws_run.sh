@@ -122,14 +122,19 @@ stop_daemon
 start_daemon zmem
 sleep 1
 rss0=$(rss_kb "$DPID")
-"$LP_BENCH" watchers --connect "$CLIENT" --clients "$CONNS" --topics-per-client 1 --query lat \
-  --param id=1 --distinct-topics 1 --seconds 600 --json >/dev/null 2>"$TMP/zmem.err" &
-zb=$!
-PIDS+=("$zb")
-wait_until 120 subscribers_are "$CONNS" || { echo "ws_run.sh: native connections never all joined" >&2; exit 1; }
+# lp_bench processes of at most 2,500 connections (each costs it two file descriptors).
+left=$CONNS zbs=()
+while ((left > 0)); do
+  n=$((left < 2500 ? left : 2500)); left=$((left - n))
+  "$LP_BENCH" watchers --connect "$CLIENT" --clients "$n" --topics-per-client 1 --query lat \
+    --param id=1 --distinct-topics 1 --seconds 600 --json >/dev/null 2>>"$TMP/zmem.err" &
+  zbs+=($!); PIDS+=($!)
+done
+wait_until 120 subscribers_are "$CONNS" ||
+  { echo "ws_run.sh: native connections never all joined: $(info_value subscribers)/$CONNS" >&2; exit 1; }
 sleep 3
 rss1=$(rss_kb "$DPID")
-kill -TERM "$zb"; wait "$zb" || true
+kill -TERM "${zbs[@]}"; wait "${zbs[@]}" || true
 ZMQ_PER_CONN=$(awk -v a="$rss0" -v b="$rss1" -v n="$CONNS" 'BEGIN {printf "%.0f", (b - a) * 1024 / n}')
 stop_daemon
 
