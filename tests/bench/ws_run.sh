@@ -72,6 +72,7 @@ client_bind = $CLIENT
 admin_bind = $ADMIN
 ws_bind = 127.0.0.1:$port
 max_clients = 100000
+max_subscriptions_per_client = 100000
 
 [source.bench]
 plugin = soci
