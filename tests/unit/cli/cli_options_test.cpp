@@ -131,7 +131,9 @@ TEST(CliOptions, UnreachableDaemonExitsThreeWithOneLine) {
     Outcome o = RunCli(args);
     EXPECT_EQ(o.code, kExitUnreachable) << command;
     EXPECT_EQ(o.err,
-              "livepoll: cannot reach livepolld at " + endpoint + " (no answer within 200ms)\n")
+              "livepoll: cannot reach livepolld at " + endpoint +
+                  " (no answer within 200ms; a node that uses keys answers only a client given its "
+                  "--server-key)\n")
         << command;
     EXPECT_EQ(o.out, "");
   }
