@@ -68,6 +68,17 @@ void Node::OnPeerDisconnect(Time now, const std::string& gossip_endpoint, Action
   Carry(now, co, out);
 }
 
+void Node::OnPeerRelink(Time now, const std::string& gossip_endpoint, Actions& out) {
+  if (!cluster_) return;
+  for (const Membership::Member& m : cluster_->membership().Members()) {
+    if (m.claim.gossip_endpoint != gossip_endpoint || m.claim.id == cluster_->self()) continue;
+    Outputs so;
+    subs_.Refetch(now, m.claim.id.name, so);
+    Carry(now, so, out);
+    relink_rechecks_[m.claim.id.name] = now + kRelinkRecheck;
+  }
+}
+
 void Node::LeaveCluster(Time now, Actions& out) {
   if (!cluster_) return;
   ClusterOutputs co;
@@ -213,6 +224,16 @@ void Node::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Action
 void Node::Tick(Time now, Actions& out) {
   if (cluster_) {
     SyncRunning(now);
+    for (auto it = relink_rechecks_.begin(); it != relink_rechecks_.end();) {
+      if (it->second > now) {
+        ++it;
+        continue;
+      }
+      Outputs so;
+      subs_.Refetch(now, it->first, so);
+      Carry(now, so, out);
+      it = relink_rechecks_.erase(it);
+    }
     ClusterOutputs co;
     cluster_->Tick(now, co);
     Carry(now, co, out);
@@ -227,6 +248,7 @@ Time Node::NextDeadline() const {
   if (cluster_) {
     next = std::min(next, cluster_->NextDeadline());
     if (running_dirty_) next = std::min(next, next_running_sync_);
+    for (const auto& [peer, at] : relink_rechecks_) next = std::min(next, at);
   }
   return next;
 }

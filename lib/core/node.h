@@ -148,6 +148,14 @@ class Node {
   void OnPeerMessage(Time now, const PeerMessage& m, Actions& out);
   // The transport lost its connection to the gossip socket at `gossip_endpoint`.
   void OnPeerDisconnect(Time now, const std::string& gossip_endpoint, Actions& out);
+  // The transport connected to `gossip_endpoint` again after losing it. Whatever the peer
+  // published in between is lost, and when that was a topic's last update nothing would ever show
+  // the gap (found by the chaos soak, seed 103: a node SIGSTOPped for 2.7 s, longer than the
+  // links' heartbeat timeout, kept a deleted row for good). Every stream this node follows from
+  // that peer fetches the owner's state now, and once more kRelinkRecheck later: the owner's
+  // publisher may attach the new connection only after it answered the first fetch.
+  void OnPeerRelink(Time now, const std::string& gossip_endpoint, Actions& out);
+  static constexpr Duration kRelinkRecheck = std::chrono::seconds(1);
   // A graceful stop: the leave is broadcast; peers take this node's topics over at once.
   void LeaveCluster(Time now, Actions& out);
   // Non-empty once a seed refused this node (a live node holds its name): the daemon must stop.
@@ -257,6 +265,7 @@ class Node {
   std::string refusal_;
   // topic -> nodes that fetched it before this node's poller had a result: they get the first.
   std::map<std::string, std::set<std::string>> waiting_fetchers_;
+  std::map<std::string, Time> relink_rechecks_;  // peer name -> when its streams fetch again
   bool running_dirty_ = false;
   std::string not_owning_;  // the last Registry::WhyNotOwning told (majority mode)
   Time next_running_sync_{};

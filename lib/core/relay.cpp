@@ -150,6 +150,17 @@ void Relay::SetOwner(Time now, const std::string& topic, std::optional<StreamOwn
   if (owner && !have_it && !Fenced(*s, owner->node, owner->epoch)) RequestState(now, *s, out);
 }
 
+void Relay::Refetch(Time now, const std::string& owner, RelayOutputs& out) {
+  if (owner == self_) return;
+  for (auto& [topic, s] : streams_) {
+    auto named = owners_.find(topic);
+    if (named == owners_.end() || named->second.node != owner) continue;
+    if (Fenced(*s, named->second.node, named->second.epoch)) continue;
+    s->fetch_outstanding = false;
+    RequestState(now, *s, out);
+  }
+}
+
 void Relay::OnUpdate(Time now, proto::Update u, RelayOutputs& out,
                      std::shared_ptr<const ResultSet> result) {
   Stream* s = Find(u.topic);

@@ -166,6 +166,11 @@ class Relay {
   // the topic has no local subscribers.
   void OnUpdate(Time now, proto::Update u, RelayOutputs& out,
                 std::shared_ptr<const ResultSet> result = nullptr);
+  // The link from `owner` (a node name) dropped and is back: what it published meanwhile may be
+  // lost, unseen when it was a stream's last update. Each stream whose owner is `owner` (not this
+  // node, and not fenced) asks for its state again, even with a fetch outstanding (it may have
+  // been lost with the link). A snapshot at the delivered seq is then a duplicate, dropped.
+  void Refetch(Time now, const std::string& owner, RelayOutputs& out);
   // Local subscribers get one error update "stale: <why>"; the mirror stays invalid until a
   // snapshot is taken.
   void MarkStale(const std::string& topic, const std::string& why, RelayOutputs& out);

@@ -309,6 +309,10 @@ void Subscriptions::OnRemoteUpdate(Time now, proto::Update u, Outputs& out) {
   relay_.OnUpdate(now, std::move(u), out.relay);
 }
 
+void Subscriptions::Refetch(Time now, const std::string& owner, Outputs& out) {
+  relay_.Refetch(now, owner, out.relay);
+}
+
 std::optional<proto::Update> Subscriptions::CurrentState(const std::string& topic) const {
   return pollers_.CurrentState(topic);
 }

@@ -194,6 +194,8 @@ class Subscriptions {
   // An update from another node: the data plane, or the answer to a SnapshotFetch. Ignored when
   // the topic has no local subscriber.
   void OnRemoteUpdate(Time now, proto::Update u, Outputs& out);
+  // Every stream following `owner` (a node name) fetches its state again (Relay::Refetch).
+  void Refetch(Time now, const std::string& owner, Outputs& out);
   // The current state of this node's poller of `topic`, for another node's fetch: a snapshot of
   // its last result at the seq of the update that set it — the poller's (epoch, seq) except
   // during an outage, when the error's seq follows and reaches the fetcher on the data plane — or,

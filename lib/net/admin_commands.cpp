@@ -111,7 +111,7 @@ proto::AdminReply Fault(AdminContext& ctx, const proto::AdminRequest& req) {
     }
   }
   if (!given) return Failure(Status::InvalidArgument("fault: give cut=NODE,... or heal"));
-  if (Status s = ctx.cluster->Cut(std::move(peers)); !s.ok()) return Failure(s);
+  if (Status s = ctx.cluster->Cut(ctx.now, std::move(peers), ctx.out); !s.ok()) return Failure(s);
   proto::AdminReply r;
   r.columns = {"cut"};
   for (const std::string& p : ctx.cluster->cut()) r.rows.push_back({p});

@@ -32,8 +32,12 @@ void Cluster::OnReadable(Time now, core::Actions& out) {
     if (!f) break;
     Handle(now, *f, out);
   }
-  for (const std::string& endpoint : transport_.TakeDisconnects())
-    node_.OnPeerDisconnect(now, endpoint, out);
+  for (const ClusterTransport::LinkEvent& e : transport_.TakeLinkEvents()) {
+    if (e.kind == ClusterTransport::LinkEvent::Kind::kDisconnected)
+      node_.OnPeerDisconnect(now, e.gossip_endpoint, out);
+    else
+      node_.OnPeerRelink(now, e.gossip_endpoint, out);
+  }
 }
 
 void Cluster::Handle(Time now, const ClusterTransport::Frame& f, core::Actions& out) {
@@ -129,12 +133,19 @@ bool Cluster::SendAdmin(const std::string& node, const AdminMessage& m) {
   return true;
 }
 
-Status Cluster::Cut(std::set<std::string> peers) {
+Status Cluster::Cut(Time now, std::set<std::string> peers, core::Actions& out) {
   if (!options_.fault_injection)
     return Status::FailedPrecondition(
         "fault injection is disabled on this node (fault_injection = true in [node] enables it)");
   peers.erase(node_.name());
-  cut_ = std::move(peers);
+  std::swap(cut_, peers);
+  // A healed peer's frames were dropped while it was cut, its data updates too: as after a
+  // relink, this node's streams from it fetch their state.
+  for (const std::string& healed : peers) {
+    if (cut_.count(healed)) continue;
+    if (std::optional<core::Membership::Member> m = node_.cluster()->membership().Find(healed))
+      node_.OnPeerRelink(now, m->claim.gossip_endpoint, out);
+  }
   spdlog::warn("fault injection: {}", cut_.empty() ? "healed" : "cut off from " + Join(cut_));
   return Status::Ok();
 }

@@ -66,8 +66,9 @@ class Cluster {
 
   // Fault injection (tests): frames from and rpc sends to the named nodes are dropped, as if the
   // network between them and this node were cut; an empty set heals. FailedPrecondition unless
-  // enabled by ClusterOptions::fault_injection.
-  Status Cut(std::set<std::string> peers);
+  // enabled by ClusterOptions::fault_injection. A healed peer counts as relinked
+  // (core::Node::OnPeerRelink): what it published meanwhile was dropped.
+  Status Cut(Time now, std::set<std::string> peers, core::Actions& out);
   const std::set<std::string>& cut() const { return cut_; }
 
   const std::string& gossip_endpoint() const { return transport_.gossip_endpoint(); }

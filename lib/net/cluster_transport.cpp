@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 
 #include "net/advertise.h"
 #include "net/zap_handler.h"
@@ -159,7 +160,8 @@ bool ClusterTransport::Connect(const std::string& endpoint, const std::string& n
     for (const auto& [channel, count] : channels_) sub.set(zmq::sockopt::subscribe, channel);
     if (curve_) Secure(sub, server_key);
     const std::string mon = MonitorEndpoint();
-    if (zmq_socket_monitor(sub.handle(), mon.c_str(), ZMQ_EVENT_DISCONNECTED) == 0)
+    if (zmq_socket_monitor(sub.handle(), mon.c_str(),
+                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0)
       peer->monitor.connect(mon);
     sub.connect(endpoint);
     peers_.emplace(endpoint, std::move(peer));
@@ -233,18 +235,26 @@ std::optional<ClusterTransport::Frame> ClusterTransport::Receive() {
   return std::nullopt;
 }
 
-std::vector<std::string> ClusterTransport::TakeDisconnects() {
-  std::vector<std::string> gone;
+std::vector<ClusterTransport::LinkEvent> ClusterTransport::TakeLinkEvents() {
+  std::vector<LinkEvent> events;
   for (auto& [endpoint, peer] : peers_) {
     for (;;) {
-      // A monitor event is two frames: [event id + value], [endpoint].
+      // A monitor event is two frames: [event id (16 bits) + value (32 bits)], [endpoint].
       zmq::message_t event, address;
       if (!peer->monitor.recv(event, zmq::recv_flags::dontwait)) break;
       if (!event.more() || !peer->monitor.recv(address)) continue;
-      gone.push_back(endpoint);
+      uint16_t id = 0;
+      if (event.size() >= sizeof id) std::memcpy(&id, event.data(), sizeof id);
+      if (id == ZMQ_EVENT_DISCONNECTED) {
+        peer->lost = true;
+        events.push_back({endpoint, LinkEvent::Kind::kDisconnected});
+      } else if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && peer->lost) {
+        peer->lost = false;
+        events.push_back({endpoint, LinkEvent::Kind::kRelinked});
+      }
     }
   }
-  return gone;
+  return events;
 }
 
 }  // namespace livepoll::net

@@ -10,7 +10,9 @@
 // The gossip side is one SUB per peer, so that every frame's sender is known: with keys, that SUB
 // authenticated the peer's PUB by its public key (curve_serverkey), so the frame is the peer's.
 // A socket monitor on each SUB reports a peer's TCP disconnect at once, so a crashed process is
-// suspected in milliseconds rather than after `suspect_after`.
+// suspected in milliseconds rather than after `suspect_after`, and the new connection's handshake
+// after it (a relink): what the peer published in between is lost, and only the data plane's
+// owner can say what it was (core::Node::OnPeerRelink).
 // With a keypair (Curve), every socket speaks CurveZMQ: the PUB and the ROUTER are CURVE servers
 // of ZAP domain "cluster" (a ZapHandler must run in the context before Bind), the SUBs and
 // DEALERs CURVE clients that must be given their server's public key. Every link carries ZMTP
@@ -104,14 +106,20 @@ class ClusterTransport {
   std::vector<zmq::pollitem_t> PollItems();
   // The next waiting frame, never blocking; malformed multipart frames come as an empty payload.
   std::optional<Frame> Receive();
-  // Gossip endpoints whose connection dropped since the last call.
-  std::vector<std::string> TakeDisconnects();
+  // What happened to the peers' links since the last call, in order per peer: a connection
+  // dropped, or a new one was made after a drop (ZeroMQ redials on its own).
+  struct LinkEvent {
+    std::string gossip_endpoint;
+    enum class Kind { kDisconnected, kRelinked } kind;
+  };
+  std::vector<LinkEvent> TakeLinkEvents();
 
  private:
   struct Peer {  // one member's gossip socket
     std::string name;
     zmq::socket_t sub;
     zmq::socket_t monitor;  // PAIR receiving the SUB's monitor events
+    bool lost = false;      // disconnected, and no new connection made since
   };
   void Secure(zmq::socket_t& s, const std::string& server_key);  // as a CURVE client
 

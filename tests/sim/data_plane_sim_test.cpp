@@ -39,6 +39,12 @@
 //      and at heal + 4.5 s + 1 s every subscription on a running node holds the database's
 //      current result. The 1 s: the owner's next poll starts within interval x 1.1 (165 ms) and
 //      takes at most 400 ms, then one network hop (<= 5 ms) or a fetch round trip.
+//  (4) quiet ending (its own test): the writer stops at the heal and there is no final write, so
+//      nothing after the faults shows a subscriber that it lost an update: an update lost where a
+//      link was closed (a pause past the links' heartbeat timeout, a cut partition) must still
+//      reach every subscriber (core::Node::OnPeerRelink; the chaos soak found it, seed 103). The
+//      network's random loss is left out of these runs: ZeroMQ over TCP loses frames only with
+//      the connection, which the simulator models as closed links.
 //
 // See sim_cluster.h for running, replaying a seed (LIVEPOLL_SIM_SEED=N) and raising the seed count
 // (LIVEPOLL_SIM_SEEDS=N).
@@ -186,7 +192,8 @@ struct Stats {
 };
 
 struct DataRun {
-  DataRun(uint64_t seed, Stats& stats) : cluster(Options(seed), seed), seed(seed), stats(stats) {}
+  DataRun(uint64_t seed, Stats& stats, bool quiet_end = false)
+      : cluster(Options(seed), seed), seed(seed), stats(stats), quiet_end(quiet_end) {}
   static SimOptions Options(uint64_t seed) {
     SimOptions o;
     o.nodes = 3 + seed % 3;
@@ -235,6 +242,7 @@ struct DataRun {
   std::map<std::tuple<size_t, ClientId, std::string>, size_t> active;
   std::map<WordKey, std::vector<Word>> history;
   std::vector<std::string> violations;
+  bool quiet_end = false;  // (4)
 };
 
 Session* DataRun::Active(size_t i, ClientId c, const std::string& topic) {
@@ -422,6 +430,7 @@ void DataRun::Go() {
     size_t victim = Pick(r, n);
     size_t kind = Pick(r, 6);
     if (victim == anchor && (kind == 2 || kind == 3)) kind = 1;
+    if (quiet_end && kind == 4) kind = 1;  // (4): no random loss
     switch (kind) {
       case 0:
       case 5: {  // partition
@@ -484,7 +493,8 @@ void DataRun::Go() {
     });
   }
   // The writer.
-  for (Duration t = 50ms; t < heal + kLastWrite; t += Uniform(r, 20ms, 200ms))
+  const Duration last_write = quiet_end ? heal : heal + kLastWrite;
+  for (Duration t = 50ms; t < last_write; t += Uniform(r, 20ms, 200ms))
     cluster.At(t, [this] { Write(); });
   // Clients come and go on random nodes until the heal.
   for (Duration t = 100ms; t < heal; t += Uniform(r, 10ms, 150ms)) {
@@ -510,7 +520,7 @@ void DataRun::Go() {
     size_t topic = Pick(r, topics.size());
     cluster.At(heal + 100ms, [this, i, c, topic] { ClientAct(i, c, topics[topic], false); });
   }
-  cluster.At(heal + kSettle, [this] { FinalWrite(); });
+  if (!quiet_end) cluster.At(heal + kSettle, [this] { FinalWrite(); });
 
   cluster.RunUntil(heal + kSettle + kConverge);
   for (Session& s : sessions) CheckStream(s);
@@ -662,11 +672,11 @@ std::string CollisionSeeds(const Stats& stats) {
   return s.empty() ? s : s + ")";
 }
 
-TEST(DataPlaneSim, StreamsInOrderOneOwnerAtATimeRightDataAndConverge) {
+void RunSeeds(uint64_t fallback, bool quiet_end) {
   Stats stats;
   size_t failed = 0;
-  for (uint64_t seed : Seeds(1000)) {
-    DataRun run(seed, stats);
+  for (uint64_t seed : Seeds(fallback)) {
+    DataRun run(seed, stats, quiet_end);
     run.Go();
     stats.seeds++;
     if (!run.violations.empty()) {
@@ -687,6 +697,11 @@ TEST(DataPlaneSim, StreamsInOrderOneOwnerAtATimeRightDataAndConverge) {
       (unsigned long long)stats.collisions, CollisionSeeds(stats).c_str(),
       (unsigned long long)stats.resumed, (unsigned long long)stats.resumes);
 }
+
+TEST(DataPlaneSim, StreamsInOrderOneOwnerAtATimeRightDataAndConverge) { RunSeeds(1000, false); }
+
+// (4): closed links (paused nodes, cut partitions) and no write after the heal.
+TEST(DataPlaneSim, QuietEndingNoUpdateLostForGood) { RunSeeds(500, true); }
 
 }  // namespace
 }  // namespace livepoll::sim

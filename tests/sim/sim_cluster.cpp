@@ -219,6 +219,7 @@ void SimCluster::Carry(size_t from, size_t to, Duration delay, std::function<voi
 void SimCluster::Transmit(size_t from, size_t to, const core::PeerMessage& m) {
   uint64_t incarnation = nodes_[to].incarnation;
   auto deliver = [this, to, incarnation, m] {
+    if (nodes_[to].links_closed) return;  // closed by the heartbeat timeout: lost
     Deliver(to, incarnation, [this, to, m] { Receive(to, m); });
   };
   if (network_.holding() && !network_.CanTalk(from, to)) {
@@ -248,6 +249,7 @@ void SimCluster::Publish(size_t from, const proto::Update& u) {
       continue;
     uint64_t incarnation = nodes_[j].incarnation;
     auto deliver = [this, j, incarnation, m, topic = u.topic] {
+      if (nodes_[j].links_closed) return;  // closed by the heartbeat timeout: lost
       Deliver(j, incarnation, [this, j, m, topic] {
         if (Watching(j, topic)) Receive(j, m);  // the SUB's filter
       });
@@ -348,12 +350,42 @@ void SimCluster::Disconnected(size_t observer, const core::NodeId& peer, Duratio
   });
 }
 
+void SimCluster::Relinked(size_t observer, const core::NodeId& peer, Duration after) {
+  uint64_t incarnation = nodes_[observer].incarnation;
+  At(now_ + after, [this, observer, incarnation, peer] {
+    Deliver(observer, incarnation, [this, observer, peer] {
+      Node& n = nodes_[observer];
+      if (!n.subscriptions.count(Gossip(peer.name))) return;
+      if (verbose_) Log(n.core->name() + " <- relink of " + peer.ToString());
+      core::Actions out;
+      n.core->OnPeerRelink(LocalNow(n), Gossip(peer.name), out);
+      Apply(observer, out);
+    });
+  });
+}
+
+void SimCluster::CloseLinks(size_t i) {
+  Node& n = nodes_[i];
+  Log("links of paused " + n.core->cluster()->self().ToString() + " closed");
+  n.links_closed = true;
+  const core::NodeId id = n.core->cluster()->self();
+  for (size_t j = 0; j < nodes_.size(); ++j) {
+    if (j == i || !nodes_[j].running) continue;
+    // The peers' SUBs to it time out now; its own SUBs see the close when it runs again, after
+    // whatever was queued for it before (Deliver queues while paused).
+    if (nodes_[j].subscriptions.count(Gossip(n.name))) Disconnected(j, id, 0ns);
+    if (n.subscriptions.count(Gossip(nodes_[j].name)))
+      Disconnected(i, nodes_[j].core->cluster()->self(), 0ns);
+  }
+}
+
 void SimCluster::Start(size_t i, const std::vector<size_t>& seeds) {
   Node& n = nodes_[i];
   if (n.running) return;
   n.incarnation++;
   n.running = true;
   n.paused = false;
+  n.links_closed = false;
   n.left = false;
   n.joined_at.reset();
   n.subscriptions.clear();
@@ -395,6 +427,7 @@ void SimCluster::Crash(size_t i) {
   lives_[i].back().ended = now_;
   n.running = false;
   n.paused = false;
+  n.links_closed = false;
   n.inbox.clear();  // and with it the polls in flight
   n.subscriptions.clear();
   n.watched.clear();
@@ -422,6 +455,11 @@ void SimCluster::Pause(size_t i) {
   Log("pause " + n.core->cluster()->self().ToString());
   n.paused = true;
   paused_since_[i] = now_;
+  const uint64_t pause = ++n.pauses, incarnation = n.incarnation;
+  At(now_ + options_.link_timeout, [this, i, pause, incarnation] {
+    const Node& p = nodes_[i];
+    if (p.running && p.paused && p.incarnation == incarnation && p.pauses == pause) CloseLinks(i);
+  });
 }
 
 void SimCluster::Resume(size_t i) {
@@ -431,6 +469,16 @@ void SimCluster::Resume(size_t i) {
   n.paused = false;
   Unhealthy(i, *paused_since_[i], now_);
   paused_since_[i].reset();
+  if (n.links_closed) {  // every link is dialled again
+    n.links_closed = false;
+    const core::NodeId id = n.core->cluster()->self();
+    for (size_t j = 0; j < nodes_.size(); ++j) {
+      if (j == i || !nodes_[j].running) continue;
+      if (nodes_[j].subscriptions.count(Gossip(n.name))) Relinked(j, id, options_.redial);
+      if (n.subscriptions.count(Gossip(nodes_[j].name)))
+        Relinked(i, nodes_[j].core->cluster()->self(), options_.redial);
+    }
+  }
   // An event loop may see its overdue timers before its readable sockets, or the other way round.
   const bool timers_first = std::uniform_int_distribution<int>(0, 1)(rng_) == 1;
   if (timers_first) OnTick(i, n.tick_generation);
@@ -471,6 +519,16 @@ void SimCluster::HoldingPartition(const std::vector<int>& group_of) {
 void SimCluster::Heal() {
   if (!partitioned_since_) return;
   Log("heal");
+  // The links a cut partition reported disconnected are dialled again (a holding one kept them).
+  if (!network_.holding()) {
+    for (size_t j = 0; j < nodes_.size(); ++j) {
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        if (i == j || !nodes_[i].running || !nodes_[j].running || network_.CanTalk(i, j)) continue;
+        if (nodes_[j].subscriptions.count(Gossip(nodes_[i].name)))
+          Relinked(j, nodes_[i].core->cluster()->self(), options_.redial);
+      }
+    }
+  }
   network_.Heal();
   for (size_t i = 0; i < nodes_.size(); ++i) Unhealthy(i, *partitioned_since_, now_);
   partitioned_since_.reset();

@@ -6,8 +6,10 @@
 // net::Server is the daemon's: it hands a node its inputs and carries out its Actions; it holds no
 // rule of the composition itself. Faults: partitions and heal, process pauses (SIGSTOP: a paused
 // node neither ticks nor receives; its inbound messages queue, and on resume its overdue timers or
-// its queue come first, at random), link blips (a disconnect notification while the link works),
-// clock skew (node clock = virtual time x rate + offset), crashes (peers get a transport
+// its queue come first, at random; a pause longer than link_timeout closes its links as the ZMTP
+// heartbeats do: what is sent to it from then on is lost, its peers are told of a disconnect,
+// and on resume every link is dialled again), link blips (a disconnect notification while the link
+// works), clock skew (node clock = virtual time x rate + offset), crashes (peers get a transport
 // disconnect), restarts (a new incarnation) and graceful leaves. Everything random comes from one
 // std::mt19937_64 seeded by the test, and the event queue is ordered by (time, sequence), so one
 // seed is one exact run.
@@ -31,10 +33,11 @@
 // when received, as a SUB's filter); an rpc Send reaches whichever node runs at that endpoint. A
 // disconnect notification goes to the subscribers of a crashed node after the longest message
 // delay (TCP delivers what was sent before the FIN), and to the subscriber end of every
-// subscription a partition cuts. Polls go to the test (on_poll), which answers with PollDone after
-// a virtual delay; deliveries go to the test's clients (on_delivery). A paused node queues its
-// poll completions like its messages; a crash loses its clients, its pollers and its polls in
-// flight.
+// subscription a partition cuts; a relink notification (the new connection's handshake) follows
+// when such a link works again: at the heal, at the paused node's resume. Polls go to the test
+// (on_poll), which answers with PollDone after a virtual delay; deliveries go to the test's clients
+// (on_delivery). A paused node queues its poll completions like its messages; a crash loses its
+// clients, its pollers and its polls in flight.
 //
 // Topics: a node's presence is its clients' subscriptions, so a test that speaks of presence
 // entries (PresenceJoin) needs a catalog holding those topics as queries: ModelledCatalog.
@@ -65,6 +68,9 @@ core::Catalog ModelledCatalog(const std::vector<std::string>& topics);
 
 struct SimOptions {
   size_t nodes = 4;
+  // net::ClusterTransport's ZMTP heartbeat timeout (a silent link is closed) and its redial delay.
+  Duration link_timeout = std::chrono::seconds(1);
+  Duration redial = std::chrono::milliseconds(50);
   core::MembershipOptions membership;
   core::PresenceOptions presence;
   core::RegistryOptions registry;
@@ -105,7 +111,9 @@ class SimCluster {
     std::set<std::string> subscriptions;      // gossip endpoints this node's SUB is connected to
     std::map<std::string, int> watched;       // topic channels its SUB receives
     std::deque<std::function<void()>> inbox;  // delivered while paused
-    std::set<core::PresenceEntry> entries;    // the truth: this node's own subscriptions
+    uint64_t pauses = 0;        // counts Pause(), to tell one pause's link timeout from another's
+    bool links_closed = false;  // paused past link_timeout: frames to it are lost until resumed
+    std::set<core::PresenceEntry> entries;  // the truth: this node's own subscriptions
     uint64_t tick_generation = 0;
   };
 
@@ -219,6 +227,9 @@ class SimCluster {
   void Publish(size_t from, const proto::Update& u);
   bool Watching(size_t i, const std::string& topic) const;
   void Disconnected(size_t observer, const core::NodeId& peer, Duration after);
+  void Relinked(size_t observer, const core::NodeId& peer, Duration after);
+  // Node i, paused past link_timeout: its peers close their links to it (see above).
+  void CloseLinks(size_t i);
   std::optional<size_t> NodeAt(const std::string& endpoint) const;
   void Unhealthy(size_t i, Duration from, Duration to) { unhealthy_[i].push_back({from, to}); }
 

@@ -196,6 +196,36 @@ TEST_F(RelayTest, AReorderedPredecessorClosesTheGapWithoutWaitingForTheFetch) {
   EXPECT_EQ(UpdatesFor(1).size(), 3u);
 }
 
+// Found by the chaos soak (seed 103): a node paused past the links' heartbeat timeout lost its
+// owner's last diff with the link, and nothing after it showed the gap.
+TEST_F(RelayTest, ARelinkedOwnersStreamsFetchAgainAndCatchUp) {
+  Owner("b", 1);
+  Join(1);
+  Feed(Snap("b", 1, 1, {{1, "a"}}));
+  Feed(Diff("b", 1, 2, {Ins(2, "b")}));
+  // Diff 3 (a delete) is lost with the link. Another owner's stream is not asked again.
+  out_.fetches.clear();
+  relay_.Refetch(now_, "c", out_);
+  EXPECT_TRUE(out_.fetches.empty());
+  relay_.Refetch(now_, "b", out_);
+  ASSERT_EQ(out_.fetches.size(), 1u);
+  EXPECT_EQ(out_.fetches[0].owner, "b");
+  // Asked again at once even with that fetch outstanding (it may be lost with the link too).
+  relay_.Refetch(now_, "b", out_);
+  EXPECT_EQ(out_.fetches.size(), 2u);
+  Feed(Snap("b", 1, 3, {{1, "a"}}));  // the owner's answer
+  EXPECT_EQ(Rebuild(UpdatesFor(1)), Rows({{1, "a"}}));
+  // Nothing was lost: the answer at the seq delivered changes nothing.
+  Feed(Snap("b", 1, 3, {{1, "a"}}));
+  EXPECT_EQ(Seqs(UpdatesFor(1)), (std::vector<uint64_t>{1, 2, 3}));
+  // A stream fenced from `b` (the registry names another owner) does not ask it.
+  out_.fetches.clear();
+  Owner("c", 2);
+  out_.fetches.clear();
+  relay_.Refetch(now_, "b", out_);
+  EXPECT_TRUE(out_.fetches.empty());
+}
+
 TEST_F(RelayTest, DuplicatesAreDroppedSilently) {
   Owner("b", 1);
   Join(1);

@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <thread>
 
 #include "env/env.h"
 #include "net/cluster_codec.h"
+#include "net/cluster_transport.h"
 
 namespace livepoll::net {
 namespace {
@@ -38,6 +40,12 @@ struct Member {
   Status Start() {
     core::Actions out;
     Status s = cluster.Start(Env::Real().Now(), out);
+    cluster.Carry(out.transport);
+    return s;
+  }
+  Status Cut(std::set<std::string> peers) {
+    core::Actions out;
+    Status s = cluster.Cut(Env::Real().Now(), std::move(peers), out);
     cluster.Carry(out.transport);
     return s;
   }
@@ -114,6 +122,54 @@ TEST(Cluster, BadFramesAreCountedAndChangeNothing) {
   EXPECT_TRUE(a.membership().IsAlive({"a", 1}));
 }
 
+// A peer's publisher going away and coming back at the same endpoint: its subscriber's transport
+// reports the drop, then the relink (the new connection's handshake), once each.
+TEST(ClusterTransport, ReportsADroppedLinkAndItsRelink) {
+  zmq::context_t ctx;
+  auto publisher = std::make_unique<ClusterTransport>(ctx);
+  ASSERT_TRUE(publisher->Bind("tcp://127.0.0.1:0", "tcp://127.0.0.1:0", "127.0.0.1").ok());
+  const std::string endpoint = publisher->gossip_endpoint();
+  ClusterTransport subscriber(ctx);
+  ASSERT_TRUE(subscriber.Bind("tcp://127.0.0.1:0", "tcp://127.0.0.1:0", "127.0.0.1").ok());
+  ASSERT_TRUE(subscriber.Connect(endpoint, "p"));
+  std::vector<ClusterTransport::LinkEvent> events;
+  auto wait_for = [&](size_t n, auto&& publish) {
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;
+         events.size() < n && std::chrono::steady_clock::now() < deadline;) {
+      publish();
+      std::vector<zmq::pollitem_t> items = subscriber.PollItems();
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(10));
+      while (subscriber.Receive()) {
+      }
+      for (auto& e : subscriber.TakeLinkEvents()) events.push_back(std::move(e));
+    }
+    return events.size() >= n;
+  };
+  // The first connection is no relink: nothing to report while the link works.
+  bool heard = false;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       !heard && std::chrono::steady_clock::now() < deadline;) {
+    publisher->Broadcast("hello");
+    std::vector<zmq::pollitem_t> items = subscriber.PollItems();
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(10));
+    heard = subscriber.Receive().has_value();
+  }
+  ASSERT_TRUE(heard);
+  for (auto& e : subscriber.TakeLinkEvents()) events.push_back(std::move(e));
+  EXPECT_TRUE(events.empty());
+
+  publisher.reset();  // the connection drops
+  ASSERT_TRUE(wait_for(1, [] {}));
+  EXPECT_EQ(events[0].kind, ClusterTransport::LinkEvent::Kind::kDisconnected);
+  EXPECT_EQ(events[0].gossip_endpoint, endpoint);
+  publisher = std::make_unique<ClusterTransport>(ctx);  // back at the same endpoint
+  ASSERT_TRUE(publisher->Bind(endpoint, "tcp://127.0.0.1:0", "127.0.0.1").ok());
+  ASSERT_TRUE(wait_for(2, [&] { publisher->Broadcast("again"); }));
+  EXPECT_EQ(events[1].kind, ClusterTransport::LinkEvent::Kind::kRelinked);
+  EXPECT_EQ(events[1].gossip_endpoint, endpoint);
+  EXPECT_EQ(events.size(), 2u);
+}
+
 TEST(Cluster, FaultInjectionCutsPeersOffOnlyWhenEnabled) {
   zmq::context_t ctx;
   Member a(ctx, "a", {}, /*fault_injection=*/true);
@@ -124,13 +180,13 @@ TEST(Cluster, FaultInjectionCutsPeersOffOnlyWhenEnabled) {
     return a.membership().IsAlive({"b", 1}) && b.membership().joined();
   }));
 
-  EXPECT_EQ(b.cluster.Cut({"a"}).code(), Status::Code::kFailedPrecondition);  // not enabled on b
-  ASSERT_TRUE(a.cluster.Cut({"b", "a"}).ok());
+  EXPECT_EQ(b.Cut({"a"}).code(), Status::Code::kFailedPrecondition);  // not enabled on b
+  ASSERT_TRUE(a.Cut({"b", "a"}).ok());
   EXPECT_EQ(a.cluster.cut(), (std::set<std::string>{"b"}));  // never itself
   // a hears nothing from b any more: b is dead to a (and a, no longer answering, to b).
   ASSERT_TRUE(RunUntil({&a, &b}, [&] { return !a.membership().IsAlive({"b", 1}); }));
   EXPECT_GT(a.counters().cluster_frames_cut, 0u);
-  ASSERT_TRUE(a.cluster.Cut({}).ok());  // heal
+  ASSERT_TRUE(a.Cut({}).ok());  // heal
   EXPECT_TRUE(RunUntil({&a, &b}, [&] {
     return a.membership().IsAlive({"b", 1}) && b.membership().IsAlive({"a", 1});
   }));
