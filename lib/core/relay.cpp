@@ -85,6 +85,10 @@ Relay::Added Relay::AddSubscriber(Time now, const std::string& topic,
     return {created, false};
   }
   for (proto::Update& u : *missed) out.deliveries.push_back({{client}, std::move(u)});
+  // The stale notice is this node's word, not in the history: a client resuming into a stale
+  // stream is told as its other subscribers were, or the snapshot that re-synchronises the
+  // mirror would repeat the (epoch, seq) it holds unannounced (the simulator, seed 1761).
+  if (s.stale) out.deliveries.push_back({{client}, StaleNotice(s)});
   return {created, true};
 }
 
@@ -368,15 +372,19 @@ void Relay::MarkStale(const std::string& topic, const std::string& why, RelayOut
   s->buffer.clear();
   s->error = "stale: " + why;
   s->error_seq = s->seq;
+  Deliver(*s, StaleNotice(*s), out);
+}
+
+proto::Update Relay::StaleNotice(const Stream& s) {
   proto::Update u;
-  u.topic = topic;
+  u.topic = s.topic;
   u.kind = proto::UpdateKind::kError;
-  u.owner = s->delivered_by;
-  u.epoch = s->epoch;
-  u.seq = s->seq;
-  if (s->result) u.columns = s->result->columns;
-  u.error = s->error;
-  Deliver(*s, std::move(u), out);
+  u.owner = s.delivered_by;
+  u.epoch = s.epoch;
+  u.seq = s.seq;
+  if (s.result) u.columns = s.result->columns;
+  u.error = s.error;
+  return u;
 }
 
 std::vector<ClientId> Relay::EndStream(const std::string& topic, const std::string& why,

@@ -209,6 +209,8 @@ class Relay {
   void RequestState(Time now, Stream& s, RelayOutputs& out);
   void Deliver(const Stream& s, proto::Update u, RelayOutputs& out) const;
   void SendCurrent(const Stream& s, ClientId client, RelayOutputs& out) const;
+  // The error update MarkStale delivered: at the last (epoch, seq) delivered, text s.error.
+  static proto::Update StaleNotice(const Stream& s);
   // The updates after `from` in `history` (a stream, oldest first), when it holds `from` itself.
   static std::optional<std::vector<proto::Update>> After(const std::vector<proto::Update>& history,
                                                          const StreamPosition& from);

@@ -497,14 +497,31 @@ void SimCluster::Partition(const std::vector<int>& group_of) {
   for (int g : group_of) groups += std::to_string(g);
   Log("partition " + groups);
   network_.Partition(group_of);
+  RelinkHealed();  // one partition may follow another: links it no longer cuts are back
   if (!partitioned_since_) partitioned_since_ = now_;
   for (size_t j = 0; j < nodes_.size(); ++j) {
     if (!nodes_[j].running) continue;
     for (size_t i = 0; i < nodes_.size(); ++i) {
       if (i == j || !nodes_[i].running || network_.CanTalk(i, j)) continue;
-      if (nodes_[j].subscriptions.count(Gossip(nodes_[i].name)))
+      if (nodes_[j].subscriptions.count(Gossip(nodes_[i].name))) {
         Disconnected(j, nodes_[i].core->cluster()->self(), 1ms);
+        cut_links_.insert({j, i});
+      }
     }
+  }
+}
+
+void SimCluster::RelinkHealed() {
+  for (auto it = cut_links_.begin(); it != cut_links_.end();) {
+    const auto [observer, peer] = *it;
+    if (!network_.CanTalk(observer, peer)) {
+      ++it;
+      continue;
+    }
+    if (nodes_[observer].running && nodes_[peer].running &&
+        nodes_[observer].subscriptions.count(Gossip(nodes_[peer].name)))
+      Relinked(observer, nodes_[peer].core->cluster()->self(), options_.redial);
+    it = cut_links_.erase(it);
   }
 }
 
@@ -519,17 +536,8 @@ void SimCluster::HoldingPartition(const std::vector<int>& group_of) {
 void SimCluster::Heal() {
   if (!partitioned_since_) return;
   Log("heal");
-  // The links a cut partition reported disconnected are dialled again (a holding one kept them).
-  if (!network_.holding()) {
-    for (size_t j = 0; j < nodes_.size(); ++j) {
-      for (size_t i = 0; i < nodes_.size(); ++i) {
-        if (i == j || !nodes_[i].running || !nodes_[j].running || network_.CanTalk(i, j)) continue;
-        if (nodes_[j].subscriptions.count(Gossip(nodes_[i].name)))
-          Relinked(j, nodes_[i].core->cluster()->self(), options_.redial);
-      }
-    }
-  }
   network_.Heal();
+  RelinkHealed();
   for (size_t i = 0; i < nodes_.size(); ++i) Unhealthy(i, *partitioned_since_, now_);
   partitioned_since_.reset();
   // Each link's backlog, in order, a frame every 20 us once its retransmission starts: the links

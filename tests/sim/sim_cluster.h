@@ -230,6 +230,8 @@ class SimCluster {
   void Relinked(size_t observer, const core::NodeId& peer, Duration after);
   // Node i, paused past link_timeout: its peers close their links to it (see above).
   void CloseLinks(size_t i);
+  // Relinks (to the subscriber end) each link in cut_links_ that the network carries now.
+  void RelinkHealed();
   std::optional<size_t> NodeAt(const std::string& endpoint) const;
   void Unhealthy(size_t i, Duration from, Duration to) { unhealthy_[i].push_back({from, to}); }
 
@@ -247,6 +249,8 @@ class SimCluster {
   std::vector<std::vector<Interval>> unhealthy_;
   std::vector<std::vector<Life>> lives_;
   std::vector<std::optional<Duration>> paused_since_;
+  // (observer, peer): links a cut partition reported disconnected, until the network carries them.
+  std::set<std::pair<size_t, size_t>> cut_links_;
   std::optional<Duration> partitioned_since_;
   // A holding partition's backlog: per link (from, to), its frames in the order sent.
   std::map<std::pair<size_t, size_t>, std::deque<std::function<void()>>> held_;

@@ -428,6 +428,27 @@ TEST_F(RelayTest, AStaleNoticeHoldsTheStreamUntilASnapshot) {
   EXPECT_FALSE(relay_.Info(kTopic)->stale);
 }
 
+// Found by the simulator (data_plane_sim_test.cpp (4), seed 1761): a client resuming into a stale
+// stream got what it missed but not the notice, so the snapshot that re-synchronised the mirror
+// repeated its (epoch, seq) unannounced.
+TEST_F(RelayTest, AClientResumingIntoAStaleStreamGetsTheNoticeToo) {
+  Owner("b", 1);
+  Join(1);
+  Feed(Snap("b", 1, 1, {{1, "a"}}));
+  Feed(Diff("b", 1, 2, {Upd(1, "b")}));
+  const Update first = UpdatesFor(1).front();
+  relay_.MarkStale(kTopic, "no majority", out_);
+  EXPECT_TRUE(Resume(2, first));
+  std::vector<Update> u = UpdatesFor(2);
+  ASSERT_EQ(u.size(), 2u);
+  EXPECT_EQ(u[0].seq, 2u);  // what it missed
+  EXPECT_EQ(u[1].kind, UpdateKind::kError);
+  EXPECT_EQ(u[1].error, "stale: no majority");
+  EXPECT_EQ(u[1].seq, 2u);
+  Feed(Snap("b", 1, 2, {{1, "b"}}));  // the re-synchronising snapshot, after the notice
+  EXPECT_EQ(UpdatesFor(2).size(), 3u);
+}
+
 TEST_F(RelayTest, TheLastSubscriberLeavingDropsTheStream) {
   Owner("b", 1);
   Join(1);
