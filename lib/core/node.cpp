@@ -213,11 +213,12 @@ void Node::ClientGone(Time now, ClientId client, Actions& out) {
   Carry(now, so, out);
 }
 
-void Node::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Actions& out) {
+void Node::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Actions& out,
+                    std::optional<ResultDigest> digest) {
   counters_.polls++;
   if (!result.ok()) counters_.poll_errors++;
   Outputs so;
-  subs_.PollDone(now, poll_id, std::move(result), so);
+  subs_.PollDone(now, poll_id, std::move(result), so, std::move(digest));
   Carry(now, so, out);
 }
 

@@ -189,8 +189,10 @@ class Node {
   void Resend(Time now, ClientId client, const std::string& topic, Actions& out);
 
   // ---- pollers ----
-  // The result of a PollRequest (counted in `polls`, `poll_errors`).
-  void PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Actions& out);
+  // The result of a PollRequest (counted in `polls`, `poll_errors`), with the DigestResult of
+  // it against the request's base when the poll worker made one (Pollers::PollDone).
+  void PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Actions& out,
+                std::optional<ResultDigest> digest = std::nullopt);
 
   // Everything due at `now`: the cluster's timers, then polls, lingers and client timeouts.
   void Tick(Time now, Actions& out);

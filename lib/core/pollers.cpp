@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/result_diff.h"
+#include "core/update_history.h"
 
 namespace livepoll::core {
 
@@ -27,7 +28,7 @@ struct Pollers::Poller {
   uint64_t poll_id = 0;
   Time poll_started{};  // when the poll in flight (or the last one) was launched
 
-  std::deque<proto::Update> history;  // the last published updates, oldest first
+  UpdateHistory history;  // the last published updates, oldest first
 };
 
 Pollers::Pollers(const Catalog& catalog, std::string node, uint64_t session, Duration backoff_max,
@@ -173,7 +174,7 @@ void Pollers::Launch(Time now, Poller& p, PollerOutputs& out) {
   p.poll_id = next_poll_id_++;
   running_[p.query->source]++;
   polls_in_flight_[p.poll_id] = {p.query->source, p.name};
-  out.polls.push_back({p.poll_id, p.name, p.query->name, p.query->source, p.params});
+  out.polls.push_back({p.poll_id, p.name, p.query->name, p.query->source, p.params, Base(p)});
 }
 
 void Pollers::LaunchWaiting(Time now, const std::string& source, PollerOutputs& out) {
@@ -186,8 +187,13 @@ void Pollers::LaunchWaiting(Time now, const std::string& source, PollerOutputs& 
   }
 }
 
+ResultBase Pollers::Base(const Poller& p) {
+  if (p.snapshot_next || !p.last) return {nullptr, 0, {}};  // a snapshot follows whatever comes
+  return {p.last, p.last_hash, p.query->key};
+}
+
 PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result,
-                              PollerOutputs& out) {
+                              std::optional<ResultDigest> digest, PollerOutputs& out) {
   PollOutcome outcome;
   auto inflight = polls_in_flight_.find(poll_id);
   if (inflight == polls_in_flight_.end()) return outcome;
@@ -241,13 +247,14 @@ PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> resu
       p.error_published = false;
       p.info.failing = false;
       p.failures = 0;
-      uint64_t hash = HashResult(rs);
+      // Trusted only against the base a diff would start from now: the poller may have taken
+      // another result, or been told to send a snapshot, since the poll started.
+      const ResultBase base = Base(p);
+      if (!digest || digest->base != base.last) digest = DigestResult(rs, base);
+      const uint64_t hash = digest->hash;
       if (p.snapshot_next || !p.last || hash != p.last_hash) {
-        std::optional<std::vector<proto::Change>> changes;
-        if (!p.snapshot_next && p.last && !p.query->key.empty()) {
-          Result<std::vector<size_t>> key = KeyIndexes(rs.columns, p.query->key);
-          if (key.ok()) changes = DiffRows(*p.last, rs, *key);
-        }
+        std::optional<std::vector<proto::Change>> changes = std::move(digest->changes);
+        digest.reset();  // drop its reference to the old result before taking the new one
         p.last = std::make_shared<const ResultSet>(std::move(rs));
         p.info.has_result = true;
         p.last_hash = hash;
@@ -293,17 +300,14 @@ proto::Update Pollers::MakeUpdate(const Poller& p, proto::UpdateKind kind) const
 
 proto::Update Pollers::Publish(Poller& p, proto::Update u) const {
   u.seq = ++p.info.seq;
-  if (history_ > 0) {
-    p.history.push_back(u);
-    if (p.history.size() > history_) p.history.pop_front();
-  }
+  p.history.Push(u, history_);
   return u;
 }
 
 std::vector<proto::Update> Pollers::History(const std::string& topic) const {
   auto it = pollers_.find(topic);
   if (it == pollers_.end()) return {};
-  return {it->second->history.begin(), it->second->history.end()};
+  return it->second->history.Updates();
 }
 
 std::optional<proto::Update> Pollers::CurrentState(const std::string& topic) const {

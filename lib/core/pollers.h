@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/catalog.h"
+#include "core/result_diff.h"
 #include "livepoll/status.h"
 #include "livepoll/time.h"
 #include "livepoll/value.h"
@@ -34,13 +35,15 @@
 namespace livepoll::core {
 
 // Run the query of `topic` with `params` (in the catalog's parameter order) against `source`, then
-// report back with PollDone carrying the same `poll_id`.
+// report back with PollDone carrying the same `poll_id` — and, best, the DigestResult of the
+// result against `base`, computed where the result is (a poll worker), not on the event loop.
 struct PollRequest {
   uint64_t poll_id = 0;
   std::string topic;
   std::string query;
   std::string source;
   std::vector<Value> params;
+  ResultBase base;  // the poller's last result when the poll started
 };
 
 // Something about a poller worth a log line.
@@ -102,8 +105,11 @@ class Pollers {
              std::vector<Value> params, uint64_t epoch, PollerOutputs& out);
   // Stops it; a poll in flight is ignored when it returns. False when none runs.
   bool Stop(const std::string& topic, PollerOutputs& out);
-  // The result of a PollRequest; see PollOutcome.
-  PollOutcome PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, PollerOutputs& out);
+  // The result of a PollRequest; see PollOutcome. `digest`: DigestResult(result, request's base),
+  // used when its base is still the one a diff would start from (else, or without one, the
+  // digest is computed here).
+  PollOutcome PollDone(Time now, uint64_t poll_id, Result<ResultSet> result,
+                       std::optional<ResultDigest> digest, PollerOutputs& out);
   // Launches the polls due at `now` (within the sources' caps).
   void Tick(Time now, PollerOutputs& out);
   Time NextDeadline() const;
@@ -144,6 +150,8 @@ class Pollers {
   void SchedulePoll(Poller& p, Time when);
   void Due(Time now, Poller& p, PollerOutputs& out);
   void Launch(Time now, Poller& p, PollerOutputs& out);
+  // What p's next result is compared with (PollRequest::base).
+  static ResultBase Base(const Poller& p);
   void LaunchWaiting(Time now, const std::string& source, PollerOutputs& out);
   int Cap(const std::string& source) const;
   proto::Update MakeUpdate(const Poller& p, proto::UpdateKind kind) const;

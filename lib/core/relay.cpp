@@ -4,6 +4,7 @@
 #include <deque>
 
 #include "core/result_diff.h"
+#include "core/update_history.h"
 
 namespace livepoll::core {
 
@@ -38,7 +39,7 @@ struct Relay::Stream {
   uint64_t buffer_epoch = 0;
   std::map<uint64_t, proto::Update> buffer;  // by seq: updates that arrived ahead of a gap
 
-  std::deque<proto::Update> history;  // the last updates taken, oldest first (Record)
+  UpdateHistory history;  // the last updates taken, oldest first (Record)
 };
 
 Relay::Relay(std::string self, OwnState own_state, OwnHistory own_history, size_t history)
@@ -77,7 +78,7 @@ Relay::Added Relay::AddSubscriber(Time now, const std::string& topic,
     std::optional<StreamOwner> owner = Owner(topic);
     if (owner && owner->node == self_ && own_history_) missed = After(own_history_(topic), *resume);
   } else if (resume) {
-    missed = After({s.history.begin(), s.history.end()}, *resume);
+    missed = After(s.history.Updates(), *resume);
   }
   s.subscribers.insert(client);
   if (!missed) {
@@ -115,8 +116,7 @@ void Relay::Record(Stream& s, const proto::Update& u) const {
     const proto::Update& last = s.history.back();
     if (u.epoch < last.epoch || (u.epoch == last.epoch && u.seq <= last.seq)) return;
   }
-  s.history.push_back(u);
-  if (s.history.size() > history_) s.history.pop_front();
+  s.history.Push(u, history_);
 }
 
 bool Relay::RemoveSubscriber(const std::string& topic, ClientId client) {

@@ -42,7 +42,8 @@
 //    fetching it from itself.
 //
 // Resume (PROTOCOL.md, "Sessions and resume"). Each stream keeps its last `history` updates taken
-// (a valid stream: each continues the one before it, or is a snapshot). A client that joins again
+// (a valid stream: each continues the one before it, or is a snapshot), at most
+// UpdateHistory::kMaxBytes of them (update_history.h). A client that joins again
 // with the position it last applied (a StreamPosition: the daemon restarted, or it moved to this
 // node) gets exactly the updates after it when the stream's history holds that position — or,
 // for a new stream whose owner is this node, its poller's history (OwnHistory) — and is told the

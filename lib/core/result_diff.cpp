@@ -255,4 +255,14 @@ Status ApplyChanges(std::vector<Row>& rows, const std::vector<proto::Change>& ch
   return Status::Ok();
 }
 
+ResultDigest DigestResult(const ResultSet& rs, const ResultBase& base) {
+  ResultDigest d;
+  d.base = base.last;
+  d.hash = HashResult(rs);
+  if (!base.last || base.key.empty() || d.hash == base.last_hash) return d;
+  Result<std::vector<size_t>> key = KeyIndexes(rs.columns, base.key);
+  if (key.ok()) d.changes = DiffRows(*base.last, rs, *key);
+  return d;
+}
+
 }  // namespace livepoll::core

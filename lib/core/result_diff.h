@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,26 @@ Result<std::vector<size_t>> KeyIndexes(const std::vector<std::string>& columns,
 // within one result — and the caller sends a snapshot instead.
 std::optional<std::vector<proto::Change>> DiffRows(const ResultSet& before, const ResultSet& after,
                                                    const std::vector<size_t>& key);
+
+// What a new result is compared with: a poller's last result (issue 15 §3: a poll worker digests
+// the result it fetched, so the event loop does no work in proportion to a result's size).
+struct ResultBase {
+  std::shared_ptr<const ResultSet> last;  // null: nothing to compare with (a snapshot follows)
+  uint64_t last_hash = 0;                 // HashResult(*last)
+  std::vector<std::string> key;           // the query's key columns; empty: never a diff
+};
+
+// A new result's change detection against a ResultBase.
+struct ResultDigest {
+  std::shared_ptr<const ResultSet> base;  // ResultBase::last, as given
+  uint64_t hash = 0;                      // HashResult of the new result
+  // When the result changed: the keyed diff from `base` (DiffRows), if a diff can describe it.
+  std::optional<std::vector<proto::Change>> changes;
+};
+
+// HashResult, and DiffRows when the hash differs from `base`'s and a key is given. Pure: safe on
+// any thread while nobody mutates `rs` (`base.last` is immutable).
+ResultDigest DigestResult(const ResultSet& rs, const ResultBase& base);
 
 // Applies `changes` to `rows` (the client side of DiffRows; used by tests and the node's cache).
 // InvalidArgument when a change's key is missing (update/delete) or already present (insert).

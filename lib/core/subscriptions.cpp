@@ -191,8 +191,10 @@ Time Subscriptions::NextDeadline() const {
   return std::min(own, pollers_.NextDeadline());
 }
 
-void Subscriptions::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Outputs& out) {
-  PollOutcome o = pollers_.PollDone(now, poll_id, std::move(result), out.pollers);
+void Subscriptions::PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Outputs& out,
+                             std::optional<ResultDigest> digest) {
+  PollOutcome o =
+      pollers_.PollDone(now, poll_id, std::move(result), std::move(digest), out.pollers);
   if (o.error_text) relay_.RefreshError(o.topic, *o.error_text);
   if (!o.published) return;
   if (!options_.standalone) out.published.push_back(*o.published);

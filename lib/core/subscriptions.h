@@ -146,8 +146,10 @@ class Subscriptions {
   bool Resend(const std::string& topic, ClientId client, Outputs& out) const;
   // The client is gone (timed out or disconnected): all its subscriptions end.
   void ClientGone(Time now, ClientId client, Outputs& out);
-  // The result of a PollRequest. Stale results (the poller stopped meanwhile) are ignored.
-  void PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Outputs& out);
+  // The result of a PollRequest, with its digest if the worker made one (Pollers::PollDone).
+  // Stale results (the poller stopped meanwhile) are ignored.
+  void PollDone(Time now, uint64_t poll_id, Result<ResultSet> result, Outputs& out,
+                std::optional<ResultDigest> digest = std::nullopt);
   // Fires what is due at `now`: polls, poller stops after linger, client timeouts.
   void Tick(Time now, Outputs& out);
   // When Tick next has something to do; Time::max() if nothing is scheduled.

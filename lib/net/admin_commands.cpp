@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "livepoll/strings.h"
@@ -16,6 +18,13 @@ using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 
 Value Int(uint64_t n) { return Value(static_cast<int64_t>(n)); }
+
+// A bucket's bound (seconds) in milliseconds, shortest: 0.0005 -> "0.5", 2.5 -> "2500".
+std::string MsBound(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", seconds * 1000);
+  return text;
+}
 Value Ms(Duration d) { return Value(static_cast<int64_t>(duration_cast<milliseconds>(d).count())); }
 
 proto::AdminReply Failure(const Status& s) {
@@ -71,6 +80,19 @@ proto::AdminReply Stats(AdminContext& ctx, const proto::AdminRequest&) {
   }
   r.rows.push_back(
       {ctx.node.name(), std::string("clients"), Int(ctx.node.subscriptions().client_count())});
+  if (ctx.histograms != nullptr) {
+    // The event loop's turns by how long they worked (/metrics: livepoll_loop_busy_seconds):
+    // cumulative counts per bound, as Prometheus buckets are, and the longest.
+    const Histogram& h = ctx.histograms->loop_busy;
+    uint64_t upto = 0;
+    for (size_t i = 0; i < h.bounds().size(); ++i) {
+      upto += h.counts()[i];
+      r.rows.push_back({ctx.node.name(), "loop_busy_ms_le_" + MsBound(h.bounds()[i]), Int(upto)});
+    }
+    r.rows.push_back({ctx.node.name(), std::string("loop_busy_count"), Int(h.count())});
+    r.rows.push_back({ctx.node.name(), std::string("loop_busy_ms_max"),
+                      Int(static_cast<uint64_t>(std::llround(h.max() * 1000)))});
+  }
   return r;
 }
 

@@ -30,6 +30,7 @@
 #include "core/node.h"
 #include "livepoll/time.h"
 #include "net/cluster.h"
+#include "net/metrics.h"
 #include "proto/messages.h"
 #include "source/poll_runner.h"
 
@@ -48,6 +49,7 @@ struct AdminContext {
   // The configuration's state: "loaded HH:MM:SS" or "reload failed at HH:MM:SS: <why>".
   const std::string& config;
   core::Actions& out;  // what a command makes the node decide, for the Server to carry out
+  const NodeHistograms* histograms = nullptr;  // the Server's (stats shows loop_busy)
 };
 
 struct AdminCommand {

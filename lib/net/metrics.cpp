@@ -85,6 +85,7 @@ void Histogram::Observe(double seconds) {
   counts_[i]++;
   sum_ += seconds;
   count_++;
+  max_ = std::max(max_, seconds);
 }
 
 void Histogram::Observe(Duration d) { Observe(std::chrono::duration<double>(d).count()); }
@@ -167,6 +168,10 @@ std::string RenderMetrics(const MetricsView& v) {
                    "to the moment they were handed to the client transport. Not the poll "
                    "interval, nor the owner's share or the network for a relayed update.",
                    v.histograms->poll_to_delivery);
+    WriteHistogram(w, "livepoll_loop_busy_seconds",
+                   "Turns of this node's event loop, by how long each worked between two waits: "
+                   "what delays heartbeats, rpc and clients.",
+                   v.histograms->loop_busy);
   }
   return w.Take();
 }

@@ -1,15 +1,16 @@
 // Metrics and health: what a node tells a scraper (`GET /metrics`, the Prometheus text format
 // 0.0.4) and a load balancer (`GET /healthz`). Pure functions of a view of the node, so they are
 // tested without sockets; net::Server fills the views (Server::HttpGet) and records the
-// histograms where polls finish and updates are handed to clients.
+// histograms where polls finish, where updates are handed to clients, and around each turn of its
+// event loop.
 //
 // /metrics, every sample labelled node="NAME":
 //  - livepoll_NAME_total: every counter of `livepoll stats` (core::kCounters; a standalone node
 //    leaves the cluster-only ones out, as `livepoll stats` does);
 //  - gauges livepoll_clients{protocol}, livepoll_subscriptions, livepoll_topics,
 //    livepoll_pollers, livepoll_members{state} (a cluster node only);
-//  - histograms livepoll_poll_duration_seconds and livepoll_poll_to_delivery_seconds (their HELP
-//    says what is measured).
+//  - histograms livepoll_poll_duration_seconds, livepoll_poll_to_delivery_seconds and
+//    livepoll_loop_busy_seconds (their HELP says what is measured).
 // /healthz: 200 "ok" when the node serves; else 503 and why (CheckHealth).
 // Thread safety: none; the Server's event loop owns its histograms.
 #pragma once
@@ -39,12 +40,14 @@ class Histogram {
   const std::vector<uint64_t>& counts() const { return counts_; }
   double sum() const { return sum_; }
   uint64_t count() const { return count_; }
+  double max() const { return max_; }  // the largest observed (0 before any)
 
  private:
   std::vector<double> bounds_;
   std::vector<uint64_t> counts_;
   double sum_ = 0;
   uint64_t count_ = 0;
+  double max_ = 0;
 };
 
 // Buckets from 0.5 ms to 10 s, for both histograms: a poll of an embedded SQLite takes well under
@@ -62,6 +65,9 @@ struct NodeHistograms {
   // that reaches at least one client. Not the time since the database changed: the poll interval
   // and, for a relayed update, the owner's share and the network are not in it.
   Histogram poll_to_delivery{LatencyBuckets()};
+  // How long each turn of the event loop worked, from the poll's wake-up to its next wait: what
+  // delays heartbeats, rpc and every client (issue 15 §3). In `livepoll stats` too.
+  Histogram loop_busy{LatencyBuckets()};
 };
 
 struct MetricsView {

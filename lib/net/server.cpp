@@ -119,6 +119,7 @@ Status Server::Run(int stop_fd, int reload_fd) {
     // Slow clients' queues are retried often: ZeroMQ tells no one when a peer's pipe has room.
     if (clients_waiting_) wait = std::min(wait, milliseconds(10));
     zmq::poll(items.data(), items.size(), wait);
+    const Time woke = env_.Now();
     if (items[3].revents & ZMQ_POLLIN) {
       core::Actions out;
       node_.LeaveCluster(env_.Now(), out);
@@ -164,11 +165,13 @@ Status Server::Run(int stop_fd, int reload_fd) {
           node_.counters().results_too_large++;
         core::Actions out;
         const Time done_at = env_.Now();
-        if (auto started = polls_started_.find(c.poll_id); started != polls_started_.end()) {
-          histograms_.poll_duration.Observe(done_at - started->second);
-          polls_started_.erase(started);
+        std::optional<core::ResultDigest> digest;
+        if (auto inflight = polls_in_flight_.find(c.poll_id); inflight != polls_in_flight_.end()) {
+          histograms_.poll_duration.Observe(done_at - inflight->second.started);
+          digest = std::move(*inflight->second.digest);
+          polls_in_flight_.erase(inflight);
         }
-        node_.PollDone(done_at, c.poll_id, std::move(c.result), out);
+        node_.PollDone(done_at, c.poll_id, std::move(c.result), out, std::move(digest));
         Carry(out, done_at);
       }
     }
@@ -178,6 +181,7 @@ Status Server::Run(int stop_fd, int reload_fd) {
     node_.Tick(env_.Now(), out);
     Carry(out);
     FlushClients();
+    histograms_.loop_busy.Observe(env_.Now() - woke);
     if (!node_.refusal().empty())
       return Status::InvalidArgument("the cluster refused this node: " + node_.refusal());
   }
@@ -193,7 +197,8 @@ AdminContext Server::Context(Time now, core::Actions& out) {
                       started_,
                       options_.stall_after,
                       config_state_,
-                      out};
+                      out,
+                      &histograms_};
 }
 
 proto::AdminReply Server::Admin(const proto::AdminRequest& req) {
@@ -529,8 +534,14 @@ void Server::Carry(core::Actions& out, std::optional<Time> data_since) {
   // Peers first: an update published reaches them before anything decided after it.
   if (cluster_) cluster_->Carry(out.transport);
   for (core::PollRequest& p : out.polls) {
-    polls_started_[p.poll_id] = env_.Now();
-    runner_.Submit({p.poll_id, std::move(p.query), std::move(p.source), std::move(p.params)});
+    // The result's hash and diff are worked out on the poll worker (issue 15 §3): a large result
+    // must not stall the loop that sends heartbeats.
+    auto digest = std::make_shared<std::optional<core::ResultDigest>>();
+    polls_in_flight_[p.poll_id] = {env_.Now(), digest};
+    runner_.Submit({p.poll_id, std::move(p.query), std::move(p.source), std::move(p.params),
+                    [digest, base = std::move(p.base)](const ResultSet& rs) {
+                      *digest = core::DigestResult(rs, base);
+                    }});
   }
   for (const core::Delivery& d : out.deliveries) {
     const auto* u = std::get_if<proto::Update>(&d.message);

@@ -224,7 +224,12 @@ class Server {
   std::unordered_map<gateway::ConnId, core::ClientId> ws_ids_;
   Time next_ws_refresh_{};
   NodeHistograms histograms_;
-  std::unordered_map<uint64_t, Time> polls_started_;  // poll id -> its submission to the runner
+  struct PollInFlight {
+    Time started;  // its submission to the runner
+    // Filled by the worker (PollJob::after) before the completion is queued; read after it.
+    std::shared_ptr<std::optional<core::ResultDigest>> digest;
+  };
+  std::unordered_map<uint64_t, PollInFlight> polls_in_flight_;  // by poll id
   std::function<void()> reload_;
   std::string config_state_;
 };

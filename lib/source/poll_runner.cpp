@@ -226,6 +226,7 @@ void PollRunner::Work(SourceQueue& q) {
       statements.clear();
       conn.reset();
     }
+    if (result.ok() && job.after) job.after(*result);
     Complete({job.poll_id, std::move(result)});
   }
 }

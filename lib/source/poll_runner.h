@@ -16,6 +16,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,10 @@ struct PollJob {
   std::string query;
   std::string source;
   std::vector<Value> params;
+  // Run on the worker after a successful query, before its completion is queued: work in
+  // proportion to the result's size that the event loop must not do (the Server's change
+  // detection). It must touch nothing the owning thread changes meanwhile.
+  std::function<void(const ResultSet&)> after;
 };
 
 struct PollCompletion {

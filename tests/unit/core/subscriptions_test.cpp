@@ -122,6 +122,51 @@ TEST_F(SubscriptionsTest, UnchangedResultsPublishNothingAndKeyedChangesPublishDi
   EXPECT_EQ(u[1].owner, "n1");
 }
 
+// Issue 15 §3: the poll worker digests the result against the request's base; the poller takes
+// that digest as is when the base is still its last result, and works it out again otherwise.
+TEST_F(SubscriptionsTest, AWorkersDigestIsTakenOnlyAgainstTheBaseItWasMadeFrom) {
+  Join(1, "keyed");
+  Advance(0s);
+  ASSERT_EQ(out_.pollers.polls.size(), 1u);
+  EXPECT_EQ(out_.pollers.polls[0].base.last, nullptr);  // nothing yet: a snapshot follows
+  CompletePolls(Rows({{1, "a"}, {2, "b"}}));
+  Advance(1100ms);
+  ASSERT_EQ(out_.pollers.polls.size(), 1u);
+  PollRequest p = out_.pollers.polls[0];
+  out_.pollers.polls.clear();
+  ASSERT_NE(p.base.last, nullptr);
+  EXPECT_EQ(p.base.last->rows.size(), 2u);
+  EXPECT_EQ(p.base.key, (std::vector<std::string>{"id"}));
+  const ResultSet next = Rows({{1, "A"}, {2, "b"}});
+  ResultDigest d = DigestResult(next, p.base);
+  ASSERT_TRUE(d.changes.has_value());
+  ASSERT_EQ(d.changes->size(), 1u);
+  // Taken as is: a digest whose changes were doctored shows through.
+  d.changes->push_back({proto::Change::Op::kDelete, {Value(int64_t{2}), Value(std::string("b"))}});
+  subs_.PollDone(now_, p.poll_id, next, out_, d);
+  std::vector<Update> u = UpdatesFor(1);
+  ASSERT_EQ(u.size(), 2u);
+  EXPECT_EQ(u[1].kind, UpdateKind::kDiff);
+  EXPECT_EQ(u[1].changes.size(), 2u);
+
+  // A digest against a base that is no longer the last result is worked out again.
+  Advance(1100ms);
+  ASSERT_EQ(out_.pollers.polls.size(), 1u);
+  p = out_.pollers.polls[0];
+  out_.pollers.polls.clear();
+  ResultBase stale = p.base;
+  stale.last = std::make_shared<const ResultSet>(Rows({{7, "x"}}));
+  stale.last_hash = HashResult(*stale.last);
+  const ResultSet third = Rows({{1, "A"}, {3, "c"}});
+  subs_.PollDone(now_, p.poll_id, third, out_, DigestResult(third, stale));
+  u = UpdatesFor(1);
+  ASSERT_EQ(u.size(), 3u);
+  EXPECT_EQ(u[2].kind, UpdateKind::kDiff);
+  ASSERT_EQ(u[2].changes.size(), 2u);  // from the real last result: delete 2, insert 3
+  EXPECT_EQ(u[2].changes[0].op, proto::Change::Op::kDelete);
+  EXPECT_EQ(u[2].changes[1].op, proto::Change::Op::kInsert);
+}
+
 TEST_F(SubscriptionsTest, WithoutKeyColumnsAChangeIsASnapshot) {
   Join(1, "plain");
   Advance(0s);

@@ -12,7 +12,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
+#include <thread>
+#include <utility>
 
 #include "env/env.h"
 #include "source/plugin.h"
@@ -52,6 +55,26 @@ TEST(PollRunner, RunsPollsAndSignalsTheirCompletions) {
   EXPECT_EQ(done[0].poll_id, 7u);
   ASSERT_TRUE(done[0].result.ok()) << done[0].result.status().ToString();
   EXPECT_EQ(done[0].result->rows.size(), 3u);
+}
+
+// PollJob::after runs on the worker, with the result, before the completion is queued; not after
+// a failure.
+TEST(PollRunner, RunsTheJobsAfterStepOnTheWorkerBeforeCompleting) {
+  PollRunner runner(Env::Real(), {{"mem", Fixture("memory"), "test", 1}},
+                    {{"three", "mem", "rows 3", {}}, {"broken", "mem", "error", {}}});
+  ASSERT_TRUE(runner.Start().ok());
+  auto seen = std::make_shared<std::optional<std::pair<std::thread::id, size_t>>>();
+  auto failed_seen = std::make_shared<bool>(false);
+  runner.Submit({1, "three", "mem", {}, [seen](const ResultSet& rs) {
+                   *seen = std::make_pair(std::this_thread::get_id(), rs.rows.size());
+                 }});
+  runner.Submit({2, "broken", "mem", {}, [failed_seen](const ResultSet&) { *failed_seen = true; }});
+  std::vector<PollCompletion> done = Await(runner, 2);
+  ASSERT_EQ(done.size(), 2u);
+  ASSERT_TRUE(seen->has_value());  // set before the completion was taken
+  EXPECT_NE((*seen)->first, std::this_thread::get_id());
+  EXPECT_EQ((*seen)->second, 3u);
+  EXPECT_FALSE(*failed_seen);
 }
 
 // A reload (SIGHUP): a query's new SQL is prepared again on the connection that ran the old one;
