@@ -5,7 +5,8 @@
 #   tests/bench/ws_run.sh [BUILD_DIR]        (default /work/main/build)
 #
 #   memory   WS_CONNS (10,000) idle WebSocket connections (no channel joined; Phoenix heartbeats
-#            only): the daemon's VmRSS growth over the count, and the same for as many native
+#            only, the first one answered on every socket before RSS is read): the daemon's VmRSS
+#            growth over the count, and the same for as many native
 #            ZeroMQ connections (lp_bench watchers with one subscription each, for reference);
 #   fan-out  WS_CLIENTS (2,000) connections x 10 topics (20,000 subscriptions) of a query polled
 #            every 100 ms whose value changes at every poll, over WS_WINDOW (15) s, at saturation
@@ -130,6 +131,7 @@ sleep 3
 rss1=$(rss_kb "$DPID")
 kill -TERM "$idle"; wait "$idle" || true
 WS_PER_CONN=$(awk -v a="$rss0" -v b="$rss1" -v n="$CONNS" 'BEGIN {printf "%.0f", (b - a) * 1024 / n}')
+WS_RSS="$rss0 -> $rss1 KiB"
 stop_daemon
 fi
 
@@ -209,7 +211,7 @@ fi
 # The report's rows: those of the parts that ran.
 ROWS=()
 if part memory || part zmemory; then
-  ROWS+=("| daemon RSS per idle connection, $CONNS connections | $(part memory && echo "$WS_PER_CONN B" || echo —) | $(part zmemory && echo "$ZMQ_PER_CONN B (one subscription each)" || echo —) |")
+  ROWS+=("| daemon RSS per idle connection, $CONNS connections | $(part memory && echo "$WS_PER_CONN B (RSS $WS_RSS)" || echo —) | $(part zmemory && echo "$ZMQ_PER_CONN B (one subscription each)" || echo —) |")
 fi
 part fanout && ROWS+=(
   "| fan-out, $CLIENTS connections x 10 topics at 100 ms, updates/s | $WS_RATE (received) | $NAT_RATE (updates_sent; daemon CPU $NAT_CPU %) |"
