@@ -17,8 +17,9 @@
 // wait), commands to the gateway's thread (Send, Reply, Close, AnswerHttp: posted to its
 // io_context, so they may be called from any thread).
 //
-// An idle WebSocket holds its socket, Beast's stream (a 1.5 KB read buffer), an empty message
-// buffer and its SendQueue: no coroutine stack, no buffer grown for a frame that is not there.
+// An idle WebSocket holds its socket, Beast's stream (a 1.5 KB read buffer), a pending read of one
+// byte, an empty message buffer and its SendQueue: no coroutine stack, no timer of its own, no
+// buffer grown for a frame that is not there (README, "WebSocket gateway": about 3.7 KB in all).
 #pragma once
 
 #include <chrono>

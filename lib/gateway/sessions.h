@@ -124,7 +124,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void CloseIfIdle();
 
  private:
+  // A message is read in two steps: its first byte (the wait of an idle socket), then the rest.
   void Read();
+  void OnFirstByte(beast::error_code ec, size_t n);
   void OnRead(beast::error_code ec);
   void OnFrame(std::string_view text);
   void Reply(const ClientFrame& f, bool ok, std::string_view response);
@@ -136,6 +138,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   const ConnId id_;
   websocket::stream<tcp::socket, /*deflateSupported=*/false> ws_;
   beast::flat_buffer in_{kMaxFrameBytes};  // empty while no frame is being read
+  char first_byte_ = 0;                    // the first byte of the next message (Read)
   SendQueue queue_;
   uint32_t last_frame_tick_ = 0;  // the hub's tick when the last frame (or the upgrade) came
   bool open_ = false;

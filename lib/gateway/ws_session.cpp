@@ -32,6 +32,19 @@ void WsSession::Accept(std::shared_ptr<http::request<http::empty_body>> request,
 }
 
 void WsSession::Read() {
+  // Between frames the pending read asks Beast for one byte of the next message, into a member:
+  // an idle socket holds no message buffer (a composed read of a whole message sets aside its
+  // first 1.5 KB before anything came). Beast's own buffer may already hold the next frames
+  // (a client that sent several at once), so this is a read, not a wait for the socket.
+  ws_.async_read_some(
+      asio::buffer(&first_byte_, 1),
+      [self = shared_from_this()](beast::error_code ec, size_t n) { self->OnFirstByte(ec, n); });
+}
+
+void WsSession::OnFirstByte(beast::error_code ec, size_t n) {
+  if (ec) return OnRead(ec);
+  in_.commit(asio::buffer_copy(in_.prepare(n), asio::buffer(&first_byte_, n)));
+  if (ws_.is_message_done()) return OnRead(ec);
   ws_.async_read(in_,
                  [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
 }

@@ -51,7 +51,8 @@ void Server::OnGatewayEvents() {
       const core::ClientId id = next_client_++;
       WsClient& client = ws_clients_[id];
       client.conn = c->conn;
-      if (!c->token.empty()) client.identity = VerifyClientToken(c->token);
+      if (!c->token.empty())
+        client.identity = std::make_unique<const core::ClientIdentity>(VerifyClientToken(c->token));
       ws_ids_[c->conn] = id;
     } else if (auto* j = std::get_if<gateway::JoinAsked>(&e)) {
       OnWsJoin(*j);
@@ -96,8 +97,9 @@ void Server::OnWsJoin(gateway::JoinAsked& j) {
     break;
   }
   // A token in the join payload is this join's; else the connection's (its connect URL's).
-  const core::ClientIdentity who =
-      j.join.token.empty() ? ws.identity : VerifyClientToken(j.join.token);
+  const core::ClientIdentity who = !j.join.token.empty() ? VerifyClientToken(j.join.token)
+                                   : ws.identity         ? *ws.identity
+                                                         : core::ClientIdentity{};
   std::optional<core::StreamPosition> resume;
   if (j.join.resume)
     resume = core::StreamPosition{j.join.resume->owner, j.join.resume->owner_session,

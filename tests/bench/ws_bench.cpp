@@ -5,7 +5,8 @@
 //   ws_bench idle    --url URL --connections N [--seconds S]
 //       opens N WebSocket connections that join nothing and only send Phoenix's heartbeat (every
 //       30 s, as phoenix.js): what an idle browser tab costs the daemon. Prints, once all are
-//       open (or failed), a line `open N FAILED MS`, then holds them until SIGTERM or S seconds.
+//       open (or failed) and each has had its first heartbeat answered, a line
+//       `open N FAILED MS`, then holds them until SIGTERM or S seconds.
 //   ws_bench fanout  --url URL --connections N --topics T --query Q [--param NAME=VALUE]...
 //                    [--distinct-topics D] [--seconds S]
 //       N connections each join T topics (`live:Q?NAME=VALUE&...`; `{t}` in a value is the topic's
@@ -171,6 +172,7 @@ std::string_view EventOf(std::string_view f, std::string_view* topic = nullptr) 
 
 struct Stats {
   uint64_t open = 0, failed = 0, closed = 0;
+  uint64_t beats_answered = 0;  // heartbeat replies
   uint64_t joins_ok = 0, joins_error = 0;
   uint64_t updates = 0, diffs = 0, snapshots = 0, errors = 0, gaps = 0, presence = 0;
   std::vector<double> join_ms;
@@ -269,7 +271,10 @@ struct Conn {
       std::string ref =
           q2 == std::string_view::npos ? "" : std::string(f.substr(q1 + 1, q2 - q1 - 1));
       auto it = join_sent.find(ref);
-      if (it == join_sent.end()) return;  // a heartbeat's reply
+      if (it == join_sent.end()) {  // a heartbeat's reply
+        if (topic == "phoenix") stats.beats_answered++;
+        return;
+      }
       stats.join_ms.push_back(
           std::chrono::duration<double, std::milli>(Clock::now() - it->second).count());
       join_sent.erase(it);
@@ -376,6 +381,10 @@ int Idle(const Args& a) {
   const auto t0 = Clock::now();
   auto conns = Open(io, st, u, n, [](Conn&, long) {});
   const double open_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  // One heartbeat each, answered, before the line: the gateway then holds every socket as it does
+  // between a tab's heartbeats (a frame read and a reply written), not only as just upgraded.
+  for (auto& c : conns) c->Heartbeat();
+  RunFor(io, conns, 60, [&] { return st.beats_answered + st.closed >= st.open; });
   std::printf("open %lu %lu %.0f\n", static_cast<unsigned long>(st.open),
               static_cast<unsigned long>(st.failed), open_ms);
   std::fflush(stdout);

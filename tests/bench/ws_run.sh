@@ -5,7 +5,8 @@
 #   tests/bench/ws_run.sh [BUILD_DIR]        (default /work/main/build)
 #
 #   memory   WS_CONNS (10,000) idle WebSocket connections (no channel joined; Phoenix heartbeats
-#            only): the daemon's VmRSS growth over the count, and the same for as many native
+#            only, the first one answered on every socket before RSS is read): the daemon's VmRSS
+#            growth over the count, and the same for as many native
 #            ZeroMQ connections (lp_bench watchers with one subscription each, for reference);
 #   fan-out  WS_CLIENTS (2,000) connections x 10 topics (20,000 subscriptions) of a query polled
 #            every 100 ms whose value changes at every poll, over WS_WINDOW (15) s, at saturation
@@ -16,6 +17,10 @@
 #            one after another on one socket, and over the fan-out's burst of 20,000 joins;
 #   latency  a committed SQLite write -> the push on the WebSocket, 100 ms interval, WS_TRIALS
 #            (200) trials with random pauses of 0..200 ms.
+# WS_PARTS: the parts to run, of `memory` (the WebSocket one), `zmemory` (its native reference),
+# `fanout` (both protocols' and the burst's join figures), `join` and `latency`; all by default.
+# WS_PARTS=memory measures the idle WebSocket alone (its client needs WS_CONNS + a few file
+# descriptors, as the daemon does: both raise their soft limit to the hard one).
 # BENCH_SMOKE=1: tiny loads for seconds, to check the script (the test command runs it so).
 # Benchmarks measure: timings never fail the run; a figure that cannot be read does (lib.sh).
 set -euo pipefail
@@ -33,6 +38,14 @@ else
   CONNS=${WS_CONNS:-10000} CLIENTS=${WS_CLIENTS:-2000} WINDOW=${WS_WINDOW:-15}
   TRIALS=${WS_TRIALS:-200} JOINS=${WS_JOINS:-2000}
 fi
+PARTS=" ${WS_PARTS:-memory zmemory fanout join latency} "
+PARTS=${PARTS//,/ }
+for p in $PARTS; do
+  case $p in memory | zmemory | fanout | join | latency) ;;
+    *) echo "ws_run.sh: WS_PARTS: unknown part '$p' (memory zmemory fanout join latency)" >&2; exit 2 ;;
+  esac
+done
+part() { [[ $PARTS == *" $1 "* ]]; }
 for f in "$LIVEPOLLD" "$LIVEPOLL" "$LP_BENCH" "$WS_BENCH" "$PLUGINS/soci.so"; do
   [ -e "$f" ] || { echo "ws_run.sh: missing $f (build livepolld livepoll lp_bench ws_bench)" >&2; exit 2; }
 done
@@ -103,6 +116,7 @@ EOF
 stop_daemon() { kill -TERM "$DPID"; wait "$DPID" || true; }
 
 # ---- memory per idle connection ------------------------------------------------------------------
+if part memory; then
 start_daemon mem
 sleep 1
 rss0=$(rss_kb "$DPID")
@@ -117,9 +131,13 @@ sleep 3
 rss1=$(rss_kb "$DPID")
 kill -TERM "$idle"; wait "$idle" || true
 WS_PER_CONN=$(awk -v a="$rss0" -v b="$rss1" -v n="$CONNS" 'BEGIN {printf "%.0f", (b - a) * 1024 / n}')
+WS_RSS="$rss0 -> $rss1 KiB"
 stop_daemon
+fi
+
 # The native protocol, for reference: as many connections, one subscription each (a ZeroMQ peer
 # that sends nothing is not a client yet).
+if part zmemory; then
 start_daemon zmem
 sleep 1
 rss0=$(rss_kb "$DPID")
@@ -138,8 +156,10 @@ rss1=$(rss_kb "$DPID")
 kill -TERM "${zbs[@]}"; wait "${zbs[@]}" || true
 ZMQ_PER_CONN=$(awk -v a="$rss0" -v b="$rss1" -v n="$CONNS" 'BEGIN {printf "%.0f", (b - a) * 1024 / n}')
 stop_daemon
+fi
 
 # ---- fan-out: native, then WebSocket, each on a fresh daemon -----------------------------------
+if part fanout; then
 start_daemon znat
 "$LP_BENCH" watchers --connect "$CLIENT" --clients "$CLIENTS" --topics-per-client 10 --query fan \
   --param 'id={t}' --distinct-topics 10 --seconds $((WINDOW + 60)) --json >"$TMP/znat.json" &
@@ -167,21 +187,38 @@ WS_GAPS=$(figure "WebSocket seq gaps" "$(j "$WS_JSON" .seq_gaps)")
 JOIN_P50=$(figure "join p50" "$(j "$WS_JSON" .join_p50_ms)")
 JOIN_P99=$(figure "join p99" "$(j "$WS_JSON" .join_p99_ms)")
 stop_daemon
+fi
 
 # ---- join -> reply, one at a time -----------------------------------------------------------------
+if part join; then
 start_daemon wjoin
 SEQ_JSON=$("$WS_BENCH" joins --url "$WS" --query lat --param 'id={t}' --count "$JOINS" --json)
 SEQ_P50=$(figure "sequential join p50" "$(j "$SEQ_JSON" .p50_ms)")
 SEQ_P99=$(figure "sequential join p99" "$(j "$SEQ_JSON" .p99_ms)")
 stop_daemon
+fi
 
 # ---- commit -> push --------------------------------------------------------------------------------
+if part latency; then
 start_daemon wlat
 LAT_JSON=$("$WS_BENCH" latency --url "$WS" --db "$DB" --trials "$TRIALS" --gap-ms 200 --json)
 LAT_P50=$(figure "latency p50" "$(j "$LAT_JSON" .p50_ms)")
 LAT_P99=$(figure "latency p99" "$(j "$LAT_JSON" .p99_ms)")
 LAT_LOST=$(figure "latency lost" "$(j "$LAT_JSON" .lost)")
 stop_daemon
+fi
+
+# The report's rows: those of the parts that ran.
+ROWS=()
+if part memory || part zmemory; then
+  ROWS+=("| daemon RSS per idle connection, $CONNS connections | $(part memory && echo "$WS_PER_CONN B (RSS $WS_RSS)" || echo —) | $(part zmemory && echo "$ZMQ_PER_CONN B (one subscription each)" || echo —) |")
+fi
+part fanout && ROWS+=(
+  "| fan-out, $CLIENTS connections x 10 topics at 100 ms, updates/s | $WS_RATE (received) | $NAT_RATE (updates_sent; daemon CPU $NAT_CPU %) |"
+  "| seq gaps during the fan-out | $WS_GAPS | $NAT_GAPS |")
+part join && ROWS+=("| join -> snapshot reply, $JOINS joins one after another | p50 $SEQ_P50 ms, p99 $SEQ_P99 ms | — |")
+part fanout && ROWS+=("| join -> snapshot reply, over $((CLIENTS * 10)) joins at once | p50 $JOIN_P50 ms, p99 $JOIN_P99 ms | — |")
+part latency && ROWS+=("| commit -> push, 100 ms interval, $TRIALS trials | p50 $LAT_P50 ms, p99 $LAT_P99 ms, lost $LAT_LOST | — |")
 
 report <<EOF
 
@@ -189,10 +226,5 @@ report <<EOF
 
 | measure | WebSocket | native (ZeroMQ) |
 | --- | --- | --- |
-| daemon RSS per idle connection, $CONNS connections | $WS_PER_CONN B | $ZMQ_PER_CONN B (one subscription each) |
-| fan-out, $CLIENTS connections x 10 topics at 100 ms, updates/s | $WS_RATE (received) | $NAT_RATE (updates_sent; daemon CPU $NAT_CPU %) |
-| seq gaps during the fan-out | $WS_GAPS | $NAT_GAPS |
-| join -> snapshot reply, $JOINS joins one after another | p50 $SEQ_P50 ms, p99 $SEQ_P99 ms | — |
-| join -> snapshot reply, over $((CLIENTS * 10)) joins at once | p50 $JOIN_P50 ms, p99 $JOIN_P99 ms | — |
-| commit -> push, 100 ms interval, $TRIALS trials | p50 $LAT_P50 ms, p99 $LAT_P99 ms, lost $LAT_LOST | — |
+$(printf '%s\n' "${ROWS[@]}")
 EOF
