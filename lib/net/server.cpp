@@ -162,6 +162,7 @@ Status Server::Run(int stop_fd, int reload_fd) {
       for (source::PollCompletion& c : runner_.TakeCompletions()) {
         if (!c.result.ok() && source::IsResultTooLarge(c.result.status()))
           node_.counters().results_too_large++;
+        node_.counters().poll_statements += c.statements;
         core::Actions out;
         const Time done_at = env_.Now();
         if (auto started = polls_started_.find(c.poll_id); started != polls_started_.end()) {
@@ -528,10 +529,19 @@ void Server::PeerGone(const std::string& peer) {
 void Server::Carry(core::Actions& out, std::optional<Time> data_since) {
   // Peers first: an update published reaches them before anything decided after it.
   if (cluster_) cluster_->Carry(out.transport);
+  // A multiplexed batch's requests follow each other with one `batch` id: one job for the runner.
+  std::vector<source::PollJob> batch;
+  uint64_t batch_id = 0;
   for (core::PollRequest& p : out.polls) {
     polls_started_[p.poll_id] = env_.Now();
-    runner_.Submit({p.poll_id, std::move(p.query), std::move(p.source), std::move(p.params)});
+    if (!batch.empty() && (p.batch == 0 || p.batch != batch_id)) {
+      runner_.SubmitBatch(std::move(batch));
+      batch.clear();  // a moved-from vector is valid but unspecified
+    }
+    batch_id = p.batch;
+    batch.push_back({p.poll_id, std::move(p.query), std::move(p.source), std::move(p.params)});
   }
+  if (!batch.empty()) runner_.SubmitBatch(std::move(batch));
   for (const core::Delivery& d : out.deliveries) {
     const auto* u = std::get_if<proto::Update>(&d.message);
     bool handed = gateway_ && u != nullptr && CarryToWs(*u, d.clients);
