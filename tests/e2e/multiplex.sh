@@ -27,7 +27,11 @@ CONF
 config ""  # the default: multiplex = 100
 start_daemon "$E2E_TMP/livepolld.conf"
 
-stat() { "$LIVEPOLL" stats --json | jq -r --arg n "$1" 'select(.name == $n) | .value'; }
+# counters: "POLLS STATEMENTS", from one `stats` (two calls could straddle a poll).
+counters() {
+  "$LIVEPOLL" stats --json |
+    jq -rs '[(.[] | select(.name == "polls") | .value), (.[] | select(.name == "poll_statements") | .value)] | join(" ")'
+}
 regions=(r1 r2 r3 r4 r5)
 for r in "${regions[@]}"; do
   "$LIVEPOLL" watch by_region "region=$r" >"$E2E_TMP/$r.out" 2>"$E2E_TMP/$r.err" &
@@ -41,10 +45,11 @@ done
 
 # measure SECONDS: sets d_polls and d_statements, the counters' growth over SECONDS.
 measure() {
-  local p0 s0
-  p0=$(stat polls) s0=$(stat poll_statements)
+  local p0 s0 p1 s1
+  read -r p0 s0 <<<"$(counters)"
   sleep "$1"
-  d_polls=$(($(stat polls) - p0)) d_statements=$(($(stat poll_statements) - s0))
+  read -r p1 s1 <<<"$(counters)"
+  d_polls=$((p1 - p0)) d_statements=$((s1 - s0))
 }
 measure 3
 echo "multiplex = 100: $d_polls polls from $d_statements statements in 3 s (5 topics at 200 ms)"
