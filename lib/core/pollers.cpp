@@ -196,10 +196,8 @@ void Pollers::Launch(Time now, Poller& p, PollerOutputs& out) {
 }
 
 void Pollers::LaunchOne(Time now, Poller& p, uint64_t batch, PollerOutputs& out) {
-  if (p.waiting) {  // taken along by a batch while waiting for the cap
-    auto& q = waiting_[p.query->source];
-    q.erase(std::remove(q.begin(), q.end(), p.name), q.end());
-  }
+  // Taken along by a batch while waiting for the cap, it stays in waiting_ (erasing would cost the
+  // queue's length per poller): LaunchWaiting skips it, as it is no longer `waiting`.
   p.in_flight = true;
   p.poll_started = now;
   p.info.in_flight_since = now;
