@@ -5,11 +5,14 @@
 # two modes as two queries of the same SQL under different aliases, so pg_stat_statements tells
 # them apart). Per mode, over MUX_WINDOW seconds: statements/s the server ran for the query
 # (pg_stat_statements, reset at the window's start), polls/s and poll_statements/s (the daemon's
-# counters), and livepolld and PostgreSQL CPU as % of one core. Prints a markdown report.
+# counters), and livepolld and PostgreSQL CPU as % of one core; then, with the watchers still on,
+# MUX_TRIALS committed writes to one of the topics' rows (lp_bench latency: libpq UPDATE in
+# autocommit) -> its watcher's receipt, p50/p99. Prints a markdown report.
 #
 #   tests/bench/mux_run.sh [BUILD_DIR]     (default /work/main/build)
 #
-# Knobs: MUX_TOPICS (1000), MUX_WINDOW (s, 20), MUX_BATCH (the multiplexed mode's batch, 100).
+# Knobs: MUX_TOPICS (1000), MUX_WINDOW (s, 20), MUX_BATCH (the multiplexed mode's batch, 100),
+# MUX_TRIALS (20).
 # BENCH_SMOKE=1: 20 topics for 2 s, to check the script (the test command runs it so). Full-size
 # runs (the issue's 10,000 topics on 3 nodes) are for a quiet machine.
 set -euo pipefail
@@ -23,10 +26,11 @@ LP_BENCH=$BUILD/tests/bench/lp_bench
 PLUGINS=$BUILD/plugins/lib
 PSQL_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}/psql
 source "$HERE/lib.sh"
-if smoke; then MUX_TOPICS=20 MUX_WINDOW=2; fi
+if smoke; then MUX_TOPICS=20 MUX_WINDOW=2 MUX_TRIALS=2; fi
 TOPICS=${MUX_TOPICS:-1000}
 WINDOW=${MUX_WINDOW:-20}
 BATCH=${MUX_BATCH:-100}
+TRIALS=${MUX_TRIALS:-20}
 
 for f in "$LIVEPOLLD" "$LIVEPOLL" "$LP_BENCH" "$PLUGINS/postgres.so" "$PG_SH" "$PSQL_BIN"; do
   [ -e "$f" ] || { echo "mux_run.sh: missing $f (build livepolld livepoll lp_bench postgres_plugin in $BUILD)" >&2; exit 2; }
@@ -63,9 +67,10 @@ psql_q() { "$PSQL_BIN" "$DSN" -v ON_ERROR_STOP=1 -qAtX -c "$1"; }
 "$PG_SH" start "$PGSTATE" >"$TMP/pg.start.log" 2>&1 || { cat "$TMP/pg.start.log" >&2; exit 1; }
 DSN=$(cat "$PGSTATE/dsn")
 POSTMASTER=$(head -1 "$PGSTATE/run/data/postmaster.pid")
-psql_q "CREATE TABLE items(id int PRIMARY KEY, v bigint NOT NULL);
-        INSERT INTO items SELECT g, g FROM generate_series(0, 9999) g;" >/dev/null
-psql_q "VACUUM ANALYZE items" >/dev/null
+# lat: lp_bench latency's table (it writes the row id = 1, one of the topics).
+psql_q "CREATE TABLE lat(id int PRIMARY KEY, v bigint NOT NULL);
+        INSERT INTO lat SELECT g, g FROM generate_series(0, 9999) g;" >/dev/null
+psql_q "VACUUM ANALYZE lat" >/dev/null
 
 CLIENT=ipc://$TMP/client
 ADMIN=ipc://$TMP/admin
@@ -81,14 +86,14 @@ plugin = postgres
 dsn = $DSN
 [query.item_mux]
 source = pg
-sql = SELECT mux.id, mux.v FROM items AS mux WHERE mux.id = :id
+sql = SELECT mux.id, mux.v FROM lat AS mux WHERE mux.id = :id
 params = id
 key = id
 interval = 1s
 multiplex = $BATCH
 [query.item_solo]
 source = pg
-sql = SELECT solo.id, solo.v FROM items AS solo WHERE solo.id = :id
+sql = SELECT solo.id, solo.v FROM lat AS solo WHERE solo.id = :id
 params = id
 key = id
 interval = 1s
@@ -120,7 +125,7 @@ measure() {
   sleep "$WINDOW"
   s1=$(stats_json); c1=$(cpu_ticks "$DPID"); pc1=$(pg_cpu_ticks "$POSTMASTER"); t1=$(now_ms)
   execs=$(psql_q "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements
-                  WHERE query LIKE '%FROM items AS $alias WHERE%'")
+                  WHERE query LIKE '%FROM lat AS $alias WHERE%'")
   te1=$(now_ms)
   secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", (b - a) / 1000}')
   local exec_secs
@@ -128,7 +133,15 @@ measure() {
   local polls stmts
   polls=$(($(j "$s1" .polls) - $(j "$s0" .polls)))
   stmts=$(($(j "$s1" .poll_statements) - $(j "$s0" .poll_statements)))
-  ROWS+=("| $mode | $TOPICS | $(rate "$execs" "$exec_secs") | $(rate "$polls" "$secs") | $(rate "$stmts" "$secs") | $(pct $((c1 - c0)) "$secs") | $(pct $((pc1 - pc0)) "$secs") |")
+  # Write -> watcher latency, the watchers still on: gaps of 0..2 intervals (lp_bench latency).
+  local lat p50 p99
+  "$LP_BENCH" latency --connect "$CLIENT" --pg-dsn "$DSN" --query "$query" --trials "$TRIALS" \
+    --gap-ms 2000 --json >"$TMP/$mode.lat.json" 2>"$TMP/$mode.lat.err" ||
+    { echo "mux_run.sh: $mode: lp_bench latency failed: $(cat "$TMP/$mode.lat.err")" >&2; exit 1; }
+  lat=$(cat "$TMP/$mode.lat.json")
+  p50=$(j "$lat" '.p50_ms | if . == null then "?" else (. * 10 | round / 10) end')
+  p99=$(j "$lat" '.p99_ms | if . == null then "?" else (. * 10 | round / 10) end')
+  ROWS+=("| $mode | $TOPICS | $(rate "$execs" "$exec_secs") | $(rate "$polls" "$secs") | $(rate "$stmts" "$secs") | $(pct $((c1 - c0)) "$secs") | $(pct $((pc1 - pc0)) "$secs") | $p50 / $p99 |")
   kill -TERM "$bench" 2>/dev/null || true
   wait "$bench" 2>/dev/null || true
   wait_until 30 subscribers_are 0 || true
@@ -140,9 +153,9 @@ measure "multiplex = 0" item_solo solo
 report <<REPORT
 ### Multiplexed polling against PostgreSQL ($(nproc) cores, $TOPICS topics of one query at 1 s, ${WINDOW} s windows)
 
-| mode | topics | statements/s (pg_stat_statements) | polls/s | poll_statements/s | livepolld CPU % | PostgreSQL CPU % |
-| --- | --- | --- | --- | --- | --- | --- |
+| mode | topics | statements/s (pg_stat_statements) | polls/s | poll_statements/s | livepolld CPU % | PostgreSQL CPU % | write → watcher p50 / p99 ms |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 $(printf '%s\n' "${ROWS[@]}")
 
-Command: \`tests/bench/mux_run.sh $BUILD\` (MUX_TOPICS=$TOPICS MUX_WINDOW=$WINDOW MUX_BATCH=$BATCH).
+Command: \`tests/bench/mux_run.sh $BUILD\` (MUX_TOPICS=$TOPICS MUX_WINDOW=$WINDOW MUX_BATCH=$BATCH MUX_TRIALS=$TRIALS).
 REPORT
