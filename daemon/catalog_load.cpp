@@ -15,6 +15,7 @@ core::Catalog MakeCatalog(const config::Config& cfg, const config::NodeConfig& n
     c.access.bind = q.bind;
     c.access.allow = q.allow;
     c.digest = config::QueryDigest(q);
+    c.multiplex = static_cast<size_t>(q.multiplex);
   }
   for (const auto& [name, s] : cfg.sources) catalog.source_caps[name] = s.max_concurrent;
   return catalog;

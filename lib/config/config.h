@@ -16,6 +16,7 @@
 //   params = region              # comma-separated, the `:name`s of the SQL, in order
 //   key = region                 # optional: key columns -> row diffs instead of snapshots
 //   interval = 500ms
+//   multiplex = 100              # topics polled as one statement per batch (0: one per topic)
 //   [query.my_orders]            # with [node] token_secret = FILE: clients prove who they are
 //   source = main
 //   sql = SELECT id, total FROM orders WHERE user_id = :user_id
@@ -63,6 +64,8 @@ struct QueryConfig {
   std::vector<std::string> key;     // default none: snapshots
   milliseconds interval{1000};
   double jitter = 0.1;  // each wait is interval * (1 +- jitter), 0 <= jitter < 1
+  // multiplex = N: a node polls up to N of the query's topics as one statement (0: one each).
+  int multiplex = 100;
   QueryAuth auth = QueryAuth::kDefault;
   // bind.PARAM = CLAIM: the parameter comes from the token's claim; sorted by parameter.
   std::vector<std::pair<std::string, std::string>> bind;

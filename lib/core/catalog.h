@@ -23,6 +23,11 @@ struct CatalogQuery {
   Duration interval = std::chrono::seconds(1);
   double jitter = 0.1;  // each wait is interval * (1 + jitter * u), u uniform in [-1, 1]
   QueryAccess access;   // who may join it (access.h); by default anyone
+  // Multiplexed polling: at most this many of the query's topics polled here run as one statement
+  // (Pollers). 0 or 1: one statement per topic. The configuration's default is 100; a catalog
+  // built by hand (tests) polls one statement per topic unless it says otherwise. Not part of the
+  // stream (PollsDiffer ignores it): a reload changes it without restarting a poller.
+  size_t multiplex = 0;
   // A digest of what the query's stream depends on that the core does not hold itself (its SQL),
   // computed by the daemon (config::QueryDigest); two definitions with different digests poll
   // differently. 0: not computed (tests), only the fields above are compared.

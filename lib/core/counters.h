@@ -46,8 +46,11 @@ struct Counters {
   uint64_t joins_unauthorized = 0;  // joins refused by the query's access rule (access.h)
   uint64_t leaves = 0;
   uint64_t clients_dropped = 0;  // silent for client_timeout
-  uint64_t polls = 0;
+  uint64_t polls = 0;            // results of topics' polls
   uint64_t poll_errors = 0;
+  // Statements sent to the sources (the poller runtime counts): one per poll, or one per
+  // multiplexed batch of polls (a query's `multiplex`), so polls / poll_statements is the saving.
+  uint64_t poll_statements = 0;
   uint64_t results_too_large = 0;  // polls over max_result_rows or max_result_bytes
   uint64_t updates_fenced = 0;
   uint64_t stream_gaps = 0;
@@ -115,6 +118,7 @@ inline constexpr std::array kCounters = {
     CounterName{"leaves", &Counters::leaves, false},
     CounterName{"members_down", &Counters::members_down, true},
     CounterName{"poll_errors", &Counters::poll_errors, false},
+    CounterName{"poll_statements", &Counters::poll_statements, false},
     CounterName{"polls", &Counters::polls, false},
     CounterName{"proposals_denied", &Counters::proposals_denied, true},
     CounterName{"reaped_dead_owner", &Counters::reaped_dead_owner, true},

@@ -24,7 +24,8 @@ struct Pollers::Poller {
   int failures = 0;
 
   bool in_flight = false;
-  bool waiting = false;  // due but over the source's cap
+  bool waiting = false;    // due but over the source's cap
+  Time due = Time::max();  // when its next poll is due (its live timer); max: polling
   uint64_t poll_id = 0;
   Time poll_started{};  // when the poll in flight (or the last one) was launched
 
@@ -85,6 +86,7 @@ bool Pollers::Start(Time now, const std::string& topic, const CatalogQuery& quer
   p->info.started = now;
   p->info.interval = query.interval;
   Poller& raw = *p;
+  by_query_[query.name][topic] = &raw;
   pollers_[topic] = std::move(p);
   out.events.push_back({PollerEvent::Kind::kStarted, topic, "epoch " + std::to_string(epoch)});
   SchedulePoll(raw, now);  // subscribers want data now, not after an interval
@@ -99,6 +101,10 @@ bool Pollers::Stop(const std::string& topic, PollerOutputs& out) {
   if (p.waiting) {
     auto& q = waiting_[p.query->source];
     q.erase(std::remove(q.begin(), q.end(), topic), q.end());
+  }
+  if (auto byq = by_query_.find(p.query->name); byq != by_query_.end()) {
+    byq->second.erase(topic);
+    if (byq->second.empty()) by_query_.erase(byq);
   }
   pollers_.erase(it);  // a poll in flight is ignored when it returns (polls_in_flight_ keeps the
                        // source's count right)
@@ -128,11 +134,18 @@ std::vector<std::string> Pollers::Topics() const {
   return topics;
 }
 
-void Pollers::SchedulePoll(Poller& p, Time when) { timers_.push({when, p.name, p.generation}); }
+void Pollers::SchedulePoll(Poller& p, Time when) {
+  p.due = when;
+  timers_.push({when, p.name, p.generation});
+}
 
 Duration Pollers::Jittered(Duration base, double jitter) {
   std::uniform_real_distribution<double> u(-1.0, 1.0);
-  double factor = 1.0 + jitter * u(rng_);
+  return Scaled(base, jitter, u(rng_));
+}
+
+Duration Pollers::Scaled(Duration base, double jitter, double u) {
+  double factor = 1.0 + jitter * u;
   return Duration(static_cast<Duration::rep>(static_cast<double>(base.count()) * factor));
 }
 
@@ -166,15 +179,53 @@ void Pollers::Due(Time now, Poller& p, PollerOutputs& out) {
 }
 
 void Pollers::Launch(Time now, Poller& p, PollerOutputs& out) {
+  running_[p.query->source]++;  // a batch is one statement: it counts once against the cap
+  if (p.query->multiplex <= 1) {
+    LaunchOne(now, p, 0, out);
+    return;
+  }
+  std::vector<Poller*> members = Companions(now, p, p.query->multiplex - 1);
+  members.insert(members.begin(), &p);
+  const uint64_t batch = next_poll_id_;  // the first poll's id: unique, and never 0
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  batches_[batch] = {members.size(), u(rng_)};
+  for (Poller* m : members) {
+    // A poller taken along leaves its timer behind: a new generation makes Tick skip it.
+    if (m != &p) m->generation = next_generation_++;
+    LaunchOne(now, *m, batch, out);
+  }
+}
+
+void Pollers::LaunchOne(Time now, Poller& p, uint64_t batch, PollerOutputs& out) {
+  // Taken along by a batch while waiting for the cap, it stays in waiting_ (erasing would cost the
+  // queue's length per poller): LaunchWaiting skips it, as it is no longer `waiting`.
   p.in_flight = true;
   p.poll_started = now;
   p.info.in_flight_since = now;
   p.waiting = false;
   p.info.waiting = false;
+  p.due = Time::max();
   p.poll_id = next_poll_id_++;
-  running_[p.query->source]++;
-  polls_in_flight_[p.poll_id] = {p.query->source, p.name};
-  out.polls.push_back({p.poll_id, p.name, p.query->name, p.query->source, p.params, Base(p)});
+  polls_in_flight_[p.poll_id] = {p.query->source, p.name, batch};
+  out.polls.push_back(
+      {p.poll_id, p.name, p.query->name, p.query->source, p.params, batch, Base(p)});
+}
+
+std::vector<Pollers::Poller*> Pollers::Companions(Time now, const Poller& p, size_t n) {
+  std::vector<Poller*> due, soon;  // due now or waiting first; then due within the window
+  auto byq = by_query_.find(p.query->name);
+  if (byq == by_query_.end()) return due;
+  const Time window = now + p.query->interval / 2;
+  for (const auto& [topic, c] : byq->second) {
+    if (due.size() >= n) break;
+    if (c == &p || c->in_flight || c->query != p.query) continue;
+    if (c->waiting || c->due <= now)
+      due.push_back(c);
+    else if (c->due <= window && soon.size() < n)
+      soon.push_back(c);
+  }
+  for (size_t i = 0; due.size() < n && i < soon.size(); ++i) due.push_back(soon[i]);
+  return due;
 }
 
 void Pollers::LaunchWaiting(Time now, const std::string& source, PollerOutputs& out) {
@@ -199,7 +250,15 @@ PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> resu
   if (inflight == polls_in_flight_.end()) return outcome;
   const InFlight done = std::move(inflight->second);
   polls_in_flight_.erase(inflight);
-  running_[done.source]--;
+  // A batch holds its source's cap until its last poll is done; its polls share one jitter.
+  bool cap_freed = true;
+  std::optional<double> batch_u;
+  if (auto b = batches_.find(done.batch); done.batch != 0 && b != batches_.end()) {
+    batch_u = b->second.jitter_u;
+    cap_freed = --b->second.remaining == 0;
+    if (cap_freed) batches_.erase(b);
+  }
+  if (cap_freed) running_[done.source]--;
 
   auto it = pollers_.find(done.topic);
   Poller* pp = it == pollers_.end() ? nullptr : it->second.get();
@@ -278,9 +337,11 @@ PollOutcome Pollers::PollDone(Time now, uint64_t poll_id, Result<ResultSet> resu
     // A healthy poller keeps its beat from each poll's start, so the query's own duration does
     // not stretch the interval; after a failure the back-off counts from now.
     const Time base = result.ok() ? p.poll_started : now;
-    SchedulePoll(p, std::max(now, base + Jittered(wait, p.query->jitter)));
+    const Duration jittered =
+        batch_u ? Scaled(wait, p.query->jitter, *batch_u) : Jittered(wait, p.query->jitter);
+    SchedulePoll(p, std::max(now, base + jittered));
   }
-  LaunchWaiting(now, done.source, out);
+  if (cap_freed) LaunchWaiting(now, done.source, out);
   return outcome;
 }
 

@@ -12,6 +12,19 @@
 //  - a failed poll publishes an `error` once per outage (and once more in a new epoch), backs off
 //    exponentially up to `backoff_max`; the error's `columns` are the last result's, if any.
 //
+// Multiplexed polling (a query's `multiplex` above 1): when a poller of such a query is due, it
+// takes along, as one batch of at most `multiplex` topics, the other pollers of its query on this
+// node that are waiting for their source's cap, or due now, or due within half an interval. Each
+// poll of the batch is still its own PollRequest (its own poll_id, PollDone, hash, diff, epoch
+// and seq); they share PollRequest::batch so the runtime can run them as one statement, and the
+// batch counts once against its source's cap. The batch's pollers start their polls together and
+// draw one jitter for the batch, so they stay due together: from then on each interval costs
+// ceil(topics / multiplex) statements. Why half an interval: it is the widest window that never
+// polls a topic more than twice per interval (a topic pulled early waited at least half of it),
+// and it is wider than the spread of jitter (at most 2 * jitter * interval, with the default
+// jitter 0.1) so that topics starting at different moments fall into one beat within an interval
+// or two, while a new topic's first poll still runs at once (subscribers want data now).
+//
 // Thread safety: none; one thread owns it.
 #pragma once
 
@@ -43,6 +56,10 @@ struct PollRequest {
   std::string query;
   std::string source;
   std::vector<Value> params;
+  // Non-zero: this poll is part of a multiplexed batch, with every request of the same `batch`
+  // (they follow each other in PollerOutputs::polls, all of one query). The runtime may run them
+  // as one statement; each still reports its own PollDone.
+  uint64_t batch = 0;
   ResultBase base;  // the poller's last result when the poll started
 };
 
@@ -145,6 +162,11 @@ class Pollers {
   struct InFlight {
     std::string source;
     std::string topic;
+    uint64_t batch = 0;  // PollRequest::batch
+  };
+  struct Batch {
+    size_t remaining = 0;  // polls of the batch not done yet: it holds its source's cap till 0
+    double jitter_u = 0;   // the batch's one jitter draw, in [-1, 1]
   };
 
   void SchedulePoll(Poller& p, Time when);
@@ -152,11 +174,15 @@ class Pollers {
   void Launch(Time now, Poller& p, PollerOutputs& out);
   // What p's next result is compared with (PollRequest::base).
   static ResultBase Base(const Poller& p);
+  void LaunchOne(Time now, Poller& p, uint64_t batch, PollerOutputs& out);
+  // The pollers `p` takes along in its batch (see the top of the file), at most `n`.
+  std::vector<Poller*> Companions(Time now, const Poller& p, size_t n);
   void LaunchWaiting(Time now, const std::string& source, PollerOutputs& out);
   int Cap(const std::string& source) const;
   proto::Update MakeUpdate(const Poller& p, proto::UpdateKind kind) const;
   proto::Update Publish(Poller& p, proto::Update u) const;
   Duration Jittered(Duration base, double jitter);
+  static Duration Scaled(Duration base, double jitter, double u);
 
   const Catalog& catalog_;
   std::string node_;
@@ -176,6 +202,9 @@ class Pollers {
   std::map<uint64_t, InFlight> polls_in_flight_;            // by poll_id
   std::map<std::string, int> running_;                      // source -> polls in flight
   std::map<std::string, std::deque<std::string>> waiting_;  // source -> topics due, over the cap
+  std::map<uint64_t, Batch> batches_;                       // by PollRequest::batch, in flight
+  // Query name -> its pollers here, by topic (ordered, so batches form the same way every run).
+  std::map<std::string, std::map<std::string, Poller*>> by_query_;
 };
 
 }  // namespace livepoll::core

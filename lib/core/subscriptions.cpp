@@ -249,6 +249,7 @@ size_t Subscriptions::ReplaceCatalog(Time now, Catalog next, const CatalogChange
       it->second = std::move(q);
     } else {
       it->second.access = std::move(q.access);
+      it->second.multiplex = q.multiplex;
     }
   }
   catalog_.source_caps = std::move(next.source_caps);

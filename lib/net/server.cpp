@@ -163,6 +163,7 @@ Status Server::Run(int stop_fd, int reload_fd) {
       for (source::PollCompletion& c : runner_.TakeCompletions()) {
         if (!c.result.ok() && source::IsResultTooLarge(c.result.status()))
           node_.counters().results_too_large++;
+        node_.counters().poll_statements += c.statements;
         core::Actions out;
         const Time done_at = env_.Now();
         std::optional<core::ResultDigest> digest;
@@ -533,16 +534,25 @@ void Server::PeerGone(const std::string& peer) {
 void Server::Carry(core::Actions& out, std::optional<Time> data_since) {
   // Peers first: an update published reaches them before anything decided after it.
   if (cluster_) cluster_->Carry(out.transport);
+  // A multiplexed batch's requests follow each other with one `batch` id: one job for the runner.
+  std::vector<source::PollJob> batch;
+  uint64_t batch_id = 0;
   for (core::PollRequest& p : out.polls) {
     // The result's hash and diff are worked out on the poll worker (issue 15 §3): a large result
     // must not stall the loop that sends heartbeats.
     auto digest = std::make_shared<std::optional<core::ResultDigest>>();
     polls_in_flight_[p.poll_id] = {env_.Now(), digest};
-    runner_.Submit({p.poll_id, std::move(p.query), std::move(p.source), std::move(p.params),
-                    [digest, base = std::move(p.base)](const ResultSet& rs) {
-                      *digest = core::DigestResult(rs, base);
-                    }});
+    if (!batch.empty() && (p.batch == 0 || p.batch != batch_id)) {
+      runner_.SubmitBatch(std::move(batch));
+      batch.clear();  // a moved-from vector is valid but unspecified
+    }
+    batch_id = p.batch;
+    batch.push_back({p.poll_id, std::move(p.query), std::move(p.source), std::move(p.params),
+                     [digest, base = std::move(p.base)](const ResultSet& rs) {
+                       *digest = core::DigestResult(rs, base);
+                     }});
   }
+  if (!batch.empty()) runner_.SubmitBatch(std::move(batch));
   for (const core::Delivery& d : out.deliveries) {
     const auto* u = std::get_if<proto::Update>(&d.message);
     bool handed = gateway_ && u != nullptr && CarryToWs(*u, d.clients);

@@ -19,6 +19,8 @@ namespace livepoll::source {
 //    the name is empty.
 // Reads `abi_major` only once `struct_size` covers it, and any later field only once both are
 // accepted, so a plugin built for another ABI is never read past its header.
+// Optional fields of later minor versions (ABI 1.1's query_batch) are not checked: the host reads
+// one only when `struct_size` covers it, and treats NULL as "not provided" (plugin.cpp).
 // REQUIRES: `api` is not null and points to at least its first `struct_size` bytes.
 Status CheckPluginAbi(const std::string& path, const lp_source_plugin* api);
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "source/abi_check.h"
+#include "source/batch_collector.h"
 #include "source/collector.h"
 #include "source/dsn_mask.h"
 
@@ -70,6 +71,14 @@ lp_value ToLp(const Value& v) {
 
 class PluginImpl;
 
+using QueryBatchPtr = decltype(lp_source_plugin::query_batch);
+
+// ABI 1.1's query_batch, or nullptr when the plugin's struct stops before it (an older plugin) or
+// leaves it NULL: read only when struct_size covers it (source.h, "Versioning rules").
+QueryBatchPtr QueryBatchFn(const lp_source_plugin& api) {
+  return api.struct_size >= LIVEPOLL_SOURCE_V1_1_SIZE ? api.query_batch : nullptr;
+}
+
 // One open lp_connection. Statements hold it too, so the connection is closed only after its last
 // statement is finalized, and the library stays loaded until then.
 struct ConnHandle {
@@ -92,6 +101,9 @@ class StatementImpl : public Statement {
   ~StatementImpl() override { conn_->api->finalize(stmt_); }
 
   Result<ResultSet> Query(const std::vector<Value>& params, const ResultLimits& limits) override;
+  bool multiplexed() const override { return QueryBatchFn(*conn_->api) != nullptr; }
+  Result<std::vector<Result<ResultSet>>> QueryBatch(const std::vector<std::vector<Value>>& sets,
+                                                    const ResultLimits& limits) override;
 
  private:
   std::shared_ptr<ConnHandle> conn_;
@@ -215,6 +227,33 @@ Result<ResultSet> StatementImpl::Query(const std::vector<Value>& params,
                                ": query failed: " + RedactDsn(ErrText(err, rc), conn_->dsn));
   if (!collector.have_columns()) return Status::Malformed(plugin + ": plugin sent no columns");
   return collector.Take();
+}
+
+Result<std::vector<Result<ResultSet>>> StatementImpl::QueryBatch(
+    const std::vector<std::vector<Value>>& sets, const ResultLimits& limits) {
+  const std::string& plugin = conn_->plugin->name();
+  QueryBatchPtr query_batch = QueryBatchFn(*conn_->api);
+  if (query_batch == nullptr) return Status::Internal(plugin + ": no multiplexed query entry");
+  if (sets.empty()) return Status::InvalidArgument(plugin + ": a batch of no parameter sets");
+  std::vector<lp_value> values;
+  values.reserve(sets.size() * param_count_);
+  for (const auto& set : sets) {
+    if (set.size() != param_count_) {
+      return Status::InvalidArgument(plugin + ": query takes " + std::to_string(param_count_) +
+                                     " parameters, got " + std::to_string(set.size()));
+    }
+    for (const auto& p : set) values.push_back(ToLp(p));
+  }
+  BatchCollector collector(sets.size(), limits);
+  lp_batch_sink sink = collector.sink();
+  char err[kErrCap] = {};
+  int rc = query_batch(stmt_, values.data(), param_count_, sets.size(), &sink, err, sizeof(err));
+  if (Status failed = collector.Failure(plugin); !failed.ok()) return failed;
+  if (rc != 0)
+    return Status::Unavailable(plugin +
+                               ": query failed: " + RedactDsn(ErrText(err, rc), conn_->dsn));
+  if (!collector.have_columns()) return Status::Malformed(plugin + ": plugin sent no columns");
+  return collector.Take(plugin);
 }
 
 }  // namespace

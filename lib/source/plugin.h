@@ -36,6 +36,17 @@ class Statement {
   // stopped at the first row over them.
   virtual Result<ResultSet> Query(const std::vector<Value>& params,
                                   const ResultLimits& limits = {}) = 0;
+  // Whether the plugin runs several parameter sets as one statement (ABI 1.1's optional
+  // `query_batch`). Without it, a caller runs Query once per set.
+  virtual bool multiplexed() const = 0;
+  // Multiplexed polling: runs the statement once for all of `sets` (each in the order given at
+  // Prepare) and splits the result by set. The outer failure is the whole batch's (the plugin's
+  // error, a broken sink contract, a parameter count wrong in any set): it applies to every set.
+  // Otherwise one result per set, in order: its rows (possibly none), or "result too large" past
+  // `limits`, which hold for each set on its own as for Query.
+  // REQUIRES: multiplexed(), and `sets` not empty.
+  virtual Result<std::vector<Result<ResultSet>>> QueryBatch(
+      const std::vector<std::vector<Value>>& sets, const ResultLimits& limits = {}) = 0;
 };
 
 class Connection {

@@ -12,7 +12,7 @@ struct PollRunner::SourceQueue {
   SourceSpec spec;
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<PollJob> jobs;
+  std::deque<std::vector<PollJob>> jobs;  // a batch of one query's polls, or one poll
   bool stopping = false;
 };
 
@@ -134,15 +134,16 @@ std::vector<std::string> PollRunner::Replace(std::vector<SourceSpec> sources,
   }
   // What is left in sources_ was replaced or removed: its workers exit after their poll in flight.
   for (auto& [name, q] : sources_) {
-    std::deque<PollJob> orphaned;
+    std::deque<std::vector<PollJob>> orphaned;
     {
       std::lock_guard<std::mutex> lock(q->mu);
       orphaned.swap(q->jobs);
       q->stopping = true;
       q->cv.notify_all();
     }
-    for (PollJob& job : orphaned)
-      Complete({job.poll_id, Status::NotFound("source '" + name + "' was removed")});
+    for (std::vector<PollJob>& batch : orphaned)
+      for (PollJob& job : batch)
+        Complete({job.poll_id, Status::NotFound("source '" + name + "' was removed")});
     retired_.push_back(std::move(q));
   }
   sources_ = std::move(next);
@@ -150,13 +151,21 @@ std::vector<std::string> PollRunner::Replace(std::vector<SourceSpec> sources,
 }
 
 void PollRunner::Submit(PollJob job) {
-  auto s = sources_.find(job.source);
+  std::vector<PollJob> one;
+  one.push_back(std::move(job));
+  SubmitBatch(std::move(one));
+}
+
+void PollRunner::SubmitBatch(std::vector<PollJob> jobs) {
+  if (jobs.empty()) return;
+  auto s = sources_.find(jobs.front().source);
   if (s == sources_.end()) {
-    Complete({job.poll_id, Status::NotFound("unknown source '" + job.source + "'")});
+    for (const PollJob& job : jobs)
+      Complete({job.poll_id, Status::NotFound("unknown source '" + job.source + "'")});
     return;
   }
   std::lock_guard<std::mutex> lock(s->second->mu);
-  s->second->jobs.push_back(std::move(job));
+  s->second->jobs.push_back(std::move(jobs));
   s->second->cv.notify_one();
 }
 
@@ -185,6 +194,27 @@ std::vector<PollCompletion> PollRunner::TakeCompletions() {
   return out;
 }
 
+void PollRunner::RunMultiplexed(std::vector<PollJob>& batch, Statement& st, bool& failed) {
+  std::vector<std::vector<Value>> sets;
+  sets.reserve(batch.size());
+  for (const PollJob& job : batch) sets.push_back(job.params);
+  Result<std::vector<Result<ResultSet>>> results = st.QueryBatch(sets, limits_);
+  uint32_t statements = 1;  // counted once, on the first poll of the batch
+  if (!results.ok()) {
+    failed = true;
+    for (const PollJob& job : batch) {
+      Complete({job.poll_id, results.status(), statements});
+      statements = 0;
+    }
+    return;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if ((*results)[i].ok() && batch[i].after) batch[i].after(*(*results)[i]);
+    Complete({batch[i].poll_id, std::move((*results)[i]), statements});
+    statements = 0;
+  }
+}
+
 void PollRunner::Work(SourceQueue& q) {
   std::unique_ptr<Connection> conn;
   struct Prepared {
@@ -194,40 +224,64 @@ void PollRunner::Work(SourceQueue& q) {
   };
   std::map<std::string, Prepared> statements;  // by query name, on `conn`
   for (;;) {
-    PollJob job;
+    std::vector<PollJob> batch;
     {
       std::unique_lock<std::mutex> lock(q.mu);
       q.cv.wait(lock, [&] { return q.stopping || !q.jobs.empty(); });
       if (q.stopping) return;
-      job = std::move(q.jobs.front());
+      batch = std::move(q.jobs.front());
       q.jobs.pop_front();
     }
+    const std::string& query = batch.front().query;
     const std::shared_ptr<const Queries> queries = Snapshot();
-    Result<ResultSet> result = [&]() -> Result<ResultSet> {
-      auto spec = queries->find(job.query);
-      if (spec == queries->end()) return Status::NotFound("unknown query '" + job.query + "'");
+    // The statement on this worker's connection, opened and prepared as needed.
+    auto statement = [&]() -> Result<Statement*> {
+      auto spec = queries->find(query);
+      if (spec == queries->end()) return Status::NotFound("unknown query '" + query + "'");
       if (!conn) {
         Result<std::unique_ptr<Connection>> c = q.spec.plugin->Open(q.spec.dsn);
         if (!c.ok())
           return Status::Unavailable("source '" + q.spec.name + "': " + c.status().message());
         conn = std::move(c.value());
       }
-      Prepared& st = statements[job.query];
-      if (!st.statement || st.sql != spec->second.sql || st.params != spec->second.params) {
-        st.statement.reset();
+      Prepared& p = statements[query];
+      if (!p.statement || p.sql != spec->second.sql || p.params != spec->second.params) {
+        p.statement.reset();
         Result<std::unique_ptr<Statement>> s = conn->Prepare(spec->second.sql, spec->second.params);
         if (!s.ok()) return s.status();
-        st = {spec->second.sql, spec->second.params, std::move(s.value())};
+        p = {spec->second.sql, spec->second.params, std::move(s.value())};
       }
-      return st.statement->Query(job.params, limits_);
-    }();
-    if (!result.ok() && !IsResultTooLarge(result.status())) {
-      // Start afresh next time: the connection may be what broke (server restart, dropped link).
+      return p.statement.get();
+    };
+    // Start afresh after a failure: the connection may be what broke (server restart, dropped
+    // link). A result too large broke nothing.
+    auto reset = [&] {
       statements.clear();
       conn.reset();
+    };
+    size_t next = 0;  // the first poll of `batch` not completed yet
+    while (next < batch.size()) {
+      Result<Statement*> st = statement();
+      if (!st.ok()) {  // no statement to run: the rest of the batch fails alike
+        for (; next < batch.size(); ++next) Complete({batch[next].poll_id, st.status(), 0});
+        reset();
+        break;
+      }
+      if (batch.size() > 1 && (*st)->multiplexed()) {
+        bool failed = false;
+        RunMultiplexed(batch, **st, failed);
+        if (failed) reset();
+        break;
+      }
+      // One statement per poll: a single poll, or a plugin without query_batch (ABI 1.0), which
+      // runs as separate Submits would have.
+      PollJob& job = batch[next++];
+      Result<ResultSet> result = (*st)->Query(job.params, limits_);
+      const bool failed = !result.ok() && !IsResultTooLarge(result.status());
+      if (result.ok() && job.after) job.after(*result);
+      Complete({job.poll_id, std::move(result), 1});
+      if (failed) reset();
     }
-    if (result.ok() && job.after) job.after(*result);
-    Complete({job.poll_id, std::move(result)});
   }
 }
 

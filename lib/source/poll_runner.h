@@ -3,6 +3,12 @@
 // one-thread-per-connection rule), so a source never sees more concurrent queries than that.
 // Completions are queued and signalled on an eventfd the event loop polls.
 //
+// Multiplexed polling: SubmitBatch queues the polls of several topics of one query as one job.
+// A worker runs them as one statement when the plugin can (Statement::multiplexed, ABI 1.1's
+// query_batch) and completes each poll with its own set's result; a failed batch completes every
+// poll with the batch's error. With an older plugin it runs them one statement each, in turn, on
+// the same connection, as separate Submits would have.
+//
 // A worker opens its connection lazily and drops it after any failed query, so a database restart
 // or a dropped connection heals on a later poll; how soon is the caller's back-off.
 //
@@ -59,6 +65,10 @@ struct PollJob {
 struct PollCompletion {
   uint64_t poll_id = 0;
   Result<ResultSet> result = Status::Internal("not run");
+  // The statements the database ran for this poll: 1 for a poll run alone, and for the first poll
+  // of a multiplexed batch (0 for the others); 0 when none was run (unknown query, no connection).
+  // Summed, they are the counter poll_statements.
+  uint32_t statements = 0;
 };
 
 // What checking the catalog against the live sources found.
@@ -88,6 +98,9 @@ class PollRunner {
 
   // Queues a poll for the source's workers. An unknown source or query completes with an error.
   void Submit(PollJob job);
+  // Queues the polls of several topics of one query as one job (see the top of the file).
+  // REQUIRES: `jobs` not empty, all of one query and one source.
+  void SubmitBatch(std::vector<PollJob> jobs);
   // Replaces the sources and queries (REQUIRES: Start succeeded). A source whose plugin, DSN or
   // connections changed, or that is new, gets new workers and connections; the jobs queued for
   // the old ones move to them (a poll in flight there completes as usual, then its workers exit).
@@ -103,6 +116,9 @@ class PollRunner {
  private:
   struct SourceQueue;
   void Work(SourceQueue& q);
+  // Runs `batch` (one query's polls) as one statement on `st` and completes each poll; `failed`
+  // when the batch failed as a whole.
+  void RunMultiplexed(std::vector<PollJob>& batch, Statement& st, bool& failed);
   void Complete(PollCompletion c);
 
   Env& env_;

@@ -106,6 +106,11 @@ std::string CheckParams(const std::string& sql, const std::vector<std::string>& 
 }
 
 std::string ToPositional(const std::string& sql, const std::vector<std::string>& declared) {
+  return ToNumbered(sql, declared, "$");
+}
+
+std::string ToNumbered(const std::string& sql, const std::vector<std::string>& declared,
+                       const std::string& prefix) {
   std::string out;
   out.reserve(sql.size());
   size_t copied = 0;
@@ -113,7 +118,7 @@ std::string ToPositional(const std::string& sql, const std::vector<std::string>&
     auto it = std::find(declared.begin(), declared.end(), use.name);
     if (it == declared.end()) continue;
     out.append(sql, copied, use.pos - copied);
-    out += '$';  // two appends, not "$" + to_string(): GCC 12 -O3 warns (-Wrestrict) on that
+    out += prefix;  // two appends, not prefix + to_string(): GCC 12 -O3 warns (-Wrestrict) on that
     out += std::to_string(it - declared.begin() + 1);
     copied = use.pos + use.len;
   }

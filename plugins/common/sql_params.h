@@ -35,4 +35,9 @@ std::string CheckParams(const std::string& sql, const std::vector<std::string>& 
 // `declared` is left as it is.
 std::string ToPositional(const std::string& sql, const std::vector<std::string>& declared);
 
+// The same with `prefix` before the number instead of '$': e.g. "_lp_subs._lp_p" turns the
+// parameters into columns of a multiplexed query's table of parameter sets.
+std::string ToNumbered(const std::string& sql, const std::vector<std::string>& declared,
+                       const std::string& prefix);
+
 }  // namespace livepoll::plugin_sql

@@ -76,6 +76,7 @@ static const lp_source_plugin plugin = {
     hello_close,
     hello_prepare,
     hello_query,
-    hello_finalize};
+    hello_finalize,
+    NULL}; /* query_batch (ABI 1.1, optional): without it, one query per parameter set */
 
 LIVEPOLL_SOURCE_EXPORT const lp_source_plugin* livepoll_source_entry(void) { return &plugin; }

@@ -27,7 +27,24 @@
 // statement on its session); every query runs it with the values bound as text, outside any
 // transaction block (autocommit, each poll sees the latest committed data).
 //
+// Multiplexed queries (query_batch, ABI 1.1) run as one statement, as Hasura does: each parameter
+// becomes an array of the sets' values, unnested WITH ORDINALITY into a table of sets, and the
+// query, reading its parameters as that table's columns, is joined to it with LEFT JOIN LATERAL:
+//   SELECT _lp_subs._lp_set, _lp_q.*
+//   FROM unnest($1::T1[], ...) WITH ORDINALITY AS _lp_subs(_lp_p1, ..., _lp_set)
+//   LEFT JOIN LATERAL (SELECT _lp_r.*, row_number() OVER () AS _lp_row
+//                      FROM (<the query, :name -> _lp_subs._lp_pN>) _lp_r) _lp_q ON true
+//   ORDER BY _lp_subs._lp_set, _lp_q._lp_row
+// The LATERAL subquery is the query itself, so it means what it means alone (an aggregate without
+// GROUP BY still gives its one row per set); LEFT JOIN keeps a set with no rows as one row whose
+// _lp_row is NULL, which is how an empty set is told from the rest; _lp_row keeps each set's rows
+// in the query's own order. Each T is the type the server gave that parameter when it prepared the
+// single query (pg_prepared_statements.parameter_types), so a value is read as it would be alone
+// (text sent, converted by the server). A query without parameters, or with an array-typed one
+// (an array of arrays is not a column of sets), runs set by set instead.
+//
 // Every callback catches every exception: none may cross the C boundary.
+#include <cctype>
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -99,6 +116,13 @@ struct lp_statement {
   size_t param_count = 0;
   uint64_t prepared_session = 0;  // the session it is prepared on (0: none)
   bool prepared() const { return prepared_session == conn->session; }
+  // The multiplexed form (query_batch): built and prepared on first use on each session.
+  std::string text;                // the SQL as written, with :name
+  std::vector<std::string> names;  // the parameters, in the order of their values
+  std::string batch_name;          // its server-side prepared statement
+  uint64_t batch_session = 0;      // the session it is prepared on (0: none)
+  bool batch_per_set = false;      // cannot be multiplexed: runs set by set
+  bool batch_prepared() const { return batch_session == conn->session; }
 };
 
 namespace livepoll::postgres_plugin {
@@ -206,6 +230,9 @@ int Prepare(lp_connection* conn, const char* sql, const lp_str* param_names, siz
     stmt->name = "livepoll_" + std::to_string(++conn->next_statement);
     stmt->sql = plugin_sql::ToPositional(text, names);
     stmt->param_count = param_count;
+    stmt->batch_name = stmt->name + "_batch";
+    stmt->text = text;
+    stmt->names = names;
     *out = stmt.release();
     return 0;
   });
@@ -269,6 +296,63 @@ lp_value ToLp(const pqxx::field& f, Kind kind, std::string& scratch) {
   return v;
 }
 
+// Runs `prepare` (when `stmt` is not prepared on the session, in the form `run` needs), then
+// `run`, into `r`. A session that worked before and is found broken now broke while idle: it is
+// opened again once and both steps retried. Returns 0, or 1 with `err` set.
+template <typename Prepare, typename Run>
+int Execute(lp_statement* stmt, Prepare&& prepare, Run&& run, pqxx::result& r, char* err,
+            size_t err_cap) {
+  lp_connection& conn = *stmt->conn;
+  for (bool retried = false;; retried = true) {
+    auto retry = [&](const std::exception& e) {
+      if (retried || !conn.worked || dynamic_cast<const pqxx::broken_connection*>(&e) == nullptr)
+        return false;
+      try {
+        Reopen(conn);
+        return true;
+      } catch (...) {
+        return false;  // the server is really away: the original failure is the one to report
+      }
+    };
+    try {
+      prepare();
+    } catch (const std::exception& e) {
+      if (retry(e)) continue;
+      return Fail(err, err_cap, ErrorText("cannot prepare on the server", e));
+    } catch (...) {
+      return Fail(err, err_cap, "cannot prepare on the server: unknown exception");
+    }
+    try {
+      pqxx::nontransaction tx(*conn.db);
+      r = run(tx);
+      tx.commit();
+      conn.worked = true;
+      return 0;
+    } catch (const std::exception& e) {
+      if (retry(e)) continue;
+      return Fail(err, err_cap, ErrorText("", e));
+    } catch (...) {
+      return Fail(err, err_cap, "unknown exception");
+    }
+  }
+}
+
+// Prepares the single query on the server unless it is already. Throws as libpqxx does.
+void PrepareSingle(lp_statement& stmt) {
+  if (stmt.prepared()) return;
+  stmt.conn->db->prepare(stmt.name, stmt.sql);  // the same definition again is allowed (a retry)
+  stmt.conn->db->prepare_now(stmt.name);
+  stmt.prepared_session = stmt.conn->session;
+}
+
+// The kinds of columns [first, first + count) of `r`.
+std::vector<Kind> Kinds(const pqxx::result& r, pqxx::row::size_type first,
+                        pqxx::row::size_type count) {
+  std::vector<Kind> kinds(count);
+  for (pqxx::row::size_type c = 0; c < count; ++c) kinds[c] = KindOf(r.column_type(first + c));
+  return kinds;
+}
+
 int Query(lp_statement* stmt, const lp_value* params, size_t param_count, const lp_sink* sink,
           char* err, size_t err_cap) {
   if (stmt == nullptr || sink == nullptr) return Fail(err, err_cap, "no statement or sink");
@@ -286,51 +370,18 @@ int Query(lp_statement* stmt, const lp_value* params, size_t param_count, const 
     if (!ParamText(params[i], i, texts[i], why)) return Fail(err, err_cap, why);
     values[i] = texts[i].c_str();
   }
-  lp_connection& conn = *stmt->conn;
   pqxx::result r;
-  for (bool retried = false;; retried = true) {
-    // A session that worked before and is found broken now broke while idle: opened again once.
-    auto retry = [&](const std::exception& e) {
-      if (retried || !conn.worked || dynamic_cast<const pqxx::broken_connection*>(&e) == nullptr)
-        return false;
-      try {
-        Reopen(conn);
-        return true;
-      } catch (...) {
-        return false;  // the server is really away: the original failure is the one to report
-      }
-    };
-    const bool prepare = !stmt->prepared();
-    try {
-      if (prepare) {
-        conn.db->prepare(stmt->name, stmt->sql);  // the same definition again is allowed (a retry)
-        conn.db->prepare_now(stmt->name);
-        stmt->prepared_session = conn.session;
-      }
-    } catch (const std::exception& e) {
-      if (retry(e)) continue;
-      return Fail(err, err_cap, ErrorText("cannot prepare on the server", e));
-    } catch (...) {
-      return Fail(err, err_cap, "cannot prepare on the server: unknown exception");
-    }
-    try {
-      pqxx::nontransaction tx(*conn.db);
-      r = tx.exec_prepared(stmt->name, pqxx::prepare::make_dynamic_params(values));
-      tx.commit();
-      conn.worked = true;
-      break;
-    } catch (const std::exception& e) {
-      if (retry(e)) continue;
-      return Fail(err, err_cap, ErrorText("", e));
-    } catch (...) {
-      return Fail(err, err_cap, "unknown exception");
-    }
-  }
+  int rc = Execute(
+      stmt, [&] { PrepareSingle(*stmt); },
+      [&](pqxx::nontransaction& tx) {
+        return tx.exec_prepared(stmt->name, pqxx::prepare::make_dynamic_params(values));
+      },
+      r, err, err_cap);
+  if (rc != 0) return rc;
   return Guard(err, err_cap, "cannot read the result", [&] {
     if (SendColumns(sink, r) != 0) return Fail(err, err_cap, kSinkStopped);
     const auto columns = r.columns();
-    std::vector<Kind> kinds(columns);
-    for (pqxx::row::size_type c = 0; c < columns; ++c) kinds[c] = KindOf(r.column_type(c));
+    const std::vector<Kind> kinds = Kinds(r, 0, columns);
     std::vector<std::string> scratch(columns);
     std::vector<lp_value> row(columns);
     for (const auto& tuple : r) {
@@ -343,12 +394,179 @@ int Query(lp_statement* stmt, const lp_value* params, size_t param_count, const 
   });
 }
 
+// ---- multiplexed queries (see the top of the file) ----
+
+// `text` as one element of an array literal: quoted, with '\' and '"' escaped.
+void AppendArrayElement(std::string& array, const std::string& text) {
+  array += '"';
+  for (char c : text) {
+    if (c == '\\' || c == '"') array += '\\';
+    array += c;
+  }
+  array += '"';
+}
+
+// The types the server gave the single query's parameters, as SQL type names, in order.
+std::vector<std::string> ParameterTypes(lp_statement& stmt) {
+  pqxx::nontransaction tx(*stmt.conn->db);
+  pqxx::result r = tx.exec_params(
+      "SELECT t::text FROM pg_catalog.pg_prepared_statements, "
+      "unnest(parameter_types) WITH ORDINALITY AS u(t, n) WHERE name = $1 ORDER BY n",
+      stmt.name);
+  tx.commit();
+  std::vector<std::string> types;
+  for (const auto& row : r) types.push_back(row[0].as<std::string>());
+  return types;
+}
+
+// The multiplexed SQL for a query whose parameters have `types`.
+std::string BatchSql(const lp_statement& stmt, const std::vector<std::string>& types) {
+  std::string arrays, columns;
+  for (size_t i = 0; i < types.size(); ++i) {
+    const std::string n = std::to_string(i + 1);
+    arrays += (i == 0 ? "$" : ", $") + n + "::" + types[i] + "[]";
+    columns += "_lp_p" + n + ", ";
+  }
+  std::string query = plugin_sql::ToNumbered(stmt.text, stmt.names, "_lp_subs._lp_p");
+  // A trailing ';' would end the statement inside the parentheses.
+  while (!query.empty() &&
+         (query.back() == ';' || std::isspace(static_cast<unsigned char>(query.back())) != 0))
+    query.pop_back();
+  return "SELECT _lp_subs._lp_set, _lp_q.* FROM unnest(" + arrays +
+         ") WITH ORDINALITY AS _lp_subs(" + columns +
+         "_lp_set) LEFT JOIN LATERAL (SELECT _lp_r.*, row_number() OVER () AS _lp_row FROM (\n" +
+         query + "\n) _lp_r) _lp_q ON true ORDER BY _lp_subs._lp_set, _lp_q._lp_row";
+}
+
+// Prepares the multiplexed form unless it is already (or cannot be: batch_per_set). Throws.
+void PrepareBatch(lp_statement& stmt) {
+  if (stmt.batch_per_set || stmt.batch_prepared()) return;
+  PrepareSingle(stmt);
+  std::vector<std::string> types = ParameterTypes(stmt);
+  bool arrays = false;
+  for (const auto& t : types) arrays = arrays || t.ends_with("]");
+  if (types.empty() || types.size() != stmt.param_count || arrays) {
+    stmt.batch_per_set = true;
+    return;
+  }
+  stmt.conn->db->prepare(stmt.batch_name, BatchSql(stmt, types));
+  stmt.conn->db->prepare_now(stmt.batch_name);
+  stmt.batch_session = stmt.conn->session;
+}
+
+// The lp_sink one set streams into when a batch runs set by set: the columns once, rows tagged.
+struct SetSink {
+  const lp_batch_sink* batch;
+  size_t set = 0;
+  bool columns_sent = false;
+  static int Columns(void* ctx, const lp_str* names, size_t count) {
+    auto* self = static_cast<SetSink*>(ctx);
+    if (self->columns_sent) return 0;
+    self->columns_sent = true;
+    return self->batch->columns(self->batch->ctx, names, count);
+  }
+  static int Row(void* ctx, const lp_value* values, size_t count) {
+    auto* self = static_cast<SetSink*>(ctx);
+    return self->batch->row(self->batch->ctx, self->set, values, count);
+  }
+};
+
+int QueryPerSet(lp_statement* stmt, const lp_value* params, size_t set_count,
+                const lp_batch_sink* sink, char* err, size_t err_cap) {
+  SetSink set_sink{sink};
+  lp_sink one{&set_sink, &SetSink::Columns, &SetSink::Row};
+  for (; set_sink.set < set_count; ++set_sink.set) {
+    int rc = Query(stmt, params + set_sink.set * stmt->param_count, stmt->param_count, &one, err,
+                   err_cap);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+int QueryBatch(lp_statement* stmt, const lp_value* params, size_t param_count, size_t set_count,
+               const lp_batch_sink* sink, char* err, size_t err_cap) {
+  if (stmt == nullptr || sink == nullptr) return Fail(err, err_cap, "no statement or sink");
+  if (param_count != stmt->param_count) {
+    return Fail(err, err_cap,
+                "expected " + std::to_string(stmt->param_count) + " parameters, got " +
+                    std::to_string(param_count));
+  }
+  if (set_count == 0) return Fail(err, err_cap, "a batch of no parameter sets");
+  if (param_count == 0) return QueryPerSet(stmt, params, set_count, sink, err, err_cap);
+  // One array literal per parameter, built before anything is sent.
+  std::vector<std::string> arrays(param_count, "{");
+  int rc = Guard(err, err_cap, "", [&] {
+    for (size_t set = 0; set < set_count; ++set) {
+      for (size_t i = 0; i < param_count; ++i) {
+        const lp_value& v = params[set * param_count + i];
+        if (set > 0) arrays[i] += ',';
+        if (v.type == LP_NULL) {
+          arrays[i] += "NULL";
+          continue;
+        }
+        std::string text, why;
+        if (!ParamText(v, i, text, why)) return Fail(err, err_cap, why);
+        AppendArrayElement(arrays[i], text);
+      }
+    }
+    for (auto& a : arrays) a += '}';
+    return 0;
+  });
+  if (rc != 0) return rc;
+  std::vector<const char*> values;
+  for (const auto& a : arrays) values.push_back(a.c_str());
+  pqxx::result r;
+  bool per_set = false;
+  rc = Execute(
+      stmt,
+      [&] {
+        PrepareBatch(*stmt);
+        per_set = stmt->batch_per_set;
+      },
+      [&](pqxx::nontransaction& tx) {
+        if (per_set) return pqxx::result();
+        return tx.exec_prepared(stmt->batch_name, pqxx::prepare::make_dynamic_params(values));
+      },
+      r, err, err_cap);
+  if (rc != 0) return rc;
+  if (per_set) return QueryPerSet(stmt, params, set_count, sink, err, err_cap);
+  return Guard(err, err_cap, "cannot read the result", [&] {
+    // Columns: _lp_set, the query's own, _lp_row.
+    if (r.columns() < 2) return Fail(err, err_cap, "the multiplexed result has no set column");
+    const auto columns = r.columns() - 2;
+    std::vector<lp_str> names;
+    for (pqxx::row::size_type c = 1; c <= columns; ++c) {
+      const char* name = r.column_name(c);
+      names.push_back(lp_str{name, std::char_traits<char>::length(name)});
+    }
+    if (sink->columns(sink->ctx, names.data(), names.size()) != 0)
+      return Fail(err, err_cap, kSinkStopped);
+    const std::vector<Kind> kinds = Kinds(r, 1, columns);
+    std::vector<std::string> scratch(columns);
+    std::vector<lp_value> row(columns);
+    for (const auto& tuple : r) {
+      if (tuple[columns + 1].is_null()) continue;  // a set with no rows
+      int64_t ordinal = 0;
+      if (!ParseInt(std::string_view(tuple[0].c_str(), tuple[0].size()), ordinal) || ordinal < 1 ||
+          static_cast<uint64_t>(ordinal) > set_count)
+        return Fail(err, err_cap, "the multiplexed result names no set of the batch");
+      for (pqxx::row::size_type c = 0; c < columns; ++c)
+        row[c] = ToLp(tuple[c + 1], kinds[c], scratch[c]);
+      if (sink->row(sink->ctx, static_cast<size_t>(ordinal - 1), row.data(), row.size()) != 0)
+        return Fail(err, err_cap, kSinkStopped);
+    }
+    return 0;
+  });
+}
+
 void Finalize(lp_statement* stmt) {
   if (stmt == nullptr) return;
   if (stmt->prepared()) {
     try {
       // DEALLOCATE, so a long-lived session does not collect statements across catalog reloads.
       if (stmt->conn->db->is_open()) stmt->conn->db->unprepare(stmt->name);
+      if (stmt->batch_prepared() && stmt->conn->db->is_open())
+        stmt->conn->db->unprepare(stmt->batch_name);
     } catch (...) {
       // The session is gone or going: its statements go with it.
     }
@@ -366,7 +584,8 @@ const lp_source_plugin kPlugin = {sizeof(lp_source_plugin),
                                   Close,
                                   Prepare,
                                   Query,
-                                  Finalize};
+                                  Finalize,
+                                  QueryBatch};
 
 }  // namespace
 }  // namespace livepoll::postgres_plugin

@@ -9,6 +9,15 @@
 // queries run on its native handle through SQLite's C API so each value keeps SQLite's own type
 // (see sqlite_query.h). Other backends run through SOCI's generic rows (fetch.h).
 //
+// Multiplexed queries (query_batch, ABI 1.1): over sqlite3, the prepared statement runs once per
+// parameter set inside one read transaction, so every set reads the same snapshot. Not one SQL
+// statement as on PostgreSQL: SQLite has no LATERAL and cannot correlate a subquery in FROM (3.40:
+// "no such column"), so joining a VALUES list or json_each to the query would mean rewriting the
+// query's own SQL, which changes what it means (an aggregate without GROUP BY returns a row even
+// for a set that matches nothing); and SQLite runs in this process, so there is no round trip or
+// server-side parse to save: the statement is prepared once and only stepped per set. Other SOCI
+// backends run the sets one query each (no shared snapshot).
+//
 // Every callback catches every exception: none may cross the C boundary.
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -137,6 +146,79 @@ int Query(lp_statement* stmt, const lp_value* params, size_t param_count, const 
   });
 }
 
+// The lp_sink one set of a batch streams into: columns go through once (the first set's), rows
+// are tagged with the set.
+struct SetSink {
+  const lp_batch_sink* batch;
+  size_t set = 0;
+  bool columns_sent = false;
+
+  static int Columns(void* ctx, const lp_str* names, size_t count) {
+    auto* self = static_cast<SetSink*>(ctx);
+    if (self->columns_sent) return 0;
+    self->columns_sent = true;
+    return self->batch->columns(self->batch->ctx, names, count);
+  }
+  static int Row(void* ctx, const lp_value* values, size_t count) {
+    auto* self = static_cast<SetSink*>(ctx);
+    return self->batch->row(self->batch->ctx, self->set, values, count);
+  }
+};
+
+// A read transaction around a batch on SQLite, so every set sees one snapshot: BEGIN (DEFERRED:
+// the read lock is taken by the first step and held to the end), ended by COMMIT, which for a
+// read releases the lock. Nothing is opened when the connection is already in a transaction.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(sqlite_api::sqlite3* db) : db_(db) {
+    if (sqlite_api::sqlite3_get_autocommit(db_) == 0) return;
+    char* msg = nullptr;
+    if (sqlite_api::sqlite3_exec(db_, "BEGIN", nullptr, nullptr, &msg) != 0) {
+      error_ = msg != nullptr ? msg : "cannot begin a transaction";
+      sqlite_api::sqlite3_free(msg);
+      return;
+    }
+    open_ = true;
+  }
+  ~ReadTransaction() {
+    if (open_) sqlite_api::sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  const std::string& error() const { return error_; }
+
+ private:
+  sqlite_api::sqlite3* db_;
+  bool open_ = false;
+  std::string error_;
+};
+
+int QueryBatch(lp_statement* stmt, const lp_value* params, size_t param_count, size_t set_count,
+               const lp_batch_sink* sink, char* err, size_t err_cap) {
+  return Guard(err, err_cap, "query failed", [&] {
+    if (param_count != stmt->names.size()) {
+      return Fail(err, err_cap,
+                  "expected " + std::to_string(stmt->names.size()) + " parameters, got " +
+                      std::to_string(param_count));
+    }
+    SetSink set_sink{sink};
+    lp_sink one{&set_sink, &SetSink::Columns, &SetSink::Row};
+    std::unique_ptr<ReadTransaction> tx;
+    if (stmt->sqlite != nullptr) {
+      tx = std::make_unique<ReadTransaction>(stmt->conn->sqlite);
+      if (!tx->error().empty()) return Fail(err, err_cap, tx->error());
+    }
+    for (; set_sink.set < set_count; ++set_sink.set) {
+      const lp_value* set = params + set_sink.set * param_count;
+      std::string why = stmt->sqlite != nullptr
+                            ? stmt->sqlite->Run(set, &one)
+                            : RunSociQuery(stmt->conn->session, stmt->sql, stmt->names, set, &one);
+      if (!why.empty()) return Fail(err, err_cap, why);
+    }
+    return 0;
+  });
+}
+
 void Finalize(lp_statement* stmt) { delete stmt; }
 
 const lp_source_plugin kPlugin = {sizeof(lp_source_plugin),
@@ -149,7 +231,8 @@ const lp_source_plugin kPlugin = {sizeof(lp_source_plugin),
                                   Close,
                                   Prepare,
                                   Query,
-                                  Finalize};
+                                  Finalize,
+                                  QueryBatch};
 
 }  // namespace
 }  // namespace livepoll::soci_plugin

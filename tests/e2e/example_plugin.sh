@@ -23,7 +23,7 @@ make -C "$tmp/example" LIVEPOLL_PREFIX="$tmp/prefix" >"$tmp/make.log" 2>&1 ||
 
 out=$("$PLUGIN_PROBE" "$tmp/example/hello.so" "world" "SELECT 1") ||
   fail "the loader refused the example plugin: $out"
-expected="name=hello version=1.0 abi=1.0 path=$tmp/example/hello.so
+expected="name=hello version=1.0 abi=1.1 path=$tmp/example/hello.so
 greeting
 hello, world"
 [[ "$out" == "$expected" ]] || fail "unexpected probe output:

@@ -28,6 +28,9 @@ params = k
 key = k
 interval = 1s
 jitter = 0
+# One statement per topic: with the default multiplexing the ten topics would be one statement
+# per interval (tests/e2e/multiplex.sh, tests/unit/source/postgres_multiplex_test.cpp).
+multiplex = 0
 CONF
 start_daemon "$E2E_TMP/livepolld.conf"
 

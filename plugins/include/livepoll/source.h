@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define LIVEPOLL_SOURCE_ABI_MAJOR 1
-#define LIVEPOLL_SOURCE_ABI_MINOR 0
+#define LIVEPOLL_SOURCE_ABI_MINOR 1
 #define LIVEPOLL_SOURCE_ENTRY_SYMBOL "livepoll_source_entry"
 
 /* Value types, as in lp_value.type. Numbers are part of the ABI. */
@@ -84,6 +84,16 @@ typedef struct lp_sink {
   int (*row)(void* ctx, const lp_value* values, size_t count);
 } lp_sink;
 
+/* Where a multiplexed query (query_batch, ABI 1.1) streams its result: the sink above with each
+ * row tagged by the index of the parameter set it belongs to. The same rules otherwise: return 0
+ * to go on, non-zero to stop; pointers valid only during the call; `columns` once, before any
+ * `row`, even for no rows at all. */
+typedef struct lp_batch_sink {
+  void* ctx;
+  int (*columns)(void* ctx, const lp_str* names, size_t count);
+  int (*row)(void* ctx, size_t set, const lp_value* values, size_t count);
+} lp_batch_sink;
+
 typedef struct lp_connection lp_connection; /* opaque, the plugin's */
 typedef struct lp_statement lp_statement;   /* opaque, the plugin's */
 
@@ -111,12 +121,37 @@ typedef struct lp_source_plugin {
   int (*query)(lp_statement* stmt, const lp_value* params, size_t param_count, const lp_sink* sink,
                char* err, size_t err_cap);
   void (*finalize)(lp_statement* stmt);
+
+  /* ---- ABI 1.1 (optional: the host reads it only when struct_size covers it, and a NULL or
+   * absent entry means "not provided": the host then runs `query` once per parameter set) ---- */
+
+  /* Multiplexed polling: runs the prepared statement once for `set_count` parameter sets, as ONE
+   * statement where the database allows it, and streams every set's rows into `sink`.
+   *  - `params` holds set_count * param_count values, set by set: set i's values are
+   *    params[i * param_count .. (i + 1) * param_count - 1], in the order of `param_names` at
+   *    prepare. `param_count` is the statement's, as for `query`. `set_count` >= 1.
+   *  - `columns` is called once with the query's own columns (the same names `query` would send:
+   *    no column for the set index), then `row` for each row with `set` < set_count. Rows of one
+   *    set come in the order `query` would give them for that set alone; sets may interleave.
+   *  - The result must equal, set by set, what `query` returns for that set's values (same
+   *    columns, rows, value types), read from one snapshot of the database where it has them.
+   *  - Returning 0 means every set succeeded: a set given no row has an empty result (no rows).
+   *    Non-zero (with `err` set) means the whole batch failed: the host uses no row of any set
+   *    and fails each set with that error. A plugin must not return 0 after a partial run.
+   *  - A `row` with `set` >= set_count, or of the wrong width, breaks the contract: the host
+   *    stops the batch and fails every set. */
+  int (*query_batch)(lp_statement* stmt, const lp_value* params, size_t param_count,
+                     size_t set_count, const lp_batch_sink* sink, char* err, size_t err_cap);
   /* ---- later minor versions append here ---- */
 } lp_source_plugin;
 
 /* The smallest struct_size the host accepts for major version 1: up to and including `finalize`. */
 #define LIVEPOLL_SOURCE_V1_0_SIZE \
   (offsetof(lp_source_plugin, finalize) + sizeof(((lp_source_plugin*)0)->finalize))
+
+/* The struct_size that holds ABI 1.1's `query_batch`. */
+#define LIVEPOLL_SOURCE_V1_1_SIZE \
+  (offsetof(lp_source_plugin, query_batch) + sizeof(((lp_source_plugin*)0)->query_batch))
 
 typedef const lp_source_plugin* (*lp_source_entry_fn)(void);
 

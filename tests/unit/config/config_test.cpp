@@ -82,6 +82,7 @@ params = region
 key = region
 interval = 500ms
 jitter = 0.25
+multiplex = 0
 
 [query.totals]
 source = pg
@@ -127,11 +128,13 @@ params = year ,month
   EXPECT_EQ(q.key, std::vector<std::string>{"region"});
   EXPECT_EQ(q.interval, milliseconds(500));
   EXPECT_DOUBLE_EQ(q.jitter, 0.25);
+  EXPECT_EQ(q.multiplex, 0);
   const QueryConfig& t = a.config.queries.at("totals");
   EXPECT_EQ(t.params, (std::vector<std::string>{"year", "month"}));
   EXPECT_TRUE(t.key.empty());
   EXPECT_EQ(t.interval, milliseconds(1000));
   EXPECT_DOUBLE_EQ(t.jitter, 0.1);
+  EXPECT_EQ(t.multiplex, 100);  // the default: Hasura's batch size
 }
 
 TEST_F(ConfigTest, WithoutAFileTheDefaultsHoldAndTheNameIsTheHostName) {
@@ -222,6 +225,10 @@ TEST_F(ConfigTest, EveryFileErrorNamesFileSectionAndKey) {
       {src + q + "jitter = 1\n", "demo.conf: [query.top] jitter: '1' is not a number in [0, 1)"},
       {src + q + "jitter = -0.1\n", "demo.conf: [query.top] jitter: '-0.1'"},
       {src + q + "jitter = lots\n", "demo.conf: [query.top] jitter: 'lots'"},
+      {src + q + "multiplex = -1\n",
+       "demo.conf: [query.top] multiplex: '-1' is not a whole number from 0 to 1000"},
+      {src + q + "multiplex = 1001\n", "demo.conf: [query.top] multiplex: '1001'"},
+      {src + q + "multiplex = many\n", "demo.conf: [query.top] multiplex: 'many'"},
       {"[node]\nlog_level = loud\n", "demo.conf: [node] log_level: 'loud' is not a level"},
       {"[node]\nlog_format = xml\n", "demo.conf: [node] log_format: 'xml' is not a log format"},
       {"[node]\nlinger = 5\n", "demo.conf: [node] linger: '5' is not a duration"},

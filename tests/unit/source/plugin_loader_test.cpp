@@ -107,8 +107,27 @@ TEST_F(MemoryPlugin, ReportsIdentity) {
   EXPECT_EQ(plugin_->name(), "memory");
   EXPECT_EQ(plugin_->version(), "1.0");
   EXPECT_EQ(plugin_->abi_major(), 1u);
-  EXPECT_EQ(plugin_->abi_minor(), 0u);
+  EXPECT_EQ(plugin_->abi_minor(), 1u);
   EXPECT_EQ(plugin_->path(), Fixture("memory"));
+  auto st = conn_->Prepare("echo", {"x"});
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE((*st)->multiplexed());  // ABI 1.1's query_batch
+}
+
+// Within major version 1 the struct grows at its end: a plugin built against ABI 1.0 (its
+// struct_size stops at `finalize`) still loads, and its missing query_batch is never read.
+TEST(PluginLoader, LoadsAnAbi10PluginWithoutTheMultiplexedEntry) {
+  auto plugin = Plugin::Load(Env::Real(), Fixture("memory_v1_0"));
+  ASSERT_TRUE(plugin.ok()) << plugin.status().ToString();
+  EXPECT_EQ((*plugin)->abi_minor(), 0u);
+  auto conn = (*plugin)->Open("test");
+  ASSERT_TRUE(conn.ok());
+  auto st = (*conn)->Prepare("echo", {"x"});
+  ASSERT_TRUE(st.ok());
+  EXPECT_FALSE((*st)->multiplexed());
+  auto rs = (*st)->Query({Value(int64_t{4})});
+  ASSERT_TRUE(rs.ok());
+  EXPECT_EQ(rs->rows, (std::vector<Row>{{int64_t{4}}}));
 }
 
 TEST_F(MemoryPlugin, StreamsRowsIntoAResultSet) {
