@@ -15,7 +15,7 @@
 #   join. the victim restarted (a new incarnation, new ports): from its launch until every
 #         other node sees the new incarnation alive (a join visible everywhere).
 # Benchmarks measure: no figure fails the run. Processes and the temp folder are cleaned up on any
-# exit. BENCH_SMOKE=1: 3 nodes, one trial, a 2 s window, to check the script (the test command
+# exit (GR_KEEP=DIR copies the logs there first). BENCH_SMOKE=1: 3 nodes, one trial, a 2 s window, to check the script (the test command
 # runs it so); a figure that cannot be read fails the run (lib.sh: report).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"  # now_ms, free_port, report, smoke
@@ -54,7 +54,11 @@ stop_all() {
   for n in "${!PID[@]}"; do kill -KILL "${PID[$n]}" 2>/dev/null || true; wait "${PID[$n]}" 2>/dev/null || true; done
   PID=()
 }
-cleanup() { stop_all; rm -rf "$TMP"; }
+cleanup() {
+  stop_all
+  if [ -n "${GR_KEEP:-}" ]; then mkdir -p "$GR_KEEP" && cp -r "$TMP"/. "$GR_KEEP"/ 2>/dev/null || true; fi
+  rm -rf "$TMP"
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -112,17 +116,20 @@ stat_of() {
   lp "$1" --json stats 2>/dev/null |
     jq -r --arg n "$1" --arg k "$2" 'select(.node == $n and .name == $k) | .value'
 }
-snapshot() {  # snapshot FILE: "node gossip_bytes rpc_bytes ms" per node
-  local n
+snapshot() {  # snapshot FILE: "node gossip_bytes rpc_bytes ms member_syncs_asked" per node
+  local n sy
   : >"$1"
   for n in "${NODES[@]}"; do
-    echo "$n $(stat_of "$n" gossip_bytes_sent) $(stat_of "$n" rpc_bytes_sent) $(now_ms)" >>"$1"
+    sy=$(stat_of "$n" member_syncs_asked)
+    echo "$n $(stat_of "$n" gossip_bytes_sent) $(stat_of "$n" rpc_bytes_sent) $(now_ms) ${sy:-na}" >>"$1"
   done
 }
-# rates A B: "mean_gossip max_gossip mean_rpc" B/s per node.
+# rates A B: "mean_gossip max_gossip mean_rpc syncs" (B/s per node; member syncs asked in all,
+# n/a from a build without the counter).
 rates() {
-  join <(sort "$1") <(sort "$2") | awk '{s = ($7 - $4) / 1000; g = ($5 - $2) / s; r = ($6 - $3) / s
-    tg += g; tr += r; if (g > mg) mg = g; n++} END {printf "%.0f %.0f %.0f\n", tg / n, mg, tr / n}'
+  join <(sort "$1") <(sort "$2") | awk '{s = ($8 - $4) / 1000; g = ($6 - $2) / s; r = ($7 - $3) / s
+    tg += g; tr += r; if (g > mg) mg = g; n++; if ($5 == "na" || $9 == "na") na = 1; else sy += $10 - $5}
+    END {printf "%.0f %.0f %.0f %s\n", tg / n, mg, tr / n, na ? "n/a" : sy}'
 }
 offsets() { local n; for n in "${NODES[@]}"; do echo "$n $(stat -c %s "$TMP/$n.log")"; done >"$1"; }
 # lines_since OFFSETS PATTERN: "node<TAB>epoch_ms<TAB>msg" of the log lines whose msg starts so.
@@ -158,10 +165,10 @@ for N in "${SIZES[@]}"; do
   offsets "$TMP/off"; snapshot "$TMP/b0"
   sleep "$IDLE_SECS"
   snapshot "$TMP/b1"
-  read -r G_MEAN G_MAX R_MEAN < <(rates "$TMP/b0" "$TMP/b1")
+  read -r G_MEAN G_MAX R_MEAN SYNCS < <(rates "$TMP/b0" "$TMP/b1")
   FALSE=$(lines_since "$TMP/off" "member suspect" | wc -l)
   FALSE_DOWN=$(lines_since "$TMP/off" "member down" | wc -l)
-  say "$N nodes: idle gossip $G_MEAN B/s per node (max $G_MAX), rpc $R_MEAN B/s; $FALSE suspect, $FALSE_DOWN down lines"
+  say "$N nodes: idle gossip $G_MEAN B/s per node (max $G_MAX), rpc $R_MEAN B/s; $SYNCS member syncs asked; $FALSE suspect, $FALSE_DOWN down lines"
 
   K_FIRST=() K_ALL=() J_ALL=()
   for t in $(seq 1 "$KILL_TRIALS"); do
@@ -198,7 +205,7 @@ for N in "${SIZES[@]}"; do
     say "$N nodes, kill $t ($v): dead on first ${K_FIRST[-1]:-?} ms, all ${K_ALL[-1]:-?} ms; rejoined everywhere ${J_ALL[-1]:-?} ms"
     wait_ms 10000 all_see_all || true
   done
-  ROWS+=("| $N | $G_MEAN B/s (max $G_MAX) | $R_MEAN B/s | $FALSE suspect, $FALSE_DOWN down | p50 $(pct 50 "${K_FIRST[@]}") ms, max $(pct 100 "${K_FIRST[@]}") ms | p50 $(pct 50 "${K_ALL[@]}") ms, max $(pct 100 "${K_ALL[@]}") ms | p50 $(pct 50 "${J_ALL[@]}") ms, max $(pct 100 "${J_ALL[@]}") ms |")
+  ROWS+=("| $N | $G_MEAN B/s (max $G_MAX) | $R_MEAN B/s | $SYNCS | $FALSE suspect, $FALSE_DOWN down | p50 $(pct 50 "${K_FIRST[@]}") ms, max $(pct 100 "${K_FIRST[@]}") ms | p50 $(pct 50 "${K_ALL[@]}") ms, max $(pct 100 "${K_ALL[@]}") ms | p50 $(pct 50 "${J_ALL[@]}") ms, max $(pct 100 "${J_ALL[@]}") ms |")
   stop_all
 done
 
@@ -211,8 +218,8 @@ Every node on 127.0.0.1 with the default timings (gossip_interval 100 ms, suspec
 dead_after 1 s). Idle window ${IDLE_SECS} s; $KILL_TRIALS kill -9 trials per size. Gossip bytes are
 the payload published on a node's PUB (once per frame, whatever the number of subscribers).
 
-| nodes | idle gossip per node | idle rpc per node | false suspicions (idle window) | kill -9 → first survivor logs dead | kill -9 → all survivors | restart → new incarnation alive everywhere |
-| --- | --- | --- | --- | --- | --- | --- |
+| nodes | idle gossip per node | idle rpc per node | member syncs asked (idle window, all nodes) | false suspicions (idle window) | kill -9 → first survivor logs dead | kill -9 → all survivors | restart → new incarnation alive everywhere |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 $(printf '%s\n' "${ROWS[@]}")
 EOF
 rc=$?
