@@ -85,6 +85,21 @@ Relay::Added Relay::AddSubscriber(Time now, const std::string& topic,
     return {created, false};
   }
   for (proto::Update& u : *missed) out.deliveries.push_back({{client}, std::move(u)});
+  // A stale stream's notice is this node's word and not in the history: a resumed client gets it
+  // too, as a new subscriber does, or the snapshot that re-synchronises the mirror later repeats
+  // a position the client holds with no notice before it (the simulator, data_plane seed 725,
+  // once membership's digests changed the cluster's timing).
+  if (s.stale && !s.error.empty()) {
+    proto::Update u;
+    u.topic = s.topic;
+    u.owner = s.delivered_by;
+    u.epoch = s.epoch;
+    if (s.result) u.columns = s.result->columns;
+    u.kind = proto::UpdateKind::kError;
+    u.seq = s.error_seq;
+    u.error = s.error;
+    out.deliveries.push_back({{client}, std::move(u)});
+  }
   return {created, true};
 }
 
