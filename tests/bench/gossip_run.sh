@@ -111,17 +111,19 @@ wait_ms() {  # wait_ms MILLISECONDS CMD...: 1 on timeout
     sleep 0.05
   done
 }
-# stat_of NODE COUNTER: NODE's own value of a `stats` counter.
-stat_of() {
-  lp "$1" --json stats 2>/dev/null |
-    jq -r --arg n "$1" --arg k "$2" 'select(.node == $n and .name == $k) | .value'
+# stats_of NODE: NODE's own counters as "name value" lines (--node: no cluster-wide fan-out, so
+# the benchmark's own reads add no rpc traffic to what it measures).
+stats_of() {
+  lp "$1" --json stats --node "$1" 2>/dev/null | jq -r --arg n "$1" 'select(.node == $n) | "\(.name) \(.value)"'
 }
 snapshot() {  # snapshot FILE: "node gossip_bytes rpc_bytes ms member_syncs_asked" per node
-  local n sy
+  local n st
   : >"$1"
   for n in "${NODES[@]}"; do
-    sy=$(stat_of "$n" member_syncs_asked)
-    echo "$n $(stat_of "$n" gossip_bytes_sent) $(stat_of "$n" rpc_bytes_sent) $(now_ms) ${sy:-na}" >>"$1"
+    st=$(stats_of "$n")
+    awk -v n="$n" -v ms="$(now_ms)" '{v[$1] = $2}
+      END {printf "%s %s %s %s %s\n", n, v["gossip_bytes_sent"], v["rpc_bytes_sent"], ms,
+        ("member_syncs_asked" in v) ? v["member_syncs_asked"] : "na"}' <<<"$st" >>"$1"
   done
 }
 # rates A B: "mean_gossip max_gossip mean_rpc syncs" (B/s per node; member syncs asked in all,
@@ -132,14 +134,26 @@ rates() {
     END {printf "%.0f %.0f %.0f %s\n", tg / n, mg, tr / n, na ? "n/a" : sy}'
 }
 offsets() { local n; for n in "${NODES[@]}"; do echo "$n $(stat -c %s "$TMP/$n.log")"; done >"$1"; }
-# lines_since OFFSETS PATTERN: "node<TAB>epoch_ms<TAB>msg" of the log lines whose msg starts so.
-lines_since() {
-  local n off
+# count_since OFFSETS TEXT: log lines holding TEXT written since the offsets, all nodes.
+count_since() {
+  local n off c=0
   while read -r n off; do
-    tail -c +$((off + 1)) "$TMP/$n.log" | grep -F "\"$2" | jq -Rr --arg n "$n" 'fromjson? // empty | select(.ts) |
-      "\($n)\t\((.ts | sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601) * 1000 + (.ts | capture("\\.(?<ms>[0-9]+)Z$").ms | tonumber))\t\(.msg)"'
+    c=$((c + $(tail -c +$((off + 1)) "$TMP/$n.log" | grep -cF "$2")))
+  done <"$1"
+  echo "$c"
+}
+# dead_since OFFSETS VICTIM: per survivor that logged "member down: VICTIM#... (dead)" since the
+# offsets, the first such line's "ts" in epoch ms (grep, not jq: 30 logs are read every 200 ms).
+dead_since() {
+  local n off ts
+  while read -r n off; do
+    [[ $n == "$2" ]] && continue
+    ts=$(tail -c +$((off + 1)) "$TMP/$n.log" | grep -F "\"member down: $2#" | grep -F '(dead)' |
+      head -1 | sed -n 's/.*"ts":"\([^"]*\)".*/\1/p')
+    [ -n "$ts" ] && echo "$ts"
   done <"$1"
 }
+to_ms() { local t; while read -r t; do date -d "$t" +%s%3N; done; }
 pct() {  # pct P VALUES...: nearest-rank percentile
   local p=$1; shift
   printf '%s\n' "$@" | sort -n | awk -v p="$p" '{v[NR] = $1} END {if (NR == 0) {print "n/a"; exit}
@@ -168,8 +182,8 @@ for N in "${SIZES[@]}"; do
   sleep "$IDLE_SECS"
   snapshot "$TMP/b1"
   read -r G_MEAN G_MAX R_MEAN SYNCS < <(rates "$TMP/b0" "$TMP/b1")
-  FALSE=$(lines_since "$TMP/off" "member suspect" | wc -l)
-  FALSE_DOWN=$(lines_since "$TMP/off" "member down" | wc -l)
+  FALSE=$(count_since "$TMP/off" '"member suspect')
+  FALSE_DOWN=$(count_since "$TMP/off" '"member down')
   say "$N nodes: idle gossip $G_MEAN B/s per node (max $G_MAX), rpc $R_MEAN B/s; $SYNCS member syncs asked; $FALSE suspect, $FALSE_DOWN down lines"
 
   K_FIRST=() K_ALL=() J_ALL=()
@@ -181,18 +195,19 @@ for N in "${SIZES[@]}"; do
     got=0
     deadline=$((t0 + 15000))
     while [ "$(now_ms)" -lt $deadline ]; do
-      lines_since "$TMP/offk" "member down: $v#" | awk -F'\t' '$3 ~ /\(dead\)$/' >"$TMP/det"
-      got=$(cut -f1 "$TMP/det" | sort -u | wc -l)
+      dead_since "$TMP/offk" "$v" >"$TMP/det"
+      got=$(wc -l <"$TMP/det")
       [ "$got" -ge $((N - 1)) ] && break
       sleep 0.2
     done
     if [ "$got" -ge $((N - 1)) ]; then
-      K_FIRST+=($(($(cut -f2 "$TMP/det" | sort -n | head -1) - t0)))
-      K_ALL+=($(($(cut -f2 "$TMP/det" | sort -n | tail -1) - t0)))
+      to_ms <"$TMP/det" | sort -n >"$TMP/detms"
+      K_FIRST+=($(($(head -1 "$TMP/detms") - t0)))
+      K_ALL+=($(($(tail -1 "$TMP/detms") - t0)))
     else
       note "$N nodes, kill $t ($v): only $got of $((N - 1)) survivors logged it dead within 15 s"
     fi
-    others=$(lines_since "$TMP/offk" "member " | awk -F'\t' -v v="$v#" '$3 ~ /^member (suspect|down): / && index($3, v) == 0' | head -3 | tr '\n' ';')
+    others=$(while read -r n off; do tail -c +$((off + 1)) "$TMP/$n.log" | grep -E '"member (suspect|down): ' | grep -vF "$v#" | sed "s/^/$n: /"; done <"$TMP/offk" | head -3 | tr '\n' ';')
     [ -z "$others" ] || note "$N nodes, kill $t: other members suspected/down: $others"
     # The restart: a new incarnation joining through n1, until every node sees it alive.
     tj=$(now_ms)
