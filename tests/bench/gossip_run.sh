@@ -121,17 +121,18 @@ snapshot() {  # snapshot FILE: "node gossip_bytes rpc_bytes ms member_syncs_aske
   : >"$1"
   for n in "${NODES[@]}"; do
     st=$(stats_of "$n")
-    awk -v n="$n" -v ms="$(now_ms)" '{v[$1] = $2}
-      END {printf "%s %s %s %s %s\n", n, v["gossip_bytes_sent"], v["rpc_bytes_sent"], ms,
-        ("member_syncs_asked" in v) ? v["member_syncs_asked"] : "na"}' <<<"$st" >>"$1"
+    awk -v n="$n" -v ms="$(now_ms)" -v cpu="$(cpu_ticks "${PID[$n]}")" '{v[$1] = $2}
+      END {printf "%s %s %s %s %s %s\n", n, v["gossip_bytes_sent"], v["rpc_bytes_sent"], ms,
+        ("member_syncs_asked" in v) ? v["member_syncs_asked"] : "na", cpu}' <<<"$st" >>"$1"
   done
 }
-# rates A B: "mean_gossip max_gossip mean_rpc syncs" (B/s per node; member syncs asked in all,
-# n/a from a build without the counter).
+# rates A B: "mean_gossip max_gossip mean_rpc syncs cpu" (B/s per node; member syncs asked in
+# all, n/a from a build without the counter; the mean CPU % of one core per daemon).
 rates() {
-  join <(sort "$1") <(sort "$2") | awk '{s = ($8 - $4) / 1000; g = ($6 - $2) / s; r = ($7 - $3) / s
-    tg += g; tr += r; if (g > mg) mg = g; n++; if ($5 == "na" || $9 == "na") na = 1; else sy += $9 - $5}
-    END {printf "%.0f %.0f %.0f %s\n", tg / n, mg, tr / n, na ? "n/a" : sy}'
+  join <(sort "$1") <(sort "$2") | awk -v hz="$CLK_TCK" '{s = ($9 - $4) / 1000; g = ($7 - $2) / s
+    r = ($8 - $3) / s; c += 100 * ($11 - $6) / hz / s
+    tg += g; tr += r; if (g > mg) mg = g; n++; if ($5 == "na" || $10 == "na") na = 1; else sy += $10 - $5}
+    END {printf "%.0f %.0f %.0f %s %.1f\n", tg / n, mg, tr / n, na ? "n/a" : sy, c / n}'
 }
 offsets() { local n; for n in "${NODES[@]}"; do echo "$n $(stat -c %s "$TMP/$n.log")"; done >"$1"; }
 # count_since OFFSETS TEXT: log lines holding TEXT written since the offsets, all nodes.
@@ -181,10 +182,10 @@ for N in "${SIZES[@]}"; do
   offsets "$TMP/off"; snapshot "$TMP/b0"
   sleep "$IDLE_SECS"
   snapshot "$TMP/b1"
-  read -r G_MEAN G_MAX R_MEAN SYNCS < <(rates "$TMP/b0" "$TMP/b1")
+  read -r G_MEAN G_MAX R_MEAN SYNCS CPU < <(rates "$TMP/b0" "$TMP/b1")
   FALSE=$(count_since "$TMP/off" '"member suspect')
   FALSE_DOWN=$(count_since "$TMP/off" '"member down')
-  say "$N nodes: idle gossip $G_MEAN B/s per node (max $G_MAX), rpc $R_MEAN B/s; $SYNCS member syncs asked; $FALSE suspect, $FALSE_DOWN down lines"
+  say "$N nodes: idle gossip $G_MEAN B/s per node (max $G_MAX), rpc $R_MEAN B/s; CPU $CPU% per daemon; $SYNCS member syncs asked; $FALSE suspect, $FALSE_DOWN down lines"
 
   K_FIRST=() K_ALL=() J_ALL=()
   for t in $(seq 1 "$KILL_TRIALS"); do
@@ -219,10 +220,10 @@ for N in "${SIZES[@]}"; do
     else
       note "$N nodes, kill $t: the restarted $v (incarnation ${inc:-?}) not alive everywhere in 20 s"
     fi
-    say "$N nodes, kill $t ($v): dead on first ${K_FIRST[-1]:-?} ms, all ${K_ALL[-1]:-?} ms; rejoined everywhere ${J_ALL[-1]:-?} ms"
+    say "$N nodes, kill $t ($v): dead on first $([ ${#K_FIRST[@]} -gt 0 ] && echo "${K_FIRST[-1]}" || echo "?") ms, all $([ ${#K_ALL[@]} -gt 0 ] && echo "${K_ALL[-1]}" || echo "?") ms; rejoined everywhere $([ ${#J_ALL[@]} -gt 0 ] && echo "${J_ALL[-1]}" || echo "?") ms"
     wait_ms 10000 all_see_all || true
   done
-  ROWS+=("| $N | $G_MEAN B/s (max $G_MAX) | $R_MEAN B/s | $SYNCS | $FALSE suspect, $FALSE_DOWN down | p50 $(pct 50 "${K_FIRST[@]}") ms, max $(pct 100 "${K_FIRST[@]}") ms | p50 $(pct 50 "${K_ALL[@]}") ms, max $(pct 100 "${K_ALL[@]}") ms | p50 $(pct 50 "${J_ALL[@]}") ms, max $(pct 100 "${J_ALL[@]}") ms |")
+  ROWS+=("| $N | $G_MEAN B/s (max $G_MAX) | $R_MEAN B/s | $CPU % | $SYNCS | $FALSE suspect, $FALSE_DOWN down | p50 $(pct 50 "${K_FIRST[@]}") ms, max $(pct 100 "${K_FIRST[@]}") ms | p50 $(pct 50 "${K_ALL[@]}") ms, max $(pct 100 "${K_ALL[@]}") ms | p50 $(pct 50 "${J_ALL[@]}") ms, max $(pct 100 "${J_ALL[@]}") ms |")
   stop_all
 done
 
@@ -235,8 +236,8 @@ Every node on 127.0.0.1 with the default timings (gossip_interval 100 ms, suspec
 dead_after 1 s). Idle window ${IDLE_SECS} s; $KILL_TRIALS kill -9 trials per size. Gossip bytes are
 the payload published on a node's PUB (once per frame, whatever the number of subscribers).
 
-| nodes | idle gossip per node | idle rpc per node | member syncs asked (idle window, all nodes) | false suspicions (idle window) | kill -9 → first survivor logs dead | kill -9 → all survivors | restart → new incarnation alive everywhere |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+| nodes | idle gossip per node | idle rpc per node | CPU per daemon (one core) | member syncs asked (idle window, all nodes) | false suspicions (idle window) | kill -9 → first survivor logs dead | kill -9 → all survivors | restart → new incarnation alive everywhere |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
 $(printf '%s\n' "${ROWS[@]}")
 EOF
 rc=$?
