@@ -470,6 +470,30 @@ TEST_F(RelayTest, AClientResumingWithinTheHistoryGetsExactlyWhatItMissed) {
   EXPECT_EQ(Rebuild(all), Rows({{2, "c"}, {3, "d"}}));
 }
 
+// The simulator (data_plane seed 725): a client that resumed onto a stream marked stale got the
+// missed diffs but not the notice, so the snapshot that re-synchronised the mirror afterwards
+// repeated the position it held with no notice before it.
+TEST_F(RelayTest, AClientResumingOntoAStaleStreamGetsItsNoticeAfterWhatItMissed) {
+  Owner("b", 1);
+  Join(1);
+  Feed(Snap("b", 1, 1, {{1, "a"}}));
+  const std::vector<Update> before = UpdatesFor(1);
+  Feed(Diff("b", 1, 2, {Upd(1, "b")}));
+  relay_.MarkStale(kTopic, "owner unreachable", out_);
+  EXPECT_TRUE(Resume(2, before.back()));
+  std::vector<Update> u = UpdatesFor(2);
+  ASSERT_EQ(u.size(), 2u);
+  EXPECT_EQ(u[0].kind, UpdateKind::kDiff);
+  EXPECT_EQ(u[0].seq, 2u);
+  EXPECT_EQ(u[1].kind, UpdateKind::kError);  // the notice, at the position just delivered
+  EXPECT_EQ(u[1].error, "stale: owner unreachable");
+  EXPECT_EQ(u[1].seq, 2u);
+  Feed(Snap("b", 1, 2, {{1, "b"}}));  // the resync at the same seq: after a notice, allowed
+  u = UpdatesFor(2);
+  ASSERT_EQ(u.size(), 3u);
+  EXPECT_EQ(u[2].kind, UpdateKind::kSnapshot);
+}
+
 TEST_F(RelayTest, AResumeAcrossANewEpochCarriesTheNewEpochsSnapshot) {
   Owner("b", 1);
   Join(1);
