@@ -125,6 +125,9 @@ void ClusterState::Carry(Time now, MembershipOutputs& mo, ClusterOutputs& out) {
   out.forget.insert(out.forget.end(), mo.forget.begin(), mo.forget.end());
   for (MembershipMessage& m : mo.broadcasts) out.broadcasts.emplace_back(std::move(m));
   for (auto& [endpoint, m] : mo.sends) out.sends.emplace_back(endpoint, std::move(m));
+  out.member_tally.syncs_asked += mo.tally.syncs_asked;
+  out.member_tally.syncs_answered += mo.tally.syncs_answered;
+  out.member_tally.syncs_refused += mo.tally.syncs_refused;
   for (const MembershipEvent& e : mo.events) {
     out.member_events.push_back(e);
     using K = MembershipEvent::Kind;

@@ -39,6 +39,7 @@ struct ClusterOutputs {
   std::vector<std::string> disconnect;                     // and to drop
   std::vector<std::string> forget;                         // rpc endpoints no member uses any more
   std::vector<MembershipEvent> member_events;
+  MembershipTally member_tally;  // summed over every Membership call
   std::vector<PollerStart> start;
   std::vector<PollerStop> stop;
   std::set<std::string> owners_changed;

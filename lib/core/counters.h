@@ -59,6 +59,11 @@ struct Counters {
   uint64_t config_reload_failures = 0;  // ... refused: the running configuration was kept
   // ---- the cluster ----
   uint64_t members_down = 0;
+  // Membership's digest exchange (membership.h): tables asked of a peer whose digest differed,
+  // tables sent to an asker, and asks over the answer limits or answers nobody asked for.
+  uint64_t member_syncs_asked = 0;
+  uint64_t member_syncs_answered = 0;
+  uint64_t member_syncs_refused = 0;
   uint64_t data_updates_sent = 0;
   uint64_t data_updates_received = 0;
   uint64_t snapshot_fetches = 0;
@@ -116,6 +121,9 @@ inline constexpr std::array kCounters = {
     CounterName{"joins_refused", &Counters::joins_refused, false},
     CounterName{"joins_unauthorized", &Counters::joins_unauthorized, false},
     CounterName{"leaves", &Counters::leaves, false},
+    CounterName{"member_syncs_answered", &Counters::member_syncs_answered, true},
+    CounterName{"member_syncs_asked", &Counters::member_syncs_asked, true},
+    CounterName{"member_syncs_refused", &Counters::member_syncs_refused, true},
     CounterName{"members_down", &Counters::members_down, true},
     CounterName{"poll_errors", &Counters::poll_errors, false},
     CounterName{"poll_statements", &Counters::poll_statements, false},

@@ -21,6 +21,27 @@ bool Supersedes(const MemberClaim& c, const MemberClaim& cur) {
 
 std::string NodeId::ToString() const { return name + "#" + std::to_string(incarnation); }
 
+uint64_t MemberDigest(std::vector<MemberClaim> claims) {
+  std::sort(claims.begin(), claims.end(),
+            [](const MemberClaim& a, const MemberClaim& b) { return a.id < b.id; });
+  uint64_t h = 14695981039346656037ull;  // FNV-1a: fixed, so every build agrees
+  auto byte = [&h](uint8_t b) {
+    h ^= b;
+    h *= 1099511628211ull;
+  };
+  auto u64 = [&byte](uint64_t v) {
+    for (int i = 0; i < 8; i++) byte(static_cast<uint8_t>(v >> (8 * i)));
+  };
+  for (const MemberClaim& c : claims) {
+    for (char ch : c.id.name) byte(static_cast<uint8_t>(ch));
+    byte(0);  // names cannot run into the numbers
+    u64(c.id.incarnation);
+    u64(c.version);
+    byte(static_cast<uint8_t>(c.state));
+  }
+  return h == 0 ? 1 : h;
+}
+
 const char* MemberStateName(MemberState s) {
   switch (s) {
     case MemberState::kAlive:
@@ -140,7 +161,85 @@ std::vector<MemberClaim> Membership::Claims() const {
   return v;
 }
 
-Heartbeat Membership::MakeHeartbeat() const { return Heartbeat{self_, Claims()}; }
+Heartbeat Membership::MakeHeartbeat() {
+  std::vector<MemberClaim> claims = Claims();
+  const uint64_t digest = MemberDigest(claims);
+  if (digest != pushed_digest_) {
+    pushed_digest_ = digest;
+    push_left_ = kPushHeartbeats;
+  }
+  Heartbeat hb{self_, {}, digest};
+  if (push_left_ > 0) {
+    push_left_--;
+    hb.members = std::move(claims);
+  }
+  return hb;
+}
+
+void Membership::MergeTable(Time now, const NodeId& from, const std::vector<MemberClaim>& members,
+                            MembershipOutputs& out) {
+  accused_ = false;
+  for (const MemberClaim& c : members) Merge(now, c, c.id == from, out);
+  // The sender believes this node suspect or down, or forgot it, so it has not heard our
+  // gossip, and may have stopped listening (forgot us): the refutation goes to it directly, as
+  // a request to join. Found by the simulator: seed 35130 (a two-node cluster stayed split
+  // after one forgot the other) and seed 183258 (an accusation older than our version, which
+  // we had already bumped, refuted nothing, and the accuser never heard of us again).
+  if (accused_) {
+    if (Peer* p = FindPeer(from))
+      out.sends.emplace_back(p->m.claim.rpc_endpoint, JoinRequest{self_});
+  }
+  accused_ = false;
+}
+
+void Membership::CompareDigest(Time now, const NodeId& peer, uint64_t digest,
+                               MembershipOutputs& out) {
+  Peer* p = FindPeer(peer);
+  if (p == nullptr) return;
+  if (digest == Digest()) {
+    p->mismatches = 0;
+    return;
+  }
+  if (++p->mismatches < kMismatchesBeforeSync) return;
+  if (auto it = syncs_asked_.find(peer.name);
+      it != syncs_asked_.end() && now - it->second < options_.sync_interval)
+    return;
+  if (last_sync_ask_ && now - *last_sync_ask_ < 2 * options_.gossip_interval) return;
+  p->mismatches = 0;
+  syncs_asked_[peer.name] = now;
+  last_sync_ask_ = now;
+  out.tally.syncs_asked++;
+  out.sends.emplace_back(p->m.claim.rpc_endpoint, SyncRequest{self_, Digest()});
+}
+
+void Membership::OnSyncRequest(Time now, const SyncRequest& r, MembershipOutputs& out) {
+  const std::string& asker = r.self.id.name;
+  if (asker == self_.id.name || r.self.rpc_endpoint.empty()) return;
+  // The asker may be a node that forgot us or that we forgot (a long partition healing): it is
+  // answered at the endpoint it names, like a JoinRequest, but its claim is not merged here.
+  auto last = syncs_answered_.find(asker);
+  if (answers_this_interval_ >= kMaxSyncAnswersPerInterval ||
+      (last != syncs_answered_.end() && now - last->second < options_.sync_interval / 2)) {
+    out.tally.syncs_refused++;
+    return;
+  }
+  answers_this_interval_++;
+  syncs_answered_[asker] = now;
+  out.tally.syncs_answered++;
+  out.sends.emplace_back(r.self.rpc_endpoint, SyncReply{self_.id, Claims()});
+}
+
+void Membership::OnSyncReply(Time now, const SyncReply& r, MembershipOutputs& out) {
+  // Only an answer to our own ask (within sync_interval) is merged: a table nobody asked for is a
+  // stranger's input, not repair.
+  auto asked = syncs_asked_.find(r.from.name);
+  if (asked == syncs_asked_.end() || now - asked->second > options_.sync_interval) {
+    out.tally.syncs_refused++;
+    return;
+  }
+  syncs_asked_.erase(asked);  // the next ask waits for a fresh mismatch, not for sync_interval
+  MergeTable(now, r.from, r.members, out);
+}
 
 void Membership::SetState(Time now, Peer& p, MemberState s, const char* why,
                           MembershipOutputs& out) {
@@ -284,12 +383,14 @@ void Membership::OnMessage(Time now, const MembershipMessage& m, MembershipOutpu
     if (Peer* p = FindPeer(hb->self.id)) HeardDirectly(now, *p, out);
     accused_ = false;
     for (const MemberClaim& c : hb->members) Merge(now, c, false, out);
-    // The sender believes this node suspect or down, or forgot it, so it has not heard our
-    // gossip, and may have stopped listening (forgot us): the refutation goes to it directly, as
-    // a request to join. Found by the simulator: seed 35130 (a two-node cluster stayed split
-    // after one forgot the other) and seed 183258 (an accusation older than our version, which
-    // we had already bumped, refuted nothing, and the accuser never heard of us again).
+    // See MergeTable.
     if (accused_) out.sends.emplace_back(hb->self.rpc_endpoint, JoinRequest{self_});
+    accused_ = false;
+    if (hb->digest != 0) CompareDigest(now, hb->self.id, hb->digest, out);
+  } else if (auto* sr = std::get_if<SyncRequest>(&m)) {
+    if (joined_) OnSyncRequest(now, *sr, out);
+  } else if (auto* sp = std::get_if<SyncReply>(&m)) {
+    if (joined_) OnSyncReply(now, *sp, out);
   } else if (auto* jr = std::get_if<JoinRequest>(&m)) {
     if (!joined_) return;
     const NodeId& who = jr->self.id;
@@ -466,6 +567,11 @@ void Membership::Tick(Time now, MembershipOutputs& out) {
   if (now >= next_heartbeat_) {
     out.broadcasts.push_back(MakeHeartbeat());
     next_heartbeat_ = now + options_.gossip_interval;
+    answers_this_interval_ = 0;
+    std::erase_if(syncs_asked_,
+                  [&](const auto& kv) { return now - kv.second > options_.sync_interval; });
+    std::erase_if(syncs_answered_,
+                  [&](const auto& kv) { return now - kv.second > options_.sync_interval; });
   }
   if (now >= next_join_) {
     AskSeeds(out);

@@ -1,8 +1,26 @@
 // Membership: the sans-I/O state machine that tells one node who is in the cluster and who is
-// alive (DESIGN.md, "Membership and failure detection"). SWIM-flavoured: heartbeats carry every
-// member's claim (the cluster is small, so the full digest is cheaper than rumour bookkeeping),
-// silence or a transport disconnect makes a peer suspect, indirect probes through other members
-// confirm before it is declared dead, and a suspected node refutes by bumping its own version.
+// alive (DESIGN.md, "Membership and failure detection"). SWIM-flavoured: silence or a transport
+// disconnect makes a peer suspect, indirect probes through other members confirm before it is
+// declared dead, and a suspected node refutes by bumping its own version.
+//
+// Gossip that does not grow with the cluster (issue 15): a heartbeat carries the sender's own claim
+// and a digest of its member table (MemberDigest), not the table. The table itself travels
+//  - pushed: in the next kPushHeartbeats heartbeats after the sender's digest changed, so a death,
+//    a join or a refutation still spreads at gossip speed (each node that adopts it changes its
+//    own digest and pushes in turn);
+//  - pulled: a node whose digest differs from a peer's in kMismatchesBeforeSync heartbeats in a row
+//    asks that peer for its table over rpc (SyncRequest/SyncReply), so a node that missed the
+//    pushes (a lost frame, a SUB that connected late, a heal) converges all the same. Asks are
+//    spaced (sync_interval per peer, 2 gossip_interval overall) and answers bounded (one per
+//    asker per sync_interval / 2, kMaxSyncAnswersPerInterval per gossip_interval in all): a
+//    digest that never matches (a bug, a hostile peer, a lasting partial partition) costs a
+//    bounded trickle, counted in MembershipTally.
+// Why a digest rather than SWIM's rumour piggybacking: the table here holds tombstones and
+// severity-ordered claims whose merge is idempotent, so "is your table mine?" is one hash, and a
+// full pull repairs whatever was lost without per-rumour retransmission bookkeeping. An idle node
+// then sends one claim and 8 digest bytes per heartbeat whatever the cluster's size.
+// Failure detection is unchanged: heartbeats are still every gossip_interval, and each node hears
+// every peer's own claim directly.
 //
 // Like Subscriptions it does no I/O and reads no clock: inputs are calls carrying the time, and
 // messages to send and events come back in MembershipOutputs. Messages are plain structs here;
@@ -96,7 +114,12 @@ struct MemberClaim {
 // ---- messages (gossip: broadcast on the node's PUB; rpc: one-way to a member's rpc endpoint) ----
 struct Heartbeat {  // gossip, every gossip_interval, and at once after a refutation
   MemberClaim self;
-  std::vector<MemberClaim> members;  // everything the sender knows, itself included
+  // Everything the sender knows, itself included, in the kPushHeartbeats heartbeats after its
+  // digest changed (a push); empty otherwise.
+  std::vector<MemberClaim> members;
+  // MemberDigest of the sender's table; 0 from a node that predates digests (its `members` is
+  // then always everything it knows).
+  uint64_t digest = 0;
 };
 struct JoinRequest {  // rpc to a seed (by endpoint: its name is not known yet); every started
                       // node answers, also one that no seed has answered yet
@@ -124,8 +147,22 @@ struct ProbeReply {
 struct LeaveNotice {  // gossip, on a graceful stop
   NodeId from;
 };
-using MembershipMessage =
-    std::variant<Heartbeat, JoinRequest, JoinReply, ProbeRequest, ProbeReply, LeaveNotice>;
+struct SyncRequest {    // rpc to a peer whose digest has differed from ours: "send me your table"
+  MemberClaim self;     // the asker (its rpc endpoint is where the answer goes)
+  uint64_t digest = 0;  // the asker's
+};
+struct SyncReply {  // rpc back to the asker
+  NodeId from;
+  std::vector<MemberClaim> members;  // everything the sender knows, itself included
+};
+using MembershipMessage = std::variant<Heartbeat, JoinRequest, JoinReply, ProbeRequest, ProbeReply,
+                                       LeaveNotice, SyncRequest, SyncReply>;
+
+// The digest of a member table: FNV-1a (64 bits) over the claims sorted by (name, incarnation),
+// each as its name, incarnation, version and state. Endpoints are left out: they change only with
+// a version. Never 0 (0 on the wire means "no digest"). Not a security measure: a forged digest
+// only costs a bounded pull.
+uint64_t MemberDigest(std::vector<MemberClaim> claims);
 
 struct MembershipOptions {
   Duration gossip_interval = std::chrono::milliseconds(100);
@@ -136,6 +173,8 @@ struct MembershipOptions {
   int indirect_probes = 3;
   Duration permdown = std::chrono::minutes(5);
   Duration join_retry = std::chrono::seconds(1);  // seeds asked again until one answers
+  // One peer is asked for its table at most this often (and answered at most twice as often).
+  Duration sync_interval = std::chrono::seconds(1);
   // Chooses the probed members.
   uint64_t seed = 1;
 };
@@ -159,6 +198,14 @@ struct MembershipEvent {
   std::string detail;  // kDown: "dead", "left" or "restarted"; kJoinRefused: the reason
 };
 
+// What the digest exchange did, for the node's counters (member_syncs_*).
+struct MembershipTally {
+  uint64_t syncs_asked = 0;     // SyncRequests sent (a digest differed)
+  uint64_t syncs_answered = 0;  // SyncReplies sent
+  // SyncRequests over the answer limits, and SyncReplies nobody asked for: dropped.
+  uint64_t syncs_refused = 0;
+};
+
 struct MembershipOutputs {
   std::vector<MembershipMessage> broadcasts;                     // on the gossip PUB
   std::vector<std::pair<std::string, MembershipMessage>> sends;  // (rpc endpoint, message)
@@ -169,6 +216,7 @@ struct MembershipOutputs {
   // rpc endpoints no member uses any more (forgotten, or restarted elsewhere): the transport may
   // close what it holds open to them.
   std::vector<std::string> forget;
+  MembershipTally tally;
 };
 
 class Membership {
@@ -216,6 +264,15 @@ class Membership {
   // Seeds not known to be this node or a member (no answer, or refused): nodes this one was told
   // of but has not met.
   size_t UnansweredSeeds() const;
+  // MemberDigest of what this node's heartbeats carry (its claims, tombstones included).
+  uint64_t Digest() const { return MemberDigest(Claims()); }
+
+  // Heartbeats that carry the whole table after the digest changed.
+  static constexpr int kPushHeartbeats = 3;
+  // A peer's digest differs from ours in this many of its heartbeats in a row: ask it. One
+  // mismatch is usually news still spreading (both sides converge within a heartbeat).
+  static constexpr int kMismatchesBeforeSync = 2;
+  static constexpr int kMaxSyncAnswersPerInterval = 8;
 
  private:
   struct Peer {
@@ -226,6 +283,7 @@ class Membership {
     // Set when a probe came back "heard" for a suspect whose transport disconnected: the helper
     // may have heard it just before it crashed, so ask again then rather than lift the suspicion.
     std::optional<Time> reprobe_at;
+    int mismatches = 0;  // its heartbeats in a row whose digest differed from ours
   };
   struct Probe {
     NodeId target;
@@ -254,7 +312,16 @@ class Membership {
   void HeardDirectly(Time now, Peer& p, MembershipOutputs& out);
   void Refute(const MemberClaim& c, MembershipOutputs& out);
   bool HeardWithin(const Peer& p, Time now, Duration d) const;
-  Heartbeat MakeHeartbeat() const;
+  // The next heartbeat: with the table when the digest changed within kPushHeartbeats of them.
+  Heartbeat MakeHeartbeat();
+  // A peer's heartbeat said `digest`: ask it for its table if they keep differing.
+  void CompareDigest(Time now, const NodeId& peer, uint64_t digest, MembershipOutputs& out);
+  void OnSyncRequest(Time now, const SyncRequest& r, MembershipOutputs& out);
+  void OnSyncReply(Time now, const SyncReply& r, MembershipOutputs& out);
+  // Merges a table received from `from` (a push or a sync reply; its own claim counts as direct).
+  // An accusation of this node in it is answered with a JoinRequest to `from` (see OnMessage).
+  void MergeTable(Time now, const NodeId& from, const std::vector<MemberClaim>& members,
+                  MembershipOutputs& out);
   std::vector<MemberClaim> Claims() const;
   Peer* FindPeer(const NodeId& id);
 
@@ -279,6 +346,13 @@ class Membership {
   std::map<uint64_t, Probe> probes_;             // by probe_id
   uint64_t next_probe_id_ = 1;
   std::mt19937_64 rng_;
+  // The digest exchange (see the header comment).
+  uint64_t pushed_digest_ = 0;                  // the digest when the last push started
+  int push_left_ = 0;                           // heartbeats still to carry the table
+  std::map<std::string, Time> syncs_asked_;     // peer name -> when we asked it (pending or not)
+  std::optional<Time> last_sync_ask_;           // any peer
+  std::map<std::string, Time> syncs_answered_;  // asker name -> when we last answered it
+  int answers_this_interval_ = 0;               // reset at every heartbeat
 };
 
 }  // namespace livepoll::core

@@ -362,6 +362,9 @@ void Node::Carry(Time now, ClusterOutputs& co, Actions& out) {
   for (std::string& e : co.forget) out.transport.push_back(Forget{std::move(e)});
   for (PeerMessage& m : co.broadcasts) out.transport.push_back(Broadcast{std::move(m)});
   for (auto& [endpoint, m] : co.sends) out.transport.push_back(Send{endpoint, std::move(m)});
+  counters_.member_syncs_asked += co.member_tally.syncs_asked;
+  counters_.member_syncs_answered += co.member_tally.syncs_answered;
+  counters_.member_syncs_refused += co.member_tally.syncs_refused;
   for (MembershipEvent& e : co.member_events) {
     if (e.kind == MembershipEvent::Kind::kJoinRefused) refusal_ = e.detail;
     if (e.kind == MembershipEvent::Kind::kDown) counters_.members_down++;

@@ -28,6 +28,8 @@ bool Check(const JoinReply& m) { return Ok(m.from) && Ok(m.members); }
 bool Check(const ProbeRequest& m) { return Ok(m.from) && Ok(m.target); }
 bool Check(const ProbeReply& m) { return Ok(m.from) && Ok(m.target); }
 bool Check(const LeaveNotice& m) { return Ok(m.from); }
+bool Check(const SyncRequest& m) { return Ok(m.self); }
+bool Check(const SyncReply& m) { return Ok(m.from) && Ok(m.members); }
 template <typename E>
 bool Check(const ReplicaDelta<E>& m) {
   return Ok(m.origin) && Ok(m.from_version) && Ok(m.to_version) && Ok(m.joins) && Ok(m.leaves);

@@ -88,7 +88,8 @@ Relay::Added Relay::AddSubscriber(Time now, const std::string& topic,
   for (proto::Update& u : *missed) out.deliveries.push_back({{client}, std::move(u)});
   // The stale notice is this node's word, not in the history: a client resuming into a stale
   // stream is told as its other subscribers were, or the snapshot that re-synchronises the
-  // mirror would repeat the (epoch, seq) it holds unannounced (the simulator, seed 1761).
+  // mirror would repeat the (epoch, seq) it holds unannounced (the simulator: seed 1761 of the
+  // quiet ending, seed 725 once membership's digests changed the cluster's timing).
   if (s.stale) out.deliveries.push_back({{client}, StaleNotice(s)});
   return {created, true};
 }

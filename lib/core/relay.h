@@ -47,7 +47,8 @@
 // with the position it last applied (a StreamPosition: the daemon restarted, or it moved to this
 // node) gets exactly the updates after it when the stream's history holds that position — or,
 // for a new stream whose owner is this node, its poller's history (OwnHistory) — and is told the
-// stream continued; otherwise it gets the current state as any new subscriber, and is told it
+// stream continued (on a stale stream, the stale notice follows them, as a new subscriber gets
+// it); otherwise it gets the current state as any new subscriber, and is told it
 // did not.
 //
 // Thread safety: none; one thread owns it.

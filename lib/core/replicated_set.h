@@ -6,9 +6,13 @@
 //
 // There are no conflicts to resolve: every node keeps, per origin node, that node's entries and
 // a version counter. A local change bumps the version and is broadcast at once as a delta
-// {from_version, to_version, joins, leaves}; every gossip_interval a clock (the origin's version)
-// is broadcast too. A receiver applies a delta that continues what it has; on a gap (a delta or a
-// clock ahead of what it has) it asks the origin for a transfer of its full state over rpc.
+// {from_version, to_version, joins, leaves}; a clock (the origin's version) is broadcast too: in
+// the kClockRepeats gossip_intervals after a change (a lost delta is seen as a gap within one
+// interval, as long as not every repeat is lost too), and otherwise every kIdleClockEvery
+// intervals (issue 15: a clock per interval per replica was about 1.5 KB/s per node of idle
+// gossip, more than the membership heartbeats themselves). A receiver applies a delta that
+// continues what it has; on a gap (a delta or a clock ahead of what it has) it asks the origin for
+// a transfer of its full state over rpc.
 //
 // Guarantees (tests/unit/presence_test.cpp, tests/sim):
 //  - once messages stop being lost, every node holds every live origin's entries at its version;
@@ -58,7 +62,7 @@ struct ReplicaDelta {  // gossip, at once on every local change
   std::vector<Entry> joins;
   std::vector<Entry> leaves;
 };
-struct ReplicaClock {  // gossip, every gossip_interval
+struct ReplicaClock {  // gossip, after a change and every kIdleClockEvery gossip_intervals
   NodeId origin;
   uint64_t version = 0;
 };
@@ -136,6 +140,9 @@ class ReplicatedSet {
  public:
   using Message = ReplicaMessage<Entry>;
   using Outputs = ReplicaOutputs<Entry>;
+  // Clocks after a change, one per gossip_interval; and the idle clock's period, in intervals.
+  static constexpr int kClockRepeats = 3;
+  static constexpr int kIdleClockEvery = 10;
 
   ReplicatedSet(NodeId self, ReplicaOptions options);
 
@@ -230,6 +237,9 @@ class ReplicatedSet {
   std::map<std::string, Origin> origins_;  // by node name; self not included
   std::map<std::string, size_t> counts_;   // topic -> visible entries (no zeros)
   Time next_clock_{};                      // the first Tick broadcasts a clock
+  std::optional<Time> last_clock_;         // when the last clock went out
+  uint64_t clocked_version_ = 0;           // own_.version when the repeats were last started
+  int clock_repeats_ = 0;                  // clocks still to repeat after a change
   std::set<std::string> changed_;          // topics changed since the last Flush
   std::vector<Held<Entry>> visibility_;    // entries shown or hidden since the last Flush
 };

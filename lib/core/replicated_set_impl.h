@@ -203,7 +203,16 @@ void ReplicatedSet<Entry>::OnMemberUp(Time now, const NodeId& node, Outputs& out
 template <ReplicaEntry Entry>
 void ReplicatedSet<Entry>::Tick(Time now, Outputs& out) {
   if (now >= next_clock_) {
-    out.broadcasts.emplace_back(ReplicaClock{self_, own_.version});
+    if (own_.version != clocked_version_) {
+      clocked_version_ = own_.version;
+      clock_repeats_ = kClockRepeats;
+    }
+    if (clock_repeats_ > 0 || !last_clock_ ||
+        now - *last_clock_ >= kIdleClockEvery * options_.gossip_interval) {
+      out.broadcasts.emplace_back(ReplicaClock{self_, own_.version});
+      last_clock_ = now;
+      if (clock_repeats_ > 0) clock_repeats_--;
+    }
     next_clock_ = now + options_.gossip_interval;
   }
   for (auto it = origins_.begin(); it != origins_.end();) {

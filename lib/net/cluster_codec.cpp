@@ -101,7 +101,8 @@ constexpr EmbeddedCodec<proto::AdminReply> kAdminReply;
 constexpr auto kMembership = Variant<core::MembershipMessage>(
     MessageType<core::Heartbeat>("m.heartbeat",
         Field("self",        kMemberClaim,          &core::Heartbeat::self),
-        Field("members",     ArrayOf(kMemberClaim), &core::Heartbeat::members)),
+        Field("members",     ArrayOf(kMemberClaim), &core::Heartbeat::members),
+        Field("digest",      kUint,                 &core::Heartbeat::digest).Optional()),
     MessageType<core::JoinRequest>("m.join",
         Field("self",        kMemberClaim,          &core::JoinRequest::self),
         Field("seed",        kStr,                  &core::JoinRequest::seed).Optional()),
@@ -121,7 +122,13 @@ constexpr auto kMembership = Variant<core::MembershipMessage>(
         Field("probe_id",    kUint,                 &core::ProbeReply::probe_id),
         Field("heard",       kBool,                 &core::ProbeReply::heard)),
     MessageType<core::LeaveNotice>("m.leave",
-        Field("sender",      kNode,                 &core::LeaveNotice::from)));
+        Field("sender",      kNode,                 &core::LeaveNotice::from)),
+    MessageType<core::SyncRequest>("m.sync_request",
+        Field("self",        kMemberClaim,          &core::SyncRequest::self),
+        Field("digest",      kUint,                 &core::SyncRequest::digest)),
+    MessageType<core::SyncReply>("m.sync",
+        Field("sender",      kNode,                 &core::SyncReply::from),
+        Field("members",     ArrayOf(kMemberClaim), &core::SyncReply::members)));
 
 // The messages of one core::ReplicatedSet (replicated_set.h), whatever its entry: `types` are
 // their wire names in core::ReplicaMessage's order, `entry` the entry's shape. Presence and the

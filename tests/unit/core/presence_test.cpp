@@ -252,6 +252,28 @@ TEST_F(PresenceTest, ALostDeltaIsDetectedByTheClock) {
   EXPECT_EQ(P(B).VersionOf(Id(A)), 1u);
 }
 
+// Issue 15: a clock per gossip_interval per replica was most of an idle node's gossip. Clocks now
+// follow a change for kClockRepeats intervals, and come every kIdleClockEvery intervals otherwise.
+TEST_F(PresenceTest, ClocksFollowAChangeThreeTimesThenComeEverySecond) {
+  Run(2s);  // past the first clock
+  const size_t idle_before = Count<PresenceClock>(delivered_, A, B);
+  Run(3s);
+  EXPECT_EQ(Count<PresenceClock>(delivered_, A, B) - idle_before, 3u);  // one a second idle
+  const size_t before = Count<PresenceClock>(delivered_, A, B);
+  Join(A, E("t", 1));
+  Run(450ms);
+  EXPECT_EQ(Count<PresenceClock>(delivered_, A, B) - before, size_t(Presence::kClockRepeats));
+  for (const Wire& w : delivered_) {
+    if (Is<PresenceClock>(w) && w.from == A && w.to == B) {
+      EXPECT_LE(std::get<PresenceClock>(w.m).version, 1u);
+    }
+  }
+  Run(500ms);  // then quiet again until a second after the last repeat
+  EXPECT_EQ(Count<PresenceClock>(delivered_, A, B) - before, size_t(Presence::kClockRepeats));
+  Run(600ms);
+  EXPECT_EQ(Count<PresenceClock>(delivered_, A, B) - before, size_t(Presence::kClockRepeats) + 1);
+}
+
 TEST_F(PresenceTest, ALostTransferIsAskedForAgainAfterTransferRetryAndOnlyThen) {
   Join(A, E("t", 1));
   Flush([](const Wire& w) { return w.to == B; });

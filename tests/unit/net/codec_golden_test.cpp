@@ -189,6 +189,12 @@ TEST(CodecGoldenBytes, EveryClusterMessage) {
        ".0.1:7473\x00\xcd\x01,\xa7members\x92\x96\xa1""b\xcf\x00\x00\x01\x00\x00\x00\x00\x00"
        "\xb3tcp://10.0.0.1:7472\xb3tcp://10.0.0.1:7473\x01\xcd\x01,\x96\xa1""c\xcf\x00\x00"
        "\x01\x00\x00\x00\x00\x00\xb3tcp://10.0.0.1:7472\xb3tcp://10.0.0.1:7473\x03\xcd\x01,"},
+      // An idle heartbeat since digests: the sender's own claim and its view's digest only.
+      {"m.heartbeat digest",
+       n(MembershipMessage(Heartbeat{Claim("a", MemberState::kAlive), {}, 0x0123456789abcdefull})),
+       "\x87\xa1v\x01\xa4type\xabm.heartbeat\xa7""cluster\xa4prod\xa4""from\xa2n1\xa4self"
+       "\x96\xa1""a\xcf\x00\x00\x01\x00\x00\x00\x00\x00\xb3tcp://10.0.0.1:7472\xb3tcp://10.0"
+       ".0.1:7473\x00\xcd\x01,\xa7members\x90\xa6""digest\xcf\x01#Eg\x89\xab\xcd\xef"},
       {"m.join", n(MembershipMessage(JoinRequest{Claim("d", MemberState::kAlive)})),
        "\x85\xa1v\x01\xa4type\xa6m.join\xa7""cluster\xa4prod\xa4""from\xa2n1\xa4self\x96\xa1"
        "d\xcf\x00\x00\x01\x00\x00\x00\x00\x00\xb3tcp://10.0.0.1:7472\xb3tcp://10.0.0.1:7473"
@@ -212,6 +218,15 @@ TEST(CodecGoldenBytes, EveryClusterMessage) {
       {"m.leave", n(MembershipMessage(LeaveNotice{Id("a", 1)})),
        "\x85\xa1v\x01\xa4type\xa7m.leave\xa7""cluster\xa4prod\xa4""from\xa2n1\xa6sender\x92"
        "\xa1""a\x01"},
+      {"m.sync_request",
+       n(MembershipMessage(SyncRequest{Claim("a", MemberState::kAlive), 0x0123456789abcdefull})),
+       "\x86\xa1v\x01\xa4type\xaem.sync_request\xa7""cluster\xa4prod\xa4""from\xa2n1\xa4self"
+       "\x96\xa1""a\xcf\x00\x00\x01\x00\x00\x00\x00\x00\xb3tcp://10.0.0.1:7472\xb3tcp://10.0"
+       ".0.1:7473\x00\xcd\x01,\xa6""digest\xcf\x01#Eg\x89\xab\xcd\xef"},
+      {"m.sync", n(MembershipMessage(SyncReply{Id("b", 2), {Claim("c", MemberState::kDead)}})),
+       "\x86\xa1v\x01\xa4type\xa6m.sync\xa7""cluster\xa4prod\xa4""from\xa2n1\xa6sender\x92"
+       "\xa1""b\x02\xa7members\x91\x96\xa1""c\xcf\x00\x00\x01\x00\x00\x00\x00\x00\xb3tcp://1"
+       "0.0.0.1:7472\xb3tcp://10.0.0.1:7473\x02\xcd\x01,"},
       {"p.delta", n(presence[0]),
        "\x89\xa1v\x01\xa4type\xa7p.delta\xa7""cluster\xa4prod\xa4""from\xa2n1\xa6origin\x92"
        "\xa1""a\x01\xac""from_version\x04\xaato_version\x06\xa5joins\x92\x92\xa5q?x=1\x0a"
