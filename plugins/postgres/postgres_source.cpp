@@ -54,6 +54,7 @@
 
 #include "livepoll/source.h"
 #include "pg_values.h"
+#include "set_sink.h"
 #include "sql_params.h"
 
 namespace livepoll::postgres_plugin {
@@ -454,27 +455,10 @@ void PrepareBatch(lp_statement& stmt) {
   stmt.batch_session = stmt.conn->session;
 }
 
-// The lp_sink one set streams into when a batch runs set by set: the columns once, rows tagged.
-struct SetSink {
-  const lp_batch_sink* batch;
-  size_t set = 0;
-  bool columns_sent = false;
-  static int Columns(void* ctx, const lp_str* names, size_t count) {
-    auto* self = static_cast<SetSink*>(ctx);
-    if (self->columns_sent) return 0;
-    self->columns_sent = true;
-    return self->batch->columns(self->batch->ctx, names, count);
-  }
-  static int Row(void* ctx, const lp_value* values, size_t count) {
-    auto* self = static_cast<SetSink*>(ctx);
-    return self->batch->row(self->batch->ctx, self->set, values, count);
-  }
-};
-
 int QueryPerSet(lp_statement* stmt, const lp_value* params, size_t set_count,
                 const lp_batch_sink* sink, char* err, size_t err_cap) {
-  SetSink set_sink{sink};
-  lp_sink one{&set_sink, &SetSink::Columns, &SetSink::Row};
+  plugin_sql::SetSink set_sink{sink};
+  lp_sink one{&set_sink, &plugin_sql::SetSink::Columns, &plugin_sql::SetSink::Row};
   for (; set_sink.set < set_count; ++set_sink.set) {
     int rc = Query(stmt, params + set_sink.set * stmt->param_count, stmt->param_count, &one, err,
                    err_cap);

@@ -30,6 +30,7 @@
 
 #include "fetch.h"
 #include "livepoll/source.h"
+#include "set_sink.h"
 #include "sql_params.h"
 #include "sqlite_query.h"
 
@@ -146,25 +147,6 @@ int Query(lp_statement* stmt, const lp_value* params, size_t param_count, const 
   });
 }
 
-// The lp_sink one set of a batch streams into: columns go through once (the first set's), rows
-// are tagged with the set.
-struct SetSink {
-  const lp_batch_sink* batch;
-  size_t set = 0;
-  bool columns_sent = false;
-
-  static int Columns(void* ctx, const lp_str* names, size_t count) {
-    auto* self = static_cast<SetSink*>(ctx);
-    if (self->columns_sent) return 0;
-    self->columns_sent = true;
-    return self->batch->columns(self->batch->ctx, names, count);
-  }
-  static int Row(void* ctx, const lp_value* values, size_t count) {
-    auto* self = static_cast<SetSink*>(ctx);
-    return self->batch->row(self->batch->ctx, self->set, values, count);
-  }
-};
-
 // A read transaction around a batch on SQLite, so every set sees one snapshot: BEGIN (DEFERRED:
 // the read lock is taken by the first step and held to the end), ended by COMMIT, which for a
 // read releases the lock. Nothing is opened when the connection is already in a transaction.
@@ -201,8 +183,8 @@ int QueryBatch(lp_statement* stmt, const lp_value* params, size_t param_count, s
                   "expected " + std::to_string(stmt->names.size()) + " parameters, got " +
                       std::to_string(param_count));
     }
-    SetSink set_sink{sink};
-    lp_sink one{&set_sink, &SetSink::Columns, &SetSink::Row};
+    plugin_sql::SetSink set_sink{sink};
+    lp_sink one{&set_sink, &plugin_sql::SetSink::Columns, &plugin_sql::SetSink::Row};
     std::unique_ptr<ReadTransaction> tx;
     if (stmt->sqlite != nullptr) {
       tx = std::make_unique<ReadTransaction>(stmt->conn->sqlite);
